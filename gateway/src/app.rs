@@ -1,0 +1,44 @@
+//! The routes and the middleware stack, in one place.
+//!
+//! Layers, outermost first; each adds this to a request:
+//! 1. `request_id`: an `x-request-id` (the client's, if it is a plain token) on the
+//!    request's extensions and on every response, errors included.
+//! 2. `observe`: the in-flight gauge, the request counter by route/status/provider/
+//!    model, the total-latency histogram (streams until their last byte), and the
+//!    overall request deadline.
+//! 3. `authenticate` (only `/v1/...`): the caller's [`ApiKey`](crate::keys::ApiKey)
+//!    as an extension, and its rate limit.
+//!
+//! The request body limit is applied where bodies are read (`handlers::read_body`),
+//! so an oversize body gets an OpenAI-shaped 413 like every other error.
+
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+
+use crate::handlers::{chat, embeddings, models, ops};
+use crate::middleware::{auth, observe, request_id};
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    // Paths are served with and without `/v1`, as clients configure their base URL
+    // either way.
+    let api = Router::new()
+        .route("/chat/completions", post(chat::chat_completions))
+        .route("/embeddings", post(embeddings::embeddings))
+        .route("/models", get(models::list))
+        .route("/models/{id}", get(models::retrieve))
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
+
+    Router::new()
+        .nest("/v1", api.clone())
+        .merge(api)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::unknown_route)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
+        .layer(middleware::from_fn(request_id::request_id))
+        .with_state(state)
+}

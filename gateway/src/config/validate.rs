@@ -1,0 +1,404 @@
+//! Turns a [`RawConfig`] into a [`Config`], refusing anything that would fail later
+//! at request time. Each error names the key at fault, e.g. `models[2].provider`.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+
+use super::raw::{RawConfig, RawKey, RawModel, RawProvider, RawServer};
+use super::{
+    Config, ConfigError, Endpoint, Flavor, KeyConfig, ModelAccess, ModelConfig, ProviderConfig,
+    ProviderKey, ServerConfig, Timeouts,
+};
+use crate::keys::KeyHash;
+use crate::secret::Secret;
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_MAX_BODY_BYTES: u64 = 8 * 1024 * 1024;
+const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10 * 60 * 1000;
+const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 30 * 1000;
+const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
+const DEFAULT_FIRST_BYTE_TIMEOUT_MS: u64 = 120_000;
+const DEFAULT_IDLE_TIMEOUT_MS: u64 = 120_000;
+const DEFAULT_TOTAL_TIMEOUT_MS: u64 = 10 * 60 * 1000;
+
+fn invalid(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+pub fn validate(
+    raw: RawConfig,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let server = validate_server(raw.server)?;
+
+    let mut providers = Vec::with_capacity(raw.providers.len());
+    for (i, provider) in raw.providers.into_iter().enumerate() {
+        let path = format!("providers[{i}]");
+        if providers
+            .iter()
+            .any(|p: &ProviderConfig| p.name == provider.name)
+        {
+            return Err(invalid(
+                format!("{path}.name"),
+                format!("duplicate provider `{}`", provider.name),
+            ));
+        }
+        providers.push(validate_provider(&path, provider, lookup)?);
+    }
+
+    let mut models: Vec<ModelConfig> = Vec::with_capacity(raw.models.len());
+    for (i, model) in raw.models.into_iter().enumerate() {
+        let path = format!("models[{i}]");
+        if models.iter().any(|m| m.name == model.name) {
+            return Err(invalid(
+                format!("{path}.name"),
+                format!("duplicate model `{}`", model.name),
+            ));
+        }
+        models.push(validate_model(&path, model, &providers)?);
+    }
+
+    let mut keys: Vec<KeyConfig> = Vec::with_capacity(raw.keys.len());
+    let mut seen_hashes = HashSet::new();
+    for (i, key) in raw.keys.into_iter().enumerate() {
+        let path = format!("keys[{i}]");
+        let key = validate_key(&path, key, &models)?;
+        if keys.iter().any(|k| k.id == key.id) {
+            return Err(invalid(
+                format!("{path}.id"),
+                format!("duplicate key id `{}`", key.id),
+            ));
+        }
+        if !seen_hashes.insert(key.hash) {
+            return Err(invalid(
+                format!("{path}.hash"),
+                "the same key hash appears twice",
+            ));
+        }
+        keys.push(key);
+    }
+
+    Ok(Config {
+        server,
+        providers,
+        models,
+        keys,
+    })
+}
+
+fn millis(path: &str, value: Option<u64>, default: u64) -> Result<Duration, ConfigError> {
+    match value.unwrap_or(default) {
+        0 => Err(invalid(path, "must be greater than 0")),
+        ms => Ok(Duration::from_millis(ms)),
+    }
+}
+
+fn validate_server(raw: RawServer) -> Result<ServerConfig, ConfigError> {
+    let listen_text = raw.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        invalid(
+            "server.listen",
+            format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
+        )
+    })?;
+    let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+    if max_body_bytes == 0 {
+        return Err(invalid("server.max_body_bytes", "must be greater than 0"));
+    }
+    let max_body_bytes = usize::try_from(max_body_bytes)
+        .map_err(|_| invalid("server.max_body_bytes", "too large for this machine"))?;
+    let log = raw.log.unwrap_or_else(|| "info".to_owned());
+    if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
+        return Err(invalid(
+            "server.log",
+            format!("`{log}` is not a log filter"),
+        ));
+    }
+    Ok(ServerConfig {
+        listen,
+        max_body_bytes,
+        request_timeout: millis(
+            "server.request_timeout_ms",
+            raw.request_timeout_ms,
+            DEFAULT_REQUEST_TIMEOUT_MS,
+        )?,
+        shutdown_grace: millis(
+            "server.shutdown_grace_ms",
+            raw.shutdown_grace_ms,
+            DEFAULT_SHUTDOWN_GRACE_MS,
+        )?,
+        log,
+    })
+}
+
+fn validate_provider(
+    path: &str,
+    raw: RawProvider,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<ProviderConfig, ConfigError> {
+    if raw.name.is_empty() {
+        return Err(invalid(format!("{path}.name"), "must not be empty"));
+    }
+    let flavor = match raw.flavor.as_deref() {
+        None | Some("openai") => Flavor::OpenAi,
+        Some("azure") => Flavor::Azure,
+        Some(other) => {
+            return Err(invalid(
+                format!("{path}.flavor"),
+                format!("unknown flavor `{other}` (expected `openai` or `azure`)"),
+            ))
+        }
+    };
+    let base_url = raw.base_url.trim_end_matches('/').to_owned();
+    match reqwest::Url::parse(&base_url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+        _ => {
+            return Err(invalid(
+                format!("{path}.base_url"),
+                format!("`{}` is not an http(s) URL", raw.base_url),
+            ))
+        }
+    }
+    let api_key = match raw.api_key_env {
+        None => ProviderKey::None,
+        Some(env) if env.is_empty() => {
+            return Err(invalid(format!("{path}.api_key_env"), "must not be empty"))
+        }
+        Some(env) => match lookup(&env) {
+            Some(value) if !value.is_empty() => ProviderKey::Present(Secret::new(value)),
+            _ => ProviderKey::Missing { env },
+        },
+    };
+    let mut headers = Vec::with_capacity(raw.headers.len());
+    for (name, value) in raw.headers {
+        let header_path = format!("{path}.headers.{name}");
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| invalid(&header_path, "not a valid header name"))?;
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| invalid(&header_path, "not a valid header value"))?;
+        headers.push((name, value));
+    }
+    let timeouts = Timeouts {
+        connect: millis(
+            &format!("{path}.connect_timeout_ms"),
+            raw.connect_timeout_ms,
+            DEFAULT_CONNECT_TIMEOUT_MS,
+        )?,
+        first_byte: millis(
+            &format!("{path}.first_byte_timeout_ms"),
+            raw.first_byte_timeout_ms,
+            DEFAULT_FIRST_BYTE_TIMEOUT_MS,
+        )?,
+        idle: millis(
+            &format!("{path}.idle_timeout_ms"),
+            raw.idle_timeout_ms,
+            DEFAULT_IDLE_TIMEOUT_MS,
+        )?,
+        total: millis(
+            &format!("{path}.total_timeout_ms"),
+            raw.total_timeout_ms,
+            DEFAULT_TOTAL_TIMEOUT_MS,
+        )?,
+    };
+    Ok(ProviderConfig {
+        name: raw.name,
+        flavor,
+        base_url,
+        api_key,
+        headers,
+        query: raw.query.into_iter().collect(),
+        timeouts,
+    })
+}
+
+fn validate_model(
+    path: &str,
+    raw: RawModel,
+    providers: &[ProviderConfig],
+) -> Result<ModelConfig, ConfigError> {
+    if raw.name.is_empty() {
+        return Err(invalid(format!("{path}.name"), "must not be empty"));
+    }
+    let provider = providers
+        .iter()
+        .position(|p| p.name == raw.provider)
+        .ok_or_else(|| {
+            invalid(
+                format!("{path}.provider"),
+                format!("unknown provider `{}`", raw.provider),
+            )
+        })?;
+    let endpoint = match raw.endpoint.as_deref() {
+        None | Some("chat") => Endpoint::Chat,
+        Some("embeddings") => Endpoint::Embeddings,
+        Some(other) => {
+            return Err(invalid(
+                format!("{path}.endpoint"),
+                format!("unknown endpoint `{other}` (expected `chat` or `embeddings`)"),
+            ))
+        }
+    };
+    Ok(ModelConfig {
+        upstream_model: raw.upstream_model.unwrap_or_else(|| raw.name.clone()),
+        name: raw.name,
+        provider,
+        endpoint,
+    })
+}
+
+fn validate_key(path: &str, raw: RawKey, models: &[ModelConfig]) -> Result<KeyConfig, ConfigError> {
+    if raw.id.is_empty() {
+        return Err(invalid(format!("{path}.id"), "must not be empty"));
+    }
+    if raw.tenant.is_empty() {
+        return Err(invalid(format!("{path}.tenant"), "must not be empty"));
+    }
+    let hash = KeyHash::parse(&raw.hash).ok_or_else(|| {
+        invalid(
+            format!("{path}.hash"),
+            "expected `sha256:` followed by 64 hex digits (see `gateway keys create`)",
+        )
+    })?;
+    let access = match raw.models {
+        None => ModelAccess::All,
+        Some(names) if names.iter().any(|n| n == "*") => ModelAccess::All,
+        Some(names) => {
+            for (j, name) in names.iter().enumerate() {
+                if !models.iter().any(|m| &m.name == name) {
+                    return Err(invalid(
+                        format!("{path}.models[{j}]"),
+                        format!("unknown model `{name}`"),
+                    ));
+                }
+            }
+            ModelAccess::Only(names)
+        }
+    };
+    Ok(KeyConfig {
+        id: raw.id,
+        hash,
+        tenant: raw.tenant,
+        team: raw.team,
+        models: access,
+        rpm: raw.rpm.filter(|&rpm| rpm > 0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ConfigError, ProviderKey};
+
+    const HASH: &str = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Vec::new(), |name| {
+            (name == "SET_KEY").then(|| "sk-set".to_owned())
+        })
+    }
+
+    fn error_of(text: &str) -> String {
+        load(text).unwrap_err().to_string()
+    }
+
+    fn base() -> String {
+        format!(
+            "[[providers]]\nname = \"p\"\nbase_url = \"http://127.0.0.1:1/v1/\"\napi_key_env = \"SET_KEY\"\n\
+             [[models]]\nname = \"m\"\nprovider = \"p\"\n\
+             [[keys]]\nid = \"k\"\nhash = \"{HASH}\"\ntenant = \"t\"\n"
+        )
+    }
+
+    #[test]
+    fn a_good_file_loads_with_defaults() {
+        let config = load(&base()).unwrap();
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.providers[0].base_url, "http://127.0.0.1:1/v1");
+        assert!(matches!(config.providers[0].api_key, ProviderKey::Present(_)));
+        assert_eq!(config.models[0].upstream_model, "m");
+    }
+
+    #[test]
+    fn a_missing_key_variable_disables_only_that_provider() {
+        let text = base().replace("SET_KEY", "UNSET_KEY");
+        let config = load(&text).unwrap();
+        assert!(matches!(
+            &config.providers[0].api_key,
+            ProviderKey::Missing { env } if env == "UNSET_KEY"
+        ));
+    }
+
+    #[test]
+    fn errors_name_the_key_at_fault() {
+        let cases = [
+            (base() + "[server]\nlisten = \"nowhere\"\n", "server.listen"),
+            (base() + "[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"),
+            (base() + "[server]\nbogus = 1\n", "server"),
+            (
+                base() + "[[models]]\nname = \"m2\"\nprovider = \"nope\"\n",
+                "models[1].provider",
+            ),
+            (
+                base() + "[[models]]\nname = \"m\"\nprovider = \"p\"\n",
+                "models[1].name",
+            ),
+            (
+                base() + "[[keys]]\nid = \"k2\"\nhash = \"md5:x\"\ntenant = \"t\"\n",
+                "keys[1].hash",
+            ),
+            (
+                base() + &format!("[[keys]]\nid = \"k2\"\nhash = \"{HASH}\"\ntenant = \"t\"\n"),
+                "keys[1].hash",
+            ),
+            (
+                base().replace("tenant = \"t\"", "tenant = \"t\"\nmodels = [\"zzz\"]"),
+                "keys[0].models[0]",
+            ),
+            (
+                base().replace("http://127.0.0.1:1/v1/", "ftp://x"),
+                "providers[0].base_url",
+            ),
+            (
+                base().replace("name = \"p\"", "name = \"p\"\nflavor = \"grpc\""),
+                "providers[0].flavor",
+            ),
+            (
+                base().replace("name = \"p\"", "name = \"p\"\nidle_timeout_ms = 0"),
+                "providers[0].idle_timeout_ms",
+            ),
+            (
+                base().replace("name = \"p\"", "name = \"p\"\nheaders = { \"bad header\" = \"v\" }"),
+                "providers[0].headers.bad header",
+            ),
+        ];
+        for (text, key) in cases {
+            let message = error_of(&text);
+            assert!(
+                message.contains(&format!("`{key}`")),
+                "expected `{key}` in: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn type_errors_carry_the_path() {
+        let message = error_of("[server]\nmax_body_bytes = \"big\"\n");
+        assert!(message.contains("server.max_body_bytes"), "{message}");
+    }
+
+    #[test]
+    fn env_overrides_apply_before_validation() {
+        let config = Config::from_toml(
+            &base(),
+            vec![("GATEWAY__SERVER__LISTEN".to_owned(), "127.0.0.1:9".to_owned())],
+            |_| None,
+        )
+        .unwrap();
+        assert_eq!(config.server.listen.port(), 9);
+    }
+}

@@ -1,0 +1,289 @@
+//! Every error the gateway answers with, and the one place that decides each
+//! error's HTTP status, OpenAI-style body, metric label and log level.
+//!
+//! Errors the gateway produces itself use OpenAI's shape
+//! `{"error": {"message", "type", "param", "code"}}` so SDKs raise their usual
+//! exception types. Errors from a provider are passed through as the provider sent
+//! them (`Upstream`).
+
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("We could not parse the JSON body of your request: {0}")]
+    InvalidJson(String),
+    #[error("{message}")]
+    InvalidRequest {
+        message: String,
+        param: Option<&'static str>,
+    },
+    #[error("You didn't provide an API key. Send it in the Authorization header as `Bearer YOUR_KEY`.")]
+    MissingKey,
+    #[error("Incorrect API key provided.")]
+    InvalidKey,
+    #[error("The model `{0}` does not exist or you do not have access to it.")]
+    ModelNotFound(String),
+    #[error("The model `{model}` is not served on the {endpoint} endpoint.")]
+    WrongEndpoint {
+        model: String,
+        endpoint: &'static str,
+    },
+    #[error("Request body is larger than the limit of {limit} bytes.")]
+    PayloadTooLarge { limit: usize },
+    #[error("Rate limit reached for this API key. Try again in {}ms.", retry_after.as_millis())]
+    RateLimited { retry_after: Duration },
+    #[error("Invalid URL ({method} {path}).")]
+    UnknownRoute { method: String, path: String },
+    #[error("Method not allowed.")]
+    MethodNotAllowed,
+    #[error("Provider `{provider}` is unavailable: {reason}.")]
+    ProviderUnavailable { provider: String, reason: String },
+    #[error("Could not reach provider `{provider}`.")]
+    UpstreamConnect { provider: String },
+    #[error("Provider `{provider}` did not answer in time ({phase}).")]
+    UpstreamTimeout {
+        provider: String,
+        phase: &'static str,
+    },
+    #[error("Provider `{provider}` sent a response the gateway could not read.")]
+    UpstreamProtocol { provider: String },
+    #[error("The request took longer than the gateway's request timeout.")]
+    RequestTimeout,
+    #[error("The gateway is shutting down.")]
+    ShuttingDown,
+    /// A provider's own error answer, forwarded with its status and body.
+    #[error("Provider `{provider}` answered {status}.")]
+    Upstream {
+        provider: String,
+        status: StatusCode,
+        content_type: Option<HeaderValue>,
+        body: Bytes,
+    },
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    message: String,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    param: Option<&'a str>,
+    code: Option<&'a str>,
+}
+
+impl GatewayError {
+    pub fn invalid(message: impl Into<String>, param: Option<&'static str>) -> Self {
+        GatewayError::InvalidRequest {
+            message: message.into(),
+            param,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GatewayError::InvalidJson(_)
+            | GatewayError::InvalidRequest { .. }
+            | GatewayError::WrongEndpoint { .. } => StatusCode::BAD_REQUEST,
+            GatewayError::MissingKey | GatewayError::InvalidKey => StatusCode::UNAUTHORIZED,
+            GatewayError::ModelNotFound(_) | GatewayError::UnknownRoute { .. } => {
+                StatusCode::NOT_FOUND
+            }
+            GatewayError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::UpstreamConnect { .. } | GatewayError::UpstreamProtocol { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
+            GatewayError::ProviderUnavailable { .. } | GatewayError::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            GatewayError::UpstreamTimeout { .. } | GatewayError::RequestTimeout => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
+            GatewayError::Upstream { status, .. } => *status,
+        }
+    }
+
+    /// Low-cardinality label for metrics and logs; never contains request data.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GatewayError::InvalidJson(_) => "invalid_json",
+            GatewayError::InvalidRequest { .. } => "invalid_request",
+            GatewayError::MissingKey => "missing_key",
+            GatewayError::InvalidKey => "invalid_key",
+            GatewayError::ModelNotFound(_) => "model_not_found",
+            GatewayError::WrongEndpoint { .. } => "wrong_endpoint",
+            GatewayError::PayloadTooLarge { .. } => "payload_too_large",
+            GatewayError::RateLimited { .. } => "rate_limited",
+            GatewayError::UnknownRoute { .. } => "unknown_route",
+            GatewayError::MethodNotAllowed => "method_not_allowed",
+            GatewayError::ProviderUnavailable { .. } => "provider_unavailable",
+            GatewayError::UpstreamConnect { .. } => "upstream_connect",
+            GatewayError::UpstreamTimeout { .. } => "upstream_timeout",
+            GatewayError::UpstreamProtocol { .. } => "upstream_protocol",
+            GatewayError::RequestTimeout => "request_timeout",
+            GatewayError::ShuttingDown => "shutting_down",
+            GatewayError::Upstream { .. } => "upstream_status",
+        }
+    }
+
+    /// Whether the fault lies upstream (counted as an upstream error) rather than
+    /// with the client or the gateway.
+    pub fn is_upstream(&self) -> bool {
+        matches!(
+            self,
+            GatewayError::UpstreamConnect { .. }
+                | GatewayError::UpstreamTimeout { .. }
+                | GatewayError::UpstreamProtocol { .. }
+                | GatewayError::Upstream { .. }
+        )
+    }
+
+    fn openai_type_and_code(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            GatewayError::InvalidJson(_)
+            | GatewayError::InvalidRequest { .. }
+            | GatewayError::MissingKey
+            | GatewayError::UnknownRoute { .. }
+            | GatewayError::MethodNotAllowed => ("invalid_request_error", None),
+            GatewayError::InvalidKey => ("invalid_request_error", Some("invalid_api_key")),
+            GatewayError::ModelNotFound(_) | GatewayError::WrongEndpoint { .. } => {
+                ("invalid_request_error", Some("model_not_found"))
+            }
+            GatewayError::PayloadTooLarge { .. } => {
+                ("invalid_request_error", Some("request_too_large"))
+            }
+            GatewayError::RateLimited { .. } => ("requests", Some("rate_limit_exceeded")),
+            GatewayError::ProviderUnavailable { .. } | GatewayError::ShuttingDown => {
+                ("service_unavailable", Some("service_unavailable"))
+            }
+            GatewayError::UpstreamConnect { .. }
+            | GatewayError::UpstreamProtocol { .. }
+            | GatewayError::Upstream { .. } => ("upstream_error", Some("bad_gateway")),
+            GatewayError::UpstreamTimeout { .. } | GatewayError::RequestTimeout => {
+                ("timeout", Some("gateway_timeout"))
+            }
+        }
+    }
+
+    fn param(&self) -> Option<&'static str> {
+        match self {
+            GatewayError::InvalidRequest { param, .. } => *param,
+            GatewayError::ModelNotFound(_) | GatewayError::WrongEndpoint { .. } => Some("model"),
+            _ => None,
+        }
+    }
+
+    /// The OpenAI-shaped JSON body for this error.
+    pub fn body(&self) -> Bytes {
+        let (kind, code) = self.openai_type_and_code();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                message: self.to_string(),
+                kind,
+                param: self.param(),
+                code,
+            },
+        };
+        // Serializing a struct of strings cannot fail; fall back to a fixed body anyway.
+        serde_json::to_vec(&body).map(Bytes::from).unwrap_or_else(|_| {
+            Bytes::from_static(
+                br#"{"error":{"message":"internal error","type":"server_error","param":null,"code":null}}"#,
+            )
+        })
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let origin = match self {
+            GatewayError::Upstream { .. } => "upstream",
+            _ => "gateway",
+        };
+        let mut response = match self {
+            GatewayError::Upstream {
+                content_type, body, ..
+            } => {
+                let mut response = (status, body).into_response();
+                if let Some(content_type) = content_type {
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_TYPE, content_type);
+                }
+                response
+            }
+            ref other => {
+                let mut response = (status, other.body()).into_response();
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                if let GatewayError::RateLimited { retry_after } = other {
+                    let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                response
+            }
+        };
+        response
+            .headers_mut()
+            .insert("x-gateway-error-origin", HeaderValue::from_static(origin));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_gateway_error_has_the_openai_shape() {
+        let errors = [
+            GatewayError::InvalidJson("x".into()),
+            GatewayError::invalid("bad", Some("messages")),
+            GatewayError::MissingKey,
+            GatewayError::InvalidKey,
+            GatewayError::ModelNotFound("m".into()),
+            GatewayError::PayloadTooLarge { limit: 1 },
+            GatewayError::RateLimited {
+                retry_after: Duration::from_millis(1500),
+            },
+            GatewayError::UpstreamTimeout {
+                provider: "p".into(),
+                phase: "first byte",
+            },
+        ];
+        for error in errors {
+            let value: serde_json::Value = serde_json::from_slice(&error.body()).unwrap();
+            let detail = &value["error"];
+            assert!(detail["message"].is_string(), "{value}");
+            assert!(detail["type"].is_string(), "{value}");
+            assert!(detail.get("param").is_some() && detail.get("code").is_some());
+        }
+    }
+
+    #[test]
+    fn statuses_match_openai() {
+        assert_eq!(GatewayError::InvalidKey.status(), 401);
+        assert_eq!(GatewayError::ModelNotFound("m".into()).status(), 404);
+        assert_eq!(GatewayError::PayloadTooLarge { limit: 1 }.status(), 413);
+        let limited = GatewayError::RateLimited {
+            retry_after: Duration::from_millis(1),
+        };
+        assert_eq!(limited.status(), 429);
+        let response = limited.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+}

@@ -1,0 +1,134 @@
+//! HTTP handlers: thin functions that read the request, call into routing and the
+//! providers, and shape the answer. The pieces every proxying handler shares
+//! (body limits, forwarding a buffered answer, explanation headers) live here.
+
+pub mod chat;
+pub mod embeddings;
+pub mod models;
+pub mod ops;
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use crate::error::GatewayError;
+use crate::metrics::UpstreamLabels;
+use crate::openai::usage;
+use crate::providers::{transport_error, Adapter};
+use crate::state::{AppState, ModelRoute};
+
+/// Largest upstream error body the gateway relays; longer ones are cut.
+const MAX_UPSTREAM_ERROR_BYTES: usize = 256 * 1024;
+
+/// Reads the whole request body, refusing more than `limit` bytes.
+pub async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, GatewayError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(GatewayError::PayloadTooLarge { limit });
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let over_limit = std::error::Error::source(&error)
+            .is_some_and(|e| e.is::<http_body_util::LengthLimitError>())
+            || error.to_string().contains("length limit");
+        if over_limit {
+            GatewayError::PayloadTooLarge { limit }
+        } else {
+            GatewayError::invalid("The request body could not be read.", None)
+        }
+    })
+}
+
+/// Adds the headers that say where a request went.
+pub fn explain(headers: &mut HeaderMap, route: &ModelRoute) {
+    if let Some(provider) = &route.provider_header {
+        headers.insert("x-gateway-provider", provider.clone());
+    }
+    if let Some(model) = &route.model_header {
+        headers.insert("x-gateway-model", model.clone());
+    }
+}
+
+/// Turns a provider's non-2xx answer into a forwarded error, reading at most
+/// [`MAX_UPSTREAM_ERROR_BYTES`] of its body.
+pub async fn upstream_error(
+    state: &AppState,
+    route: &ModelRoute,
+    response: reqwest::Response,
+) -> GatewayError {
+    let provider = &route.labels.provider;
+    state.metrics.record_upstream_error(provider, "status");
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+    let mut body = Vec::new();
+    let mut chunks = response.bytes_stream();
+    while let Some(chunk) = chunks.next().await {
+        let Ok(chunk) = chunk else { break };
+        let room = MAX_UPSTREAM_ERROR_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_UPSTREAM_ERROR_BYTES {
+            break;
+        }
+    }
+    GatewayError::Upstream {
+        provider: provider.to_string(),
+        status,
+        content_type,
+        body: Bytes::from(body),
+    }
+}
+
+/// Reads a whole (non-streaming) provider answer and relays it unchanged.
+pub async fn forward_buffered(
+    state: &AppState,
+    route: &ModelRoute,
+    response: reqwest::Response,
+    upstream_started: Instant,
+) -> Result<Response, GatewayError> {
+    let provider = state.snapshot.providers[route.provider].name();
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("application/json"));
+    let body = response.bytes().await.map_err(|error| {
+        let error = transport_error(provider, &error);
+        state.metrics.record_upstream_error(provider, error.kind());
+        error
+    })?;
+    state
+        .metrics
+        .upstream_duration
+        .get_or_create(&route.labels)
+        .observe(upstream_started.elapsed().as_secs_f64());
+    if let Some(usage) = usage::from_response(&body) {
+        state.metrics.record_tokens(&route.labels, &usage);
+        tracing::debug!(
+            provider = %provider,
+            model = %route.name,
+            prompt_tokens = usage.prompt_tokens,
+            completion_tokens = usage.completion_tokens,
+            "usage"
+        );
+    }
+    let mut answer = (status, body).into_response();
+    answer.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    explain(answer.headers_mut(), route);
+    Ok(answer)
+}
+
+/// Attaches the upstream labels the metrics layer reads, to answers and errors alike.
+pub fn labelled(result: Result<Response, GatewayError>, labels: Option<UpstreamLabels>) -> Response {
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    if let Some(labels) = labels {
+        response.extensions_mut().insert(labels);
+    }
+    response
+}

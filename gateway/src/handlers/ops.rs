@@ -1,0 +1,43 @@
+//! Operational endpoints (health, readiness, metrics) and the answers for paths and
+//! methods the gateway does not serve.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// Liveness: the process is up and serving HTTP.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: config loaded and not shutting down, so a load balancer may send traffic.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.is_shutting_down() {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+    } else {
+        "ready".into_response()
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut response = state.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}
+
+pub async fn unknown_route(request: Request) -> GatewayError {
+    GatewayError::UnknownRoute {
+        method: request.method().to_string(),
+        path: request.uri().path().chars().take(200).collect(),
+    }
+}
+
+pub async fn method_not_allowed() -> GatewayError {
+    GatewayError::MethodNotAllowed
+}

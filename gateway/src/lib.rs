@@ -1,0 +1,21 @@
+//! The gateway: an OpenAI-compatible HTTP front that forwards each request to a
+//! configured provider, streams answers back untouched, and reports what happened.
+//! See DESIGN.md at the workspace root for the architecture.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod keys;
+pub mod metrics;
+pub mod middleware;
+pub mod mock_provider;
+pub mod openai;
+pub mod providers;
+pub mod rate_limit;
+pub mod secret;
+pub mod server;
+pub mod sse;
+pub mod state;
+pub mod stream;

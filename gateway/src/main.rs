@@ -1,0 +1,169 @@
+//! The `gateway` binary: parses the command line, sets up logging, runs a command.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::Parser;
+use gateway::cli::{Cli, Command, KeysCommand};
+use gateway::config::Config;
+use gateway::keys::{self, KeyHash};
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(default: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(default))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config } => {
+            let config = match Config::load(&config) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            init_logging(&config.server.log);
+            run_async(serve(config))
+        }
+        Command::CheckConfig { config } => match Config::load(&config) {
+            Ok(config) => {
+                println!(
+                    "ok: {} providers, {} models, {} keys",
+                    config.providers.len(),
+                    config.models.len(),
+                    config.keys.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Keys { command } => keys_command(command),
+        Command::MockProvider { listen } => {
+            init_logging("info");
+            run_async(mock_provider(listen))
+        }
+    }
+}
+
+fn run_async(future: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(future),
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let running = match gateway::server::start(&config).await {
+        Ok(running) => running,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        addr = %running.addr,
+        providers = config.providers.len(),
+        models = config.models.len(),
+        keys = config.keys.len(),
+        "gateway listening"
+    );
+    for provider in &config.providers {
+        if let gateway::config::ProviderKey::Missing { env } = &provider.api_key {
+            tracing::warn!(provider = %provider.name, env = %env, "API key variable not set: this provider's models will answer 503");
+        }
+    }
+    shutdown_signal().await;
+    tracing::info!(grace_ms = config.server.shutdown_grace.as_millis() as u64, "signal received: shutting down");
+    running.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn mock_provider(listen: std::net::SocketAddr) -> ExitCode {
+    match gateway::mock_provider::start(listen).await {
+        Ok(running) => {
+            tracing::info!(addr = %running.addr, "mock provider listening");
+            shutdown_signal().await;
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: cannot listen on {listen}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn keys_command(command: KeysCommand) -> ExitCode {
+    match command {
+        KeysCommand::Create { tenant, id, team } => {
+            let key = match keys::mint() {
+                Ok(key) => key,
+                Err(error) => {
+                    eprintln!("error: no OS randomness: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let hash = KeyHash::of(&key);
+            let id = id.unwrap_or_else(|| format!("key_{}", &hash.to_string()[7..19]));
+            println!("key (shown once, store it now): {key}");
+            println!();
+            println!("[[keys]]");
+            println!("id = {}", toml_string(&id));
+            println!("hash = \"{hash}\"");
+            println!("tenant = {}", toml_string(&tenant));
+            if let Some(team) = team {
+                println!("team = {}", toml_string(&team));
+            }
+            ExitCode::SUCCESS
+        }
+        KeysCommand::Hash => {
+            let mut input = String::new();
+            if let Err(error) = std::io::stdin().read_to_string(&mut input) {
+                eprintln!("error: cannot read standard input: {error}");
+                return ExitCode::FAILURE;
+            }
+            println!("{}", KeyHash::of(input.trim()));
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
+}

@@ -1,0 +1,170 @@
+//! Prometheus metrics. Every label value is low-cardinality and comes from the
+//! gateway's own config or code (route names, configured provider and model
+//! names, status codes, error kinds): never from request content or keys.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Provider and model label values for "no upstream was involved".
+pub fn none_label() -> Arc<String> {
+    static NONE: std::sync::OnceLock<Arc<String>> = std::sync::OnceLock::new();
+    NONE.get_or_init(|| Arc::new(String::new())).clone()
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub route: &'static str,
+    pub status: u16,
+    pub provider: Arc<String>,
+    pub model: Arc<String>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamLabels {
+    pub provider: Arc<String>,
+    pub model: Arc<String>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamErrorLabels {
+    pub provider: Arc<String>,
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenLabels {
+    pub provider: Arc<String>,
+    pub model: Arc<String>,
+    pub kind: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_duration: Family<RouteLabels, Histogram>,
+    pub upstream_duration: Family<UpstreamLabels, Histogram>,
+    pub time_to_first_token: Family<UpstreamLabels, Histogram>,
+    pub in_flight: Gauge,
+    pub upstream_errors: Family<UpstreamErrorLabels, Counter>,
+    pub tokens: Family<TokenLabels, Counter>,
+}
+
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        30.0, 60.0, 120.0,
+    ]
+    .into_iter()
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("gateway");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Requests answered, by route, HTTP status, provider and model",
+            requests.clone(),
+        );
+        let request_duration =
+            Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        registry.register(
+            "request_duration_seconds",
+            "Total request latency including the whole stream",
+            request_duration.clone(),
+        );
+        let upstream_duration = Family::<UpstreamLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(latency_buckets())
+        });
+        registry.register(
+            "upstream_duration_seconds",
+            "Time from sending to the provider until its response headers (non-streaming: whole body)",
+            upstream_duration.clone(),
+        );
+        let time_to_first_token =
+            Family::<UpstreamLabels, Histogram>::new_with_constructor(|| {
+                Histogram::new(latency_buckets())
+            });
+        registry.register(
+            "time_to_first_token_seconds",
+            "Time from receiving a streaming request until its first event reaches the client",
+            time_to_first_token.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register("in_flight_requests", "Requests being served now", in_flight.clone());
+        let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
+        registry.register(
+            "upstream_errors",
+            "Failed provider calls by kind (connect, timeout, status, protocol, stream_cut)",
+            upstream_errors.clone(),
+        );
+        let tokens = Family::<TokenLabels, Counter>::default();
+        registry.register(
+            "tokens",
+            "Tokens reported by providers, by kind (prompt, completion, cached)",
+            tokens.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            request_duration,
+            upstream_duration,
+            time_to_first_token,
+            in_flight,
+            upstream_errors,
+            tokens,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    pub fn record_tokens(&self, labels: &UpstreamLabels, usage: &pricing::TokenUsage) {
+        for (kind, count) in [
+            ("prompt", usage.prompt_tokens),
+            ("completion", usage.completion_tokens),
+            ("cached", usage.cached_prompt_tokens),
+        ] {
+            if count > 0 {
+                self.tokens
+                    .get_or_create(&TokenLabels {
+                        provider: labels.provider.clone(),
+                        model: labels.model.clone(),
+                        kind,
+                    })
+                    .inc_by(count);
+            }
+        }
+    }
+
+    pub fn record_upstream_error(&self, provider: &Arc<String>, kind: &'static str) {
+        self.upstream_errors
+            .get_or_create(&UpstreamErrorLabels {
+                provider: provider.clone(),
+                kind,
+            })
+            .inc();
+    }
+}

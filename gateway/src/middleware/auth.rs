@@ -1,0 +1,75 @@
+//! Bearer-key authentication and the per-key rate limit. The presented key is
+//! hashed and looked up; it is never logged, stored or echoed back.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::error::GatewayError;
+use crate::keys::ApiKey;
+use crate::state::AppState;
+
+/// The key from `Authorization: Bearer <key>`, or Azure-style `api-key: <key>`.
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let text = value.to_str().ok()?;
+        let (scheme, key) = text.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| key.trim())
+            .filter(|k| !k.is_empty());
+    }
+    headers
+        .get("api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, GatewayError> {
+    let presented = presented_key(request.headers()).ok_or(GatewayError::MissingKey)?;
+    let key: Arc<ApiKey> = state
+        .snapshot
+        .keys
+        .find(presented)
+        .cloned()
+        .ok_or(GatewayError::InvalidKey)?;
+    if let Some(limiter) = &key.limiter {
+        limiter
+            .check()
+            .map_err(|retry_after| GatewayError::RateLimited { retry_after })?;
+    }
+    request.extensions_mut().insert(key);
+    Ok(next.run(request).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn reads_bearer_and_api_key_headers() {
+        assert_eq!(presented_key(&headers(&[("authorization", "Bearer sk-1")])), Some("sk-1"));
+        assert_eq!(presented_key(&headers(&[("authorization", "bearer  sk-1 ")])), Some("sk-1"));
+        assert_eq!(presented_key(&headers(&[("authorization", "Basic abc")])), None);
+        assert_eq!(presented_key(&headers(&[("authorization", "Bearer ")])), None);
+        assert_eq!(presented_key(&headers(&[("api-key", "sk-2")])), Some("sk-2"));
+        assert_eq!(presented_key(&headers(&[])), None);
+    }
+}

@@ -1,0 +1,113 @@
+//! Request metrics and the overall deadline. The response body is wrapped so the
+//! total latency and the in-flight gauge cover a stream until its last byte (or
+//! until the client goes away), not just until the headers.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::GatewayError;
+use crate::metrics::{none_label, RequestLabels, RouteLabels, UpstreamLabels};
+use crate::state::AppState;
+
+/// A fixed label for every path the gateway serves; anything else is `other`.
+pub fn route_label(path: &str) -> &'static str {
+    match path.strip_prefix("/v1").unwrap_or(path) {
+        "/chat/completions" => "chat_completions",
+        "/embeddings" => "embeddings",
+        "/models" => "models",
+        p if p.starts_with("/models/") => "models",
+        "/healthz" => "healthz",
+        "/readyz" => "readyz",
+        "/metrics" => "metrics",
+        _ => "other",
+    }
+}
+
+pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = route_label(request.uri().path());
+    let started = Instant::now();
+    state.metrics.in_flight.inc();
+    let recorder = EndRecorder {
+        state: state.clone(),
+        route,
+        started,
+    };
+    let response =
+        match tokio::time::timeout(state.snapshot.request_timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => GatewayError::RequestTimeout.into_response(),
+        };
+    let (provider, model) = match response.extensions().get::<UpstreamLabels>() {
+        Some(labels) => (labels.provider.clone(), labels.model.clone()),
+        None => (none_label(), none_label()),
+    };
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            status: response.status().as_u16(),
+            provider,
+            model,
+        })
+        .inc();
+    response.map(|inner| {
+        Body::new(TrackedBody {
+            inner,
+            recorder: Some(recorder),
+        })
+    })
+}
+
+/// Records the end of a request exactly once: when the body ends or is dropped.
+struct EndRecorder {
+    state: AppState,
+    route: &'static str,
+    started: Instant,
+}
+
+impl Drop for EndRecorder {
+    fn drop(&mut self) {
+        let metrics = &self.state.metrics;
+        metrics.in_flight.dec();
+        metrics
+            .request_duration
+            .get_or_create(&RouteLabels { route: self.route })
+            .observe(self.started.elapsed().as_secs_f64());
+    }
+}
+
+struct TrackedBody {
+    inner: Body,
+    recorder: Option<EndRecorder>,
+}
+
+impl HttpBody for TrackedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(None) = polled {
+            self.recorder.take();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

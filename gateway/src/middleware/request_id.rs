@@ -1,0 +1,68 @@
+//! `x-request-id`: kept from the client when it is a short token, minted otherwise,
+//! and returned on every response so a client-side report can be found in our logs.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id, available to handlers as an extension.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub HeaderValue);
+
+fn acceptable(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 128
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// `req_` + a per-process random prefix + a counter: unique without a syscall.
+fn mint() -> HeaderValue {
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        // Without OS randomness the prefix is 0; ids stay unique within the process.
+        let _ = getrandom::fill(&mut bytes);
+        u64::from_le_bytes(bytes)
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    HeaderValue::from_str(&format!("req_{prefix:016x}{n:012x}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("req_unknown"))
+}
+
+pub async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .filter(|v| acceptable(v))
+        .cloned()
+        .unwrap_or_else(mint);
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(REQUEST_ID.clone(), id);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_tokens_and_rejects_junk() {
+        assert!(acceptable(&HeaderValue::from_static("abc-123_x.y:z")));
+        assert!(!acceptable(&HeaderValue::from_static("has space")));
+        assert!(!acceptable(&HeaderValue::from_static("")));
+        let a = mint();
+        let b = mint();
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,175 @@
+//! A simulated OpenAI-compatible provider. Tests, benchmarks and offline trials
+//! use it in place of real vendors, which this project never calls in tests.
+//!
+//! Behaviour is chosen by the model name, so one mock serves every scenario and a
+//! gateway config picks one per model: `key=value` pairs separated by `+`, e.g.
+//! `mock+status=500`, `mock+delay_ms=200`, `mock+cut_after=3`. See [`Directives`].
+
+mod chat;
+mod directives;
+mod embeddings;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use directives::Directives;
+
+/// What the mock has seen, for tests to inspect.
+#[derive(Debug, Default)]
+pub struct MockState {
+    pub requests: AtomicU64,
+    /// Streams whose client went away before the last event.
+    pub streams_cancelled: AtomicU64,
+    pub streams_completed: AtomicU64,
+    pub last_body: Mutex<Option<Bytes>>,
+    pub last_authorization: Mutex<Option<String>>,
+    /// Extra header values seen on the last request, by name, for config tests.
+    pub last_headers: Mutex<Vec<(String, String)>>,
+}
+
+impl MockState {
+    fn observe(&self, headers: &HeaderMap, body: &Bytes, keep: bool) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if !keep {
+            return;
+        }
+        if let Ok(mut last) = self.last_body.lock() {
+            *last = Some(body.clone());
+        }
+        if let Ok(mut last) = self.last_authorization.lock() {
+            *last = headers
+                .get("authorization")
+                .or_else(|| headers.get("api-key"))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+        }
+        if let Ok(mut last) = self.last_headers.lock() {
+            *last = headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
+                .collect();
+        }
+    }
+
+    pub fn last_body_json(&self) -> Option<serde_json::Value> {
+        let body = self.last_body.lock().ok()?.clone()?;
+        serde_json::from_slice(&body).ok()
+    }
+}
+
+pub struct RunningMock {
+    pub addr: SocketAddr,
+    pub state: Arc<MockState>,
+    task: JoinHandle<()>,
+}
+
+impl RunningMock {
+    /// Base URL for a gateway provider entry, e.g. `http://127.0.0.1:1234/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+}
+
+impl Drop for RunningMock {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Clone)]
+struct Shared {
+    state: Arc<MockState>,
+    /// Whether to keep copies of request bodies (off under load).
+    keep_bodies: bool,
+}
+
+/// Starts the mock on `addr` (port 0 for any free port), keeping request copies.
+pub async fn start(addr: SocketAddr) -> std::io::Result<RunningMock> {
+    start_with(addr, true).await
+}
+
+pub async fn start_with(addr: SocketAddr, keep_bodies: bool) -> std::io::Result<RunningMock> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(MockState::default());
+    let shared = Shared {
+        state: state.clone(),
+        keep_bodies,
+    };
+    let api = Router::new()
+        .route("/chat/completions", post(chat_route))
+        .route("/embeddings", post(embeddings_route))
+        .route("/models", get(models_route))
+        .route(
+            "/openai/deployments/{deployment}/chat/completions",
+            post(chat_route),
+        )
+        .route(
+            "/openai/deployments/{deployment}/embeddings",
+            post(embeddings_route),
+        );
+    let app = Router::new()
+        .nest("/v1", api.clone())
+        .merge(api)
+        .with_state(shared);
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(RunningMock { addr, state, task })
+}
+
+/// An OpenAI-shaped error answer.
+pub fn error_response(status: StatusCode, message: &str, kind: &str, code: Option<&str>) -> Response {
+    let body = serde_json::json!({
+        "error": {"message": message, "type": kind, "param": null, "code": code}
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn read(shared: &Shared, request: Request) -> Result<Bytes, Response> {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024).await.map_err(|_| {
+        error_response(StatusCode::BAD_REQUEST, "unreadable body", "invalid_request_error", None)
+    })?;
+    shared.state.observe(&parts.headers, &bytes, shared.keep_bodies);
+    Ok(bytes)
+}
+
+async fn chat_route(State(shared): State<Shared>, request: Request) -> Response {
+    match read(&shared, request).await {
+        Ok(body) => chat::respond(shared.state.clone(), &body).await,
+        Err(response) => response,
+    }
+}
+
+async fn embeddings_route(State(shared): State<Shared>, request: Request) -> Response {
+    match read(&shared, request).await {
+        Ok(body) => embeddings::respond(&body).await,
+        Err(response) => response,
+    }
+}
+
+async fn models_route() -> Response {
+    Json(serde_json::json!({
+        "object": "list",
+        "data": [
+            {"id": "mock", "object": "model", "created": 1_700_000_000, "owned_by": "mock"},
+            {"id": "mock-embed", "object": "model", "created": 1_700_000_000, "owned_by": "mock"}
+        ]
+    }))
+    .into_response()
+}

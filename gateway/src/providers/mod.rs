@@ -1,0 +1,87 @@
+//! Provider adapters: one module per wire protocol behind the [`Adapter`] trait,
+//! dispatched through the [`Provider`] enum (no trait objects on the hot path).
+//!
+//! An adapter turns the client's OpenAI-shaped request into the provider's body and
+//! sends it; it returns as soon as the provider's response headers arrive, so the
+//! caller decides whether to buffer or stream. Every OpenAI-compatible vendor
+//! (OpenAI, Azure OpenAI, Groq, Together, DeepSeek, Mistral, Fireworks, OpenRouter,
+//! vLLM, Ollama) shares the one adapter in `openai_compat`.
+
+pub mod openai_compat;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::config::{Endpoint, ProviderConfig, Timeouts};
+use crate::error::GatewayError;
+use crate::openai::request::RawObject;
+
+/// What the router hands an adapter for one attempt.
+pub struct UpstreamRequest<'a, 'b> {
+    pub endpoint: Endpoint,
+    pub body: &'b RawObject<'a>,
+    /// The provider's model id, already escaped as a JSON string literal.
+    pub upstream_model_json: &'b str,
+    pub upstream_model: &'b str,
+    /// Ask the provider for a final usage chunk (`stream_options.include_usage`).
+    pub force_stream_usage: bool,
+}
+
+pub trait Adapter {
+    fn name(&self) -> &Arc<String>;
+
+    fn timeouts(&self) -> &Timeouts;
+
+    /// Sends the request; resolves when the provider's response headers arrive.
+    fn send(
+        &self,
+        request: UpstreamRequest<'_, '_>,
+    ) -> impl Future<Output = Result<reqwest::Response, GatewayError>> + Send;
+}
+
+pub enum Provider {
+    OpenAiCompatible(openai_compat::OpenAiCompatible),
+}
+
+impl Provider {
+    pub fn from_config(config: &ProviderConfig) -> Result<Provider, reqwest::Error> {
+        Ok(Provider::OpenAiCompatible(
+            openai_compat::OpenAiCompatible::new(config)?,
+        ))
+    }
+}
+
+impl Adapter for Provider {
+    fn name(&self) -> &Arc<String> {
+        match self {
+            Provider::OpenAiCompatible(p) => p.name(),
+        }
+    }
+
+    fn timeouts(&self) -> &Timeouts {
+        match self {
+            Provider::OpenAiCompatible(p) => p.timeouts(),
+        }
+    }
+
+    async fn send(&self, request: UpstreamRequest<'_, '_>) -> Result<reqwest::Response, GatewayError> {
+        match self {
+            Provider::OpenAiCompatible(p) => p.send(request).await,
+        }
+    }
+}
+
+/// Maps a transport error from reqwest onto the gateway's error kinds.
+pub fn transport_error(provider: &str, error: &reqwest::Error) -> GatewayError {
+    let provider = provider.to_owned();
+    if error.is_connect() {
+        GatewayError::UpstreamConnect { provider }
+    } else if error.is_timeout() {
+        GatewayError::UpstreamTimeout {
+            provider,
+            phase: "total",
+        }
+    } else {
+        GatewayError::UpstreamProtocol { provider }
+    }
+}

@@ -1,0 +1,176 @@
+//! The OpenAI-compatible adapter. The body is the client's own, with only the
+//! model id swapped for the provider's and, for streams, `include_usage` turned on
+//! so the gateway learns token counts (the usage chunk is hidden again on the way
+//! back if the client did not ask for it; see `sse.rs`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
+
+use super::{transport_error, Adapter, UpstreamRequest};
+use crate::config::{Endpoint, Flavor, ProviderConfig, ProviderKey, Timeouts};
+use crate::error::GatewayError;
+
+pub struct OpenAiCompatible {
+    name: Arc<String>,
+    client: reqwest::Client,
+    flavor: Flavor,
+    base_url: String,
+    chat_url: String,
+    embeddings_url: String,
+    key: ProviderKey,
+    query: Vec<(String, String)>,
+    timeouts: Timeouts,
+}
+
+impl OpenAiCompatible {
+    pub fn new(config: &ProviderConfig) -> Result<OpenAiCompatible, reqwest::Error> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .tcp_nodelay(true)
+            .connect_timeout(config.timeouts.connect)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(1024)
+            .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(OpenAiCompatible {
+            name: Arc::new(config.name.clone()),
+            client,
+            flavor: config.flavor,
+            chat_url: format!("{}/chat/completions", config.base_url),
+            embeddings_url: format!("{}/embeddings", config.base_url),
+            base_url: config.base_url.clone(),
+            key: config.api_key.clone(),
+            query: config.query.clone(),
+            timeouts: config.timeouts,
+        })
+    }
+
+    fn url(&self, endpoint: Endpoint, upstream_model: &str) -> String {
+        let path = match endpoint {
+            Endpoint::Chat => "chat/completions",
+            Endpoint::Embeddings => "embeddings",
+        };
+        match (self.flavor, endpoint) {
+            (Flavor::OpenAi, Endpoint::Chat) => self.chat_url.clone(),
+            (Flavor::OpenAi, Endpoint::Embeddings) => self.embeddings_url.clone(),
+            (Flavor::Azure, _) => {
+                format!("{}/openai/deployments/{upstream_model}/{path}", self.base_url)
+            }
+        }
+    }
+}
+
+/// The upstream body: the client's fields verbatim except `model` and, when the
+/// gateway needs usage from a stream, `stream_options`.
+pub fn upstream_body(request: &UpstreamRequest<'_, '_>) -> Vec<u8> {
+    let stream_options;
+    // Azure names the deployment in the URL and ignores the body's model; it is
+    // rewritten the same way for every flavor.
+    let mut replace: Vec<(&str, &str)> = vec![("model", request.upstream_model_json)];
+    if request.force_stream_usage {
+        stream_options = merged_stream_options(request);
+        replace.push(("stream_options", &stream_options));
+    }
+    request.body.write_with(&replace)
+}
+
+fn merged_stream_options(request: &UpstreamRequest<'_, '_>) -> String {
+    let existing = request
+        .body
+        .get("stream_options")
+        .and_then(|raw| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get()).ok());
+    match existing {
+        Some(mut options) => {
+            options.insert("include_usage".to_owned(), serde_json::Value::Bool(true));
+            serde_json::to_string(&options).unwrap_or_else(|_| r#"{"include_usage":true}"#.to_owned())
+        }
+        None => r#"{"include_usage":true}"#.to_owned(),
+    }
+}
+
+impl Adapter for OpenAiCompatible {
+    fn name(&self) -> &Arc<String> {
+        &self.name
+    }
+
+    fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    async fn send(&self, request: UpstreamRequest<'_, '_>) -> Result<reqwest::Response, GatewayError> {
+        let mut builder = self
+            .client
+            .post(self.url(request.endpoint, request.upstream_model))
+            .header(CONTENT_TYPE, "application/json")
+            .timeout(self.timeouts.total);
+        if !self.query.is_empty() {
+            builder = builder.query(&self.query);
+        }
+        builder = match (&self.key, self.flavor) {
+            (ProviderKey::None, _) => builder,
+            (ProviderKey::Present(key), Flavor::OpenAi) => builder.bearer_auth(key.expose()),
+            (ProviderKey::Present(key), Flavor::Azure) => builder.header("api-key", key.expose()),
+            (ProviderKey::Missing { env }, _) => {
+                return Err(GatewayError::ProviderUnavailable {
+                    provider: self.name.to_string(),
+                    reason: format!("its API key variable {env} is not set"),
+                })
+            }
+        };
+        let body = upstream_body(&request);
+        let sent = tokio::time::timeout(self.timeouts.first_byte, builder.body(body).send()).await;
+        match sent {
+            Err(_) => Err(GatewayError::UpstreamTimeout {
+                provider: self.name.to_string(),
+                phase: "first byte",
+            }),
+            Ok(Err(error)) => Err(transport_error(&self.name, &error)),
+            Ok(Ok(response)) => Ok(response),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openai::request::RawObject;
+
+    fn body_for(client_body: &[u8], force: bool) -> serde_json::Value {
+        let object = RawObject::parse(client_body).unwrap();
+        let request = UpstreamRequest {
+            endpoint: Endpoint::Chat,
+            body: &object,
+            upstream_model_json: "\"up-model\"",
+            upstream_model: "up-model",
+            force_stream_usage: force,
+        };
+        serde_json::from_slice(&upstream_body(&request)).unwrap()
+    }
+
+    #[test]
+    fn swaps_the_model_and_keeps_the_rest() {
+        let body = body_for(br#"{"model":"alias","messages":[],"temperature":0.2,"n":2}"#, false);
+        assert_eq!(body["model"], "up-model");
+        assert_eq!(body["temperature"], 0.2);
+        assert_eq!(body["n"], 2);
+        assert!(body.get("stream_options").is_none());
+    }
+
+    #[test]
+    fn turns_on_usage_and_keeps_other_stream_options() {
+        let body = body_for(
+            br#"{"model":"a","stream":true,"stream_options":{"include_usage":false,"x":1}}"#,
+            true,
+        );
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        assert_eq!(body["stream_options"]["x"], 1);
+        let body = body_for(br#"{"model":"a","stream":true}"#, true);
+        assert_eq!(body["stream_options"]["include_usage"], true);
+    }
+}

@@ -1,0 +1,261 @@
+//! Relaying a provider's SSE stream to the client event by event.
+//!
+//! The first event is read before the gateway answers 200, so a provider that
+//! fails at once becomes a clean error instead of a broken stream. After that every
+//! event is forwarded as soon as it is complete; nothing is buffered beyond one
+//! partial event. A stream that stops before `[DONE]` ends with an explicit error
+//! event, never as a silent success. Dropping the body (client gone) drops the
+//! upstream response, which closes the provider connection.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+
+use crate::error::GatewayError;
+use crate::handlers::explain;
+use crate::metrics::UpstreamLabels;
+use crate::providers::Adapter;
+use crate::sse::{EventSplitter, UsageFilter};
+use crate::state::{AppState, ModelRoute};
+
+/// A comment line SSE clients ignore, sent during long upstream silences so
+/// proxies and clients do not time the connection out.
+const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
+const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
+
+/// Why a stream stopped early; becomes an upstream-error metric and an error event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interruption {
+    Cut,
+    IdleTimeout,
+    Transport,
+}
+
+impl Interruption {
+    fn kind(self) -> &'static str {
+        match self {
+            Interruption::Cut => "stream_cut",
+            Interruption::IdleTimeout => "stream_idle_timeout",
+            Interruption::Transport => "stream_transport",
+        }
+    }
+
+    fn event(self) -> Bytes {
+        let (message, code) = match self {
+            Interruption::Cut => (
+                "The provider ended the stream before it was complete.",
+                "stream_interrupted",
+            ),
+            Interruption::IdleTimeout => (
+                "The provider sent nothing for longer than the idle timeout.",
+                "stream_idle_timeout",
+            ),
+            Interruption::Transport => (
+                "The connection to the provider failed during the stream.",
+                "stream_interrupted",
+            ),
+        };
+        Bytes::from(format!(
+            "data: {{\"error\":{{\"message\":\"{message}\",\"type\":\"upstream_error\",\"param\":null,\"code\":\"{code}\"}}}}\n\n"
+        ))
+    }
+}
+
+enum Pull {
+    Chunk(Bytes),
+    End,
+    Failed(Interruption),
+    Silent,
+}
+
+struct Relay {
+    state: AppState,
+    labels: UpstreamLabels,
+    upstream: BoxStream<'static, reqwest::Result<Bytes>>,
+    splitter: EventSplitter,
+    filter: UsageFilter,
+    ready: VecDeque<Bytes>,
+    idle: Duration,
+    last_activity: Instant,
+    finished: bool,
+}
+
+impl Relay {
+    async fn pull(&mut self) -> Pull {
+        let wait = self.idle.saturating_sub(self.last_activity.elapsed()).min(KEEP_ALIVE_EVERY);
+        match tokio::time::timeout(wait, self.upstream.next()).await {
+            Ok(Some(Ok(chunk))) => {
+                self.last_activity = Instant::now();
+                Pull::Chunk(chunk)
+            }
+            Ok(Some(Err(error))) if error.is_timeout() => Pull::Failed(Interruption::IdleTimeout),
+            Ok(Some(Err(_))) => Pull::Failed(Interruption::Transport),
+            Ok(None) => Pull::End,
+            Err(_) if self.last_activity.elapsed() >= self.idle => {
+                Pull::Failed(Interruption::IdleTimeout)
+            }
+            Err(_) => Pull::Silent,
+        }
+    }
+
+    /// Moves every complete event of the buffer through the usage filter.
+    fn take_events(&mut self) {
+        while let Some(event) = self.splitter.next_event() {
+            if let Some(out) = self.filter.on_event(event) {
+                self.ready.push_back(out);
+            }
+        }
+    }
+
+    /// All ready events as one frame.
+    fn drain_ready(&mut self) -> Option<Bytes> {
+        match self.ready.len() {
+            0 => None,
+            1 => self.ready.pop_front(),
+            _ => {
+                let mut out = BytesMut::with_capacity(self.ready.iter().map(Bytes::len).sum());
+                for event in self.ready.drain(..) {
+                    out.extend_from_slice(&event);
+                }
+                Some(out.freeze())
+            }
+        }
+    }
+
+    fn interrupt(&mut self, why: Interruption) -> Bytes {
+        self.finished = true;
+        self.splitter.clear();
+        self.state
+            .metrics
+            .record_upstream_error(&self.labels.provider, why.kind());
+        why.event()
+    }
+
+    /// The next frame for the client, or `None` when the stream is over.
+    async fn next_frame(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(frame) = self.drain_ready() {
+                return Some(frame);
+            }
+            if self.finished {
+                return None;
+            }
+            match self.pull().await {
+                Pull::Chunk(chunk) => {
+                    self.splitter.push(&chunk);
+                    self.take_events();
+                }
+                Pull::End if self.filter.done => {
+                    self.finished = true;
+                    self.record_usage();
+                }
+                Pull::End => {
+                    self.record_usage();
+                    return Some(self.interrupt(Interruption::Cut));
+                }
+                Pull::Failed(why) => {
+                    self.record_usage();
+                    return Some(self.interrupt(why));
+                }
+                Pull::Silent => return Some(Bytes::from_static(KEEP_ALIVE)),
+            }
+        }
+    }
+
+    fn record_usage(&self) {
+        if let Some(usage) = &self.filter.usage {
+            self.state.metrics.record_tokens(&self.labels, usage);
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if !self.finished {
+            // The client went away mid-stream; dropping `upstream` closes the
+            // provider connection so the provider stops generating (and billing).
+            tracing::debug!(provider = %self.labels.provider, model = %self.labels.model, "client left during stream");
+        }
+    }
+}
+
+/// Peeks the first event, then answers 200 and relays the rest.
+pub async fn forward(
+    state: &AppState,
+    route: &ModelRoute,
+    response: reqwest::Response,
+    filter: UsageFilter,
+    started: Instant,
+    upstream_started: Instant,
+) -> Result<Response, GatewayError> {
+    let timeouts = *state.snapshot.providers[route.provider].timeouts();
+    let mut relay = Relay {
+        state: state.clone(),
+        labels: route.labels.clone(),
+        upstream: response.bytes_stream().boxed(),
+        splitter: EventSplitter::default(),
+        filter,
+        ready: VecDeque::new(),
+        idle: timeouts.first_byte,
+        last_activity: Instant::now(),
+        finished: false,
+    };
+    state
+        .metrics
+        .upstream_duration
+        .get_or_create(&route.labels)
+        .observe(upstream_started.elapsed().as_secs_f64());
+
+    // Peek: nothing reaches the client until the provider has sent one whole event.
+    while relay.ready.is_empty() {
+        let failure = match relay.pull().await {
+            Pull::Chunk(chunk) => {
+                relay.splitter.push(&chunk);
+                relay.take_events();
+                continue;
+            }
+            Pull::Silent => continue,
+            Pull::End => GatewayError::UpstreamProtocol {
+                provider: route.labels.provider.to_string(),
+            },
+            Pull::Failed(Interruption::IdleTimeout) => GatewayError::UpstreamTimeout {
+                provider: route.labels.provider.to_string(),
+                phase: "first event",
+            },
+            Pull::Failed(_) => GatewayError::UpstreamConnect {
+                provider: route.labels.provider.to_string(),
+            },
+        };
+        state
+            .metrics
+            .record_upstream_error(&route.labels.provider, failure.kind());
+        return Err(failure);
+    }
+    relay.idle = timeouts.idle;
+    state
+        .metrics
+        .time_to_first_token
+        .get_or_create(&route.labels)
+        .observe(started.elapsed().as_secs_f64());
+
+    let frames = futures_util::stream::unfold(relay, |mut relay| async move {
+        let frame = relay.next_frame().await?;
+        Some((Ok::<Bytes, std::convert::Infallible>(frame), relay))
+    });
+    let mut answer = (StatusCode::OK, Body::from_stream(frames)).into_response();
+    let headers = answer.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    explain(headers, route);
+    Ok(answer)
+}
