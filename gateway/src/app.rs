@@ -28,7 +28,10 @@ pub fn router(state: AppState) -> Router {
         .route("/models", get(models::list))
         .route("/models/{id}", get(models::retrieve))
         .method_not_allowed_fallback(ops::method_not_allowed)
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
 
     Router::new()
         .nest("/v1", api.clone())
@@ -38,7 +41,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .fallback(ops::unknown_route)
         .method_not_allowed_fallback(ops::method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .layer(middleware::from_fn(request_id::request_id))
         .with_state(state)
 }

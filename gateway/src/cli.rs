@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "gateway", version, about = "OpenAI-compatible LLM routing gateway")]
+#[command(
+    name = "gateway",
+    version,
+    about = "OpenAI-compatible LLM routing gateway"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

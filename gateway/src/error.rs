@@ -22,7 +22,9 @@ pub enum GatewayError {
         message: String,
         param: Option<&'static str>,
     },
-    #[error("You didn't provide an API key. Send it in the Authorization header as `Bearer YOUR_KEY`.")]
+    #[error(
+        "You didn't provide an API key. Send it in the Authorization header as `Bearer YOUR_KEY`."
+    )]
     MissingKey,
     #[error("Incorrect API key provided.")]
     InvalidKey,

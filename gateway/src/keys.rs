@@ -132,7 +132,9 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.starts_with(KEY_PREFIX));
         assert_eq!(a.len(), KEY_PREFIX.len() + 32);
-        assert!(a[KEY_PREFIX.len()..].chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(a[KEY_PREFIX.len()..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric()));
     }
 
     #[test]

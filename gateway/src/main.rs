@@ -57,7 +57,10 @@ fn main() -> ExitCode {
 }
 
 fn run_async(future: impl std::future::Future<Output = ExitCode>) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime.block_on(future),
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -110,7 +113,10 @@ async fn serve(config: Config) -> ExitCode {
         }
     }
     shutdown_signal().await;
-    tracing::info!(grace_ms = config.server.shutdown_grace.as_millis() as u64, "signal received: shutting down");
+    tracing::info!(
+        grace_ms = config.server.shutdown_grace.as_millis() as u64,
+        "signal received: shutting down"
+    );
     running.shutdown().await;
     ExitCode::SUCCESS
 }

@@ -62,8 +62,8 @@ pub struct Metrics {
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
     [
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-        30.0, 60.0, 120.0,
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        60.0, 120.0,
     ]
     .into_iter()
 }
@@ -83,8 +83,9 @@ impl Metrics {
             "Requests answered, by route, HTTP status, provider and model",
             requests.clone(),
         );
-        let request_duration =
-            Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        let request_duration = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(latency_buckets())
+        });
         registry.register(
             "request_duration_seconds",
             "Total request latency including the whole stream",
@@ -98,17 +99,20 @@ impl Metrics {
             "Time from sending to the provider until its response headers (non-streaming: whole body)",
             upstream_duration.clone(),
         );
-        let time_to_first_token =
-            Family::<UpstreamLabels, Histogram>::new_with_constructor(|| {
-                Histogram::new(latency_buckets())
-            });
+        let time_to_first_token = Family::<UpstreamLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(latency_buckets())
+        });
         registry.register(
             "time_to_first_token_seconds",
             "Time from receiving a streaming request until its first event reaches the client",
             time_to_first_token.clone(),
         );
         let in_flight = Gauge::default();
-        registry.register("in_flight_requests", "Requests being served now", in_flight.clone());
+        registry.register(
+            "in_flight_requests",
+            "Requests being served now",
+            in_flight.clone(),
+        );
         let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
         registry.register(
             "upstream_errors",

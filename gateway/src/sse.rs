@@ -55,9 +55,10 @@ fn find_event_end(buf: &[u8]) -> Option<usize> {
     while i < buf.len() {
         match buf[i] {
             b'\n' if buf.get(i + 1) == Some(&b'\n') => return Some(i + 2),
-            b'\r' if buf.get(i + 1) == Some(&b'\n')
-                && buf.get(i + 2) == Some(&b'\r')
-                && buf.get(i + 3) == Some(&b'\n') =>
+            b'\r'
+                if buf.get(i + 1) == Some(&b'\n')
+                    && buf.get(i + 2) == Some(&b'\r')
+                    && buf.get(i + 3) == Some(&b'\n') =>
             {
                 return Some(i + 4)
             }
@@ -212,7 +213,9 @@ mod tests {
         );
         assert_eq!(filter.on_event(Bytes::from_static(USAGE)), None);
         assert_eq!(filter.usage.unwrap().total(), 7);
-        assert!(filter.on_event(Bytes::from_static(b"data: [DONE]\n\n")).is_some());
+        assert!(filter
+            .on_event(Bytes::from_static(b"data: [DONE]\n\n"))
+            .is_some());
         assert!(filter.done);
     }
 
@@ -231,7 +234,8 @@ mod tests {
     #[test]
     fn strips_usage_null_wherever_it_stands() {
         let mut filter = UsageFilter::new(false);
-        let event = Bytes::from_static(b"data: {\"usage\": null, \"id\": \"c\", \"choices\": []}\n\n");
+        let event =
+            Bytes::from_static(b"data: {\"usage\": null, \"id\": \"c\", \"choices\": []}\n\n");
         let out = filter.on_event(event).unwrap();
         let data = single_data(&out).unwrap();
         let value: serde_json::Value = serde_json::from_slice(data).unwrap();

@@ -88,7 +88,10 @@ struct Relay {
 
 impl Relay {
     async fn pull(&mut self) -> Pull {
-        let wait = self.idle.saturating_sub(self.last_activity.elapsed()).min(KEEP_ALIVE_EVERY);
+        let wait = self
+            .idle
+            .saturating_sub(self.last_activity.elapsed())
+            .min(KEEP_ALIVE_EVERY);
         match tokio::time::timeout(wait, self.upstream.next()).await {
             Ok(Some(Ok(chunk))) => {
                 self.last_activity = Instant::now();

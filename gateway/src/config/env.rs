@@ -33,7 +33,9 @@ where
 fn parse_value(raw: &str) -> Value {
     // `toml` parses documents, so wrap the literal in one.
     match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
-        Ok(mut table) => table.remove("v").unwrap_or_else(|| Value::String(raw.to_owned())),
+        Ok(mut table) => table
+            .remove("v")
+            .unwrap_or_else(|| Value::String(raw.to_owned())),
         Err(_) => Value::String(raw.to_owned()),
     }
 }

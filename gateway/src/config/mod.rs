@@ -63,7 +63,9 @@ pub enum ProviderKey {
     Present(Secret),
     /// The named variable was not set at start; requests to this provider fail
     /// with a 503 that names it, instead of the whole gateway refusing to run.
-    Missing { env: String },
+    Missing {
+        env: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -319,7 +319,10 @@ mod tests {
         let config = load(&base()).unwrap();
         assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.providers[0].base_url, "http://127.0.0.1:1/v1");
-        assert!(matches!(config.providers[0].api_key, ProviderKey::Present(_)));
+        assert!(matches!(
+            config.providers[0].api_key,
+            ProviderKey::Present(_)
+        ));
         assert_eq!(config.models[0].upstream_model, "m");
     }
 
@@ -337,7 +340,10 @@ mod tests {
     fn errors_name_the_key_at_fault() {
         let cases = [
             (base() + "[server]\nlisten = \"nowhere\"\n", "server.listen"),
-            (base() + "[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"),
+            (
+                base() + "[server]\nmax_body_bytes = 0\n",
+                "server.max_body_bytes",
+            ),
             (base() + "[server]\nbogus = 1\n", "server"),
             (
                 base() + "[[models]]\nname = \"m2\"\nprovider = \"nope\"\n",
@@ -372,7 +378,10 @@ mod tests {
                 "providers[0].idle_timeout_ms",
             ),
             (
-                base().replace("name = \"p\"", "name = \"p\"\nheaders = { \"bad header\" = \"v\" }"),
+                base().replace(
+                    "name = \"p\"",
+                    "name = \"p\"\nheaders = { \"bad header\" = \"v\" }",
+                ),
                 "providers[0].headers.bad header",
             ),
         ];
@@ -395,7 +404,10 @@ mod tests {
     fn env_overrides_apply_before_validation() {
         let config = Config::from_toml(
             &base(),
-            vec![("GATEWAY__SERVER__LISTEN".to_owned(), "127.0.0.1:9".to_owned())],
+            vec![(
+                "GATEWAY__SERVER__LISTEN".to_owned(),
+                "127.0.0.1:9".to_owned(),
+            )],
             |_| None,
         )
         .unwrap();

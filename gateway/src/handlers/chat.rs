@@ -77,7 +77,9 @@ fn read_request<'a>(object: &RawObject<'a>) -> Result<ChatRequest<'a>, GatewayEr
         .optional::<bool>("stream", "a boolean")?
         .unwrap_or(false);
     let options = match object.get("stream_options").map(|raw| raw.get()) {
-        Some(raw) if raw.starts_with('{') => object.optional::<StreamOptions>("stream_options", "an object")?,
+        Some(raw) if raw.starts_with('{') => {
+            object.optional::<StreamOptions>("stream_options", "an object")?
+        }
         None | Some("null") => None,
         Some(_) => {
             return Err(GatewayError::invalid(
@@ -118,7 +120,9 @@ async fn handle(
         .await;
     let response = sent.inspect_err(|error| {
         if error.is_upstream() {
-            state.metrics.record_upstream_error(provider.name(), error.kind());
+            state
+                .metrics
+                .record_upstream_error(provider.name(), error.kind());
         }
     })?;
     if !response.status().is_success() {
@@ -153,13 +157,20 @@ mod tests {
     #[test]
     fn accepts_the_usual_shapes() {
         let msgs = r#""messages":[{"role":"user","content":"hi"}]"#;
-        assert_eq!(read(&format!(r#"{{"model":"m",{msgs}}}"#)), Ok(("m".into(), false, false)));
         assert_eq!(
-            read(&format!(r#"{{"model":"m",{msgs},"stream":true,"stream_options":{{"include_usage":true}}}}"#)),
+            read(&format!(r#"{{"model":"m",{msgs}}}"#)),
+            Ok(("m".into(), false, false))
+        );
+        assert_eq!(
+            read(&format!(
+                r#"{{"model":"m",{msgs},"stream":true,"stream_options":{{"include_usage":true}}}}"#
+            )),
             Ok(("m".into(), true, true))
         );
         assert_eq!(
-            read(&format!(r#"{{"model":"m",{msgs},"stream":null,"stream_options":null}}"#)),
+            read(&format!(
+                r#"{{"model":"m",{msgs},"stream":null,"stream_options":null}}"#
+            )),
             Ok(("m".into(), false, false))
         );
     }
@@ -167,14 +178,23 @@ mod tests {
     #[test]
     fn refuses_what_cannot_be_routed() {
         let cases = [
-            (r#"{"messages":[{"role":"user","content":"hi"}]}"#, "'model'"),
+            (
+                r#"{"messages":[{"role":"user","content":"hi"}]}"#,
+                "'model'",
+            ),
             (r#"{"model":"","messages":[{"role":"user"}]}"#, "model"),
             (r#"{"model":"m"}"#, "'messages'"),
             (r#"{"model":"m","messages":[]}"#, "empty array"),
             (r#"{"model":"m","messages":["hi"]}"#, "messages[0]"),
             (r#"{"model":"m","messages":{"role":"user"}}"#, "'messages'"),
-            (r#"{"model":"m","messages":[{}],"stream":"yes"}"#, "'stream'"),
-            (r#"{"model":"m","messages":[{}],"stream_options":[]}"#, "'stream_options'"),
+            (
+                r#"{"model":"m","messages":[{}],"stream":"yes"}"#,
+                "'stream'",
+            ),
+            (
+                r#"{"model":"m","messages":[{}],"stream_options":[]}"#,
+                "'stream_options'",
+            ),
         ];
         for (body, expected) in cases {
             let message = read(body).unwrap_err();

@@ -36,7 +36,9 @@ fn check_input(input: &RawValue) -> Result<(), GatewayError> {
     let text = input.get();
     let valid = match text.as_bytes().first() {
         Some(b'"') => true,
-        Some(b'[') => serde_json::from_str::<Vec<&RawValue>>(text).is_ok_and(|items| !items.is_empty()),
+        Some(b'[') => {
+            serde_json::from_str::<Vec<&RawValue>>(text).is_ok_and(|items| !items.is_empty())
+        }
         _ => false,
     };
     if valid {
@@ -75,7 +77,9 @@ async fn handle(
         .await;
     let response = sent.inspect_err(|error| {
         if error.is_upstream() {
-            state.metrics.record_upstream_error(provider.name(), error.kind());
+            state
+                .metrics
+                .record_upstream_error(provider.name(), error.kind());
         }
     })?;
     if !response.status().is_success() {

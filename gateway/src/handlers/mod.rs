@@ -25,7 +25,11 @@ use crate::state::{AppState, ModelRoute};
 const MAX_UPSTREAM_ERROR_BYTES: usize = 256 * 1024;
 
 /// Reads the whole request body, refusing more than `limit` bytes.
-pub async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, GatewayError> {
+pub async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Bytes, GatewayError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -64,7 +68,8 @@ pub async fn upstream_error(
 ) -> GatewayError {
     let provider = &route.labels.provider;
     state.metrics.record_upstream_error(provider, "status");
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status =
+        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
     let mut body = Vec::new();
     let mut chunks = response.bytes_stream();
@@ -92,7 +97,8 @@ pub async fn forward_buffered(
     upstream_started: Instant,
 ) -> Result<Response, GatewayError> {
     let provider = state.snapshot.providers[route.provider].name();
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status =
+        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -119,13 +125,18 @@ pub async fn forward_buffered(
         );
     }
     let mut answer = (status, body).into_response();
-    answer.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    answer
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
     explain(answer.headers_mut(), route);
     Ok(answer)
 }
 
 /// Attaches the upstream labels the metrics layer reads, to answers and errors alike.
-pub fn labelled(result: Result<Response, GatewayError>, labels: Option<UpstreamLabels>) -> Response {
+pub fn labelled(
+    result: Result<Response, GatewayError>,
+    labels: Option<UpstreamLabels>,
+) -> Response {
     let mut response = result.unwrap_or_else(IntoResponse::into_response);
     if let Some(labels) = labels {
         response.extensions_mut().insert(labels);

@@ -34,7 +34,10 @@ fn model_object<'a>(route: &'a ModelRoute, created: u64) -> ModelObject<'a> {
     }
 }
 
-pub async fn list(State(state): State<AppState>, Extension(key): Extension<Arc<ApiKey>>) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(key): Extension<Arc<ApiKey>>,
+) -> Response {
     let snapshot = &state.snapshot;
     let data = snapshot
         .models

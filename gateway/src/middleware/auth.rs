@@ -65,11 +65,26 @@ mod tests {
 
     #[test]
     fn reads_bearer_and_api_key_headers() {
-        assert_eq!(presented_key(&headers(&[("authorization", "Bearer sk-1")])), Some("sk-1"));
-        assert_eq!(presented_key(&headers(&[("authorization", "bearer  sk-1 ")])), Some("sk-1"));
-        assert_eq!(presented_key(&headers(&[("authorization", "Basic abc")])), None);
-        assert_eq!(presented_key(&headers(&[("authorization", "Bearer ")])), None);
-        assert_eq!(presented_key(&headers(&[("api-key", "sk-2")])), Some("sk-2"));
+        assert_eq!(
+            presented_key(&headers(&[("authorization", "Bearer sk-1")])),
+            Some("sk-1")
+        );
+        assert_eq!(
+            presented_key(&headers(&[("authorization", "bearer  sk-1 ")])),
+            Some("sk-1")
+        );
+        assert_eq!(
+            presented_key(&headers(&[("authorization", "Basic abc")])),
+            None
+        );
+        assert_eq!(
+            presented_key(&headers(&[("authorization", "Bearer ")])),
+            None
+        );
+        assert_eq!(
+            presented_key(&headers(&[("api-key", "sk-2")])),
+            Some("sk-2")
+        );
         assert_eq!(presented_key(&headers(&[])), None);
     }
 }

@@ -48,7 +48,16 @@ struct ToolFunction {
     name: String,
 }
 
-const WORDS: [&str; 8] = ["Hello", " from", " the", " mock", " provider", ",", " friend", "."];
+const WORDS: [&str; 8] = [
+    "Hello",
+    " from",
+    " the",
+    " mock",
+    " provider",
+    ",",
+    " friend",
+    ".",
+];
 const TOOL_ARGUMENTS: &str = r#"{"location":"Paris, France","unit":"celsius"}"#;
 
 fn unix_now() -> u64 {
@@ -113,11 +122,26 @@ pub async fn respond(state: Arc<MockState>, raw: &[u8]) -> Response {
     if let Some(status) = directives.status {
         return injected_error(status);
     }
-    let known = ["system", "developer", "user", "assistant", "tool", "function"];
-    if let Some(bad) = body.messages.iter().find(|m| !known.contains(&m.role.as_str())) {
+    let known = [
+        "system",
+        "developer",
+        "user",
+        "assistant",
+        "tool",
+        "function",
+    ];
+    if let Some(bad) = body
+        .messages
+        .iter()
+        .find(|m| !known.contains(&m.role.as_str()))
+    {
         return error_response(
             StatusCode::BAD_REQUEST,
-            &format!("Invalid value: '{}'. Supported roles: {}.", bad.role, known.join(", ")),
+            &format!(
+                "Invalid value: '{}'. Supported roles: {}.",
+                bad.role,
+                known.join(", ")
+            ),
             "invalid_request_error",
             None,
         );
@@ -130,7 +154,14 @@ pub async fn respond(state: Arc<MockState>, raw: &[u8]) -> Response {
             .as_ref()
             .and_then(|o| o.include_usage)
             .unwrap_or(false);
-        stream(state, &body, reply, prompt_tokens, include_usage, directives)
+        stream(
+            state,
+            &body,
+            reply,
+            prompt_tokens,
+            include_usage,
+            directives,
+        )
     } else {
         complete(&body, reply, prompt_tokens, &directives)
     }
@@ -152,7 +183,12 @@ fn injected_error(status: u16) -> Response {
     response
 }
 
-fn complete(body: &ChatBody, reply: Reply, prompt_tokens: u64, directives: &Directives) -> Response {
+fn complete(
+    body: &ChatBody,
+    reply: Reply,
+    prompt_tokens: u64,
+    directives: &Directives,
+) -> Response {
     let (message, finish_reason, completion_tokens) = match &reply {
         Reply::Text(words) => (
             json!({"role": "assistant", "content": words.concat(), "refusal": null}),
@@ -188,10 +224,8 @@ fn complete(body: &ChatBody, reply: Reply, prompt_tokens: u64, directives: &Dire
     if directives.cut_after.is_some() {
         // Send half the JSON, then fail the body: the connection is cut mid-answer.
         let half = bytes.slice(..bytes.len() / 2);
-        let parts = futures_util::stream::iter([
-            Ok(half),
-            Err(std::io::Error::other("simulated cut")),
-        ]);
+        let parts =
+            futures_util::stream::iter([Ok(half), Err(std::io::Error::other("simulated cut"))]);
         let mut response = Body::from_stream(parts).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -226,7 +260,10 @@ fn stream_events(
     let content_count;
     match reply {
         Reply::Text(words) => {
-            values.push(chunk(json!({"role": "assistant", "content": "", "refusal": null}), Value::Null));
+            values.push(chunk(
+                json!({"role": "assistant", "content": "", "refusal": null}),
+                Value::Null,
+            ));
             for word in words {
                 values.push(chunk(json!({"content": word}), Value::Null));
             }
@@ -313,6 +350,8 @@ fn stream(
             }
             let (index, event) = events.next()?;
             if cut_at == Some(index) {
+                // Let what was sent reach the wire before the connection drops.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 return Some((Err(std::io::Error::other("simulated cut")), (events, guard)));
             }
             if index > 0 && !delay.is_zero() {

@@ -133,7 +133,12 @@ pub async fn start_with(addr: SocketAddr, keep_bodies: bool) -> std::io::Result<
 }
 
 /// An OpenAI-shaped error answer.
-pub fn error_response(status: StatusCode, message: &str, kind: &str, code: Option<&str>) -> Response {
+pub fn error_response(
+    status: StatusCode,
+    message: &str,
+    kind: &str,
+    code: Option<&str>,
+) -> Response {
     let body = serde_json::json!({
         "error": {"message": message, "type": kind, "param": null, "code": code}
     });
@@ -142,10 +147,19 @@ pub fn error_response(status: StatusCode, message: &str, kind: &str, code: Optio
 
 async fn read(shared: &Shared, request: Request) -> Result<Bytes, Response> {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024).await.map_err(|_| {
-        error_response(StatusCode::BAD_REQUEST, "unreadable body", "invalid_request_error", None)
-    })?;
-    shared.state.observe(&parts.headers, &bytes, shared.keep_bodies);
+    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
+        .await
+        .map_err(|_| {
+            error_response(
+                StatusCode::BAD_REQUEST,
+                "unreadable body",
+                "invalid_request_error",
+                None,
+            )
+        })?;
+    shared
+        .state
+        .observe(&parts.headers, &bytes, shared.keep_bodies);
     Ok(bytes)
 }
 

@@ -97,10 +97,7 @@ impl<'a> RawObject<'a> {
         expected: &str,
     ) -> Result<T, GatewayError> {
         self.optional(key, expected)?.ok_or_else(|| {
-            GatewayError::invalid(
-                format!("Missing required parameter: '{key}'."),
-                Some(key),
-            )
+            GatewayError::invalid(format!("Missing required parameter: '{key}'."), Some(key))
         })
     }
 
@@ -145,7 +142,13 @@ impl<'a> RawObject<'a> {
 impl RawObject<'_> {
     /// Writes the object back out without `key`.
     pub fn write_without(&self, key: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.fields.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum::<usize>() + 2);
+        let mut out = Vec::with_capacity(
+            self.fields
+                .iter()
+                .map(|(k, v)| k.len() + v.get().len() + 4)
+                .sum::<usize>()
+                + 2,
+        );
         out.push(b'{');
         for (k, value) in self.fields.iter().filter(|(k, _)| k != key) {
             if out.len() > 1 {
@@ -182,10 +185,9 @@ mod tests {
         let body = br#"{"model":"a","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"seed":7,"logprobs":true,"x_vendor":{"k":[1,2.50,"\u00e9"]}}"#;
         let object = RawObject::parse(body).unwrap();
         let out = object.write_with(&[("model", "\"b\"")]);
-        let expected = String::from_utf8(body.to_vec()).unwrap().replace(
-            r#""model":"a""#,
-            r#""model":"b""#,
-        );
+        let expected = String::from_utf8(body.to_vec())
+            .unwrap()
+            .replace(r#""model":"a""#, r#""model":"b""#);
         assert_eq!(String::from_utf8(out).unwrap(), expected);
     }
 
@@ -210,7 +212,15 @@ mod tests {
 
     #[test]
     fn rejects_non_objects_and_duplicates() {
-        for body in [&b"[]"[..], b"\"x\"", b"", b"  ", b"{", b"{\"a\":1,\"a\":2}", b"{} x"] {
+        for body in [
+            &b"[]"[..],
+            b"\"x\"",
+            b"",
+            b"  ",
+            b"{",
+            b"{\"a\":1,\"a\":2}",
+            b"{} x",
+        ] {
             let err = RawObject::parse(body).unwrap_err();
             assert!(matches!(err, GatewayError::InvalidJson(_)), "{body:?}");
         }
@@ -220,8 +230,17 @@ mod tests {
     fn typed_fields_report_the_parameter() {
         let object = RawObject::parse(br#"{"model":5,"stream":null}"#).unwrap();
         let err = object.required::<&str>("model", "a string").unwrap_err();
-        assert!(matches!(err, GatewayError::InvalidRequest { param: Some("model"), .. }));
-        assert_eq!(object.optional::<bool>("stream", "a boolean").unwrap(), None);
+        assert!(matches!(
+            err,
+            GatewayError::InvalidRequest {
+                param: Some("model"),
+                ..
+            }
+        ));
+        assert_eq!(
+            object.optional::<bool>("stream", "a boolean").unwrap(),
+            None
+        );
         let err = object.required::<bool>("messages", "an array").unwrap_err();
         assert!(err.to_string().contains("messages"));
     }

@@ -64,7 +64,10 @@ impl Adapter for Provider {
         }
     }
 
-    async fn send(&self, request: UpstreamRequest<'_, '_>) -> Result<reqwest::Response, GatewayError> {
+    async fn send(
+        &self,
+        request: UpstreamRequest<'_, '_>,
+    ) -> Result<reqwest::Response, GatewayError> {
         match self {
             Provider::OpenAiCompatible(p) => p.send(request).await,
         }

@@ -60,7 +60,10 @@ impl OpenAiCompatible {
             (Flavor::OpenAi, Endpoint::Chat) => self.chat_url.clone(),
             (Flavor::OpenAi, Endpoint::Embeddings) => self.embeddings_url.clone(),
             (Flavor::Azure, _) => {
-                format!("{}/openai/deployments/{upstream_model}/{path}", self.base_url)
+                format!(
+                    "{}/openai/deployments/{upstream_model}/{path}",
+                    self.base_url
+                )
             }
         }
     }
@@ -81,14 +84,14 @@ pub fn upstream_body(request: &UpstreamRequest<'_, '_>) -> Vec<u8> {
 }
 
 fn merged_stream_options(request: &UpstreamRequest<'_, '_>) -> String {
-    let existing = request
-        .body
-        .get("stream_options")
-        .and_then(|raw| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get()).ok());
+    let existing = request.body.get("stream_options").and_then(|raw| {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get()).ok()
+    });
     match existing {
         Some(mut options) => {
             options.insert("include_usage".to_owned(), serde_json::Value::Bool(true));
-            serde_json::to_string(&options).unwrap_or_else(|_| r#"{"include_usage":true}"#.to_owned())
+            serde_json::to_string(&options)
+                .unwrap_or_else(|_| r#"{"include_usage":true}"#.to_owned())
         }
         None => r#"{"include_usage":true}"#.to_owned(),
     }
@@ -103,7 +106,10 @@ impl Adapter for OpenAiCompatible {
         &self.timeouts
     }
 
-    async fn send(&self, request: UpstreamRequest<'_, '_>) -> Result<reqwest::Response, GatewayError> {
+    async fn send(
+        &self,
+        request: UpstreamRequest<'_, '_>,
+    ) -> Result<reqwest::Response, GatewayError> {
         let mut builder = self
             .client
             .post(self.url(request.endpoint, request.upstream_model))
@@ -155,7 +161,10 @@ mod tests {
 
     #[test]
     fn swaps_the_model_and_keeps_the_rest() {
-        let body = body_for(br#"{"model":"alias","messages":[],"temperature":0.2,"n":2}"#, false);
+        let body = body_for(
+            br#"{"model":"alias","messages":[],"temperature":0.2,"n":2}"#,
+            false,
+        );
         assert_eq!(body["model"], "up-model");
         assert_eq!(body["temperature"], 0.2);
         assert_eq!(body["n"], 2);

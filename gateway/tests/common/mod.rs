@@ -1,0 +1,172 @@
+//! Test support: a real gateway on a free port in front of the project's mock
+//! provider, configured with one model per fault the mock can inject.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use gateway::config::Config;
+use gateway::keys::{self, KeyHash};
+use gateway::mock_provider::{self, RunningMock};
+use gateway::server::{self, RunningGateway};
+
+pub struct TestGateway {
+    pub gateway: RunningGateway,
+    pub mock: RunningMock,
+    /// A key that may use every model.
+    pub key: String,
+    /// A key limited to `mock-chat`.
+    pub limited_key: String,
+    pub client: reqwest::Client,
+}
+
+/// Models configured by [`config_text`], with the mock behaviour each maps to.
+pub const MODELS: &[(&str, &str, &str)] = &[
+    ("mock-chat", "mock", "mock"),
+    ("mock-embed", "mock", "mock-embed"),
+    ("fail-500", "mock", "mock+status=500"),
+    ("fail-429", "mock", "mock+status=429"),
+    ("slow-headers", "mock", "mock+delay_ms=3000"),
+    ("cut-stream", "mock", "mock+cut_after=3"),
+    ("silent-stream", "mock", "mock+silent=1"),
+    ("slow-chunks", "mock", "mock+chunk_delay_ms=200+words=50"),
+    ("short-chunks", "mock", "mock+chunk_delay_ms=50+words=10"),
+    ("refused", "closed", "mock"),
+    ("no-key", "keyless", "mock"),
+];
+
+pub fn config_text(mock: SocketAddr, key: &str, limited_key: &str, extra: &str) -> String {
+    let closed = closed_port();
+    let mut text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+max_body_bytes = 1048576
+shutdown_grace_ms = 5000
+
+[[providers]]
+name = "mock"
+base_url = "http://{mock}/v1"
+api_key_env = "TEST_MOCK_PROVIDER_KEY"
+headers = {{ "x-extra" = "configured" }}
+first_byte_timeout_ms = 1000
+idle_timeout_ms = 500
+
+[[providers]]
+name = "closed"
+base_url = "http://127.0.0.1:{closed}/v1"
+connect_timeout_ms = 500
+
+[[providers]]
+name = "keyless"
+base_url = "http://{mock}/v1"
+api_key_env = "TEST_UNSET_PROVIDER_KEY"
+"#
+    );
+    for (name, provider, upstream) in MODELS {
+        let endpoint = if name.contains("embed") {
+            "embeddings"
+        } else {
+            "chat"
+        };
+        text.push_str(&format!(
+            "\n[[models]]\nname = \"{name}\"\nprovider = \"{provider}\"\nupstream_model = \"{upstream}\"\nendpoint = \"{endpoint}\"\n"
+        ));
+    }
+    text.push_str(&format!(
+        "\n[[keys]]\nid = \"test-all\"\nhash = \"{}\"\ntenant = \"acme\"\nteam = \"platform\"\n",
+        KeyHash::of(key)
+    ));
+    text.push_str(&format!(
+        "\n[[keys]]\nid = \"test-limited\"\nhash = \"{}\"\ntenant = \"acme\"\nmodels = [\"mock-chat\"]\n",
+        KeyHash::of(limited_key)
+    ));
+    text.push_str(extra);
+    text
+}
+
+/// A port on which nothing listens (bound, then released).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+pub async fn start() -> TestGateway {
+    start_with("").await
+}
+
+/// Starts the mock and a gateway whose config has `extra` TOML appended.
+pub async fn start_with(extra: &str) -> TestGateway {
+    let mock = mock_provider::start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("mock starts");
+    let key = keys::mint().expect("key");
+    let limited_key = keys::mint().expect("key");
+    let text = config_text(mock.addr, &key, &limited_key, extra);
+    let config = Config::from_toml(&text, Vec::new(), |name| {
+        (name == "TEST_MOCK_PROVIDER_KEY").then(|| "sk-provider-secret".to_owned())
+    })
+    .expect("test config is valid");
+    let gateway = server::start(&config).await.expect("gateway starts");
+    TestGateway {
+        gateway,
+        mock,
+        key,
+        limited_key,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl TestGateway {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.gateway.addr)
+    }
+
+    pub fn base_url(&self) -> String {
+        self.url("/v1")
+    }
+
+    /// POSTs JSON to `path` with the all-models key.
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.key)
+            .json(body)
+            .send()
+            .await
+            .expect("request is sent")
+    }
+}
+
+pub fn chat_body(model: &str) -> serde_json::Value {
+    serde_json::json!({
+        "model": model,
+        "messages": [{"role": "user", "content": "Say hello"}]
+    })
+}
+
+/// Asserts the OpenAI error shape and returns the error object.
+pub fn assert_openai_error(body: &serde_json::Value) -> &serde_json::Value {
+    let error = body
+        .get("error")
+        .unwrap_or_else(|| panic!("no error object: {body}"));
+    assert!(error["message"].is_string(), "message: {body}");
+    assert!(error["type"].is_string(), "type: {body}");
+    assert!(error.get("param").is_some(), "param: {body}");
+    assert!(error.get("code").is_some(), "code: {body}");
+    error
+}
+
+/// Splits an SSE body into its `data:` payloads.
+pub fn sse_data(body: &str) -> Vec<String> {
+    body.split("\n\n")
+        .filter_map(|event| {
+            event
+                .lines()
+                .find_map(|line| {
+                    line.strip_prefix("data: ")
+                        .or_else(|| line.strip_prefix("data:"))
+                })
+                .map(str::to_owned)
+        })
+        .collect()
+}
