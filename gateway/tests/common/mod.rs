@@ -1,6 +1,12 @@
 //! Test support: a real gateway on a free port in front of the project's mock
 //! provider, configured with one model per fault the mock can inject.
+// Each test crate uses a different part of this module.
 #![allow(dead_code)]
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a failed setup must stop the test"
+)]
 
 use std::net::SocketAddr;
 
