@@ -1,0 +1,162 @@
+//! The `gateway` binary itself: config checking, key minting, and graceful
+//! shutdown on SIGTERM with a stream still open.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gateway::keys::KeyHash;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_gateway");
+
+fn example_config() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("gateway.example.toml")
+}
+
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gateway-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn the_example_config_is_valid() {
+    let output = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(example_config())
+        .env_remove("GATEWAY_CONFIG")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: 3 providers, 6 models, 1 keys"));
+}
+
+#[test]
+fn the_published_dev_key_matches_the_example_hash() {
+    let text = std::fs::read_to_string(example_config()).unwrap();
+    let hash = KeyHash::of("sk-gw-local-dev-key-do-not-deploy").to_string();
+    assert!(text.contains(&hash));
+}
+
+#[test]
+fn an_invalid_config_is_refused_naming_the_key() {
+    let text = std::fs::read_to_string(example_config())
+        .unwrap()
+        .replace("provider = \"groq\"", "provider = \"grok\"");
+    let path = temp_file("bad.toml", &text);
+    let output = Command::new(BIN).args(["check-config", "--config"]).arg(&path).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`models[3].provider`") && stderr.contains("grok"), "{stderr}");
+
+    let output = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "serve must refuse the same file");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("models[3].provider"));
+}
+
+#[test]
+fn env_overrides_are_checked_too() {
+    let output = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(example_config())
+        .env("GATEWAY__SERVER__LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("`server.listen`"));
+}
+
+#[test]
+fn keys_create_prints_a_key_whose_hash_is_the_entry_to_paste() {
+    let output = Command::new(BIN)
+        .args(["keys", "create", "--tenant", "acme", "--team", "ml"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("key (shown once, store it now): "))
+        .unwrap();
+    let entry: toml::Table = toml::from_str(stdout.split_once("\n\n").unwrap().1).unwrap();
+    let keys = entry["keys"].as_array().unwrap();
+    assert_eq!(keys[0]["hash"].as_str().unwrap(), KeyHash::of(key).to_string());
+    assert_eq!(keys[0]["tenant"].as_str().unwrap(), "acme");
+    assert_eq!(keys[0]["team"].as_str().unwrap(), "ml");
+
+    let mut hash = Command::new(BIN)
+        .args(["keys", "hash"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    hash.stdin.take().unwrap().write_all(format!("{key}\n").as_bytes()).unwrap();
+    let out = hash.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), KeyHash::of(key).to_string());
+}
+
+#[tokio::test]
+async fn sigterm_stops_accepting_but_lets_an_open_stream_finish() {
+    let mock = gateway::mock_provider::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let port = common::closed_port();
+    let key = gateway::keys::mint().unwrap();
+    let config = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_grace_ms = 10000\nlog = \"warn\"\n\
+         [[providers]]\nname = \"mock\"\nbase_url = \"{}\"\n\
+         [[models]]\nname = \"m\"\nprovider = \"mock\"\nupstream_model = \"mock+chunk_delay_ms=100+words=10\"\n\
+         [[keys]]\nid = \"k\"\nhash = \"{}\"\ntenant = \"t\"\n",
+        mock.base_url(),
+        KeyHash::of(&key)
+    );
+    let path = temp_file("sigterm.toml", &config);
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+            if r.status() == 200 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "gateway did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body = json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let response = client
+        .post(format!("{base}/v1/chat/completions"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let pid = child.id().unwrap().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A fresh connection is refused once the listener is closed.
+    assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err());
+
+    let text = response.text().await.unwrap();
+    let data = common::sse_data(&text);
+    assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "{text}");
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "exit status {status}");
+}
