@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::GatewayError;
 use crate::metrics::{none_label, RequestLabels, RouteLabels, UpstreamLabels};
+use crate::middleware::request_id::RequestId;
 use crate::state::AppState;
 
 /// A fixed label for every path the gateway serves; anything else is `other`.
@@ -33,20 +34,26 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let route = route_label(request.uri().path());
     let started = Instant::now();
     state.metrics.in_flight.inc();
-    let recorder = EndRecorder {
+    let mut recorder = EndRecorder {
         state: state.clone(),
         route,
         started,
+        request_id: request.extensions().get::<RequestId>().cloned(),
+        status: 0,
+        labels: None,
     };
     let response =
         match tokio::time::timeout(state.snapshot.request_timeout, next.run(request)).await {
             Ok(response) => response,
             Err(_) => GatewayError::RequestTimeout.into_response(),
         };
-    let (provider, model) = match response.extensions().get::<UpstreamLabels>() {
+    let labels = response.extensions().get::<UpstreamLabels>().cloned();
+    let (provider, model) = match &labels {
         Some(labels) => (labels.provider.clone(), labels.model.clone()),
         None => (none_label(), none_label()),
     };
+    recorder.status = response.status().as_u16();
+    recorder.labels = labels;
     state
         .metrics
         .requests
@@ -70,16 +77,37 @@ struct EndRecorder {
     state: AppState,
     route: &'static str,
     started: Instant,
+    request_id: Option<RequestId>,
+    status: u16,
+    labels: Option<UpstreamLabels>,
 }
 
 impl Drop for EndRecorder {
     fn drop(&mut self) {
+        let elapsed = self.started.elapsed();
         let metrics = &self.state.metrics;
         metrics.in_flight.dec();
         metrics
             .request_duration
             .get_or_create(&RouteLabels { route: self.route })
-            .observe(self.started.elapsed().as_secs_f64());
+            .observe(elapsed.as_secs_f64());
+        // The access log: metadata only. Server errors at warn, the rest at debug
+        // (enable with `gateway::access=debug`).
+        let request_id = self
+            .request_id
+            .as_ref()
+            .and_then(|id| id.0.to_str().ok())
+            .unwrap_or("");
+        let (provider, model) = self
+            .labels
+            .as_ref()
+            .map_or(("", ""), |l| (l.provider.as_str(), l.model.as_str()));
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        if self.status >= 500 {
+            tracing::warn!(target: "gateway::access", request_id, route = self.route, status = self.status, provider, model, ms, "request");
+        } else {
+            tracing::debug!(target: "gateway::access", request_id, route = self.route, status = self.status, provider, model, ms, "request");
+        }
     }
 }
 
