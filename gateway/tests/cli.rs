@@ -16,12 +16,12 @@ fn example_config() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("gateway.example.toml")
 }
 
-fn temp_file(name: &str, contents: &str) -> PathBuf {
+fn temp_file(name: &str, contents: &str) -> std::io::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("gateway-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir)?;
     let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path
+    std::fs::write(&path, contents)?;
+    Ok(path)
 }
 
 #[test]
@@ -32,8 +32,14 @@ fn the_example_config_is_valid() {
         .env_remove("GATEWAY_CONFIG")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: 3 providers, 6 models, 1 keys"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).starts_with("ok: 3 providers, 6 models, 1 keys")
+    );
 }
 
 #[test]
@@ -48,11 +54,18 @@ fn an_invalid_config_is_refused_naming_the_key() {
     let text = std::fs::read_to_string(example_config())
         .unwrap()
         .replace("provider = \"groq\"", "provider = \"grok\"");
-    let path = temp_file("bad.toml", &text);
-    let output = Command::new(BIN).args(["check-config", "--config"]).arg(&path).output().unwrap();
+    let path = temp_file("bad.toml", &text).unwrap();
+    let output = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("`models[3].provider`") && stderr.contains("grok"), "{stderr}");
+    assert!(
+        stderr.contains("`models[3].provider`") && stderr.contains("grok"),
+        "{stderr}"
+    );
 
     let output = Command::new(BIN)
         .args(["serve", "--config"])
@@ -89,7 +102,10 @@ fn keys_create_prints_a_key_whose_hash_is_the_entry_to_paste() {
         .unwrap();
     let entry: toml::Table = toml::from_str(stdout.split_once("\n\n").unwrap().1).unwrap();
     let keys = entry["keys"].as_array().unwrap();
-    assert_eq!(keys[0]["hash"].as_str().unwrap(), KeyHash::of(key).to_string());
+    assert_eq!(
+        keys[0]["hash"].as_str().unwrap(),
+        KeyHash::of(key).to_string()
+    );
     assert_eq!(keys[0]["tenant"].as_str().unwrap(), "acme");
     assert_eq!(keys[0]["team"].as_str().unwrap(), "ml");
 
@@ -100,14 +116,23 @@ fn keys_create_prints_a_key_whose_hash_is_the_entry_to_paste() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    hash.stdin.take().unwrap().write_all(format!("{key}\n").as_bytes()).unwrap();
+    hash.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{key}\n").as_bytes())
+        .unwrap();
     let out = hash.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), KeyHash::of(key).to_string());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        KeyHash::of(key).to_string()
+    );
 }
 
 #[tokio::test]
 async fn sigterm_stops_accepting_but_lets_an_open_stream_finish() {
-    let mock = gateway::mock_provider::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let mock = gateway::mock_provider::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let port = common::closed_port();
     let key = gateway::keys::mint().unwrap();
     let config = format!(
@@ -118,7 +143,7 @@ async fn sigterm_stops_accepting_but_lets_an_open_stream_finish() {
         mock.base_url(),
         KeyHash::of(&key)
     );
-    let path = temp_file("sigterm.toml", &config);
+    let path = temp_file("sigterm.toml", &config).unwrap();
     let mut child = tokio::process::Command::new(BIN)
         .args(["serve", "--config"])
         .arg(&path)
@@ -137,7 +162,8 @@ async fn sigterm_stops_accepting_but_lets_an_open_stream_finish() {
         assert!(Instant::now() < deadline, "gateway did not become ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let body = json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let body =
+        json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
     let response = client
         .post(format!("{base}/v1/chat/completions"))
         .bearer_auth(&key)
@@ -152,11 +178,16 @@ async fn sigterm_stops_accepting_but_lets_an_open_stream_finish() {
     assert!(killed.success());
     tokio::time::sleep(Duration::from_millis(200)).await;
     // A fresh connection is refused once the listener is closed.
-    assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err());
+    assert!(tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err());
 
     let text = response.text().await.unwrap();
     let data = common::sse_data(&text);
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "{text}");
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "exit status {status}");
 }
