@@ -16,6 +16,7 @@ use crate::error::GatewayError;
 use crate::keys::{ApiKey, KeyStore};
 use crate::metrics::{Metrics, UpstreamLabels};
 use crate::openai::request::json_string;
+use crate::providers::openai_compat::BuildError;
 use crate::providers::{Adapter, Provider};
 
 /// A client-facing model name and where it is served.
@@ -46,7 +47,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn new(config: &Config) -> Result<Snapshot, reqwest::Error> {
+    pub fn new(config: &Config) -> Result<Snapshot, BuildError> {
         let providers = config
             .providers
             .iter()
@@ -128,7 +129,7 @@ pub struct Inner {
 pub struct AppState(Arc<Inner>);
 
 impl AppState {
-    pub fn new(config: &Config) -> Result<AppState, reqwest::Error> {
+    pub fn new(config: &Config) -> Result<AppState, BuildError> {
         Ok(AppState(Arc::new(Inner {
             snapshot: Snapshot::new(config)?,
             metrics: Metrics::new(),

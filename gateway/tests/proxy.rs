@@ -527,3 +527,46 @@ async fn shutdown_lets_an_open_stream_finish() {
     shutdown.await.unwrap();
     drop(mock);
 }
+
+#[tokio::test]
+async fn azure_flavor_uses_deployment_urls_api_key_header_and_query() {
+    let mock = gateway::mock_provider::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let key = gateway::keys::mint().unwrap();
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\
+         [[providers]]\nname = \"azure\"\nflavor = \"azure\"\nbase_url = \"http://{}\"\napi_key_env = \"AZ\"\nquery = {{ \"api-version\" = \"2024-10-21\" }}\n\
+         [[models]]\nname = \"gpt\"\nprovider = \"azure\"\nupstream_model = \"my-deployment\"\n\
+         [[keys]]\nid = \"k\"\nhash = \"{}\"\ntenant = \"t\"\n",
+        mock.addr,
+        gateway::keys::KeyHash::of(&key)
+    );
+    let config = gateway::config::Config::from_toml(&text, Vec::new(), |name| {
+        (name == "AZ").then(|| "az-secret".to_owned())
+    })
+    .unwrap();
+    let running = gateway::server::start(&config).await.unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/v1/chat/completions", running.addr))
+        .bearer_auth(&key)
+        .json(&chat_body("gpt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let uri = mock.state.last_uri.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        uri,
+        "/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21"
+    );
+    let headers = mock.state.last_headers.lock().unwrap().clone();
+    assert!(
+        headers.contains(&("api-key".to_owned(), "az-secret".to_owned())),
+        "{headers:?}"
+    );
+    assert!(
+        !headers.iter().any(|(k, _)| k == "authorization"),
+        "the client's key must not be forwarded"
+    );
+}

@@ -34,18 +34,23 @@ pub struct MockState {
     pub streams_completed: AtomicU64,
     pub last_body: Mutex<Option<Bytes>>,
     pub last_authorization: Mutex<Option<String>>,
+    /// Path and query of the last request.
+    pub last_uri: Mutex<Option<String>>,
     /// Extra header values seen on the last request, by name, for config tests.
     pub last_headers: Mutex<Vec<(String, String)>>,
 }
 
 impl MockState {
-    fn observe(&self, headers: &HeaderMap, body: &Bytes, keep: bool) {
+    fn observe(&self, uri: &axum::http::Uri, headers: &HeaderMap, body: &Bytes, keep: bool) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         if !keep {
             return;
         }
         if let Ok(mut last) = self.last_body.lock() {
             *last = Some(body.clone());
+        }
+        if let Ok(mut last) = self.last_uri.lock() {
+            *last = uri.path_and_query().map(|pq| pq.as_str().to_owned());
         }
         if let Ok(mut last) = self.last_authorization.lock() {
             *last = headers
@@ -159,7 +164,7 @@ async fn read(shared: &Shared, request: Request) -> Result<Bytes, Response> {
         })?;
     shared
         .state
-        .observe(&parts.headers, &bytes, shared.keep_bodies);
+        .observe(&parts.uri, &parts.headers, &bytes, shared.keep_bodies);
     Ok(bytes)
 }
 

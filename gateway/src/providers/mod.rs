@@ -44,7 +44,7 @@ pub enum Provider {
 }
 
 impl Provider {
-    pub fn from_config(config: &ProviderConfig) -> Result<Provider, reqwest::Error> {
+    pub fn from_config(config: &ProviderConfig) -> Result<Provider, openai_compat::BuildError> {
         Ok(Provider::OpenAiCompatible(
             openai_compat::OpenAiCompatible::new(config)?,
         ))

@@ -12,20 +12,28 @@ use super::{transport_error, Adapter, UpstreamRequest};
 use crate::config::{Endpoint, Flavor, ProviderConfig, ProviderKey, Timeouts};
 use crate::error::GatewayError;
 
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error("`{0}` is not a valid URL")]
+    Url(String),
+}
+
 pub struct OpenAiCompatible {
     name: Arc<String>,
     client: reqwest::Client,
     flavor: Flavor,
-    base_url: String,
-    chat_url: String,
-    embeddings_url: String,
+    /// Parsed once: reqwest would otherwise parse a URL string on every request.
+    chat_url: reqwest::Url,
+    embeddings_url: reqwest::Url,
     key: ProviderKey,
     query: Vec<(String, String)>,
     timeouts: Timeouts,
 }
 
 impl OpenAiCompatible {
-    pub fn new(config: &ProviderConfig) -> Result<OpenAiCompatible, reqwest::Error> {
+    pub fn new(config: &ProviderConfig) -> Result<OpenAiCompatible, BuildError> {
         let mut headers = HeaderMap::new();
         for (name, value) in &config.headers {
             headers.insert(name.clone(), value.clone());
@@ -38,32 +46,43 @@ impl OpenAiCompatible {
             .pool_max_idle_per_host(1024)
             .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let parse = |path: &str| -> Result<reqwest::Url, BuildError> {
+            let text = format!("{}/{path}", config.base_url);
+            reqwest::Url::parse(&text).map_err(|_| BuildError::Url(text))
+        };
         Ok(OpenAiCompatible {
             name: Arc::new(config.name.clone()),
             client,
             flavor: config.flavor,
-            chat_url: format!("{}/chat/completions", config.base_url),
-            embeddings_url: format!("{}/embeddings", config.base_url),
-            base_url: config.base_url.clone(),
+            chat_url: parse("chat/completions")?,
+            embeddings_url: parse("embeddings")?,
             key: config.api_key.clone(),
             query: config.query.clone(),
             timeouts: config.timeouts,
         })
     }
 
-    fn url(&self, endpoint: Endpoint, upstream_model: &str) -> String {
-        let path = match endpoint {
-            Endpoint::Chat => "chat/completions",
-            Endpoint::Embeddings => "embeddings",
-        };
+    fn url(&self, endpoint: Endpoint, upstream_model: &str) -> Result<reqwest::Url, GatewayError> {
         match (self.flavor, endpoint) {
-            (Flavor::OpenAi, Endpoint::Chat) => self.chat_url.clone(),
-            (Flavor::OpenAi, Endpoint::Embeddings) => self.embeddings_url.clone(),
+            (Flavor::OpenAi, Endpoint::Chat) => Ok(self.chat_url.clone()),
+            (Flavor::OpenAi, Endpoint::Embeddings) => Ok(self.embeddings_url.clone()),
             (Flavor::Azure, _) => {
-                format!(
-                    "{}/openai/deployments/{upstream_model}/{path}",
-                    self.base_url
-                )
+                let tail: &[&str] = match endpoint {
+                    Endpoint::Chat => &["chat", "completions"],
+                    Endpoint::Embeddings => &["embeddings"],
+                };
+                // chat_url is `{base}/chat/completions`: drop those two segments.
+                let mut url = self.chat_url.clone();
+                url.path_segments_mut()
+                    .map_err(|()| GatewayError::ProviderUnavailable {
+                        provider: self.name.to_string(),
+                        reason: "its base URL cannot take a path".to_owned(),
+                    })?
+                    .pop()
+                    .pop()
+                    .extend(["openai", "deployments", upstream_model])
+                    .extend(tail);
+                Ok(url)
             }
         }
     }
@@ -112,7 +131,7 @@ impl Adapter for OpenAiCompatible {
     ) -> Result<reqwest::Response, GatewayError> {
         let mut builder = self
             .client
-            .post(self.url(request.endpoint, request.upstream_model))
+            .post(self.url(request.endpoint, request.upstream_model)?)
             .header(CONTENT_TYPE, "application/json")
             .timeout(self.timeouts.total);
         if !self.query.is_empty() {
@@ -157,6 +176,46 @@ mod tests {
             force_stream_usage: force,
         };
         serde_json::from_slice(&upstream_body(&request)).unwrap()
+    }
+
+    fn provider(flavor: Flavor, base_url: &str) -> OpenAiCompatible {
+        OpenAiCompatible::new(&ProviderConfig {
+            name: "p".into(),
+            flavor,
+            base_url: base_url.into(),
+            api_key: ProviderKey::None,
+            headers: Vec::new(),
+            query: Vec::new(),
+            timeouts: Timeouts {
+                connect: std::time::Duration::from_secs(1),
+                first_byte: std::time::Duration::from_secs(1),
+                idle: std::time::Duration::from_secs(1),
+                total: std::time::Duration::from_secs(1),
+            },
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn builds_openai_and_azure_urls() {
+        let openai = provider(Flavor::OpenAi, "http://h:1/v1");
+        assert_eq!(
+            openai.url(Endpoint::Chat, "m").unwrap().as_str(),
+            "http://h:1/v1/chat/completions"
+        );
+        assert_eq!(
+            openai.url(Endpoint::Embeddings, "m").unwrap().as_str(),
+            "http://h:1/v1/embeddings"
+        );
+        let azure = provider(Flavor::Azure, "https://res.openai.azure.com");
+        assert_eq!(
+            azure.url(Endpoint::Chat, "my deploy").unwrap().as_str(),
+            "https://res.openai.azure.com/openai/deployments/my%20deploy/chat/completions"
+        );
+        assert_eq!(
+            azure.url(Endpoint::Embeddings, "e").unwrap().as_str(),
+            "https://res.openai.azure.com/openai/deployments/e/embeddings"
+        );
     }
 
     #[test]
