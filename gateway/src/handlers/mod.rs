@@ -39,8 +39,7 @@ pub async fn read_body(
     }
     axum::body::to_bytes(body, limit).await.map_err(|error| {
         let over_limit = std::error::Error::source(&error)
-            .is_some_and(|e| e.is::<http_body_util::LengthLimitError>())
-            || error.to_string().contains("length limit");
+            .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
         if over_limit {
             GatewayError::PayloadTooLarge { limit }
         } else {
@@ -142,4 +141,54 @@ pub fn labelled(
         response.extensions_mut().insert(labels);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunked(parts: usize, size: usize) -> Body {
+        let chunks =
+            (0..parts).map(move |_| Ok::<_, std::io::Error>(Bytes::from(vec![b' '; size])));
+        Body::from_stream(futures_util::stream::iter(chunks))
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_over_the_limit_is_413_without_content_length() {
+        let error = read_body(chunked(10, 1000), &HeaderMap::new(), 5000)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, GatewayError::PayloadTooLarge { limit: 5000 }),
+            "{error:?}"
+        );
+        let body = read_body(chunked(5, 1000), &HeaderMap::new(), 5000)
+            .await
+            .unwrap();
+        assert_eq!(body.len(), 5000);
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_refused_before_reading() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("999999"));
+        let error = read_body(chunked(1, 1), &headers, 5000).await.unwrap_err();
+        assert!(matches!(error, GatewayError::PayloadTooLarge { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_failing_body_is_a_400() {
+        let parts = vec![
+            Ok(Bytes::from_static(b"{")),
+            Err(std::io::Error::other("reset")),
+        ];
+        let error = read_body(
+            Body::from_stream(futures_util::stream::iter(parts)),
+            &HeaderMap::new(),
+            5000,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+    }
 }
