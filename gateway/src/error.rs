@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
@@ -63,7 +63,9 @@ pub enum GatewayError {
     Upstream {
         provider: String,
         status: StatusCode,
-        content_type: Option<HeaderValue>,
+        /// The provider's headers a client acts on: content type, `retry-after`,
+        /// `retry-after-ms` and `x-ratelimit-*`.
+        headers: HeaderMap,
         body: Bytes,
     },
 }
@@ -213,15 +215,9 @@ impl IntoResponse for GatewayError {
             _ => "gateway",
         };
         let mut response = match self {
-            GatewayError::Upstream {
-                content_type, body, ..
-            } => {
+            GatewayError::Upstream { headers, body, .. } => {
                 let mut response = (status, body).into_response();
-                if let Some(content_type) = content_type {
-                    response
-                        .headers_mut()
-                        .insert(header::CONTENT_TYPE, content_type);
-                }
+                response.headers_mut().extend(headers);
                 response
             }
             ref other => {

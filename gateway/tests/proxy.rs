@@ -357,6 +357,9 @@ async fn upstream_errors_keep_their_status_and_body() {
         let response = gw.post("/v1/chat/completions", &chat_body(model)).await;
         assert_eq!(response.status().as_u16(), status);
         assert_eq!(response.headers()["x-gateway-error-origin"], "upstream");
+        if status == 429 {
+            assert_eq!(response.headers()["retry-after"], "1");
+        }
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["message"], "Simulated provider failure.");
     }

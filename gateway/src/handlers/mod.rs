@@ -69,7 +69,7 @@ pub async fn upstream_error(
     state.metrics.record_upstream_error(provider, "status");
     let status =
         StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+    let headers = relayed_error_headers(response.headers());
     let mut body = Vec::new();
     let mut chunks = response.bytes_stream();
     while let Some(chunk) = chunks.next().await {
@@ -83,9 +83,24 @@ pub async fn upstream_error(
     GatewayError::Upstream {
         provider: provider.to_string(),
         status,
-        content_type,
+        headers,
         body: Bytes::from(body),
     }
+}
+
+/// The headers of a provider's error answer that clients act on.
+fn relayed_error_headers(upstream: &reqwest::header::HeaderMap) -> HeaderMap {
+    upstream
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            name == "content-type"
+                || name == "retry-after"
+                || name == "retry-after-ms"
+                || name.starts_with("x-ratelimit-")
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 /// Reads a whole (non-streaming) provider answer and relays it unchanged.
