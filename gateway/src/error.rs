@@ -65,7 +65,7 @@ pub enum GatewayError {
         status: StatusCode,
         /// The provider's headers a client acts on: content type, `retry-after`,
         /// `retry-after-ms` and `x-ratelimit-*`.
-        headers: HeaderMap,
+        headers: Box<HeaderMap>,
         body: Bytes,
     },
 }
@@ -217,7 +217,7 @@ impl IntoResponse for GatewayError {
         let mut response = match self {
             GatewayError::Upstream { headers, body, .. } => {
                 let mut response = (status, body).into_response();
-                response.headers_mut().extend(headers);
+                response.headers_mut().extend(*headers);
                 response
             }
             ref other => {

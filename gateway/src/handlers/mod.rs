@@ -83,7 +83,7 @@ pub async fn upstream_error(
     GatewayError::Upstream {
         provider: provider.to_string(),
         status,
-        headers,
+        headers: Box::new(headers),
         body: Bytes::from(body),
     }
 }
