@@ -12,13 +12,13 @@ use axum::Extension;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{forward_buffered, labelled, read_body, upstream_error};
+use super::{forward_buffered, labelled, read_body, send_upstream};
 use crate::config::Endpoint;
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
 use crate::metrics::UpstreamLabels;
 use crate::openai::request::{RawObject, Text};
-use crate::providers::{Adapter, UpstreamRequest};
+use crate::providers::UpstreamRequest;
 use crate::sse::UsageFilter;
 use crate::state::AppState;
 use crate::stream;
@@ -107,27 +107,15 @@ async fn handle(
     let snapshot = &state.snapshot;
     let route = snapshot.route(key, &request.model.0, Endpoint::Chat)?;
     *labels = Some(route.labels.clone());
-    let provider = &snapshot.providers[route.provider];
     let upstream_started = Instant::now();
-    let sent = provider
-        .send(UpstreamRequest {
-            endpoint: Endpoint::Chat,
-            body: &object,
-            upstream_model_json: &route.upstream_model_json,
-            upstream_model: &route.upstream_model,
-            force_stream_usage: request.stream && !request.client_wants_usage,
-        })
-        .await;
-    let response = sent.inspect_err(|error| {
-        if error.is_upstream() {
-            state
-                .metrics
-                .record_upstream_error(provider.name(), error.kind());
-        }
-    })?;
-    if !response.status().is_success() {
-        return Err(upstream_error(state, route, response).await);
-    }
+    let upstream = UpstreamRequest {
+        endpoint: Endpoint::Chat,
+        body: &object,
+        upstream_model_json: &route.upstream_model_json,
+        upstream_model: &route.upstream_model,
+        force_stream_usage: request.stream && !request.client_wants_usage,
+    };
+    let response = send_upstream(state, route, upstream).await?;
     if request.stream && is_event_stream(response.headers()) {
         let filter = UsageFilter::new(request.client_wants_usage);
         stream::forward(state, route, response, filter, started, upstream_started).await

@@ -8,13 +8,13 @@ use axum::response::Response;
 use axum::Extension;
 use serde_json::value::RawValue;
 
-use super::{forward_buffered, labelled, read_body, upstream_error};
+use super::{forward_buffered, labelled, read_body, send_upstream};
 use crate::config::Endpoint;
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
 use crate::metrics::UpstreamLabels;
 use crate::openai::request::{RawObject, Text};
-use crate::providers::{Adapter, UpstreamRequest};
+use crate::providers::UpstreamRequest;
 use crate::state::AppState;
 
 pub async fn embeddings(
@@ -64,27 +64,15 @@ async fn handle(
     let snapshot = &state.snapshot;
     let route = snapshot.route(key, &model.0, Endpoint::Embeddings)?;
     *labels = Some(route.labels.clone());
-    let provider = &snapshot.providers[route.provider];
     let upstream_started = Instant::now();
-    let sent = provider
-        .send(UpstreamRequest {
-            endpoint: Endpoint::Embeddings,
-            body: &object,
-            upstream_model_json: &route.upstream_model_json,
-            upstream_model: &route.upstream_model,
-            force_stream_usage: false,
-        })
-        .await;
-    let response = sent.inspect_err(|error| {
-        if error.is_upstream() {
-            state
-                .metrics
-                .record_upstream_error(provider.name(), error.kind());
-        }
-    })?;
-    if !response.status().is_success() {
-        return Err(upstream_error(state, route, response).await);
-    }
+    let upstream = UpstreamRequest {
+        endpoint: Endpoint::Embeddings,
+        body: &object,
+        upstream_model_json: &route.upstream_model_json,
+        upstream_model: &route.upstream_model,
+        force_stream_usage: false,
+    };
+    let response = send_upstream(state, route, upstream).await?;
     forward_buffered(state, route, response, upstream_started).await
 }
 

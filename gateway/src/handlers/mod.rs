@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use crate::error::GatewayError;
 use crate::metrics::UpstreamLabels;
 use crate::openai::usage;
-use crate::providers::{transport_error, Adapter};
+use crate::providers::{transport_error, Adapter, UpstreamRequest};
 use crate::state::{AppState, ModelRoute};
 
 /// Largest upstream error body the gateway relays; longer ones are cut.
@@ -58,9 +58,31 @@ pub fn explain(headers: &mut HeaderMap, route: &ModelRoute) {
     }
 }
 
+/// Sends one request to the route's provider. Transport failures are counted as
+/// upstream errors; a non-2xx answer becomes a relayed [`GatewayError::Upstream`].
+pub async fn send_upstream(
+    state: &AppState,
+    route: &ModelRoute,
+    request: UpstreamRequest<'_, '_>,
+) -> Result<reqwest::Response, GatewayError> {
+    let provider = &state.snapshot.providers[route.provider];
+    let response = provider.send(request).await.inspect_err(|error| {
+        if error.is_upstream() {
+            state
+                .metrics
+                .record_upstream_error(provider.name(), error.kind());
+        }
+    })?;
+    if response.status().is_success() {
+        Ok(response)
+    } else {
+        Err(upstream_error(state, route, response).await)
+    }
+}
+
 /// Turns a provider's non-2xx answer into a forwarded error, reading at most
 /// [`MAX_UPSTREAM_ERROR_BYTES`] of its body.
-pub async fn upstream_error(
+async fn upstream_error(
     state: &AppState,
     route: &ModelRoute,
     response: reqwest::Response,
