@@ -122,7 +122,7 @@ impl Metrics {
         let tokens = Family::<TokenLabels, Counter>::default();
         registry.register(
             "tokens",
-            "Tokens reported by providers, by kind (prompt, completion, cached)",
+            "Tokens reported by providers, by kind (prompt, completion, and the cached, cache_write and reasoning parts of them)",
             tokens.clone(),
         );
         Metrics {
@@ -150,6 +150,8 @@ impl Metrics {
             ("prompt", usage.prompt_tokens),
             ("completion", usage.completion_tokens),
             ("cached", usage.cached_prompt_tokens),
+            ("cache_write", usage.cache_write_tokens),
+            ("reasoning", usage.reasoning_tokens),
         ] {
             if count > 0 {
                 self.tokens

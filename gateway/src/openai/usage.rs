@@ -12,6 +12,14 @@ struct UsageWire {
     completion_tokens: u64,
     #[serde(default)]
     prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +36,11 @@ impl From<UsageWire> for TokenUsage {
             cached_prompt_tokens: wire
                 .prompt_tokens_details
                 .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+            cache_write_tokens: 0,
+            reasoning_tokens: wire
+                .completion_tokens_details
+                .and_then(|d| d.reasoning_tokens)
                 .unwrap_or(0),
         }
     }
@@ -77,13 +90,15 @@ mod tests {
 
     #[test]
     fn reads_counts_including_cached_tokens() {
-        let body = br#"{"id":"x","usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":8}}}"#;
+        let body = br#"{"id":"x","usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":8},"completion_tokens_details":{"reasoning_tokens":2}}}"#;
         assert_eq!(
             from_response(body),
             Some(TokenUsage {
                 prompt_tokens: 12,
                 completion_tokens: 3,
-                cached_prompt_tokens: 8
+                cached_prompt_tokens: 8,
+                cache_write_tokens: 0,
+                reasoning_tokens: 2,
             })
         );
         assert_eq!(from_response(br#"{"id":"x"}"#), None);
