@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cost;
 pub mod date;
 pub mod money;
+pub mod tokens;
 pub mod usage;
 
 pub use catalog::{Capabilities, Catalog, Kind, ModelEntry, PriceRef, PriceVersion};

@@ -1,7 +1,10 @@
 //! The LiteLLM importer against a small fixture of its real shapes, and against
 //! the whole public snapshot in `shared/data`, which must agree with our catalog.
 
-#![allow(clippy::unwrap_used, reason = "test helpers: a failed setup must stop the test")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup must stop the test"
+)]
 
 use pricing::catalog::litellm;
 use pricing::{Capabilities, Catalog, Date, Kind, Price};
