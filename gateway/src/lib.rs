@@ -14,6 +14,7 @@ pub mod mock_provider;
 pub mod openai;
 pub mod providers;
 pub mod rate_limit;
+pub mod routing;
 pub mod secret;
 pub mod server;
 pub mod sse;

@@ -47,6 +47,8 @@ pub enum Flavor {
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     pub name: String,
+    /// The catalog provider whose models this endpoint serves.
+    pub catalog: String,
     pub flavor: Flavor,
     /// Without a trailing slash.
     pub base_url: String,
@@ -89,6 +91,8 @@ pub struct ModelConfig {
     pub provider: usize,
     pub upstream_model: String,
     pub endpoint: Endpoint,
+    /// Catalog entry (`provider/id`) whose prices and limits apply.
+    pub price_as: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -34,6 +34,8 @@ pub struct RawProvider {
     pub name: String,
     /// `openai` (default) or `azure`.
     pub flavor: Option<String>,
+    /// The catalog provider whose models this endpoint serves (default: `name`).
+    pub catalog: Option<String>,
     pub base_url: String,
     /// Name of the environment variable that holds the provider's API key.
     pub api_key_env: Option<String>,
@@ -55,6 +57,8 @@ pub struct RawModel {
     pub upstream_model: Option<String>,
     /// `chat` (default) or `embeddings`.
     pub endpoint: Option<String>,
+    /// Catalog entry (`provider/id`) whose prices and limits apply.
+    pub price_as: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

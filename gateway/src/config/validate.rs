@@ -207,6 +207,7 @@ fn validate_provider(
         )?,
     };
     Ok(ProviderConfig {
+        catalog: raw.catalog.unwrap_or_else(|| raw.name.clone()),
         name: raw.name,
         flavor,
         base_url,
@@ -249,6 +250,7 @@ fn validate_model(
         name: raw.name,
         provider,
         endpoint,
+        price_as: raw.price_as,
     })
 }
 

@@ -181,6 +181,7 @@ mod tests {
     fn provider(flavor: Flavor, base_url: &str) -> OpenAiCompatible {
         OpenAiCompatible::new(&ProviderConfig {
             name: "p".into(),
+            catalog: "p".into(),
             flavor,
             base_url: base_url.into(),
             api_key: ProviderKey::None,

@@ -60,6 +60,11 @@ impl Capabilities {
         Capabilities(self.0 | other.0)
     }
 
+    /// The capabilities of `self` that `other` does not have.
+    pub const fn without(self, other: Capabilities) -> Capabilities {
+        Capabilities(self.0 & !other.0)
+    }
+
     pub const fn contains(self, other: Capabilities) -> bool {
         self.0 & other.0 == other.0
     }

@@ -1,0 +1,21 @@
+//! Routing: which provider and model serve a request, in which order to try them,
+//! and what the request would have cost at the requested model's list price.
+//!
+//! The decision (`decide`) is a pure function of the request's requirements, the
+//! routing table (catalog entries at configured providers), the caller's policy and
+//! a health view, so it is tested with tables and benchmarked without IO. The
+//! live parts (circuit breakers, latency averages, the retry budget) sit in
+//! `health` and `budget` and are read through the [`Health`] trait.
+
+pub mod budget;
+pub mod decide;
+pub mod health;
+pub mod policy;
+pub mod requirements;
+pub mod table;
+
+pub use decide::{decide, Decision, RouteError, RouteReason};
+pub use health::Health;
+pub use policy::{Mode, Policy};
+pub use requirements::Requirements;
+pub use table::{Deployment, RoutingTable};

@@ -1,0 +1,192 @@
+//! The routing table: every model the gateway can reach, one [`Deployment`] per
+//! (configured provider, model). Built once per config from the catalog (each
+//! provider serves its catalog provider's models under their ids and aliases)
+//! plus the config's explicit `[[models]]`, which add names and unpriced models.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::http::HeaderValue;
+use pricing::{Catalog, Kind, ModelEntry};
+
+use crate::config::{Endpoint, ModelConfig, ProviderConfig};
+use crate::metrics::UpstreamLabels;
+use crate::openai::request::json_string;
+
+/// One model at one configured provider.
+#[derive(Debug)]
+pub struct Deployment {
+    /// Position in [`RoutingTable::deployments`].
+    pub index: usize,
+    /// Index into the config's providers.
+    pub provider: usize,
+    pub provider_name: Arc<String>,
+    /// The name clients use (a catalog id, or a config model name).
+    pub name: Arc<String>,
+    pub aliases: Vec<String>,
+    /// The provider's model id, and the same as a JSON string literal.
+    pub upstream_model: String,
+    pub upstream_model_json: String,
+    pub endpoint: Endpoint,
+    /// Prices, limits and capabilities; `None` for a config model the catalog does
+    /// not know: reachable by its own name only, never a substitute, unpriced.
+    pub entry: Option<Arc<ModelEntry>>,
+    pub labels: UpstreamLabels,
+    pub provider_header: Option<HeaderValue>,
+    pub model_header: Option<HeaderValue>,
+}
+
+impl Deployment {
+    /// Whether `name` names this deployment: its name, an alias, its upstream id,
+    /// or `provider/name`.
+    pub fn answers_to(&self, name: &str) -> bool {
+        *self.name == name
+            || self.aliases.iter().any(|a| a == name)
+            || self.upstream_model == name
+            || name
+                .strip_prefix(self.provider_name.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|rest| *self.name == rest)
+    }
+
+    pub fn tier(&self) -> Option<u8> {
+        self.entry.as_ref().map(|e| e.tier)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct RoutingTable {
+    deployments: Vec<Deployment>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+/// A config model whose `price_as` names no catalog entry.
+#[derive(Debug, thiserror::Error)]
+#[error("config key `{path}`: {message}")]
+pub struct TableError {
+    pub path: String,
+    pub message: String,
+}
+
+fn endpoint_of(kind: Kind) -> Endpoint {
+    match kind {
+        Kind::Chat => Endpoint::Chat,
+        Kind::Embedding => Endpoint::Embeddings,
+    }
+}
+
+impl RoutingTable {
+    pub fn build(
+        providers: &[ProviderConfig],
+        models: &[ModelConfig],
+        catalog: &Catalog,
+    ) -> Result<RoutingTable, TableError> {
+        struct Draft {
+            provider: usize,
+            name: String,
+            aliases: Vec<String>,
+            upstream_model: String,
+            endpoint: Endpoint,
+            entry: Option<Arc<ModelEntry>>,
+        }
+        let mut drafts: Vec<Draft> = Vec::new();
+        for (p, provider) in providers.iter().enumerate() {
+            for entry in catalog
+                .entries()
+                .iter()
+                .filter(|e| e.provider == provider.catalog)
+            {
+                drafts.push(Draft {
+                    provider: p,
+                    name: entry.id.clone(),
+                    aliases: entry.aliases.clone(),
+                    upstream_model: entry.id.clone(),
+                    endpoint: endpoint_of(entry.kind),
+                    entry: Some(Arc::new(entry.clone())),
+                });
+            }
+        }
+        for (i, model) in models.iter().enumerate() {
+            let provider = &providers[model.provider];
+            let entry = match &model.price_as {
+                Some(reference) => {
+                    let (catalog_provider, id) =
+                        reference.split_once('/').unwrap_or(("", reference));
+                    let entry = catalog
+                        .get(catalog_provider, id)
+                        .ok_or_else(|| TableError {
+                            path: format!("models[{i}].price_as"),
+                            message: format!(
+                                "`{reference}` is not in the catalog (expected provider/id)"
+                            ),
+                        })?;
+                    Some(Arc::new(entry.clone()))
+                }
+                None => catalog
+                    .get(&provider.catalog, &model.upstream_model)
+                    .map(|e| Arc::new(e.clone())),
+            };
+            // An explicit model replaces the catalog deployment of the same name there.
+            drafts.retain(|d| !(d.provider == model.provider && d.name == model.name));
+            drafts.push(Draft {
+                provider: model.provider,
+                name: model.name.clone(),
+                aliases: Vec::new(),
+                upstream_model: model.upstream_model.clone(),
+                endpoint: model.endpoint,
+                entry,
+            });
+        }
+        let mut table = RoutingTable::default();
+        for (index, draft) in drafts.into_iter().enumerate() {
+            let provider_name = Arc::new(providers[draft.provider].name.clone());
+            let name = Arc::new(draft.name);
+            for key in
+                std::iter::once(name.as_str()).chain(draft.aliases.iter().map(String::as_str))
+            {
+                table.by_name.entry(key.to_owned()).or_default().push(index);
+            }
+            table.deployments.push(Deployment {
+                index,
+                provider: draft.provider,
+                provider_header: HeaderValue::from_str(&provider_name).ok(),
+                model_header: HeaderValue::from_str(&draft.upstream_model).ok(),
+                labels: UpstreamLabels {
+                    provider: provider_name.clone(),
+                    model: name.clone(),
+                },
+                provider_name,
+                name,
+                aliases: draft.aliases,
+                upstream_model_json: json_string(&draft.upstream_model),
+                upstream_model: draft.upstream_model,
+                endpoint: draft.endpoint,
+                entry: draft.entry,
+            });
+        }
+        Ok(table)
+    }
+
+    pub fn deployments(&self) -> &[Deployment] {
+        &self.deployments
+    }
+
+    pub fn get(&self, index: usize) -> &Deployment {
+        &self.deployments[index]
+    }
+
+    /// Deployments that answer to `name` (its id or an alias).
+    pub fn named(&self, name: &str) -> &[usize] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Client-facing names in table order, each once.
+    pub fn names(&self) -> Vec<(&str, &Deployment)> {
+        let mut seen = std::collections::HashSet::new();
+        self.deployments
+            .iter()
+            .filter(|d| seen.insert(d.name.as_str()))
+            .map(|d| (d.name.as_str(), d))
+            .collect()
+    }
+}
