@@ -35,6 +35,14 @@ pub enum GatewayError {
         model: String,
         endpoint: &'static str,
     },
+    #[error(
+        "The model `{model}` cannot serve this request: no deployment of it supports {missing}."
+    )]
+    Unsuitable { model: String, missing: String },
+    #[error("This model's maximum context length is {largest} tokens. However, this request needs up to {needed} tokens (prompt plus requested output).")]
+    ContextTooLong { needed: u64, largest: u64 },
+    #[error("Every provider that serves `{model}` is unavailable right now; try again shortly.")]
+    NoProviderAvailable { model: String },
     #[error("Request body is larger than the limit of {limit} bytes.")]
     PayloadTooLarge { limit: usize },
     #[error("Rate limit reached for this API key. Try again in {}ms.", retry_after.as_millis())]
@@ -96,7 +104,9 @@ impl GatewayError {
         match self {
             GatewayError::InvalidJson(_)
             | GatewayError::InvalidRequest { .. }
-            | GatewayError::WrongEndpoint { .. } => StatusCode::BAD_REQUEST,
+            | GatewayError::WrongEndpoint { .. }
+            | GatewayError::Unsuitable { .. }
+            | GatewayError::ContextTooLong { .. } => StatusCode::BAD_REQUEST,
             GatewayError::MissingKey | GatewayError::InvalidKey => StatusCode::UNAUTHORIZED,
             GatewayError::ModelNotFound(_) | GatewayError::UnknownRoute { .. } => {
                 StatusCode::NOT_FOUND
@@ -107,9 +117,9 @@ impl GatewayError {
             GatewayError::UpstreamConnect { .. } | GatewayError::UpstreamProtocol { .. } => {
                 StatusCode::BAD_GATEWAY
             }
-            GatewayError::ProviderUnavailable { .. } | GatewayError::ShuttingDown => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            GatewayError::ProviderUnavailable { .. }
+            | GatewayError::NoProviderAvailable { .. }
+            | GatewayError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::UpstreamTimeout { .. } | GatewayError::RequestTimeout => {
                 StatusCode::GATEWAY_TIMEOUT
             }
@@ -126,6 +136,9 @@ impl GatewayError {
             GatewayError::InvalidKey => "invalid_key",
             GatewayError::ModelNotFound(_) => "model_not_found",
             GatewayError::WrongEndpoint { .. } => "wrong_endpoint",
+            GatewayError::Unsuitable { .. } => "model_not_suitable",
+            GatewayError::ContextTooLong { .. } => "context_length_exceeded",
+            GatewayError::NoProviderAvailable { .. } => "no_provider_available",
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
             GatewayError::RateLimited { .. } => "rate_limited",
             GatewayError::UnknownRoute { .. } => "unknown_route",
@@ -137,6 +150,21 @@ impl GatewayError {
             GatewayError::RequestTimeout => "request_timeout",
             GatewayError::ShuttingDown => "shutting_down",
             GatewayError::Upstream { .. } => "upstream_status",
+        }
+    }
+
+    /// Whether another provider might succeed where this attempt failed: transport
+    /// failures, timeouts, 429 and 5xx answers, a provider without its key.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            GatewayError::UpstreamConnect { .. }
+            | GatewayError::UpstreamTimeout { .. }
+            | GatewayError::UpstreamProtocol { .. }
+            | GatewayError::ProviderUnavailable { .. } => true,
+            GatewayError::Upstream { status, .. } => {
+                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+            }
+            _ => false,
         }
     }
 
@@ -166,10 +194,16 @@ impl GatewayError {
             GatewayError::PayloadTooLarge { .. } => {
                 ("invalid_request_error", Some("request_too_large"))
             }
-            GatewayError::RateLimited { .. } => ("requests", Some("rate_limit_exceeded")),
-            GatewayError::ProviderUnavailable { .. } | GatewayError::ShuttingDown => {
-                ("service_unavailable", Some("service_unavailable"))
+            GatewayError::Unsuitable { .. } => {
+                ("invalid_request_error", Some("model_not_suitable"))
             }
+            GatewayError::ContextTooLong { .. } => {
+                ("invalid_request_error", Some("context_length_exceeded"))
+            }
+            GatewayError::RateLimited { .. } => ("requests", Some("rate_limit_exceeded")),
+            GatewayError::ProviderUnavailable { .. }
+            | GatewayError::NoProviderAvailable { .. }
+            | GatewayError::ShuttingDown => ("service_unavailable", Some("service_unavailable")),
             GatewayError::UpstreamConnect { .. }
             | GatewayError::UpstreamProtocol { .. }
             | GatewayError::Upstream { .. } => ("upstream_error", Some("bad_gateway")),
@@ -182,7 +216,10 @@ impl GatewayError {
     fn param(&self) -> Option<&'static str> {
         match self {
             GatewayError::InvalidRequest { param, .. } => *param,
-            GatewayError::ModelNotFound(_) | GatewayError::WrongEndpoint { .. } => Some("model"),
+            GatewayError::ModelNotFound(_)
+            | GatewayError::WrongEndpoint { .. }
+            | GatewayError::Unsuitable { .. } => Some("model"),
+            GatewayError::ContextTooLong { .. } => Some("messages"),
             _ => None,
         }
     }

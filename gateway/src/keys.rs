@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{KeyConfig, ModelAccess};
+use crate::config::{KeyConfig, PolicySettings, TenantConfig};
 use crate::rate_limit::RateLimiter;
+use crate::routing::Policy;
 
 /// Prefix of every key the gateway mints, so leaked keys are easy to scan for.
 pub const KEY_PREFIX: &str = "sk-gw-";
@@ -75,7 +76,8 @@ pub struct ApiKey {
     pub id: String,
     pub tenant: String,
     pub team: Option<String>,
-    pub models: ModelAccess,
+    /// The key's settings over its tenant's over the gateway's defaults.
+    pub policy: Policy,
     pub limiter: Option<RateLimiter>,
 }
 
@@ -86,15 +88,24 @@ pub struct KeyStore {
 }
 
 impl KeyStore {
-    pub fn new(keys: &[KeyConfig]) -> KeyStore {
+    pub fn new(
+        keys: &[KeyConfig],
+        tenants: &[TenantConfig],
+        defaults: &PolicySettings,
+    ) -> KeyStore {
+        let base = defaults.over(&Policy::default());
         let by_hash = keys
             .iter()
             .map(|k| {
+                let tenant_policy = tenants
+                    .iter()
+                    .find(|t| t.id == k.tenant)
+                    .map_or_else(|| base.clone(), |t| t.policy.over(&base));
                 let key = ApiKey {
                     id: k.id.clone(),
                     tenant: k.tenant.clone(),
                     team: k.team.clone(),
-                    models: k.models.clone(),
+                    policy: k.policy.over(&tenant_policy),
                     limiter: k.rpm.map(RateLimiter::per_minute),
                 };
                 (k.hash, Arc::new(key))
@@ -144,11 +155,60 @@ mod tests {
             hash: KeyHash::of("sk-gw-abc"),
             tenant: "acme".into(),
             team: None,
-            models: ModelAccess::All,
+            policy: PolicySettings::default(),
             rpm: None,
         };
-        let store = KeyStore::new(&[config]);
+        let store = KeyStore::new(&[config], &[], &PolicySettings::default());
         assert_eq!(store.find("sk-gw-abc").map(|k| k.id.as_str()), Some("k1"));
         assert!(store.find("sk-gw-abd").is_none());
+    }
+
+    #[test]
+    fn key_settings_override_tenant_settings_override_defaults() {
+        use crate::routing::Mode;
+        let defaults = PolicySettings {
+            mode: Some(Mode::Equivalent),
+            deny_providers: Some(vec!["p1".into()]),
+            ..PolicySettings::default()
+        };
+        let tenant = TenantConfig {
+            id: "acme".into(),
+            policy: PolicySettings {
+                mode: Some(Mode::Shadow),
+                allow_models: Some(vec!["m1".into()]),
+                ..PolicySettings::default()
+            },
+        };
+        let key = |id: &str, tenant: &str, policy: PolicySettings| KeyConfig {
+            id: id.into(),
+            hash: KeyHash::of(id),
+            tenant: tenant.into(),
+            team: None,
+            policy,
+            rpm: None,
+        };
+        let keys = [
+            key("a", "acme", PolicySettings::default()),
+            key(
+                "b",
+                "acme",
+                PolicySettings {
+                    mode: Some(Mode::Strict),
+                    allow_models: Some(vec!["*".into()]),
+                    ..PolicySettings::default()
+                },
+            ),
+            key("c", "other", PolicySettings::default()),
+        ];
+        let store = KeyStore::new(&keys, &[tenant], &defaults);
+        let a = &store.find("a").unwrap().policy;
+        assert_eq!(
+            (a.mode, a.allow_models.clone(), a.deny_providers.clone()),
+            (Mode::Shadow, Some(vec!["m1".into()]), vec!["p1".to_owned()])
+        );
+        let b = &store.find("b").unwrap().policy;
+        assert_eq!((b.mode, b.allow_models.clone()), (Mode::Strict, None));
+        let c = &store.find("c").unwrap().policy;
+        assert_eq!((c.mode, c.allow_models.clone()), (Mode::Equivalent, None));
     }
 }

@@ -3,7 +3,9 @@
 //! See DESIGN.md at the workspace root for the architecture.
 
 pub mod app;
+pub mod billing;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod handlers;

@@ -58,6 +58,8 @@ pub struct Metrics {
     pub in_flight: Gauge,
     pub upstream_errors: Family<UpstreamErrorLabels, Counter>,
     pub tokens: Family<TokenLabels, Counter>,
+    pub failovers: Family<UpstreamLabels, Counter>,
+    pub retry_budget_exhausted: Counter,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -125,8 +127,22 @@ impl Metrics {
             "Tokens reported by providers, by kind (prompt, completion, and the cached, cache_write and reasoning parts of them)",
             tokens.clone(),
         );
+        let failovers = Family::<UpstreamLabels, Counter>::default();
+        registry.register(
+            "failovers",
+            "Requests moved on to another candidate after this provider and model failed",
+            failovers.clone(),
+        );
+        let retry_budget_exhausted = Counter::default();
+        registry.register(
+            "retry_budget_exhausted",
+            "Failovers not attempted because the retry budget was spent",
+            retry_budget_exhausted.clone(),
+        );
         Metrics {
             registry,
+            failovers,
+            retry_budget_exhausted,
             requests,
             request_duration,
             upstream_duration,
@@ -163,6 +179,10 @@ impl Metrics {
                     .inc_by(count);
             }
         }
+    }
+
+    pub fn record_failover(&self, from: &UpstreamLabels) {
+        self.failovers.get_or_create(from).inc();
     }
 
     pub fn record_upstream_error(&self, provider: &Arc<String>, kind: &'static str) {

@@ -22,8 +22,8 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot set up a provider: {0}")]
-    Provider(#[from] crate::providers::openai_compat::BuildError),
+    #[error(transparent)]
+    Build(#[from] crate::state::BuildError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,

@@ -1,45 +1,43 @@
-//! Shared state handed to every handler: the config-derived snapshot (keys, model
-//! routes, provider clients) and process-wide parts (metrics, shutdown flag).
-//! A snapshot is built whole from a validated config, so a request always sees
-//! one consistent view.
+//! Shared state handed to every handler. What a config determines (keys, the
+//! routing table, provider clients, health) forms one [`Snapshot`], swapped
+//! atomically on reload, so a request always sees one consistent view; what
+//! outlives a reload (metrics, the shutdown flag) sits beside it.
 
-use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::http::HeaderValue;
+use arc_swap::ArcSwap;
 
-use crate::config::{Config, Endpoint};
-use crate::error::GatewayError;
-use crate::keys::{ApiKey, KeyStore};
-use crate::metrics::{Metrics, UpstreamLabels};
-use crate::openai::request::json_string;
-use crate::providers::openai_compat::BuildError;
-use crate::providers::{Adapter, Provider};
+use crate::config::{Config, RoutingConfig};
+use crate::keys::KeyStore;
+use crate::metrics::Metrics;
+use crate::providers::openai_compat::BuildError as ProviderBuildError;
+use crate::providers::Provider;
+use crate::routing::budget::RetryBudget;
+use crate::routing::health::LiveHealth;
+use crate::routing::policy::virtual_model;
+use crate::routing::table::TableError;
+use crate::routing::RoutingTable;
 
-/// A client-facing model name and where it is served.
-pub struct ModelRoute {
-    pub name: Arc<String>,
-    pub provider: usize,
-    pub upstream_model: String,
-    /// `upstream_model` as a JSON string literal, ready to splice into a body.
-    pub upstream_model_json: String,
-    pub endpoint: Endpoint,
-    pub labels: UpstreamLabels,
-    /// Pre-built `x-gateway-provider` / `x-gateway-model` values (`None` if the
-    /// names are not valid header text).
-    pub provider_header: Option<HeaderValue>,
-    pub model_header: Option<HeaderValue>,
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Provider(#[from] ProviderBuildError),
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("config key `{path}`: {message}")]
+    Invalid { path: String, message: String },
 }
 
 pub struct Snapshot {
     pub keys: KeyStore,
-    /// In config order, for `/v1/models`.
-    pub models: Vec<ModelRoute>,
-    by_name: HashMap<String, usize>,
+    pub table: RoutingTable,
     pub providers: Vec<Provider>,
+    pub health: LiveHealth,
+    pub budget: RetryBudget,
+    pub routing: RoutingConfig,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     /// Unix seconds at load, reported as the models' `created`.
@@ -53,37 +51,22 @@ impl Snapshot {
             .iter()
             .map(Provider::from_config)
             .collect::<Result<Vec<_>, _>>()?;
-        let models: Vec<ModelRoute> = config
-            .models
-            .iter()
-            .map(|m| {
-                let provider = providers[m.provider].name().clone();
-                let name = Arc::new(m.name.clone());
-                ModelRoute {
-                    provider_header: HeaderValue::from_str(&provider).ok(),
-                    model_header: HeaderValue::from_str(&m.upstream_model).ok(),
-                    labels: UpstreamLabels {
-                        provider,
-                        model: name.clone(),
-                    },
-                    name,
-                    provider: m.provider,
-                    upstream_model_json: json_string(&m.upstream_model),
-                    upstream_model: m.upstream_model.clone(),
-                    endpoint: m.endpoint,
-                }
-            })
-            .collect();
-        let by_name = models
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.name.to_string(), i))
-            .collect();
+        let table = RoutingTable::build(&config.providers, &config.models, &config.catalog)?;
+        let keys = KeyStore::new(&config.keys, &config.tenants, &config.routing.policy);
+        check_model_names(config, &table)?;
+        let routing = &config.routing;
         Ok(Snapshot {
-            keys: KeyStore::new(&config.keys),
-            models,
-            by_name,
+            health: LiveHealth::new(
+                providers.len(),
+                table.deployments().len(),
+                routing.circuit_failures,
+                routing.circuit_open,
+            ),
+            budget: RetryBudget::new(routing.retry_budget_percent, routing.retry_budget_reserve),
+            keys,
+            table,
             providers,
+            routing: routing.clone(),
             max_body_bytes: config.server.max_body_bytes,
             request_timeout: config.server.request_timeout,
             loaded_at: SystemTime::now()
@@ -91,36 +74,60 @@ impl Snapshot {
                 .map_or(0, |d| d.as_secs()),
         })
     }
+}
 
-    /// The route for `model` if `key` may use it on `endpoint`. A model the key may
-    /// not use answers exactly like one that does not exist.
-    pub fn route(
-        &self,
-        key: &ApiKey,
-        model: &str,
-        endpoint: Endpoint,
-    ) -> Result<&ModelRoute, GatewayError> {
-        let route = self
-            .by_name
-            .get(model)
-            .map(|&i| &self.models[i])
-            .filter(|_| key.models.allows(model))
-            .ok_or_else(|| GatewayError::ModelNotFound(model.to_owned()))?;
-        if route.endpoint != endpoint {
-            return Err(GatewayError::WrongEndpoint {
-                model: model.to_owned(),
-                endpoint: match endpoint {
-                    Endpoint::Chat => "chat completions",
-                    Endpoint::Embeddings => "embeddings",
-                },
+/// Model names in policies and `baseline_model` must name something routable.
+fn check_model_names(config: &Config, table: &RoutingTable) -> Result<(), BuildError> {
+    let known = |name: &str| {
+        name == "*"
+            || virtual_model(name).is_some()
+            || !table.named(name).is_empty()
+            || table.deployments().iter().any(|d| d.answers_to(name))
+    };
+    let mut lists: Vec<(String, &Option<Vec<String>>)> = vec![
+        (
+            "routing.models".to_owned(),
+            &config.routing.policy.allow_models,
+        ),
+        (
+            "routing.deny_models".to_owned(),
+            &config.routing.policy.deny_models,
+        ),
+    ];
+    for (i, tenant) in config.tenants.iter().enumerate() {
+        lists.push((format!("tenants[{i}].models"), &tenant.policy.allow_models));
+        lists.push((
+            format!("tenants[{i}].deny_models"),
+            &tenant.policy.deny_models,
+        ));
+    }
+    for (i, key) in config.keys.iter().enumerate() {
+        lists.push((format!("keys[{i}].models"), &key.policy.allow_models));
+        lists.push((format!("keys[{i}].deny_models"), &key.policy.deny_models));
+    }
+    for (path, list) in lists {
+        for (j, name) in list.iter().flatten().enumerate() {
+            if !known(name) {
+                return Err(BuildError::Invalid {
+                    path: format!("{path}[{j}]"),
+                    message: format!("unknown model `{name}`"),
+                });
+            }
+        }
+    }
+    if let Some(name) = &config.routing.baseline_model {
+        if table.named(name).is_empty() {
+            return Err(BuildError::Invalid {
+                path: "routing.baseline_model".to_owned(),
+                message: format!("unknown model `{name}`"),
             });
         }
-        Ok(route)
     }
+    Ok(())
 }
 
 pub struct Inner {
-    pub snapshot: Snapshot,
+    snapshot: ArcSwap<Snapshot>,
     pub metrics: Metrics,
     shutting_down: AtomicBool,
 }
@@ -131,10 +138,23 @@ pub struct AppState(Arc<Inner>);
 impl AppState {
     pub fn new(config: &Config) -> Result<AppState, BuildError> {
         Ok(AppState(Arc::new(Inner {
-            snapshot: Snapshot::new(config)?,
+            snapshot: ArcSwap::from_pointee(Snapshot::new(config)?),
             metrics: Metrics::new(),
             shutting_down: AtomicBool::new(false),
         })))
+    }
+
+    /// The current snapshot; hold it for the whole request.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.0.snapshot.load_full()
+    }
+
+    /// Builds a snapshot from `config` and swaps it in. On error the running
+    /// snapshot stays as it was.
+    pub fn reload(&self, config: &Config) -> Result<(), BuildError> {
+        let next = Snapshot::new(config)?;
+        self.0.snapshot.store(Arc::new(next));
+        Ok(())
     }
 
     pub fn begin_shutdown(&self) {

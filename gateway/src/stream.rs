@@ -17,12 +17,17 @@ use bytes::{Bytes, BytesMut};
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 
+use std::sync::Arc;
+
+use crate::billing::{Bill, Billing};
 use crate::error::GatewayError;
+use crate::handlers::dispatch::estimated_usage;
 use crate::handlers::explain;
 use crate::metrics::UpstreamLabels;
 use crate::providers::Adapter;
-use crate::sse::{EventSplitter, UsageFilter};
-use crate::state::{AppState, ModelRoute};
+use crate::routing::Requirements;
+use crate::sse::{single_data, EventSplitter, UsageFilter};
+use crate::state::{AppState, Snapshot};
 
 /// A comment line SSE clients ignore, sent during long upstream silences so
 /// proxies and clients do not time the connection out.
@@ -74,9 +79,28 @@ enum Pull {
     Silent,
 }
 
+/// What a stream needs from the request that started it.
+pub struct StreamJob {
+    pub state: AppState,
+    pub snapshot: Arc<Snapshot>,
+    /// Index of the deployment serving the stream.
+    pub deployment: usize,
+    pub filter: UsageFilter,
+    pub billing: Billing,
+    pub requirements: Requirements,
+    pub started: Instant,
+    pub sent_at: Instant,
+}
+
 struct Relay {
     state: AppState,
     labels: UpstreamLabels,
+    billing: Billing,
+    requirements: Requirements,
+    /// Data events with content seen so far, to estimate completion tokens when
+    /// the provider reports no usage.
+    data_events: u64,
+    billed: bool,
     upstream: BoxStream<'static, reqwest::Result<Bytes>>,
     splitter: EventSplitter,
     filter: UsageFilter,
@@ -107,13 +131,40 @@ impl Relay {
         }
     }
 
-    /// Moves every complete event of the buffer through the usage filter.
+    /// Moves every complete event of the buffer through the usage filter; the bill
+    /// goes out as a comment just before `[DONE]`.
     fn take_events(&mut self) {
         while let Some(event) = self.splitter.next_event() {
+            let was_done = self.filter.done;
+            if single_data(&event).is_some_and(|d| d.starts_with(b"{")) {
+                self.data_events += 1;
+            }
             if let Some(out) = self.filter.on_event(event) {
+                if self.filter.done && !was_done {
+                    let comment = self.bill().sse_comment();
+                    self.ready.push_back(comment);
+                }
                 self.ready.push_back(out);
             }
         }
+    }
+
+    /// Bills the stream once, from reported usage or an estimate, and counts the
+    /// tokens in the metrics.
+    fn bill(&mut self) -> Bill {
+        let (usage, estimated) = match self.filter.usage {
+            Some(usage) => (usage, false),
+            // Providers send about one token per content chunk.
+            None => (
+                estimated_usage(&self.requirements, self.data_events.saturating_sub(2)),
+                true,
+            ),
+        };
+        if !self.billed {
+            self.billed = true;
+            self.state.metrics.record_tokens(&self.labels, &usage);
+        }
+        self.billing.bill(usage, estimated)
     }
 
     /// All ready events as one frame.
@@ -156,24 +207,17 @@ impl Relay {
                 }
                 Pull::End if self.filter.done => {
                     self.finished = true;
-                    self.record_usage();
                 }
                 Pull::End => {
-                    self.record_usage();
+                    self.bill();
                     return Some(self.interrupt(Interruption::Cut));
                 }
                 Pull::Failed(why) => {
-                    self.record_usage();
+                    self.bill();
                     return Some(self.interrupt(why));
                 }
                 Pull::Silent => return Some(Bytes::from_static(KEEP_ALIVE)),
             }
-        }
-    }
-
-    fn record_usage(&self) {
-        if let Some(usage) = &self.filter.usage {
-            self.state.metrics.record_tokens(&self.labels, usage);
         }
     }
 }
@@ -183,27 +227,33 @@ impl Drop for Relay {
         if !self.finished {
             // The client went away mid-stream; dropping `upstream` closes the
             // provider connection so the provider stops generating (and billing).
+            // What was streamed is still billed.
+            self.bill();
             tracing::debug!(provider = %self.labels.provider, model = %self.labels.model, "client left during stream");
         }
     }
 }
 
-/// Peeks the first event, then answers 200 and relays the rest.
+/// Peeks the first event, then answers 200 and relays the rest. A failure before
+/// the first event is returned as an error, so the caller may fail over.
 pub async fn forward(
-    state: &AppState,
-    route: &ModelRoute,
+    job: StreamJob,
     response: reqwest::Response,
-    filter: UsageFilter,
-    started: Instant,
-    upstream_started: Instant,
 ) -> Result<Response, GatewayError> {
-    let timeouts = *state.snapshot.providers[route.provider].timeouts();
+    let deployment = job.snapshot.table.get(job.deployment);
+    let timeouts = *job.snapshot.providers[deployment.provider].timeouts();
+    let state = job.state;
+    let labels = deployment.labels.clone();
     let mut relay = Relay {
         state: state.clone(),
-        labels: route.labels.clone(),
+        labels: labels.clone(),
+        billing: job.billing,
+        requirements: job.requirements,
+        data_events: 0,
+        billed: false,
         upstream: response.bytes_stream().boxed(),
         splitter: EventSplitter::default(),
-        filter,
+        filter: job.filter,
         ready: VecDeque::new(),
         idle: timeouts.first_byte,
         last_activity: Instant::now(),
@@ -212,8 +262,8 @@ pub async fn forward(
     state
         .metrics
         .upstream_duration
-        .get_or_create(&route.labels)
-        .observe(upstream_started.elapsed().as_secs_f64());
+        .get_or_create(&labels)
+        .observe(job.sent_at.elapsed().as_secs_f64());
 
     // Peek: nothing reaches the client until the provider has sent one whole event.
     while relay.ready.is_empty() {
@@ -225,27 +275,30 @@ pub async fn forward(
             }
             Pull::Silent => continue,
             Pull::End => GatewayError::UpstreamProtocol {
-                provider: route.labels.provider.to_string(),
+                provider: labels.provider.to_string(),
             },
             Pull::Failed(Interruption::IdleTimeout) => GatewayError::UpstreamTimeout {
-                provider: route.labels.provider.to_string(),
+                provider: labels.provider.to_string(),
                 phase: "first event",
             },
             Pull::Failed(_) => GatewayError::UpstreamConnect {
-                provider: route.labels.provider.to_string(),
+                provider: labels.provider.to_string(),
             },
         };
+        // Nothing was sent: this attempt is not billed and may be retried elsewhere.
+        relay.finished = true;
+        relay.billed = true;
         state
             .metrics
-            .record_upstream_error(&route.labels.provider, failure.kind());
+            .record_upstream_error(&labels.provider, failure.kind());
         return Err(failure);
     }
     relay.idle = timeouts.idle;
     state
         .metrics
         .time_to_first_token
-        .get_or_create(&route.labels)
-        .observe(started.elapsed().as_secs_f64());
+        .get_or_create(&labels)
+        .observe(job.started.elapsed().as_secs_f64());
 
     let frames = futures_util::stream::unfold(relay, |mut relay| async move {
         let frame = relay.next_frame().await?;
@@ -259,6 +312,6 @@ pub async fn forward(
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    explain(headers, route);
+    explain(headers, deployment);
     Ok(answer)
 }

@@ -226,7 +226,14 @@ async fn embeddings_and_models_are_served() {
         .await
         .unwrap();
     assert_eq!(all["object"], "list");
-    assert_eq!(all["data"].as_array().unwrap().len(), common::MODELS.len());
+    let ids: Vec<&str> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), common::MODELS.len() + 3);
+    assert_eq!(ids[..3], ["auto", "auto:fast", "auto:strong"]);
     let limited: Value = gw
         .client
         .get(gw.url("/v1/models"))

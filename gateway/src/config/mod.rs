@@ -7,12 +7,16 @@ mod raw;
 mod validate;
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use pricing::Catalog;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::keys::KeyHash;
+use crate::routing::{Mode, Policy};
 use crate::secret::Secret;
 
 /// A configuration that passed validation: no `Option`s left where a default exists.
@@ -22,6 +26,70 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     pub models: Vec<ModelConfig>,
     pub keys: Vec<KeyConfig>,
+    pub tenants: Vec<TenantConfig>,
+    pub routing: RoutingConfig,
+    /// The embedded catalog with the configured files layered over it.
+    pub catalog: Arc<Catalog>,
+    pub catalog_files: CatalogFiles,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CatalogFiles {
+    pub file: Option<PathBuf>,
+    pub litellm_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoutingConfig {
+    pub policy: PolicySettings,
+    pub baseline_model: Option<String>,
+    pub max_attempts: usize,
+    pub retry_budget_percent: u32,
+    pub retry_budget_reserve: u32,
+    pub circuit_failures: u32,
+    pub circuit_open: Duration,
+}
+
+/// Policy settings at one level; `None` inherits from the level above.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicySettings {
+    pub mode: Option<Mode>,
+    pub allow_providers: Option<Vec<String>>,
+    pub deny_providers: Option<Vec<String>>,
+    pub allow_models: Option<Vec<String>>,
+    pub deny_models: Option<Vec<String>>,
+}
+
+impl PolicySettings {
+    /// `self` over `base`.
+    pub fn over(&self, base: &Policy) -> Policy {
+        Policy {
+            mode: self.mode.unwrap_or(base.mode),
+            allow_providers: self
+                .allow_providers
+                .clone()
+                .or_else(|| base.allow_providers.clone()),
+            deny_providers: self
+                .deny_providers
+                .clone()
+                .unwrap_or_else(|| base.deny_providers.clone()),
+            allow_models: match &self.allow_models {
+                Some(models) if models.iter().any(|m| m == "*") => None,
+                Some(models) => Some(models.clone()),
+                None => base.allow_models.clone(),
+            },
+            deny_models: self
+                .deny_models
+                .clone()
+                .unwrap_or_else(|| base.deny_models.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    pub id: String,
+    pub policy: PolicySettings,
 }
 
 #[derive(Debug, Clone)]
@@ -101,24 +169,9 @@ pub struct KeyConfig {
     pub hash: KeyHash,
     pub tenant: String,
     pub team: Option<String>,
-    pub models: ModelAccess,
+    pub policy: PolicySettings,
     /// Requests per minute, `None` for unlimited.
     pub rpm: Option<u32>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelAccess {
-    All,
-    Only(Vec<String>),
-}
-
-impl ModelAccess {
-    pub fn allows(&self, model: &str) -> bool {
-        match self {
-            ModelAccess::All => true,
-            ModelAccess::Only(names) => names.iter().any(|name| name == model),
-        }
-    }
 }
 
 /// A configuration that could not be loaded; `Display` names the key at fault.
@@ -135,6 +188,11 @@ pub enum ConfigError {
     Env(String),
     #[error("config key `{path}`: {message}")]
     Invalid { path: String, message: String },
+    #[error("config key `{path}`: {source}")]
+    Catalog {
+        path: &'static str,
+        source: pricing::catalog::CatalogError,
+    },
 }
 
 impl Config {
@@ -145,7 +203,35 @@ impl Config {
             path: path.display().to_string(),
             source,
         })?;
-        Config::from_toml(&text, std::env::vars(), |name| std::env::var(name).ok())
+        let mut config =
+            Config::from_toml(&text, std::env::vars(), |name| std::env::var(name).ok())?;
+        // Relative catalog paths are relative to the config file.
+        let base = path.parent().unwrap_or(Path::new("."));
+        let read = |file: &PathBuf| {
+            std::fs::read_to_string(base.join(file)).map_err(|source| ConfigError::Read {
+                path: base.join(file).display().to_string(),
+                source,
+            })
+        };
+        let mut catalog = (*config.catalog).clone();
+        if let Some(file) = &config.catalog_files.litellm_file {
+            let import = pricing::catalog::litellm::import(&read(file)?, crate::clock::today())
+                .map_err(|e| ConfigError::Invalid {
+                    path: "catalog.litellm_file".to_owned(),
+                    message: e.to_string(),
+                })?;
+            catalog = catalog.extended_with(import.catalog);
+        }
+        if let Some(file) = &config.catalog_files.file {
+            let overlay =
+                pricing::catalog::parse(&read(file)?).map_err(|source| ConfigError::Catalog {
+                    path: "catalog.file",
+                    source,
+                })?;
+            catalog = catalog.extended_with(overlay);
+        }
+        config.catalog = Arc::new(catalog);
+        Ok(config)
     }
 
     /// The pure core of [`Config::load`]: `vars` are the override candidates and

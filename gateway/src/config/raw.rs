@@ -16,6 +16,59 @@ pub struct RawConfig {
     pub models: Vec<RawModel>,
     #[serde(default)]
     pub keys: Vec<RawKey>,
+    #[serde(default)]
+    pub tenants: Vec<RawTenant>,
+    #[serde(default)]
+    pub routing: RawRouting,
+    #[serde(default)]
+    pub catalog: RawCatalog,
+}
+
+/// Routing defaults for every key, and failover limits.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouting {
+    #[serde(flatten)]
+    pub policy: RawPolicy,
+    /// The model whose list price is the baseline for virtual names (`auto`).
+    pub baseline_model: Option<String>,
+    pub max_attempts: Option<u32>,
+    pub retry_budget_percent: Option<u32>,
+    pub retry_budget_reserve: Option<u32>,
+    pub circuit_failures: Option<u32>,
+    pub circuit_open_ms: Option<u64>,
+}
+
+/// Routing policy settings; each one absent inherits from the level above
+/// (key, then tenant, then `[routing]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// `strict`, `equivalent` or `shadow`.
+    pub policy: Option<String>,
+    pub allow_providers: Option<Vec<String>>,
+    pub deny_providers: Option<Vec<String>>,
+    /// Models that may be requested and routed to; `["*"]` means all.
+    pub models: Option<Vec<String>>,
+    pub deny_models: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTenant {
+    pub id: String,
+    #[serde(flatten)]
+    pub policy: RawPolicy,
+}
+
+/// Price catalog files layered over the embedded catalog.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalog {
+    /// A catalog TOML file (the format of `pricing/catalog/default.toml`).
+    pub file: Option<String>,
+    /// A LiteLLM `model_prices_and_context_window.json`.
+    pub litellm_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,8 +122,8 @@ pub struct RawKey {
     pub hash: String,
     pub tenant: String,
     pub team: Option<String>,
-    /// Models this key may use; absent or `["*"]` means all.
-    pub models: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub policy: RawPolicy,
     /// Requests per minute; absent or 0 means unlimited.
     pub rpm: Option<u32>,
 }

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
-use super::raw::{RawConfig, RawKey, RawModel, RawProvider, RawServer};
+use super::raw::{RawConfig, RawKey, RawModel, RawPolicy, RawProvider, RawRouting, RawServer};
 use super::{
-    Config, ConfigError, Endpoint, Flavor, KeyConfig, ModelAccess, ModelConfig, ProviderConfig,
-    ProviderKey, ServerConfig, Timeouts,
+    CatalogFiles, Config, ConfigError, Endpoint, Flavor, KeyConfig, ModelConfig, PolicySettings,
+    ProviderConfig, ProviderKey, RoutingConfig, ServerConfig, TenantConfig, Timeouts,
 };
 use crate::keys::KeyHash;
+use crate::routing::Mode;
 use crate::secret::Secret;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -64,11 +65,26 @@ pub fn validate(
         models.push(validate_model(&path, model, &providers)?);
     }
 
+    let mut tenants: Vec<TenantConfig> = Vec::with_capacity(raw.tenants.len());
+    for (i, tenant) in raw.tenants.into_iter().enumerate() {
+        let path = format!("tenants[{i}]");
+        if tenant.id.is_empty() || tenants.iter().any(|t| t.id == tenant.id) {
+            return Err(invalid(
+                format!("{path}.id"),
+                format!("tenant id `{}` is empty or repeated", tenant.id),
+            ));
+        }
+        tenants.push(TenantConfig {
+            policy: validate_policy(&path, tenant.policy, &providers)?,
+            id: tenant.id,
+        });
+    }
+
     let mut keys: Vec<KeyConfig> = Vec::with_capacity(raw.keys.len());
     let mut seen_hashes = HashSet::new();
     for (i, key) in raw.keys.into_iter().enumerate() {
         let path = format!("keys[{i}]");
-        let key = validate_key(&path, key, &models)?;
+        let key = validate_key(&path, key, &providers)?;
         if keys.iter().any(|k| k.id == key.id) {
             return Err(invalid(
                 format!("{path}.id"),
@@ -84,11 +100,84 @@ pub fn validate(
         keys.push(key);
     }
 
+    let routing = validate_routing(raw.routing, &providers)?;
+    let catalog = pricing::Catalog::embedded().map_err(|source| ConfigError::Catalog {
+        path: "(embedded catalog)",
+        source,
+    })?;
     Ok(Config {
         server,
         providers,
         models,
         keys,
+        tenants,
+        routing,
+        catalog: std::sync::Arc::new(catalog),
+        catalog_files: CatalogFiles {
+            file: raw.catalog.file.map(Into::into),
+            litellm_file: raw.catalog.litellm_file.map(Into::into),
+        },
+    })
+}
+
+fn validate_policy(
+    path: &str,
+    raw: RawPolicy,
+    providers: &[ProviderConfig],
+) -> Result<PolicySettings, ConfigError> {
+    let mode = raw
+        .policy
+        .map(|text| {
+            Mode::parse(&text).ok_or_else(|| {
+                invalid(
+                    format!("{path}.policy"),
+                    format!("unknown policy `{text}` (strict, equivalent or shadow)"),
+                )
+            })
+        })
+        .transpose()?;
+    for (field, list) in [
+        ("allow_providers", &raw.allow_providers),
+        ("deny_providers", &raw.deny_providers),
+    ] {
+        for (j, name) in list.iter().flatten().enumerate() {
+            if !providers.iter().any(|p| &p.name == name) {
+                return Err(invalid(
+                    format!("{path}.{field}[{j}]"),
+                    format!("unknown provider `{name}`"),
+                ));
+            }
+        }
+    }
+    Ok(PolicySettings {
+        mode,
+        allow_providers: raw.allow_providers,
+        deny_providers: raw.deny_providers,
+        allow_models: raw.models,
+        deny_models: raw.deny_models,
+    })
+}
+
+fn validate_routing(
+    raw: RawRouting,
+    providers: &[ProviderConfig],
+) -> Result<RoutingConfig, ConfigError> {
+    let max_attempts = raw.max_attempts.unwrap_or(3);
+    if max_attempts == 0 {
+        return Err(invalid("routing.max_attempts", "must be at least 1"));
+    }
+    let circuit_failures = raw.circuit_failures.unwrap_or(5);
+    if circuit_failures == 0 {
+        return Err(invalid("routing.circuit_failures", "must be at least 1"));
+    }
+    Ok(RoutingConfig {
+        policy: validate_policy("routing", raw.policy, providers)?,
+        baseline_model: raw.baseline_model,
+        max_attempts: max_attempts as usize,
+        retry_budget_percent: raw.retry_budget_percent.unwrap_or(20),
+        retry_budget_reserve: raw.retry_budget_reserve.unwrap_or(10),
+        circuit_failures,
+        circuit_open: millis("routing.circuit_open_ms", raw.circuit_open_ms, 30_000)?,
     })
 }
 
@@ -254,7 +343,11 @@ fn validate_model(
     })
 }
 
-fn validate_key(path: &str, raw: RawKey, models: &[ModelConfig]) -> Result<KeyConfig, ConfigError> {
+fn validate_key(
+    path: &str,
+    raw: RawKey,
+    providers: &[ProviderConfig],
+) -> Result<KeyConfig, ConfigError> {
     if raw.id.is_empty() {
         return Err(invalid(format!("{path}.id"), "must not be empty"));
     }
@@ -267,27 +360,12 @@ fn validate_key(path: &str, raw: RawKey, models: &[ModelConfig]) -> Result<KeyCo
             "expected `sha256:` followed by 64 hex digits (see `gateway keys create`)",
         )
     })?;
-    let access = match raw.models {
-        None => ModelAccess::All,
-        Some(names) if names.iter().any(|n| n == "*") => ModelAccess::All,
-        Some(names) => {
-            for (j, name) in names.iter().enumerate() {
-                if !models.iter().any(|m| &m.name == name) {
-                    return Err(invalid(
-                        format!("{path}.models[{j}]"),
-                        format!("unknown model `{name}`"),
-                    ));
-                }
-            }
-            ModelAccess::Only(names)
-        }
-    };
     Ok(KeyConfig {
+        policy: validate_policy(path, raw.policy, providers)?,
         id: raw.id,
         hash,
         tenant: raw.tenant,
         team: raw.team,
-        models: access,
         rpm: raw.rpm.filter(|&rpm| rpm > 0),
     })
 }
@@ -364,8 +442,23 @@ mod tests {
                 "keys[1].hash",
             ),
             (
-                base().replace("tenant = \"t\"", "tenant = \"t\"\nmodels = [\"zzz\"]"),
-                "keys[0].models[0]",
+                base().replace("tenant = \"t\"", "tenant = \"t\"\npolicy = \"cheapest\""),
+                "keys[0].policy",
+            ),
+            (
+                base().replace(
+                    "tenant = \"t\"",
+                    "tenant = \"t\"\ndeny_providers = [\"nope\"]",
+                ),
+                "keys[0].deny_providers[0]",
+            ),
+            (
+                base() + "[routing]\nmax_attempts = 0\n",
+                "routing.max_attempts",
+            ),
+            (
+                base() + "[[tenants]]\nid = \"t\"\npolicy = \"x\"\n",
+                "tenants[0].policy",
             ),
             (
                 base().replace("http://127.0.0.1:1/v1/", "ftp://x"),

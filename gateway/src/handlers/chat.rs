@@ -6,22 +6,23 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::Extension;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{forward_buffered, labelled, read_body, send_upstream};
+use super::dispatch::{self, Finish, Job};
+use super::{labelled, read_body, route_error};
+use crate::billing::Billing;
+use crate::clock;
 use crate::config::Endpoint;
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
 use crate::metrics::UpstreamLabels;
 use crate::openai::request::{RawObject, Text};
-use crate::providers::UpstreamRequest;
-use crate::sse::UsageFilter;
-use crate::state::AppState;
-use crate::stream;
+use crate::routing::decide::smallest_window;
+use crate::routing::{decide, requirements, Decision, Requirements};
+use crate::state::{AppState, Snapshot};
 
 #[derive(Deserialize)]
 struct StreamOptions {
@@ -32,15 +33,15 @@ struct StreamOptions {
 pub async fn chat_completions(
     State(state): State<AppState>,
     Extension(key): Extension<Arc<ApiKey>>,
+    Extension(snapshot): Extension<Arc<Snapshot>>,
     request: Request,
 ) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let mut labels = None;
-    let body = read_body(body, &parts.headers, state.snapshot.max_body_bytes).await;
-    let result = match body {
-        Ok(body) => handle(&state, &key, &body, started, &mut labels).await,
-        Err(error) => Err(error),
+    let body = read_body(body, &parts.headers, snapshot.max_body_bytes).await;
+    let (result, labels) = match body {
+        Ok(body) => handle(&state, &snapshot, &key, &body, started).await,
+        Err(error) => (Err(error), None),
     };
     labelled(result, labels)
 }
@@ -97,38 +98,86 @@ fn read_request<'a>(object: &RawObject<'a>) -> Result<ChatRequest<'a>, GatewayEr
 
 async fn handle(
     state: &AppState,
+    snapshot: &Arc<Snapshot>,
     key: &ApiKey,
     body: &[u8],
     started: Instant,
-    labels: &mut Option<UpstreamLabels>,
-) -> Result<Response, GatewayError> {
-    let object = RawObject::parse(body)?;
-    let request = read_request(&object)?;
-    let snapshot = &state.snapshot;
-    let route = snapshot.route(key, &request.model.0, Endpoint::Chat)?;
-    *labels = Some(route.labels.clone());
-    let upstream_started = Instant::now();
-    let upstream = UpstreamRequest {
-        endpoint: Endpoint::Chat,
-        body: &object,
-        upstream_model_json: &route.upstream_model_json,
-        upstream_model: &route.upstream_model,
-        force_stream_usage: request.stream && !request.client_wants_usage,
+) -> (Result<Response, GatewayError>, Option<UpstreamLabels>) {
+    let prepared = prepare(snapshot, key, body);
+    let (object, request, requirements, decision) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return (Err(error), None),
     };
-    let response = send_upstream(state, route, upstream).await?;
-    if request.stream && is_event_stream(response.headers()) {
-        let filter = UsageFilter::new(request.client_wants_usage);
-        stream::forward(state, route, response, filter, started, upstream_started).await
-    } else {
-        forward_buffered(state, route, response, upstream_started).await
-    }
+    let job = Job {
+        state,
+        snapshot,
+        body: &object,
+        endpoint: Endpoint::Chat,
+        finish: if request.stream {
+            Finish::Stream {
+                client_wants_usage: request.client_wants_usage,
+            }
+        } else {
+            Finish::Buffered
+        },
+        started,
+        requirements,
+        billing: billing_for(snapshot, &decision),
+    };
+    dispatch::run(&job, &decision).await
 }
 
-fn is_event_stream(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"))
+type Prepared<'a> = (RawObject<'a>, ChatRequest<'a>, Requirements, Decision);
+
+/// Parses and routes the request: everything before the first upstream call.
+fn prepare<'a>(
+    snapshot: &Snapshot,
+    key: &ApiKey,
+    body: &'a [u8],
+) -> Result<Prepared<'a>, GatewayError> {
+    let object = RawObject::parse(body)?;
+    let request = read_request(&object)?;
+    let mut requirements = requirements::for_chat(&object, request.stream)?;
+    let model = request.model.0.as_ref();
+    let table = &snapshot.table;
+    let output = requirements.max_output_tokens.unwrap_or(0);
+    // The byte bound is free; count tokens only when it comes near a window.
+    if requirements.prompt_tokens + output > smallest_window(model, table, &key.policy) {
+        requirements::count_exactly(&object, &mut requirements)?;
+    }
+    let decision = decide(
+        model,
+        &requirements,
+        table,
+        &key.policy,
+        &snapshot.health,
+        clock::today(),
+    )
+    .map_err(|error| route_error(model, Endpoint::Chat, error))?;
+    Ok((object, request, requirements, decision))
+}
+
+/// The entries a request is priced against: the baseline (the requested model's
+/// cheapest deployment, or the configured baseline for virtual names) and the
+/// shadow pick.
+pub fn billing_for(snapshot: &Snapshot, decision: &Decision) -> Billing {
+    let table = &snapshot.table;
+    let baseline = match decision.baseline {
+        Some(index) => table.get(index).entry.clone(),
+        None => snapshot.routing.baseline_model.as_deref().and_then(|name| {
+            table
+                .named(name)
+                .iter()
+                .filter_map(|&i| table.get(i).entry.clone())
+                .min_by_key(|e| e.current_price().map(|p| p.version.input))
+        }),
+    };
+    Billing {
+        day: Some(clock::today()),
+        served: None,
+        baseline,
+        shadow: decision.shadow.and_then(|i| table.get(i).entry.clone()),
+    }
 }
 
 #[cfg(test)]

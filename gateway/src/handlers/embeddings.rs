@@ -1,4 +1,5 @@
-//! `POST /v1/embeddings`: checked for model and input, then relayed as is.
+//! `POST /v1/embeddings`: checked for model and input, routed like chat (without
+//! streams), relayed as is.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,28 +9,71 @@ use axum::response::Response;
 use axum::Extension;
 use serde_json::value::RawValue;
 
-use super::{forward_buffered, labelled, read_body, send_upstream};
+use super::chat::billing_for;
+use super::dispatch::{self, Finish, Job};
+use super::{labelled, read_body, route_error};
+use crate::clock;
 use crate::config::Endpoint;
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
-use crate::metrics::UpstreamLabels;
 use crate::openai::request::{RawObject, Text};
-use crate::providers::UpstreamRequest;
-use crate::state::AppState;
+use crate::routing::{decide, Requirements};
+use crate::state::{AppState, Snapshot};
 
 pub async fn embeddings(
     State(state): State<AppState>,
     Extension(key): Extension<Arc<ApiKey>>,
+    Extension(snapshot): Extension<Arc<Snapshot>>,
     request: Request,
 ) -> Response {
+    let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let mut labels = None;
-    let body = read_body(body, &parts.headers, state.snapshot.max_body_bytes).await;
-    let result = match body {
-        Ok(body) => handle(&state, &key, &body, &mut labels).await,
-        Err(error) => Err(error),
+    let body = match read_body(body, &parts.headers, snapshot.max_body_bytes).await {
+        Ok(body) => body,
+        Err(error) => return labelled(Err(error), None),
     };
+    let object = match RawObject::parse(&body) {
+        Ok(object) => object,
+        Err(error) => return labelled(Err(error), None),
+    };
+    let routed = route(&snapshot, &key, &object);
+    let (requirements, decision) = match routed {
+        Ok(routed) => routed,
+        Err(error) => return labelled(Err(error), None),
+    };
+    let job = Job {
+        state: &state,
+        snapshot: &snapshot,
+        body: &object,
+        endpoint: Endpoint::Embeddings,
+        finish: Finish::Buffered,
+        started,
+        requirements,
+        billing: billing_for(&snapshot, &decision),
+    };
+    let (result, labels) = dispatch::run(&job, &decision).await;
     labelled(result, labels)
+}
+
+fn route(
+    snapshot: &Snapshot,
+    key: &ApiKey,
+    object: &RawObject<'_>,
+) -> Result<(Requirements, crate::routing::Decision), GatewayError> {
+    let model: Text = object.required("model", "a string")?;
+    let input: &RawValue = object.required("input", "a string or an array")?;
+    check_input(input)?;
+    let requirements = Requirements::embeddings(input);
+    let decision = decide(
+        &model.0,
+        &requirements,
+        &snapshot.table,
+        &key.policy,
+        &snapshot.health,
+        clock::today(),
+    )
+    .map_err(|error| route_error(&model.0, Endpoint::Embeddings, error))?;
+    Ok((requirements, decision))
 }
 
 fn check_input(input: &RawValue) -> Result<(), GatewayError> {
@@ -49,31 +93,6 @@ fn check_input(input: &RawValue) -> Result<(), GatewayError> {
             Some("input"),
         ))
     }
-}
-
-async fn handle(
-    state: &AppState,
-    key: &ApiKey,
-    body: &[u8],
-    labels: &mut Option<UpstreamLabels>,
-) -> Result<Response, GatewayError> {
-    let object = RawObject::parse(body)?;
-    let model: Text = object.required("model", "a string")?;
-    let input: &RawValue = object.required("input", "a string or an array")?;
-    check_input(input)?;
-    let snapshot = &state.snapshot;
-    let route = snapshot.route(key, &model.0, Endpoint::Embeddings)?;
-    *labels = Some(route.labels.clone());
-    let upstream_started = Instant::now();
-    let upstream = UpstreamRequest {
-        endpoint: Endpoint::Embeddings,
-        body: &object,
-        upstream_model_json: &route.upstream_model_json,
-        upstream_model: &route.upstream_model,
-        force_stream_usage: false,
-    };
-    let response = send_upstream(state, route, upstream).await?;
-    forward_buffered(state, route, response, upstream_started).await
 }
 
 #[cfg(test)]

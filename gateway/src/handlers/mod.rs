@@ -1,25 +1,26 @@
-//! HTTP handlers: thin functions that read the request, call into routing and the
-//! providers, and shape the answer. The pieces every proxying handler shares
-//! (body limits, forwarding a buffered answer, explanation headers) live here.
+//! HTTP handlers: thin functions that read the request, ask routing for a
+//! decision, hand it to `dispatch` (which tries the candidates in order), and
+//! shape the answer. The pieces every proxying handler shares live here.
 
 pub mod chat;
+pub mod dispatch;
 pub mod embeddings;
 pub mod models;
 pub mod ops;
 
-use std::time::Instant;
-
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
+use crate::config::Endpoint;
 use crate::error::GatewayError;
 use crate::metrics::UpstreamLabels;
-use crate::openai::usage;
-use crate::providers::{transport_error, Adapter, UpstreamRequest};
-use crate::state::{AppState, ModelRoute};
+use crate::providers::{Adapter, UpstreamRequest};
+use crate::routing::table::Deployment;
+use crate::routing::RouteError;
+use crate::state::{AppState, Snapshot};
 
 /// Largest upstream error body the gateway relays; longer ones are cut.
 const MAX_UPSTREAM_ERROR_BYTES: usize = 256 * 1024;
@@ -48,24 +49,49 @@ pub async fn read_body(
     })
 }
 
+/// The client-facing error for a routing failure on `model`.
+pub fn route_error(model: &str, endpoint: Endpoint, error: RouteError) -> GatewayError {
+    match error {
+        RouteError::UnknownModel => GatewayError::ModelNotFound(model.to_owned()),
+        RouteError::WrongEndpoint => GatewayError::WrongEndpoint {
+            model: model.to_owned(),
+            endpoint: match endpoint {
+                Endpoint::Chat => "chat completions",
+                Endpoint::Embeddings => "embeddings",
+            },
+        },
+        RouteError::Unsuitable { missing } => GatewayError::Unsuitable {
+            model: model.to_owned(),
+            missing: missing.join(" and "),
+        },
+        RouteError::ContextTooLong { needed, largest } => {
+            GatewayError::ContextTooLong { needed, largest }
+        }
+        RouteError::AllUnavailable => GatewayError::NoProviderAvailable {
+            model: model.to_owned(),
+        },
+    }
+}
+
 /// Adds the headers that say where a request went.
-pub fn explain(headers: &mut HeaderMap, route: &ModelRoute) {
-    if let Some(provider) = &route.provider_header {
+pub fn explain(headers: &mut HeaderMap, deployment: &Deployment) {
+    if let Some(provider) = &deployment.provider_header {
         headers.insert("x-gateway-provider", provider.clone());
     }
-    if let Some(model) = &route.model_header {
+    if let Some(model) = &deployment.model_header {
         headers.insert("x-gateway-model", model.clone());
     }
 }
 
-/// Sends one request to the route's provider. Transport failures are counted as
-/// upstream errors; a non-2xx answer becomes a relayed [`GatewayError::Upstream`].
+/// Sends one request to `deployment`'s provider. Transport failures are counted
+/// as upstream errors; a non-2xx answer becomes a relayed [`GatewayError::Upstream`].
 pub async fn send_upstream(
     state: &AppState,
-    route: &ModelRoute,
+    snapshot: &Snapshot,
+    deployment: &Deployment,
     request: UpstreamRequest<'_, '_>,
 ) -> Result<reqwest::Response, GatewayError> {
-    let provider = &state.snapshot.providers[route.provider];
+    let provider = &snapshot.providers[deployment.provider];
     let response = provider.send(request).await.inspect_err(|error| {
         if error.is_upstream() {
             state
@@ -76,7 +102,7 @@ pub async fn send_upstream(
     if response.status().is_success() {
         Ok(response)
     } else {
-        Err(upstream_error(state, route, response).await)
+        Err(upstream_error(state, deployment, response).await)
     }
 }
 
@@ -84,10 +110,10 @@ pub async fn send_upstream(
 /// [`MAX_UPSTREAM_ERROR_BYTES`] of its body.
 async fn upstream_error(
     state: &AppState,
-    route: &ModelRoute,
+    deployment: &Deployment,
     response: reqwest::Response,
 ) -> GatewayError {
-    let provider = &route.labels.provider;
+    let provider = &deployment.labels.provider;
     state.metrics.record_upstream_error(provider, "status");
     let status =
         StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -125,49 +151,6 @@ fn relayed_error_headers(upstream: &reqwest::header::HeaderMap) -> HeaderMap {
         .collect()
 }
 
-/// Reads a whole (non-streaming) provider answer and relays it unchanged.
-pub async fn forward_buffered(
-    state: &AppState,
-    route: &ModelRoute,
-    response: reqwest::Response,
-    upstream_started: Instant,
-) -> Result<Response, GatewayError> {
-    let provider = state.snapshot.providers[route.provider].name();
-    let status =
-        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static("application/json"));
-    let body = response.bytes().await.map_err(|error| {
-        let error = transport_error(provider, &error);
-        state.metrics.record_upstream_error(provider, error.kind());
-        error
-    })?;
-    state
-        .metrics
-        .upstream_duration
-        .get_or_create(&route.labels)
-        .observe(upstream_started.elapsed().as_secs_f64());
-    if let Some(usage) = usage::from_response(&body) {
-        state.metrics.record_tokens(&route.labels, &usage);
-        tracing::debug!(
-            provider = %provider,
-            model = %route.name,
-            prompt_tokens = usage.prompt_tokens,
-            completion_tokens = usage.completion_tokens,
-            "usage"
-        );
-    }
-    let mut answer = (status, body).into_response();
-    answer
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
-    explain(answer.headers_mut(), route);
-    Ok(answer)
-}
-
 /// Attaches the upstream labels the metrics layer reads, to answers and errors alike.
 pub fn labelled(
     result: Result<Response, GatewayError>,
@@ -182,6 +165,8 @@ pub fn labelled(
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderValue;
+
     use super::*;
 
     fn chunked(parts: usize, size: usize) -> Body {

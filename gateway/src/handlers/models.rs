@@ -1,4 +1,5 @@
-//! `GET /v1/models` and `GET /v1/models/{id}`: the models the caller's key may use.
+//! `GET /v1/models` and `GET /v1/models/{id}`: every name the caller's key may
+//! send, virtual names (`auto`, ...) included.
 
 use std::sync::Arc;
 
@@ -9,7 +10,8 @@ use serde::Serialize;
 
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
-use crate::state::{AppState, ModelRoute};
+use crate::routing::policy::VIRTUAL_MODELS;
+use crate::state::{AppState, Snapshot};
 
 #[derive(Serialize)]
 struct ModelObject<'a> {
@@ -25,25 +27,40 @@ struct ModelList<'a> {
     data: Vec<ModelObject<'a>>,
 }
 
-fn model_object<'a>(route: &'a ModelRoute, created: u64) -> ModelObject<'a> {
-    ModelObject {
-        id: &route.name,
-        object: "model",
-        created,
-        owned_by: &route.labels.provider,
+/// The names `key` may use, each with the provider that owns it.
+fn visible<'s>(snapshot: &'s Snapshot, key: &ApiKey) -> Vec<(&'s str, &'s str)> {
+    let policy = &key.policy;
+    let table = &snapshot.table;
+    let mut names: Vec<(&str, &str)> = VIRTUAL_MODELS
+        .iter()
+        .map(|(name, _, _)| (*name, "gateway"))
+        .filter(|(name, _)| policy.may_request(name))
+        .collect();
+    for (name, deployment) in table.names() {
+        let routable = table
+            .named(name)
+            .iter()
+            .any(|&i| policy.may_route_to(table.get(i)));
+        if routable && policy.may_request(name) {
+            names.push((name, deployment.provider_name.as_str()));
+        }
     }
+    names
 }
 
 pub async fn list(
-    State(state): State<AppState>,
+    State(_state): State<AppState>,
     Extension(key): Extension<Arc<ApiKey>>,
+    Extension(snapshot): Extension<Arc<Snapshot>>,
 ) -> Response {
-    let snapshot = &state.snapshot;
-    let data = snapshot
-        .models
-        .iter()
-        .filter(|m| key.models.allows(&m.name))
-        .map(|m| model_object(m, snapshot.loaded_at))
+    let data = visible(&snapshot, &key)
+        .into_iter()
+        .map(|(id, owned_by)| ModelObject {
+            id,
+            object: "model",
+            created: snapshot.loaded_at,
+            owned_by,
+        })
         .collect();
     Json(ModelList {
         object: "list",
@@ -53,17 +70,21 @@ pub async fn list(
 }
 
 pub async fn retrieve(
-    State(state): State<AppState>,
     Extension(key): Extension<Arc<ApiKey>>,
+    Extension(snapshot): Extension<Arc<Snapshot>>,
     Path(id): Path<String>,
 ) -> Response {
-    let snapshot = &state.snapshot;
-    match snapshot
-        .models
-        .iter()
-        .find(|m| *m.name == id && key.models.allows(&m.name))
+    match visible(&snapshot, &key)
+        .into_iter()
+        .find(|(name, _)| *name == id)
     {
-        Some(route) => Json(model_object(route, snapshot.loaded_at)).into_response(),
+        Some((name, owned_by)) => Json(ModelObject {
+            id: name,
+            object: "model",
+            created: snapshot.loaded_at,
+            owned_by,
+        })
+        .into_response(),
         None => GatewayError::ModelNotFound(id).into_response(),
     }
 }

@@ -35,8 +35,8 @@ pub async fn authenticate(
     next: Next,
 ) -> Result<Response, GatewayError> {
     let presented = presented_key(request.headers()).ok_or(GatewayError::MissingKey)?;
-    let key: Arc<ApiKey> = state
-        .snapshot
+    let snapshot = state.snapshot();
+    let key: Arc<ApiKey> = snapshot
         .keys
         .find(presented)
         .cloned()
@@ -47,6 +47,8 @@ pub async fn authenticate(
             .map_err(|retry_after| GatewayError::RateLimited { retry_after })?;
     }
     request.extensions_mut().insert(key);
+    // The request works with this one snapshot to the end, even across a reload.
+    request.extensions_mut().insert(snapshot);
     Ok(next.run(request).await)
 }
 

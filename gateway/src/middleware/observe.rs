@@ -43,7 +43,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         labels: None,
     };
     let response =
-        match tokio::time::timeout(state.snapshot.request_timeout, next.run(request)).await {
+        match tokio::time::timeout(state.snapshot().request_timeout, next.run(request)).await {
             Ok(response) => response,
             Err(_) => GatewayError::RequestTimeout.into_response(),
         };

@@ -54,6 +54,8 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteError {
     UnknownModel,
+    /// The model exists, but for another endpoint (chat vs embeddings).
+    WrongEndpoint,
     /// Deployments exist but none has these capabilities.
     Unsuitable {
         missing: Vec<&'static str>,
@@ -223,7 +225,15 @@ pub fn decide(
         .filter(|d| d.endpoint == endpoint)
         .collect();
     if named.is_empty() {
-        return Err(RouteError::UnknownModel);
+        let elsewhere = table
+            .named(requested)
+            .iter()
+            .any(|&i| policy.may_route_to(&all[i]));
+        return Err(if elsewhere {
+            RouteError::WrongEndpoint
+        } else {
+            RouteError::UnknownModel
+        });
     }
     let mut ex = Exclusions::default();
     let strict = rank(
@@ -287,6 +297,26 @@ pub fn decide(
         baseline,
         shadow,
     })
+}
+
+/// The smallest context window among the deployments a request for `requested`
+/// might use: a prompt whose byte bound stays under it fits everywhere, so its
+/// tokens need no counting.
+pub fn smallest_window(requested: &str, table: &RoutingTable, policy: &Policy) -> u64 {
+    let window = |d: &Deployment| d.entry.as_ref().map_or(u64::MAX, |e| e.context_window);
+    let chat = |d: &&Deployment| d.endpoint == Endpoint::Chat;
+    if virtual_model(requested).is_some() || policy.mode == Mode::Equivalent {
+        table.deployments().iter().filter(chat).map(window).min()
+    } else {
+        table
+            .named(requested)
+            .iter()
+            .map(|&i| table.get(i))
+            .filter(chat)
+            .map(window)
+            .min()
+    }
+    .unwrap_or(u64::MAX)
 }
 
 /// Health that reports every provider available, for pricing the baseline.
@@ -785,7 +815,7 @@ input = "0.02"
         // An embedding model is not a chat model.
         assert_eq!(
             route("emb", &req, &policy(Mode::Strict), &TestHealth::default()),
-            Err(RouteError::UnknownModel)
+            Err(RouteError::WrongEndpoint)
         );
         let mut embed = chat(10, Capabilities::EMBEDDINGS);
         embed.max_output_tokens = Some(0);
