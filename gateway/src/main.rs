@@ -23,7 +23,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => {
-            let config = match Config::load(&config) {
+            let path = config;
+            let config = match Config::load(&path) {
                 Ok(config) => config,
                 Err(error) => {
                     eprintln!("error: {error}");
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
                 }
             };
             init_logging(&config.server.log);
-            run_async(serve(config))
+            run_async(serve(config, path))
         }
         Command::CheckConfig { config } => match Config::load(&config) {
             Ok(config) => {
@@ -92,7 +93,29 @@ async fn shutdown_signal() {
     }
 }
 
-async fn serve(config: Config) -> ExitCode {
+/// Reloads the config on every SIGHUP until the task is dropped.
+#[cfg(unix)]
+async fn reload_on_hangup(running: &gateway::server::RunningGateway, path: &std::path::Path) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return std::future::pending().await;
+    };
+    while hangups.recv().await.is_some() {
+        match running.reload(path) {
+            Ok(()) => tracing::info!(path = %path.display(), "config reloaded"),
+            Err(error) => {
+                tracing::error!(%error, "config reload refused; the running config stays")
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn reload_on_hangup(_running: &gateway::server::RunningGateway, _path: &std::path::Path) {
+    std::future::pending().await
+}
+
+async fn serve(config: Config, path: std::path::PathBuf) -> ExitCode {
     let running = match gateway::server::start(&config).await {
         Ok(running) => running,
         Err(error) => {

@@ -53,6 +53,25 @@ impl RunningGateway {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Build(#[from] crate::state::BuildError),
+}
+
+impl RunningGateway {
+    /// Reads the config file (and the catalog files it names) again and swaps the
+    /// result in. Anything wrong, and the running config stays as it was. The
+    /// listen address and server limits need a restart to change.
+    pub fn reload(&self, path: &std::path::Path) -> Result<(), ReloadError> {
+        let config = Config::load(path)?;
+        self.state.reload(&config)?;
+        Ok(())
+    }
+}
+
 pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
     let state = AppState::new(config)?;
     let listener = TcpListener::bind(config.server.listen)

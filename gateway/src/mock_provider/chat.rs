@@ -115,7 +115,7 @@ pub async fn respond(state: Arc<MockState>, raw: &[u8]) -> Response {
             )
         }
     };
-    let directives = Directives::parse(&body.model);
+    let directives = state.directives_for(&body.model);
     if !directives.delay.is_zero() {
         tokio::time::sleep(directives.delay).await;
     }
@@ -341,12 +341,19 @@ fn stream(
     // The role chunk is event 0; `cut_after = k` stops after k content chunks.
     let cut_at = directives.cut_after.map(|k| k + 1);
     let silent = directives.silent_stream;
+    let abort = directives.abort_stream;
     let delay = directives.chunk_delay;
     let frames = futures_util::stream::unfold(
         (events.into_iter().enumerate(), guard),
         move |(mut events, mut guard)| async move {
             if silent {
                 std::future::pending::<()>().await;
+            }
+            if abort {
+                return Some((
+                    Err(std::io::Error::other("simulated abort")),
+                    (events, guard),
+                ));
             }
             let (index, event) = events.next()?;
             if cut_at == Some(index) {

@@ -18,6 +18,8 @@ pub struct Directives {
     pub words: Option<usize>,
     /// Answer 200 with a stream that sends headers and then nothing.
     pub silent_stream: bool,
+    /// Answer 200 with a stream whose body fails before the first event.
+    pub abort_stream: bool,
 }
 
 impl Directives {
@@ -35,6 +37,7 @@ impl Directives {
                 ("cut_after", Some(n)) => directives.cut_after = usize::try_from(n).ok(),
                 ("words", Some(n)) => directives.words = usize::try_from(n.min(100_000)).ok(),
                 ("silent", Some(n)) => directives.silent_stream = n > 0,
+                ("abort", Some(n)) => directives.abort_stream = n > 0,
                 _ => {}
             }
         }

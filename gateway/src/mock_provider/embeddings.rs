@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{error_response, Directives};
+use super::{error_response, MockState};
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -60,7 +60,7 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-pub async fn respond(raw: &[u8]) -> Response {
+pub async fn respond(state: &MockState, raw: &[u8]) -> Response {
     let body: EmbeddingsBody = match serde_json::from_slice(raw) {
         Ok(body) => body,
         Err(error) => {
@@ -72,7 +72,7 @@ pub async fn respond(raw: &[u8]) -> Response {
             )
         }
     };
-    let directives = Directives::parse(&body.model);
+    let directives = state.directives_for(&body.model);
     if let Some(status) = directives.status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return error_response(status, "Simulated provider failure.", "server_error", None);

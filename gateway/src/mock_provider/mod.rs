@@ -38,6 +38,9 @@ pub struct MockState {
     pub last_uri: Mutex<Option<String>>,
     /// Extra header values seen on the last request, by name, for config tests.
     pub last_headers: Mutex<Vec<(String, String)>>,
+    /// Directives applied to every request on top of the model's own, e.g.
+    /// `status=500` to make this whole mock fail; tests change it at run time.
+    behaviour: Mutex<String>,
 }
 
 impl MockState {
@@ -65,6 +68,19 @@ impl MockState {
                 .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
                 .collect();
         }
+    }
+
+    /// Sets the directives every request gets (empty: none).
+    pub fn set_behaviour(&self, directives: &str) {
+        if let Ok(mut behaviour) = self.behaviour.lock() {
+            directives.clone_into(&mut behaviour);
+        }
+    }
+
+    /// The directives for a request for `model`: the model's, then this mock's.
+    pub fn directives_for(&self, model: &str) -> Directives {
+        let behaviour = self.behaviour.lock().map(|b| b.clone()).unwrap_or_default();
+        Directives::parse(&format!("{model}+{behaviour}"))
     }
 
     pub fn last_body_json(&self) -> Option<serde_json::Value> {
@@ -177,7 +193,7 @@ async fn chat_route(State(shared): State<Shared>, request: Request) -> Response 
 
 async fn embeddings_route(State(shared): State<Shared>, request: Request) -> Response {
     match read(&shared, request).await {
-        Ok(body) => embeddings::respond(&body).await,
+        Ok(body) => embeddings::respond(&shared.state, &body).await,
         Err(response) => response,
     }
 }
