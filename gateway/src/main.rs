@@ -135,7 +135,10 @@ async fn serve(config: Config, path: std::path::PathBuf) -> ExitCode {
             tracing::warn!(provider = %provider.name, env = %env, "API key variable not set: this provider's models will answer 503");
         }
     }
-    shutdown_signal().await;
+    tokio::select! {
+        () = shutdown_signal() => {}
+        () = reload_on_hangup(&running, &path) => {}
+    }
     tracing::info!(
         grace_ms = config.server.shutdown_grace.as_millis() as u64,
         "signal received: shutting down"
