@@ -20,8 +20,7 @@ use crate::error::GatewayError;
 use crate::keys::ApiKey;
 use crate::metrics::UpstreamLabels;
 use crate::openai::request::{RawObject, Text};
-use crate::routing::decide::smallest_window;
-use crate::routing::{decide, requirements, Decision, Requirements};
+use crate::routing::{decide, requirements, Decision, Requirements, RouteError};
 use crate::state::{AppState, Snapshot};
 
 #[derive(Deserialize)]
@@ -139,20 +138,30 @@ fn prepare<'a>(
     let request = read_request(&object)?;
     let mut requirements = requirements::for_chat(&object, request.stream)?;
     let model = request.model.0.as_ref();
-    let table = &snapshot.table;
-    let output = requirements.max_output_tokens.unwrap_or(0);
-    // The byte bound is free; count tokens only when it comes near a window.
-    if requirements.prompt_tokens + output > smallest_window(model, table, &key.policy) {
+    let route = |requirements: &Requirements| {
+        decide(
+            model,
+            requirements,
+            &snapshot.table,
+            &key.policy,
+            &snapshot.health,
+            clock::today(),
+        )
+    };
+    // The byte bound is free; tokens are counted only when it shut out a model
+    // whose window an exact count might still fit.
+    let first = route(&requirements);
+    let needs_count = match &first {
+        Ok(decision) => decision.near_context_limit,
+        Err(RouteError::ContextTooLong { near, .. }) => *near,
+        Err(_) => false,
+    };
+    let decision = if needs_count {
         requirements::count_exactly(&object, &mut requirements)?;
+        route(&requirements)
+    } else {
+        first
     }
-    let decision = decide(
-        model,
-        &requirements,
-        table,
-        &key.policy,
-        &snapshot.health,
-        clock::today(),
-    )
     .map_err(|error| route_error(model, Endpoint::Chat, error))?;
     Ok((object, request, requirements, decision))
 }

@@ -64,9 +64,9 @@ pub fn route_error(model: &str, endpoint: Endpoint, error: RouteError) -> Gatewa
             model: model.to_owned(),
             missing: missing.join(" and "),
         },
-        RouteError::ContextTooLong { needed, largest } => {
-            GatewayError::ContextTooLong { needed, largest }
-        }
+        RouteError::ContextTooLong {
+            needed, largest, ..
+        } => GatewayError::ContextTooLong { needed, largest },
         RouteError::AllUnavailable => GatewayError::NoProviderAvailable {
             model: model.to_owned(),
         },

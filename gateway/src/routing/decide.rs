@@ -49,7 +49,15 @@ pub struct Decision {
     pub baseline: Option<usize>,
     /// In shadow mode, what `equivalent` routing would have picked.
     pub shadow: Option<usize>,
+    /// A candidate was left out only because the prompt's byte bound did not fit
+    /// its window, though an exact count might: see [`NEAR_LIMIT_FACTOR`].
+    pub near_context_limit: bool,
 }
+
+/// A byte bound within this factor of a window may still fit once counted
+/// (ordinary text runs about four bytes a token); beyond it, counting is skipped
+/// and the model is treated as too small, which can only err towards caution.
+pub const NEAR_LIMIT_FACTOR: u64 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteError {
@@ -61,9 +69,11 @@ pub enum RouteError {
         missing: Vec<&'static str>,
     },
     /// The prompt plus requested output exceeds every candidate's window.
+    /// `near`: an exact count might still fit (see [`NEAR_LIMIT_FACTOR`]).
     ContextTooLong {
         needed: u64,
         largest: u64,
+        near: bool,
     },
     /// Every candidate's provider has an open circuit.
     AllUnavailable,
@@ -76,6 +86,7 @@ struct Exclusions {
     denied: bool,
     missing: Capabilities,
     context: bool,
+    near_context_limit: bool,
     largest_window: u64,
     unavailable: bool,
 }
@@ -108,6 +119,10 @@ fn suitable(d: &Deployment, req: &Requirements, health: &impl Health, ex: &mut E
         if req.prompt_tokens + output > entry.context_window || output > entry.max_output {
             ex.context = true;
             ex.largest_window = ex.largest_window.max(entry.context_window);
+            let room = entry.context_window.saturating_sub(output);
+            ex.near_context_limit |= !req.prompt_tokens_exact
+                && output <= entry.max_output
+                && req.prompt_tokens <= room.saturating_mul(NEAR_LIMIT_FACTOR);
             return false;
         }
     }
@@ -124,10 +139,15 @@ struct Ranked {
     index: usize,
 }
 
+/// The most candidates a decision lists: enough for every attempt the failover
+/// allows plus providers skipped for open circuits, without sorting thousands.
+pub const MAX_CANDIDATES: usize = 16;
+
 /// Orders candidates: cheapest first (unpriced last), then lowest latency, then
-/// table order; `latency_first` swaps the first two keys (`auto:fast`).
+/// table order; `latency_first` swaps the first two keys (`auto:fast`). Only the
+/// best [`MAX_CANDIDATES`] are kept.
 fn rank(mut ranked: Vec<Ranked>, latency_first: bool) -> Vec<usize> {
-    ranked.sort_by(|a, b| {
+    let order = |a: &Ranked, b: &Ranked| {
         let cost = |r: &Ranked| (r.cost.is_none(), r.cost.unwrap_or(Cost::ZERO));
         let by_cost = cost(a).cmp(&cost(b));
         let by_latency = a.latency.cmp(&b.latency);
@@ -137,7 +157,12 @@ fn rank(mut ranked: Vec<Ranked>, latency_first: bool) -> Vec<usize> {
             by_cost.then(by_latency)
         };
         first.then(a.index.cmp(&b.index))
-    });
+    };
+    if ranked.len() > MAX_CANDIDATES {
+        ranked.select_nth_unstable_by(MAX_CANDIDATES, order);
+        ranked.truncate(MAX_CANDIDATES);
+    }
+    ranked.sort_unstable_by(order);
     ranked.into_iter().map(|r| r.index).collect()
 }
 
@@ -176,6 +201,7 @@ fn error_from(ex: &Exclusions, req: &Requirements) -> RouteError {
         RouteError::ContextTooLong {
             needed: req.prompt_tokens + req.max_output_tokens.unwrap_or(0),
             largest: ex.largest_window,
+            near: ex.near_context_limit,
         }
     } else if ex.unavailable {
         RouteError::AllUnavailable
@@ -215,6 +241,7 @@ pub fn decide(
             reason: RouteReason::Virtual,
             baseline: None,
             shadow: None,
+            near_context_limit: ex.near_context_limit,
         });
     }
 
@@ -296,27 +323,8 @@ pub fn decide(
         reason,
         baseline,
         shadow,
+        near_context_limit: ex.near_context_limit,
     })
-}
-
-/// The smallest context window among the deployments a request for `requested`
-/// might use: a prompt whose byte bound stays under it fits everywhere, so its
-/// tokens need no counting.
-pub fn smallest_window(requested: &str, table: &RoutingTable, policy: &Policy) -> u64 {
-    let window = |d: &Deployment| d.entry.as_ref().map_or(u64::MAX, |e| e.context_window);
-    let chat = |d: &&Deployment| d.endpoint == Endpoint::Chat;
-    if virtual_model(requested).is_some() || policy.mode == Mode::Equivalent {
-        table.deployments().iter().filter(chat).map(window).min()
-    } else {
-        table
-            .named(requested)
-            .iter()
-            .map(|&i| table.get(i))
-            .filter(chat)
-            .map(window)
-            .min()
-    }
-    .unwrap_or(u64::MAX)
 }
 
 /// Health that reports every provider available, for pricing the baseline.
@@ -669,7 +677,60 @@ input = "0.02"
             ),
             Err(RouteError::ContextTooLong {
                 needed: 210_000,
-                largest: 200_000
+                largest: 200_000,
+                near: false
+            })
+        );
+        // A byte bound (not an exact count) just over a window asks for a count;
+        // one far over it does not.
+        let mut bound = chat(9_000, Capabilities::TOOLS);
+        bound.prompt_tokens_exact = false;
+        let table = table();
+        let health = TestHealth::default();
+        let near = decide(
+            "short",
+            &bound,
+            &table,
+            &policy(Mode::Strict),
+            &health,
+            day(),
+        );
+        assert_eq!(
+            near,
+            Err(RouteError::ContextTooLong {
+                needed: 9_000,
+                largest: 8_000,
+                near: true
+            })
+        );
+        let decision = decide(
+            "big",
+            &bound,
+            &table,
+            &policy(Mode::Equivalent),
+            &health,
+            day(),
+        )
+        .unwrap();
+        assert!(
+            decision.near_context_limit,
+            "short (8k) was shut out by a 9k bound"
+        );
+        bound.prompt_tokens = 40_000;
+        let far = decide(
+            "short",
+            &bound,
+            &table,
+            &policy(Mode::Strict),
+            &health,
+            day(),
+        );
+        assert_eq!(
+            far,
+            Err(RouteError::ContextTooLong {
+                needed: 40_000,
+                largest: 8_000,
+                near: false
             })
         );
         // The output limit counts against max_output too.
