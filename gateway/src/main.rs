@@ -34,7 +34,14 @@ fn main() -> ExitCode {
             init_logging(&config.server.log);
             run_async(serve(config, path))
         }
-        Command::CheckConfig { config } => match Config::load(&config) {
+        Command::CheckConfig { config } => match Config::load(&config)
+            .map_err(|e| e.to_string())
+            .and_then(|config| {
+                // Building the routing table checks what the file alone cannot: model
+                // names in policies, `price_as` references.
+                gateway::state::Snapshot::new(&config).map_err(|e| e.to_string())?;
+                Ok(config)
+            }) {
             Ok(config) => {
                 println!(
                     "ok: {} providers, {} models, {} keys",
@@ -132,7 +139,7 @@ async fn serve(config: Config, path: std::path::PathBuf) -> ExitCode {
     );
     for provider in &config.providers {
         if let gateway::config::ProviderKey::Missing { env } = &provider.api_key {
-            tracing::warn!(provider = %provider.name, env = %env, "API key variable not set: this provider's models will answer 503");
+            tracing::warn!(provider = %provider.name, env = %env, "API key variable not set: this provider is skipped until it is set and the config reloaded");
         }
     }
     tokio::select! {

@@ -21,7 +21,7 @@ use crate::error::GatewayError;
 use crate::metrics::UpstreamLabels;
 use crate::openai::request::RawObject;
 use crate::openai::usage;
-use crate::providers::{transport_error, UpstreamRequest};
+use crate::providers::{transport_error, Adapter, UpstreamRequest};
 use crate::routing::health::Admission;
 use crate::routing::table::Deployment;
 use crate::routing::{Decision, Requirements};
@@ -79,6 +79,10 @@ pub async fn run(
             break;
         }
         let deployment = snapshot.table.get(index);
+        if let Some(error) = snapshot.providers[deployment.provider].unusable() {
+            last_error.get_or_insert(error);
+            continue;
+        }
         let breaker = &snapshot.health.breakers[deployment.provider];
         let admission = breaker.admit();
         if admission == Admission::Rejected {

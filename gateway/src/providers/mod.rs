@@ -32,6 +32,10 @@ pub trait Adapter {
 
     fn timeouts(&self) -> &Timeouts;
 
+    /// Why this provider cannot be called at all (no API key), if so. Checked
+    /// before an attempt, so a keyless provider never uses one up.
+    fn unusable(&self) -> Option<GatewayError>;
+
     /// Sends the request; resolves when the provider's response headers arrive.
     fn send(
         &self,
@@ -61,6 +65,12 @@ impl Adapter for Provider {
     fn timeouts(&self) -> &Timeouts {
         match self {
             Provider::OpenAiCompatible(p) => p.timeouts(),
+        }
+    }
+
+    fn unusable(&self) -> Option<GatewayError> {
+        match self {
+            Provider::OpenAiCompatible(p) => p.unusable(),
         }
     }
 

@@ -125,6 +125,16 @@ impl Adapter for OpenAiCompatible {
         &self.timeouts
     }
 
+    fn unusable(&self) -> Option<GatewayError> {
+        match &self.key {
+            ProviderKey::Missing { env } => Some(GatewayError::ProviderUnavailable {
+                provider: self.name.to_string(),
+                reason: format!("its API key variable {env} is not set"),
+            }),
+            ProviderKey::None | ProviderKey::Present(_) => None,
+        }
+    }
+
     async fn send(
         &self,
         request: UpstreamRequest<'_, '_>,
