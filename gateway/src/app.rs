@@ -6,7 +6,9 @@
 //! 2. `observe`: the in-flight gauge, the request counter by route/status/provider/
 //!    model, the total-latency histogram (streams until their last byte), and the
 //!    overall request deadline.
-//! 3. `authenticate` (only `/v1/...`): the caller's [`ApiKey`](crate::keys::ApiKey)
+//! 3. `close_unread`: `Connection: close` on an answer sent before the request
+//!    body was read, as hyper then closes the connection.
+//! 4. `authenticate` (only `/v1/...`): the caller's [`ApiKey`](crate::keys::ApiKey)
 //!    as an extension, and its rate limit.
 //!
 //! The request body limit is applied where bodies are read (`handlers::read_body`),
@@ -16,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{middleware, Router};
 
 use crate::handlers::{chat, embeddings, models, ops};
-use crate::middleware::{auth, observe, request_id};
+use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -41,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .fallback(ops::unknown_route)
         .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(middleware::from_fn(close_unread::close_unread))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             observe::observe,

@@ -9,7 +9,7 @@ pub mod models;
 pub mod ops;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -22,7 +22,8 @@ use crate::routing::table::Deployment;
 use crate::routing::RouteError;
 use crate::state::{AppState, Snapshot};
 
-/// Largest upstream error body the gateway relays; longer ones are cut.
+/// Largest upstream error body the gateway relays; longer ones are replaced by a
+/// gateway error saying so.
 const MAX_UPSTREAM_ERROR_BYTES: usize = 256 * 1024;
 
 /// Reads the whole request body, refusing more than `limit` bytes.
@@ -117,16 +118,26 @@ async fn upstream_error(
     state.metrics.record_upstream_error(provider, "status");
     let status =
         StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let headers = relayed_error_headers(response.headers());
+    let mut headers = relayed_error_headers(response.headers());
     let mut body = Vec::new();
     let mut chunks = response.bytes_stream();
+    // One byte more than the limit tells a body that fits from one that was cut.
     while let Some(chunk) = chunks.next().await {
         let Ok(chunk) = chunk else { break };
-        let room = MAX_UPSTREAM_ERROR_BYTES - body.len();
+        let room = MAX_UPSTREAM_ERROR_BYTES + 1 - body.len();
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_UPSTREAM_ERROR_BYTES {
+        if body.len() > MAX_UPSTREAM_ERROR_BYTES {
             break;
         }
+    }
+    if body.len() > MAX_UPSTREAM_ERROR_BYTES {
+        // A cut body is no longer what the provider sent (cut JSON is not JSON):
+        // say so in the OpenAI shape instead, keeping the status and rate headers.
+        body = too_large_error_body(provider, status);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     GatewayError::Upstream {
         provider: provider.to_string(),
@@ -134,6 +145,17 @@ async fn upstream_error(
         headers: Box::new(headers),
         body: Bytes::from(body),
     }
+}
+
+fn too_large_error_body(provider: &str, status: StatusCode) -> Vec<u8> {
+    let message = format!(
+        "Provider `{provider}` answered {} with an error body over {MAX_UPSTREAM_ERROR_BYTES} bytes; it was not relayed.",
+        status.as_u16()
+    );
+    let body = serde_json::json!({"error": {
+        "message": message, "type": "upstream_error", "param": null, "code": "bad_gateway"
+    }});
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 /// The headers of a provider's error answer that clients act on.

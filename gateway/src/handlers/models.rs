@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -72,8 +73,14 @@ pub async fn list(
 pub async fn retrieve(
     Extension(key): Extension<Arc<ApiKey>>,
     Extension(snapshot): Extension<Arc<Snapshot>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Response {
+    // axum's own rejection (an id that percent-decodes to invalid UTF-8) is plain
+    // text; answer in the OpenAI shape like every other error.
+    let Ok(Path(id)) = id else {
+        return GatewayError::invalid("The model id in the URL is not valid UTF-8.", Some("model"))
+            .into_response();
+    };
     match visible(&snapshot, &key)
         .into_iter()
         .find(|(name, _)| *name == id)
