@@ -13,6 +13,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 
+use crate::usage_event::ErrorKind;
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("We could not parse the JSON body of your request: {0}")]
@@ -247,6 +249,7 @@ impl GatewayError {
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let kind = self.kind();
         let origin = match self {
             GatewayError::Upstream { .. } => "upstream",
             _ => "gateway",
@@ -275,6 +278,7 @@ impl IntoResponse for GatewayError {
         response
             .headers_mut()
             .insert("x-gateway-error-origin", HeaderValue::from_static(origin));
+        response.extensions_mut().insert(ErrorKind(kind));
         response
     }
 }

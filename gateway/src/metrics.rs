@@ -60,6 +60,8 @@ pub struct Metrics {
     pub tokens: Family<TokenLabels, Counter>,
     pub failovers: Family<UpstreamLabels, Counter>,
     pub retry_budget_exhausted: Counter,
+    /// The usage-event pipeline's counters, rendered with the rest.
+    pipeline: std::sync::OnceLock<Arc<analytics::writer::WriterStats>>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -140,6 +142,7 @@ impl Metrics {
             retry_budget_exhausted.clone(),
         );
         Metrics {
+            pipeline: std::sync::OnceLock::new(),
             registry,
             failovers,
             retry_budget_exhausted,
@@ -153,11 +156,21 @@ impl Metrics {
         }
     }
 
+    pub fn register_pipeline(&self, stats: Arc<analytics::writer::WriterStats>) {
+        let _ = self.pipeline.set(stats);
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        if let Some(stats) = self.pipeline.get() {
+            let body_end = out.strip_suffix("# EOF\n").map_or(out.len(), str::len);
+            out.truncate(body_end);
+            render_pipeline(&mut out, stats);
+            out.push_str("# EOF\n");
+        }
         out
     }
 
@@ -192,5 +205,71 @@ impl Metrics {
                 kind,
             })
             .inc();
+    }
+}
+
+/// The event pipeline's atomics in the OpenMetrics text format.
+fn render_pipeline(out: &mut String, stats: &analytics::writer::WriterStats) {
+    use std::fmt::Write as _;
+    use std::sync::atomic::Ordering::Relaxed;
+    let counters = [
+        (
+            "events_queued",
+            "Usage events handed to the writer",
+            stats.queued.load(Relaxed),
+        ),
+        (
+            "events_written",
+            "Usage events newly stored",
+            stats.written.load(Relaxed),
+        ),
+        (
+            "events_duplicate",
+            "Replayed events the store already held",
+            stats.duplicates.load(Relaxed),
+        ),
+        (
+            "events_spilled",
+            "Usage events written to the spill file",
+            stats.spilled.load(Relaxed),
+        ),
+        (
+            "events_replayed",
+            "Held or spilled events written later",
+            stats.replayed.load(Relaxed),
+        ),
+        (
+            "events_dropped",
+            "Usage events lost (queue full, spill failed)",
+            stats.dropped.load(Relaxed),
+        ),
+        (
+            "event_batches",
+            "Batches written to the store",
+            stats.batches.load(Relaxed),
+        ),
+        (
+            "event_batch_events",
+            "Events in written batches (over event_batches: mean batch size)",
+            stats.batch_events.load(Relaxed),
+        ),
+        (
+            "event_write_microseconds",
+            "Time spent writing batches",
+            stats.write_micros.load(Relaxed),
+        ),
+        (
+            "event_store_failures",
+            "Failed batch writes",
+            stats.store_failures.load(Relaxed),
+        ),
+        (
+            "counter_failures",
+            "Failed real-time counter updates (Redis)",
+            stats.counter_failures.load(Relaxed),
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(out, "# HELP gateway_{name} {help}.\n# TYPE gateway_{name} counter\ngateway_{name}_total {value}");
     }
 }

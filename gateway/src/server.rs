@@ -16,14 +16,18 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::app;
 use crate::config::Config;
+use crate::events::Pipeline;
 use crate::state::AppState;
 
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+const MAX_HEADER_LIST_BYTES: u32 = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
     Build(#[from] crate::state::BuildError),
+    #[error(transparent)]
+    Analytics(#[from] crate::events::PipelineError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -35,6 +39,10 @@ pub enum StartError {
 pub struct RunningGateway {
     pub addr: SocketAddr,
     pub state: AppState,
+    /// The usage-event pipeline; its store is what analytics queries read.
+    pub store: std::sync::Arc<analytics::store::Store>,
+    pipeline: Pipeline,
+    grace: Duration,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -45,6 +53,8 @@ impl RunningGateway {
         self.state.begin_shutdown();
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        // Every request has ended, so every event is queued: write them out.
+        self.pipeline.shutdown(self.grace).await;
     }
 
     /// Waits until the server stops by itself (it does not; used with signals).
@@ -73,7 +83,8 @@ impl RunningGateway {
 }
 
 pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
-    let state = AppState::new(config)?;
+    let pipeline = Pipeline::start(&config.analytics).await?;
+    let state = AppState::new(config, pipeline.sink.clone())?;
     let listener = TcpListener::bind(config.server.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -94,6 +105,9 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
     Ok(RunningGateway {
         addr,
         state,
+        store: pipeline.store.clone(),
+        pipeline,
+        grace: config.server.shutdown_grace,
         stop,
         task,
     })
@@ -112,6 +126,9 @@ async fn accept_loop(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .keep_alive(true);
+    // HTTP/1.1 takes header sections up to hyper's ~400 KB buffer; let HTTP/2
+    // take as much rather than reset a client's whole connection.
+    builder.http2().max_header_list_size(MAX_HEADER_LIST_BYTES);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     loop {

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use analytics::writer::EventSink;
 use arc_swap::ArcSwap;
 
 use crate::config::{Config, RoutingConfig};
@@ -129,6 +130,8 @@ fn check_model_names(config: &Config, table: &RoutingTable) -> Result<(), BuildE
 pub struct Inner {
     snapshot: ArcSwap<Snapshot>,
     pub metrics: Metrics,
+    /// Where each request's usage event goes; never blocks.
+    pub events: EventSink,
     shutting_down: AtomicBool,
 }
 
@@ -136,10 +139,13 @@ pub struct Inner {
 pub struct AppState(Arc<Inner>);
 
 impl AppState {
-    pub fn new(config: &Config) -> Result<AppState, BuildError> {
+    pub fn new(config: &Config, events: EventSink) -> Result<AppState, BuildError> {
+        let metrics = Metrics::new();
+        metrics.register_pipeline(events.stats().clone());
         Ok(AppState(Arc::new(Inner {
             snapshot: ArcSwap::from_pointee(Snapshot::new(config)?),
-            metrics: Metrics::new(),
+            metrics,
+            events,
             shutting_down: AtomicBool::new(false),
         })))
     }

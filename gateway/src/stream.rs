@@ -28,6 +28,7 @@ use crate::providers::Adapter;
 use crate::routing::Requirements;
 use crate::sse::{single_data, EventSplitter, UsageFilter};
 use crate::state::{AppState, Snapshot};
+use crate::usage_event::DraftSlot;
 
 /// A comment line SSE clients ignore, sent during long upstream silences so
 /// proxies and clients do not time the connection out.
@@ -90,6 +91,7 @@ pub struct StreamJob {
     pub requirements: Requirements,
     pub started: Instant,
     pub sent_at: Instant,
+    pub draft: Option<DraftSlot>,
 }
 
 struct Relay {
@@ -101,6 +103,7 @@ struct Relay {
     /// the provider reports no usage.
     data_events: u64,
     billed: bool,
+    draft: Option<DraftSlot>,
     upstream: BoxStream<'static, reqwest::Result<Bytes>>,
     splitter: EventSplitter,
     filter: UsageFilter,
@@ -160,11 +163,16 @@ impl Relay {
                 true,
             ),
         };
+        let bill = self.billing.bill(usage, estimated);
         if !self.billed {
             self.billed = true;
             self.state.metrics.record_tokens(&self.labels, &usage);
+            if let Some(draft) = &self.draft {
+                let bill = bill.clone();
+                draft.update(|d| d.bill = Some(bill));
+            }
         }
-        self.billing.bill(usage, estimated)
+        bill
     }
 
     /// All ready events as one frame.
@@ -184,6 +192,9 @@ impl Relay {
 
     fn interrupt(&mut self, why: Interruption) -> Bytes {
         self.finished = true;
+        if let Some(draft) = &self.draft {
+            draft.update(|d| d.error_kind = Some(why.kind()));
+        }
         self.splitter.clear();
         self.state
             .metrics
@@ -229,6 +240,9 @@ impl Drop for Relay {
             // provider connection so the provider stops generating (and billing).
             // What was streamed is still billed.
             self.bill();
+            if let Some(draft) = &self.draft {
+                draft.update(|d| d.error_kind = Some("client_cancelled"));
+            }
             tracing::debug!(provider = %self.labels.provider, model = %self.labels.model, "client left during stream");
         }
     }
@@ -251,6 +265,7 @@ pub async fn forward(
         requirements: job.requirements,
         data_events: 0,
         billed: false,
+        draft: job.draft,
         upstream: response.bytes_stream().boxed(),
         splitter: EventSplitter::default(),
         filter: job.filter,
@@ -294,11 +309,15 @@ pub async fn forward(
         return Err(failure);
     }
     relay.idle = timeouts.idle;
+    let ttft = job.started.elapsed();
     state
         .metrics
         .time_to_first_token
         .get_or_create(&labels)
-        .observe(job.started.elapsed().as_secs_f64());
+        .observe(ttft.as_secs_f64());
+    if let Some(draft) = &relay.draft {
+        draft.update(|d| d.ttft_ms = u32::try_from(ttft.as_millis()).ok());
+    }
 
     let frames = futures_util::stream::unfold(relay, |mut relay| async move {
         let frame = relay.next_frame().await?;

@@ -143,7 +143,7 @@ async fn sigterm_stops_accepting_but_lets_an_open_stream_finish() {
         mock.base_url(),
         KeyHash::of(&key)
     );
-    let path = temp_file("sigterm.toml", &config).unwrap();
+    let path = temp_file("sigterm.toml", &(config + &common::analytics_toml())).unwrap();
     let mut child = tokio::process::Command::new(BIN)
         .args(["serve", "--config"])
         .arg(&path)

@@ -144,7 +144,7 @@ policy = "shadow"
         KeyHash::of(&shadow_key),
     );
     let path = dir.join("gateway.toml");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, text + &common::analytics_toml()).unwrap();
     let config = Config::load(&path).unwrap();
     let gateway = server::start(&config).await.unwrap();
     Setup {
@@ -255,7 +255,7 @@ async fn a_refused_connection_fails_over() {
         common::closed_port(),
         pricey.base_url(),
         KeyHash::of(&key)
-    );
+    ) + &common::analytics_toml();
     let config = Config::from_toml(&text, Vec::new(), |_| None).unwrap();
     let gateway = server::start(&config).await.unwrap();
     let response = reqwest::Client::new()
@@ -475,7 +475,7 @@ async fn a_bad_catalog_on_reload_keeps_the_running_one() {
         s.cheap.base_url(),
         KeyHash::of(&s.key)
     );
-    std::fs::write(dir.join("gateway.toml"), config).unwrap();
+    std::fs::write(dir.join("gateway.toml"), config + &common::analytics_toml()).unwrap();
     std::fs::write(dir.join("catalog.toml"), CATALOG).unwrap();
     let path = dir.join("gateway.toml");
     let gateway = server::start(&Config::load(&path).unwrap()).await.unwrap();

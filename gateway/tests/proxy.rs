@@ -443,9 +443,10 @@ async fn rate_limited_keys_get_429_with_retry_after() {
         .unwrap();
     let key = gateway::keys::mint().unwrap();
     let text = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[[providers]]\nname = \"mock\"\nbase_url = \"{}\"\n[[models]]\nname = \"m\"\nprovider = \"mock\"\nupstream_model = \"mock\"\n[[keys]]\nid = \"k\"\nhash = \"{}\"\ntenant = \"t\"\nrpm = 2\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\n[[providers]]\nname = \"mock\"\nbase_url = \"{}\"\n[[models]]\nname = \"m\"\nprovider = \"mock\"\nupstream_model = \"mock\"\n[[keys]]\nid = \"k\"\nhash = \"{}\"\ntenant = \"t\"\nrpm = 2\n{}",
         mock.base_url(),
-        gateway::keys::KeyHash::of(&key)
+        gateway::keys::KeyHash::of(&key),
+        common::analytics_toml()
     );
     let config = gateway::config::Config::from_toml(&text, Vec::new(), |_| None).unwrap();
     let running = gateway::server::start(&config).await.unwrap();
@@ -551,7 +552,7 @@ async fn azure_flavor_uses_deployment_urls_api_key_header_and_query() {
          [[keys]]\nid = \"k\"\nhash = \"{}\"\ntenant = \"t\"\n",
         mock.addr,
         gateway::keys::KeyHash::of(&key)
-    );
+    ) + &common::analytics_toml();
     let config = gateway::config::Config::from_toml(&text, Vec::new(), |name| {
         (name == "AZ").then(|| "az-secret".to_owned())
     })

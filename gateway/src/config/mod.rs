@@ -31,6 +31,29 @@ pub struct Config {
     /// The embedded catalog with the configured files layered over it.
     pub catalog: Arc<Catalog>,
     pub catalog_files: CatalogFiles,
+    pub analytics: AnalyticsConfig,
+}
+
+#[derive(Debug, Clone)]
+pub enum EventStoreConfig {
+    Postgres { url: Secret },
+    Sqlite { path: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct AnalyticsConfig {
+    pub store: EventStoreConfig,
+    /// `None`: in-process counters.
+    pub redis_url: Option<Secret>,
+    pub batch_size: usize,
+    pub flush_interval: Duration,
+    pub queue_capacity: usize,
+    pub memory_backlog: usize,
+    pub spill_path: PathBuf,
+    pub raw_retention_days: u32,
+    pub aggregate_retention_days: u32,
+    pub partitions_ahead_days: u32,
+    pub rollup_interval: Duration,
 }
 
 #[derive(Debug, Clone, Default)]

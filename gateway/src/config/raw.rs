@@ -22,6 +22,28 @@ pub struct RawConfig {
     pub routing: RawRouting,
     #[serde(default)]
     pub catalog: RawCatalog,
+    #[serde(default)]
+    pub analytics: RawAnalytics,
+}
+
+/// Where usage events and counters go, and how they are batched and kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnalytics {
+    /// Postgres URL; `DATABASE_URL` when absent; neither: the embedded SQLite store.
+    pub database_url: Option<String>,
+    pub sqlite_path: Option<String>,
+    /// Redis URL; `REDIS_URL` when absent; neither: in-process counters.
+    pub redis_url: Option<String>,
+    pub batch_size: Option<usize>,
+    pub flush_interval_ms: Option<u64>,
+    pub queue_capacity: Option<usize>,
+    pub memory_backlog: Option<usize>,
+    pub spill_path: Option<String>,
+    pub raw_retention_days: Option<u32>,
+    pub aggregate_retention_days: Option<u32>,
+    pub partitions_ahead_days: Option<u32>,
+    pub rollup_interval_ms: Option<u64>,
 }
 
 /// Routing defaults for every key, and failover limits.

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
-use super::raw::{RawConfig, RawKey, RawModel, RawPolicy, RawProvider, RawRouting, RawServer};
+use super::raw::{
+    RawAnalytics, RawConfig, RawKey, RawModel, RawPolicy, RawProvider, RawRouting, RawServer,
+};
 use super::{
-    CatalogFiles, Config, ConfigError, Endpoint, Flavor, KeyConfig, ModelConfig, PolicySettings,
-    ProviderConfig, ProviderKey, RoutingConfig, ServerConfig, TenantConfig, Timeouts,
+    AnalyticsConfig, CatalogFiles, Config, ConfigError, Endpoint, EventStoreConfig, Flavor,
+    KeyConfig, ModelConfig, PolicySettings, ProviderConfig, ProviderKey, RoutingConfig,
+    ServerConfig, TenantConfig, Timeouts,
 };
 use crate::keys::KeyHash;
 use crate::routing::Mode;
@@ -101,6 +104,7 @@ pub fn validate(
     }
 
     let routing = validate_routing(raw.routing, &providers)?;
+    let analytics = validate_analytics(raw.analytics, lookup)?;
     let catalog = pricing::Catalog::embedded().map_err(|source| ConfigError::Catalog {
         path: "(embedded catalog)",
         source,
@@ -113,6 +117,7 @@ pub fn validate(
         tenants,
         routing,
         catalog: std::sync::Arc::new(catalog),
+        analytics,
         catalog_files: CatalogFiles {
             file: raw.catalog.file.map(Into::into),
             litellm_file: raw.catalog.litellm_file.map(Into::into),
@@ -155,6 +160,89 @@ fn validate_policy(
         deny_providers: raw.deny_providers,
         allow_models: raw.models,
         deny_models: raw.deny_models,
+    })
+}
+
+fn validate_analytics(
+    raw: RawAnalytics,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<AnalyticsConfig, ConfigError> {
+    let database_url = raw
+        .database_url
+        .or_else(|| lookup("DATABASE_URL"))
+        .filter(|u| !u.is_empty());
+    let store = match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            EventStoreConfig::Postgres {
+                url: Secret::new(url),
+            }
+        }
+        Some(_) => {
+            return Err(invalid(
+                "analytics.database_url",
+                "expected a postgres:// URL (leave it unset for the embedded SQLite store)",
+            ))
+        }
+        None => EventStoreConfig::Sqlite {
+            path: raw
+                .sqlite_path
+                .unwrap_or_else(|| "gateway-analytics.sqlite".to_owned())
+                .into(),
+        },
+    };
+    let redis_url = raw
+        .redis_url
+        .or_else(|| lookup("REDIS_URL"))
+        .filter(|u| !u.is_empty());
+    if let Some(url) = &redis_url {
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(invalid("analytics.redis_url", "expected a redis:// URL"));
+        }
+    }
+    let positive = |path: &str, value: Option<usize>, default: usize| match value.unwrap_or(default)
+    {
+        0 => Err(invalid(path, "must be greater than 0")),
+        n => Ok(n),
+    };
+    let days = |path: &str, value: Option<u32>, default: u32| match value.unwrap_or(default) {
+        0 => Err(invalid(path, "must be at least 1 day")),
+        n => Ok(n),
+    };
+    let raw_retention_days = days("analytics.raw_retention_days", raw.raw_retention_days, 90)?;
+    let aggregate_retention_days = days(
+        "analytics.aggregate_retention_days",
+        raw.aggregate_retention_days,
+        730,
+    )?;
+    if aggregate_retention_days < raw_retention_days {
+        return Err(invalid(
+            "analytics.aggregate_retention_days",
+            "must not be shorter than raw_retention_days",
+        ));
+    }
+    Ok(AnalyticsConfig {
+        store,
+        redis_url: redis_url.map(Secret::new),
+        batch_size: positive("analytics.batch_size", raw.batch_size, 2_000)?,
+        flush_interval: millis("analytics.flush_interval_ms", raw.flush_interval_ms, 200)?,
+        queue_capacity: positive("analytics.queue_capacity", raw.queue_capacity, 100_000)?,
+        memory_backlog: positive("analytics.memory_backlog", raw.memory_backlog, 200_000)?,
+        spill_path: raw
+            .spill_path
+            .unwrap_or_else(|| "gateway-events.spill".to_owned())
+            .into(),
+        raw_retention_days,
+        aggregate_retention_days,
+        partitions_ahead_days: days(
+            "analytics.partitions_ahead_days",
+            raw.partitions_ahead_days,
+            7,
+        )?,
+        rollup_interval: millis(
+            "analytics.rollup_interval_ms",
+            raw.rollup_interval_ms,
+            300_000,
+        )?,
     })
 }
 

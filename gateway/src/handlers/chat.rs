@@ -22,6 +22,8 @@ use crate::metrics::UpstreamLabels;
 use crate::openai::request::{RawObject, Text};
 use crate::routing::{decide, requirements, Decision, Requirements, RouteError};
 use crate::state::{AppState, Snapshot};
+use crate::usage_event::DraftSlot;
+use analytics::event::user_tag;
 
 #[derive(Deserialize)]
 struct StreamOptions {
@@ -33,13 +35,15 @@ pub async fn chat_completions(
     State(state): State<AppState>,
     Extension(key): Extension<Arc<ApiKey>>,
     Extension(snapshot): Extension<Arc<Snapshot>>,
+    draft: Option<Extension<DraftSlot>>,
     request: Request,
 ) -> Response {
     let started = Instant::now();
+    let draft = draft.map(|Extension(d)| d);
     let (parts, body) = request.into_parts();
     let body = read_body(body, &parts.headers, snapshot.max_body_bytes).await;
     let (result, labels) = match body {
-        Ok(body) => handle(&state, &snapshot, &key, &body, started).await,
+        Ok(body) => handle(&state, &snapshot, &key, &body, started, draft).await,
         Err(error) => (Err(error), None),
     };
     labelled(result, labels)
@@ -101,8 +105,9 @@ async fn handle(
     key: &ApiKey,
     body: &[u8],
     started: Instant,
+    draft: Option<DraftSlot>,
 ) -> (Result<Response, GatewayError>, Option<UpstreamLabels>) {
-    let prepared = prepare(snapshot, key, body);
+    let prepared = prepare(snapshot, key, body, draft.as_ref());
     let (object, request, requirements, decision) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return (Err(error), None),
@@ -122,6 +127,7 @@ async fn handle(
         started,
         requirements,
         billing: billing_for(snapshot, &decision),
+        draft,
     };
     dispatch::run(&job, &decision).await
 }
@@ -133,9 +139,19 @@ fn prepare<'a>(
     snapshot: &Snapshot,
     key: &ApiKey,
     body: &'a [u8],
+    draft: Option<&DraftSlot>,
 ) -> Result<Prepared<'a>, GatewayError> {
     let object = RawObject::parse(body)?;
     let request = read_request(&object)?;
+    if let Some(draft) = draft {
+        // `user` may name a person: only its hash is kept.
+        let user = object.optional::<Text>("user", "a string").ok().flatten();
+        draft.update(|d| {
+            d.requested_model = Some(request.model.0.to_string());
+            d.stream = request.stream;
+            d.user_tag = user.map(|u| user_tag(&u.0));
+        });
+    }
     let mut requirements = requirements::for_chat(&object, request.stream)?;
     let model = request.model.0.as_ref();
     let route = |requirements: &Requirements| {

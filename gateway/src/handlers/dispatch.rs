@@ -28,6 +28,7 @@ use crate::routing::{Decision, Requirements};
 use crate::sse::UsageFilter;
 use crate::state::{AppState, Snapshot};
 use crate::stream;
+use crate::usage_event::DraftSlot;
 
 /// How a successful answer is relayed.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +48,8 @@ pub struct Job<'a, 'b> {
     pub requirements: Requirements,
     /// Baseline and shadow entries; the served entry is set per attempt.
     pub billing: Billing,
+    /// The request's usage event, filled in as attempts happen.
+    pub draft: Option<DraftSlot>,
 }
 
 /// The usage to bill when the provider reported none: the prompt estimate and
@@ -102,12 +105,23 @@ pub async fn run(
         }
         tried += 1;
         labels = Some(deployment.labels.clone());
+        if let Some(draft) = &job.draft {
+            draft.update(|d| {
+                d.routed_provider = Some(deployment.labels.provider.clone());
+                d.routed_model = Some(deployment.labels.model.clone());
+                d.reason = Some(decision.reason.as_str());
+                d.attempts = u16::try_from(tried).unwrap_or(u16::MAX);
+            });
+        }
         let attempt_started = Instant::now();
         let outcome = tokio::time::timeout_at(deadline.into(), attempt(job, deployment))
             .await
             .unwrap_or(Err(GatewayError::RequestTimeout));
         let waited = attempt_started.elapsed();
         upstream_wait += waited;
+        if let Some(draft) = &job.draft {
+            draft.update(|d| d.upstream_ms = u32::try_from(waited.as_millis()).ok());
+        }
         match outcome {
             Ok(mut response) => {
                 breaker.record_success();
@@ -209,6 +223,7 @@ async fn attempt(job: &Job<'_, '_>, deployment: &Deployment) -> Result<Response,
                     requirements: job.requirements,
                     started: job.started,
                     sent_at,
+                    draft: job.draft.clone(),
                 };
                 stream::forward(relay, response).await
             } else {
@@ -262,10 +277,13 @@ async fn buffered(
     metrics.record_tokens(&deployment.labels, &usage);
     let bill = billing.bill(usage, estimated);
     let mut answer = (status, body).into_response();
+    bill.write_headers(answer.headers_mut());
+    if let Some(draft) = &job.draft {
+        draft.update(|d| d.bill = Some(bill));
+    }
     answer
         .headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
     explain(answer.headers_mut(), deployment);
-    bill.write_headers(answer.headers_mut());
     Ok(answer)
 }

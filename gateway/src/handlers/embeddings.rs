@@ -19,14 +19,17 @@ use crate::keys::ApiKey;
 use crate::openai::request::{RawObject, Text};
 use crate::routing::{decide, Requirements};
 use crate::state::{AppState, Snapshot};
+use crate::usage_event::DraftSlot;
 
 pub async fn embeddings(
     State(state): State<AppState>,
     Extension(key): Extension<Arc<ApiKey>>,
     Extension(snapshot): Extension<Arc<Snapshot>>,
+    draft: Option<Extension<DraftSlot>>,
     request: Request,
 ) -> Response {
     let started = Instant::now();
+    let draft = draft.map(|Extension(d)| d);
     let (parts, body) = request.into_parts();
     let body = match read_body(body, &parts.headers, snapshot.max_body_bytes).await {
         Ok(body) => body,
@@ -36,6 +39,9 @@ pub async fn embeddings(
         Ok(object) => object,
         Err(error) => return labelled(Err(error), None),
     };
+    if let (Some(draft), Ok(Some(model))) = (&draft, object.optional::<Text>("model", "a string")) {
+        draft.update(|d| d.requested_model = Some(model.0.to_string()));
+    }
     let routed = route(&snapshot, &key, &object);
     let (requirements, decision) = match routed {
         Ok(routed) => routed,
@@ -50,6 +56,7 @@ pub async fn embeddings(
         started,
         requirements,
         billing: billing_for(&snapshot, &decision),
+        draft,
     };
     let (result, labels) = dispatch::run(&job, &decision).await;
     labelled(result, labels)

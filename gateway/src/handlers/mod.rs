@@ -26,6 +26,10 @@ use crate::state::{AppState, Snapshot};
 /// gateway error saying so.
 const MAX_UPSTREAM_ERROR_BYTES: usize = 256 * 1024;
 
+/// Longest wait for a request body: a client that declares more than it sends
+/// must not hold a connection and a task until the request deadline.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Reads the whole request body, refusing more than `limit` bytes.
 pub async fn read_body(
     body: Body,
@@ -39,7 +43,14 @@ pub async fn read_body(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(GatewayError::PayloadTooLarge { limit });
     }
-    axum::body::to_bytes(body, limit).await.map_err(|error| {
+    let read = tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await;
+    let Ok(read) = read else {
+        return Err(GatewayError::invalid(
+            "The request body did not arrive in time.",
+            None,
+        ));
+    };
+    read.map_err(|error| {
         let over_limit = std::error::Error::source(&error)
             .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
         if over_limit {
@@ -53,25 +64,32 @@ pub async fn read_body(
 /// The client-facing error for a routing failure on `model`.
 pub fn route_error(model: &str, endpoint: Endpoint, error: RouteError) -> GatewayError {
     match error {
-        RouteError::UnknownModel => GatewayError::ModelNotFound(model.to_owned()),
+        RouteError::UnknownModel => GatewayError::ModelNotFound(echo(model)),
         RouteError::WrongEndpoint => GatewayError::WrongEndpoint {
-            model: model.to_owned(),
+            model: echo(model),
             endpoint: match endpoint {
                 Endpoint::Chat => "chat completions",
                 Endpoint::Embeddings => "embeddings",
             },
         },
         RouteError::Unsuitable { missing } => GatewayError::Unsuitable {
-            model: model.to_owned(),
+            model: echo(model),
             missing: missing.join(" and "),
         },
         RouteError::ContextTooLong {
             needed, largest, ..
         } => GatewayError::ContextTooLong { needed, largest },
-        RouteError::AllUnavailable => GatewayError::NoProviderAvailable {
-            model: model.to_owned(),
-        },
+        RouteError::AllUnavailable => GatewayError::NoProviderAvailable { model: echo(model) },
     }
+}
+
+/// A client-supplied name as repeated in an error message: at most 256 bytes.
+pub fn echo(name: &str) -> String {
+    let mut end = name.len().min(256);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_owned()
 }
 
 /// Adds the headers that say where a request went.

@@ -92,6 +92,6 @@ pub async fn retrieve(
             owned_by,
         })
         .into_response(),
-        None => GatewayError::ModelNotFound(id).into_response(),
+        None => GatewayError::ModelNotFound(super::echo(&id)).into_response(),
     }
 }

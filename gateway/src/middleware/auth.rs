@@ -11,6 +11,7 @@ use axum::response::Response;
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
 use crate::state::AppState;
+use crate::usage_event::DraftSlot;
 
 /// The key from `Authorization: Bearer <key>`, or Azure-style `api-key: <key>`.
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
@@ -41,6 +42,13 @@ pub async fn authenticate(
         .find(presented)
         .cloned()
         .ok_or(GatewayError::InvalidKey)?;
+    if let Some(draft) = request.extensions().get::<DraftSlot>() {
+        draft.update(|d| {
+            d.tenant = Some(key.tenant.clone());
+            d.key_id.clone_from(&key.id);
+            d.team.clone_from(&key.team);
+        });
+    }
     if let Some(limiter) = &key.limiter {
         limiter
             .check()

@@ -15,6 +15,10 @@ use crate::error::GatewayError;
 use crate::metrics::{none_label, RequestLabels, RouteLabels, UpstreamLabels};
 use crate::middleware::request_id::RequestId;
 use crate::state::AppState;
+use crate::usage_event::{DraftSlot, ErrorKind};
+use analytics::event::client_family;
+use axum::http::header;
+use chrono::{DateTime, Utc};
 
 /// A fixed label for every path the gateway serves; anything else is `other`.
 pub fn route_label(path: &str) -> &'static str {
@@ -34,13 +38,28 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let route = route_label(request.uri().path());
     let started = Instant::now();
     state.metrics.in_flight.inc();
+    // API calls leave a usage event; health checks and metrics scrapes do not.
+    let draft = matches!(route, "chat_completions" | "embeddings").then(|| {
+        let user_agent = request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        DraftSlot::new(route, client_family(user_agent))
+    });
+    let mut request = request;
+    if let Some(draft) = &draft {
+        request.extensions_mut().insert(draft.clone());
+    }
     let mut recorder = EndRecorder {
         state: state.clone(),
         route,
         started,
+        at: Utc::now(),
         request_id: request.extensions().get::<RequestId>().cloned(),
         status: 0,
         labels: None,
+        draft,
+        error_kind: None,
     };
     let response =
         match tokio::time::timeout(state.snapshot().request_timeout, next.run(request)).await {
@@ -54,6 +73,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     };
     recorder.status = response.status().as_u16();
     recorder.labels = labels;
+    recorder.error_kind = response.extensions().get::<ErrorKind>().map(|k| k.0);
     state
         .metrics
         .requests
@@ -77,14 +97,22 @@ struct EndRecorder {
     state: AppState,
     route: &'static str,
     started: Instant,
+    at: DateTime<Utc>,
     request_id: Option<RequestId>,
     status: u16,
     labels: Option<UpstreamLabels>,
+    draft: Option<DraftSlot>,
+    error_kind: Option<&'static str>,
 }
 
 impl Drop for EndRecorder {
     fn drop(&mut self) {
         let elapsed = self.started.elapsed();
+        if let Some(draft) = &self.draft {
+            if let Some(event) = draft.finish(self.at, self.status, self.error_kind, elapsed) {
+                self.state.events.emit(event);
+            }
+        }
         let metrics = &self.state.metrics;
         metrics.in_flight.dec();
         metrics

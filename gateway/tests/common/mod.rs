@@ -87,7 +87,20 @@ api_key_env = "TEST_UNSET_PROVIDER_KEY"
         KeyHash::of(limited_key)
     ));
     text.push_str(extra);
+    text.push_str(&analytics_toml());
     text
+}
+
+/// An `[analytics]` section whose embedded store and spill file live in a fresh
+/// temporary directory, so tests never write into the working tree.
+pub fn analytics_toml() -> String {
+    let dir = std::env::temp_dir().join(format!("gateway-test-{}", keys::mint().expect("key")));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    format!(
+        "\n[analytics]\nsqlite_path = \"{}\"\nspill_path = \"{}\"\nflush_interval_ms = 20\n",
+        dir.join("events.sqlite").display(),
+        dir.join("events.spill").display()
+    )
 }
 
 /// A port on which nothing listens (bound, then released).

@@ -1,0 +1,184 @@
+//! The usage event: one per request, metadata only. It never holds prompt or
+//! completion text, tool arguments or keys; the fields below are all there is.
+//! Identifiers that could be personal (the OpenAI `user` field) are hashed.
+
+use chrono::{DateTime, Utc};
+use pricing::{Cost, TokenUsage};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Longest model name or tag stored; longer client input is cut.
+pub const MAX_NAME_LEN: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageEvent {
+    /// UUIDv7: unique, and ordered by time. Replays are deduplicated on it.
+    pub event_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub tenant_id: String,
+    pub key_id: String,
+    pub team: Option<String>,
+    /// SHA-256 (hex, 16 chars) of the request's `user` field, if any.
+    pub user_tag: Option<String>,
+    /// `chat_completions` or `embeddings`.
+    pub endpoint: String,
+    pub requested_model: String,
+    pub routed_provider: Option<String>,
+    pub routed_model: Option<String>,
+    /// `requested`, `cheaper_equivalent`, `virtual`, `shadow`, or `none` when the
+    /// request was refused before routing.
+    pub route_reason: String,
+    pub attempts: u16,
+    pub stream: bool,
+    /// HTTP status the client got (200 for streams, even if cut later).
+    pub status: u16,
+    /// Low-cardinality error kind (`upstream_status`, `rate_limited`,
+    /// `stream_cut`, `client_cancelled`, ...), `None` on success.
+    pub error_kind: Option<String>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cached_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub reasoning_tokens: u64,
+    /// True when the provider reported no usage and the gateway counted.
+    pub usage_estimated: bool,
+    /// Exact USD, pico-USD precision, as decimal text (`"0.000123"`).
+    pub cost_usd: String,
+    /// What the requested model would have cost at list price.
+    pub baseline_usd: String,
+    /// `provider/id@date` of the prices used, if the route was priced.
+    pub price_version: Option<String>,
+    pub baseline_price_version: Option<String>,
+    pub latency_ms: u32,
+    pub ttft_ms: Option<u32>,
+    pub upstream_ms: Option<u32>,
+    /// Client family from the User-Agent (`openai-python`, `curl`, `other`, ...).
+    pub client_family: String,
+}
+
+impl UsageEvent {
+    /// A new event id for `at`.
+    pub fn new_id() -> Uuid {
+        Uuid::now_v7()
+    }
+
+    pub fn cost(&self) -> Cost {
+        Cost::parse_usd(&self.cost_usd).unwrap_or(Cost::ZERO)
+    }
+
+    pub fn baseline(&self) -> Cost {
+        Cost::parse_usd(&self.baseline_usd).unwrap_or(Cost::ZERO)
+    }
+
+    pub fn savings(&self) -> Cost {
+        self.baseline() - self.cost()
+    }
+
+    pub fn set_usage(&mut self, usage: &TokenUsage) {
+        self.prompt_tokens = usage.prompt_tokens;
+        self.completion_tokens = usage.completion_tokens;
+        self.cached_tokens = usage.cached_prompt_tokens;
+        self.cache_write_tokens = usage.cache_write_tokens;
+        self.reasoning_tokens = usage.reasoning_tokens;
+    }
+}
+
+/// Cuts client-supplied names to [`MAX_NAME_LEN`] bytes at a character boundary.
+pub fn bounded(name: &str) -> String {
+    let mut end = name.len().min(MAX_NAME_LEN);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_owned()
+}
+
+/// A stable, non-reversible tag for an end-user identifier.
+pub fn user_tag(user: &str) -> String {
+    let digest = Sha256::digest(user.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The client family from a User-Agent header: enough to see which tools drive
+/// spend, never the full string.
+pub fn client_family(user_agent: Option<&str>) -> &'static str {
+    let Some(ua) = user_agent.map(str::to_ascii_lowercase) else {
+        return "unknown";
+    };
+    const FAMILIES: [(&str, &str); 12] = [
+        ("openai/python", "openai-python"),
+        ("asyncopenai/python", "openai-python"),
+        ("openai/js", "openai-node"),
+        ("continue", "continue"),
+        ("cursor", "cursor"),
+        ("aider", "aider"),
+        ("cline", "cline"),
+        ("zed", "zed"),
+        ("litellm", "litellm"),
+        ("langchain", "langchain"),
+        ("curl", "curl"),
+        ("python-requests", "python-requests"),
+    ];
+    FAMILIES
+        .iter()
+        .find(|(needle, _)| ua.contains(needle))
+        .map_or("other", |(_, family)| family)
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+
+    /// A complete event for tests.
+    pub fn sample(tenant: &str, at: DateTime<Utc>) -> UsageEvent {
+        UsageEvent {
+            event_id: UsageEvent::new_id(),
+            occurred_at: at,
+            tenant_id: tenant.to_owned(),
+            key_id: "key-1".to_owned(),
+            team: Some("platform".to_owned()),
+            user_tag: Some(user_tag("alice@example.com")),
+            endpoint: "chat_completions".to_owned(),
+            requested_model: "gpt-4o".to_owned(),
+            routed_provider: Some("openai".to_owned()),
+            routed_model: Some("gpt-4o-mini".to_owned()),
+            route_reason: "cheaper_equivalent".to_owned(),
+            attempts: 1,
+            stream: false,
+            status: 200,
+            error_kind: None,
+            prompt_tokens: 1_000,
+            completion_tokens: 100,
+            cached_tokens: 0,
+            cache_write_tokens: 0,
+            reasoning_tokens: 0,
+            usage_estimated: false,
+            cost_usd: "0.00021".to_owned(),
+            baseline_usd: "0.0035".to_owned(),
+            price_version: Some("openai/gpt-4o-mini@2026-11-25".to_owned()),
+            baseline_price_version: Some("openai/gpt-4o@2026-11-25".to_owned()),
+            latency_ms: 420,
+            ttft_ms: None,
+            upstream_ms: Some(400),
+            client_family: "openai-python".to_owned(),
+        }
+    }
+
+    #[test]
+    fn savings_are_exact() {
+        let event = sample("t", Utc::now());
+        assert_eq!(event.savings().usd(), "0.00329");
+    }
+
+    #[test]
+    fn tags_and_families() {
+        assert_eq!(user_tag("alice").len(), 16);
+        assert_ne!(user_tag("alice"), user_tag("bob"));
+        assert_eq!(client_family(Some("OpenAI/Python 1.54.0")), "openai-python");
+        assert_eq!(client_family(Some("OpenAI/JS 4.0")), "openai-node");
+        assert_eq!(client_family(Some("curl/8.0")), "curl");
+        assert_eq!(client_family(Some("Mozilla/5.0")), "other");
+        assert_eq!(client_family(None), "unknown");
+        assert_eq!(bounded(&"é".repeat(100)).len(), 128);
+    }
+}

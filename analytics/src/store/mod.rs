@@ -1,0 +1,151 @@
+//! Where events are kept: Postgres in production, an embedded SQLite file when no
+//! database is configured. Both take batches of events and ignore events they
+//! already hold (by `event_id`), so a replay after a failure writes each event
+//! exactly once.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::future::Future;
+
+use crate::event::UsageEvent;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or the connection broke: retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The database refused the data or the statement: retrying will not help.
+    #[error("store rejected the write: {0}")]
+    Rejected(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    pub fn from_sqlx(error: sqlx::Error) -> StoreError {
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(error.to_string()),
+            sqlx::Error::Database(ref db) => {
+                // Postgres class 08 (connection), 57P (shutdown), 53 (resources).
+                let transient = db.code().is_some_and(|c| {
+                    c.starts_with("08") || c.starts_with("57P") || c.starts_with("53")
+                });
+                if transient {
+                    StoreError::Unavailable(error.to_string())
+                } else {
+                    StoreError::Rejected(error.to_string())
+                }
+            }
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// A place events are written to.
+pub trait EventStore {
+    /// Writes `events`, skipping ids already stored; returns how many were new.
+    fn write(&self, events: &[UsageEvent]) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// The configured store (enum dispatch: no trait objects).
+pub enum Store {
+    Postgres(postgres::PostgresStore),
+    Sqlite(sqlite::SqliteStore),
+}
+
+impl EventStore for Store {
+    async fn write(&self, events: &[UsageEvent]) -> Result<u64, StoreError> {
+        match self {
+            Store::Postgres(store) => store.write(events).await,
+            Store::Sqlite(store) => store.write(events).await,
+        }
+    }
+}
+
+/// How long data is kept and how far ahead partitions are made.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub raw_days: u32,
+    pub aggregate_days: u32,
+    pub partitions_ahead_days: u32,
+}
+
+impl Store {
+    /// Connects to Postgres and brings its schema up to date.
+    pub async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let store = postgres::PostgresStore::connect(url).await?;
+        store.migrate().await?;
+        Ok(Store::Postgres(store))
+    }
+
+    /// Opens (creating if needed) the embedded SQLite file and brings its schema
+    /// up to date.
+    pub async fn open_sqlite(path: &std::path::Path) -> Result<Store, StoreError> {
+        let store = sqlite::SqliteStore::open(path).await?;
+        store.migrate().await?;
+        Ok(Store::Sqlite(store))
+    }
+
+    /// Rolls up raw events of `from..=to` into the daily, weekly and monthly
+    /// aggregates; idempotent.
+    pub async fn rollup(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Postgres(store) => store.rollup(from, to).await.map(drop),
+            Store::Sqlite(store) => store.rollup(from, to).await.map(drop),
+        }
+    }
+
+    /// The periodic housekeeping: partitions ahead of time, rollups of the last
+    /// two days (late events land there), and retention of raw events and
+    /// aggregates.
+    pub async fn maintain(
+        &self,
+        today: chrono::NaiveDate,
+        retention: Retention,
+    ) -> Result<(), StoreError> {
+        let two_days_ago = today - chrono::Days::new(2);
+        match self {
+            Store::Postgres(store) => {
+                store
+                    .ensure_partitions(today, retention.partitions_ahead_days)
+                    .await?;
+                store.rollup(two_days_ago, today).await?;
+                let dropped = store
+                    .drop_partitions_older_than(today, retention.raw_days)
+                    .await?;
+                if !dropped.is_empty() {
+                    tracing::info!(partitions = ?dropped, "raw event partitions past retention dropped");
+                }
+                store
+                    .drop_aggregates_older_than(today, retention.aggregate_days)
+                    .await?;
+            }
+            Store::Sqlite(store) => {
+                store.rollup(two_days_ago, today).await?;
+                let cutoff = (today - chrono::Days::new(u64::from(retention.raw_days)))
+                    .and_hms_opt(0, 0, 0)
+                    .map(|t| t.and_utc());
+                if let Some(cutoff) = cutoff {
+                    store.delete_events_older_than(cutoff).await?;
+                }
+                store
+                    .drop_aggregates_older_than(today, retention.aggregate_days)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

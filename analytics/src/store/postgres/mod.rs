@@ -1,0 +1,152 @@
+//! The production store: Postgres (DESIGN.md, "Storage").
+//!
+//! - `migrate`: the SQL files of `migrations/postgres/`, embedded and applied in
+//!   order, each once.
+//! - `write`: the batch writer behind [`EventStore`]: COPY into a per-connection
+//!   staging table, then one `INSERT .. ON CONFLICT DO NOTHING`, so replays are
+//!   ignored.
+//! - `partitions`: the partition manager for the daily partitions of
+//!   `usage_events` (create ahead, drop after the raw retention).
+//! - `rollup`: daily, weekly and monthly aggregates, recomputed in SQL.
+//! - `tenant`: tenant-scoped reads, always through Row-Level Security.
+//!
+//! Pool connections are the *system* side: they set `gateway.role = 'system'`, which
+//! the RLS policies let work across tenants (writer, rollup, admin). Tenant reads go
+//! through [`PostgresStore::tenant_transaction`] instead, which drops that setting
+//! and the session's privileges for the transaction.
+
+mod migrate;
+mod partitions;
+mod rollup;
+mod tenant;
+mod write;
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDate;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Executor, PgPool};
+
+pub use migrate::{Migration, MIGRATIONS};
+pub use rollup::{AggregatesDropped, RollupReport};
+pub use tenant::{DailyPoint, TenantFuture, UsageTotals};
+
+use super::{EventStore, StoreError};
+use crate::event::UsageEvent;
+
+/// Run on every new pool connection: mark it as the system side, and create the
+/// staging table the writer COPYs into (emptied at every commit).
+const SESSION_SETUP: &str = "
+SELECT set_config('gateway.role', 'system', false);
+CREATE TEMP TABLE IF NOT EXISTS gateway_staging (
+    event_id uuid, occurred_at timestamptz, tenant_id text, key_id text, team text,
+    user_tag text, endpoint text, requested_model text, routed_provider text,
+    routed_model text, route_reason text, attempts integer, stream boolean,
+    status integer, error_kind text, prompt_tokens bigint, completion_tokens bigint,
+    cached_tokens bigint, cache_write_tokens bigint, reasoning_tokens bigint,
+    usage_estimated boolean, cost_usd numeric(30,12), baseline_usd numeric(30,12),
+    price_version text, baseline_price_version text, latency_ms bigint, ttft_ms bigint,
+    upstream_ms bigint, client_family text
+) ON COMMIT DELETE ROWS;
+";
+
+/// Postgres-backed event store. Cheap to clone: clones share the pool and the
+/// partition cache.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    /// Days whose `usage_events` partition is known to exist.
+    known_days: Arc<Mutex<HashSet<NaiveDate>>>,
+}
+
+impl PostgresStore {
+    /// Connects now; fails if the database cannot be reached.
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let pool = pool_options()
+            .connect_with(connect_options(url)?)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok(PostgresStore::from_pool(pool))
+    }
+
+    /// Connects on first use, so a gateway can start while Postgres is down.
+    pub fn connect_lazy(url: &str) -> Result<PostgresStore, StoreError> {
+        let pool = pool_options().connect_lazy_with(connect_options(url)?);
+        Ok(PostgresStore::from_pool(pool))
+    }
+
+    /// The system-side pool: its connections see every tenant.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn from_pool(pool: PgPool) -> PostgresStore {
+        PostgresStore {
+            pool,
+            known_days: Arc::new(Mutex::new(HashSet::new())),
+        }
+    }
+}
+
+impl EventStore for PostgresStore {
+    async fn write(&self, events: &[UsageEvent]) -> Result<u64, StoreError> {
+        write::write(self, events).await
+    }
+}
+
+fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    PgConnectOptions::from_str(url)
+        .map(|options| options.application_name("gateway"))
+        .map_err(|err| StoreError::Rejected(format!("invalid database url: {err}")))
+}
+
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(8)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(SESSION_SETUP).await?;
+                Ok(())
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, Utc};
+
+    use super::*;
+
+    fn send<T: Send>(_: T) {}
+
+    /// Every operation can run in a spawned task (a compile-time check: the futures
+    /// are made, never polled, so no database is needed).
+    #[tokio::test]
+    async fn futures_are_send() {
+        let store = PostgresStore::connect_lazy("postgres://nobody@127.0.0.1:1/none").unwrap();
+        let day = NaiveDate::default();
+        send(store.migrate());
+        send(store.write(&[]));
+        send(store.ensure_partitions(day, 1));
+        send(store.drop_partitions_older_than(day, 1));
+        send(store.rollup(day, day));
+        send(store.drop_aggregates_older_than(day, 1));
+        send(store.tenant_transaction("t"));
+        send(store.summary("t", day, day));
+        send(store.daily_series("t", day, day));
+        send(store.events("t", Utc::now(), Utc::now(), 1));
+        send(store.with_tenant("t", |conn| {
+            Box::pin(sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(conn))
+        }));
+    }
+
+    #[tokio::test]
+    async fn bad_urls_are_rejected() {
+        assert!(matches!(
+            PostgresStore::connect_lazy("postgres://host:port/db"),
+            Err(StoreError::Rejected(_))
+        ));
+    }
+}

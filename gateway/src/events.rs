@@ -1,0 +1,110 @@
+//! Starting and stopping the usage-event pipeline from the `[analytics]` config:
+//! the store (Postgres, or the embedded SQLite file), the counters (Redis, or in
+//! process), the writer task, and the housekeeping task (partitions, rollups,
+//! retention) that runs every `rollup_interval`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use analytics::counters::{Counters, MemoryCounters, RedisCounters};
+use analytics::store::{Retention, Store, StoreError};
+use analytics::writer::{EventSink, Writer, WriterConfig};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{AnalyticsConfig, EventStoreConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("cannot open the event store: {0}")]
+    Store(#[from] StoreError),
+    #[error("analytics.redis_url: {0}")]
+    Redis(String),
+}
+
+pub struct Pipeline {
+    pub sink: EventSink,
+    pub store: Arc<Store>,
+    writer: Writer,
+    stop: watch::Sender<bool>,
+    housekeeping: JoinHandle<()>,
+}
+
+pub async fn open_store(config: &AnalyticsConfig) -> Result<Store, StoreError> {
+    match &config.store {
+        EventStoreConfig::Postgres { url } => Store::open_postgres(url.expose()).await,
+        EventStoreConfig::Sqlite { path } => Store::open_sqlite(path).await,
+    }
+}
+
+pub fn retention(config: &AnalyticsConfig) -> Retention {
+    Retention {
+        raw_days: config.raw_retention_days,
+        aggregate_days: config.aggregate_retention_days,
+        partitions_ahead_days: config.partitions_ahead_days,
+    }
+}
+
+impl Pipeline {
+    pub async fn start(config: &AnalyticsConfig) -> Result<Pipeline, PipelineError> {
+        let store = Arc::new(open_store(config).await?);
+        let counters = match &config.redis_url {
+            Some(url) => Counters::Redis(
+                RedisCounters::new(url.expose())
+                    .map_err(|e| PipelineError::Redis(e.to_string()))?,
+            ),
+            None => Counters::Memory(MemoryCounters::default()),
+        };
+        let (sink, writer) = Writer::start(
+            store.clone(),
+            counters,
+            WriterConfig {
+                queue_capacity: config.queue_capacity,
+                batch_size: config.batch_size,
+                flush_interval: config.flush_interval,
+                memory_backlog: config.memory_backlog,
+                spill_path: Some(config.spill_path.clone()),
+                retry_interval: Duration::from_millis(500),
+            },
+        );
+        let (stop, stopped) = watch::channel(false);
+        let housekeeping = tokio::spawn(housekeeping(
+            store.clone(),
+            retention(config),
+            config.rollup_interval,
+            stopped,
+        ));
+        Ok(Pipeline {
+            sink,
+            store,
+            writer,
+            stop,
+            housekeeping,
+        })
+    }
+
+    /// Drains the queue into the store (within `grace`) and stops housekeeping.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        self.writer.shutdown(grace).await;
+        let _ = self.housekeeping.await;
+    }
+}
+
+async fn housekeeping(
+    store: Arc<Store>,
+    retention: Retention,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let today = chrono::Utc::now().date_naive();
+        if let Err(error) = store.maintain(today, retention).await {
+            tracing::warn!(%error, "analytics housekeeping failed; retrying next round");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
