@@ -1,2 +1,304 @@
-//! Placeholder replaced by the load generator.
-fn main() {}
+//! `loadgen`: the load generator behind `benches/overhead.sh`.
+//!
+//! `loadgen run` offers one kind of load to one target (the mock provider directly,
+//! nginx in front of it, or the gateway in front of it) and prints one JSON line on
+//! standard output and a human summary on standard error:
+//! * `--mode fixed`: `--rate` requests per second on a fixed timeline (open loop),
+//!   latency percentiles measured from each request's scheduled time;
+//! * `--mode max`: `--connections` connections sending back to back (closed loop),
+//!   throughput and latency percentiles;
+//! * `--mode stream`: `--rate` streamed requests per second (open loop), time to the
+//!   first body bytes (the first SSE event) and the whole stream read to `[DONE]`.
+//!
+//! Failed requests (non-200, broken connections, timeouts, streams without
+//! `[DONE]`) are counted by kind in `errors`, never dropped.
+//!
+//! `loadgen report FILE` reads the JSON lines of several runs and prints the
+//! comparison (added latency, throughput ratio, targets) as Markdown.
+
+mod client;
+mod report;
+mod runner;
+mod stats;
+
+use std::net::ToSocketAddrs;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use hyper::header::HeaderValue;
+use hyper::Uri;
+use serde_json::json;
+
+use crate::client::{chat_body, Template};
+use crate::runner::{Error, Plan};
+use crate::stats::{human, summary, Recorder};
+
+#[derive(Parser)]
+#[command(
+    name = "loadgen",
+    about = "Load generator for the gateway overhead benchmark"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load one target; one JSON line on stdout, a summary on stderr.
+    Run(RunArgs),
+    /// Compare the runs in a JSON-lines file; Markdown on stdout.
+    Report(report::ReportArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    /// Open loop at `--rate` requests per second.
+    Fixed,
+    /// Closed loop: as fast as `--connections` connections allow.
+    Max,
+    /// Open loop at `--rate` streamed requests per second.
+    Stream,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Fixed => "fixed",
+            Mode::Max => "max",
+            Mode::Stream => "stream",
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Name of the target in the output (e.g. direct, nginx, gateway).
+    #[arg(long, default_value = "target")]
+    label: String,
+    /// Full URL of the chat completions endpoint (plain HTTP).
+    #[arg(long)]
+    url: String,
+    /// Bearer key sent in `Authorization` (read from the environment to keep it
+    /// out of process listings).
+    #[arg(long, env = "LOADGEN_KEY", hide_env_values = true, default_value = "")]
+    key: String,
+    /// Model named in the request body.
+    #[arg(long, default_value = "mock")]
+    model: String,
+    #[arg(long, value_enum)]
+    mode: Mode,
+    /// Requests (or streams) per second, for `fixed` and `stream`.
+    #[arg(long, default_value_t = 1000.0)]
+    rate: f64,
+    /// Measured seconds, after the warm-up.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Seconds of load before measuring starts.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Keep-alive connections (opened before the run starts).
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Runtime worker threads for the load generator itself.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Seconds before an unanswered request counts as a timeout.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// Round number copied to the output, for benchmarks that repeat each run.
+    #[arg(long, default_value_t = 1)]
+    round: u32,
+}
+
+fn template(args: &RunArgs, stream: bool) -> Result<Template, Error> {
+    let uri: Uri = args.url.parse()?;
+    if uri.scheme_str() != Some("http") {
+        return Err("only http:// URLs are supported".into());
+    }
+    let authority = uri.authority().ok_or("the URL has no host")?;
+    let port = authority.port_u16().unwrap_or(80);
+    let addr = (authority.host(), port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or("the URL's host does not resolve")?;
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).parse()?;
+    Ok(Template {
+        addr,
+        uri: path,
+        host: HeaderValue::from_str(authority.as_str())?,
+        authorization: HeaderValue::from_str(&format!("Bearer {}", args.key))?,
+        body: chat_body(&args.model, stream),
+        stream,
+    })
+}
+
+fn seconds(value: f64, name: &str) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(value).map_err(|_| format!("--{name} must be >= 0").into())
+}
+
+/// CPU seconds this process has used (user + system), from `/proc/self/stat`.
+fn own_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the `(comm)`, which may contain spaces: utime is the 12th, stime the 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some((utime + stime) / 100.0)
+}
+
+async fn run(args: &RunArgs) -> Result<Recorder, Error> {
+    let plan = Plan {
+        template: Arc::new(template(args, matches!(args.mode, Mode::Stream))?),
+        connections: args.connections.max(1),
+        warmup: seconds(args.warmup, "warmup")?,
+        duration: seconds(args.duration, "duration")?,
+        timeout: seconds(args.timeout, "timeout")?,
+    };
+    match args.mode {
+        Mode::Fixed | Mode::Stream => runner::open_loop(&plan, args.rate).await,
+        Mode::Max => runner::closed_loop(&plan).await,
+    }
+}
+
+fn print_run(args: &RunArgs, recorder: &Recorder, cpu: Option<f64>, wall: Duration) {
+    let stream = matches!(args.mode, Mode::Stream);
+    let rps = recorder.ok as f64 / args.duration.max(f64::MIN_POSITIVE);
+    let mut line = json!({
+        "kind": "run",
+        "label": args.label,
+        "mode": args.mode.name(),
+        "round": args.round,
+        "url": args.url,
+        "model": args.model,
+        "rate": if matches!(args.mode, Mode::Max) { None } else { Some(args.rate) },
+        "connections": args.connections,
+        "threads": args.threads,
+        "warmup_s": args.warmup,
+        "duration_s": args.duration,
+        "requests": recorder.ok + recorder.error_total(),
+        "ok": recorder.ok,
+        "error_total": recorder.error_total(),
+        "errors": recorder.errors,
+        "reconnects": recorder.reconnects,
+        "ok_per_s": (rps * 10.0).round() / 10.0,
+        "latency_ms": summary(&recorder.latency),
+        "service_ms": summary(&recorder.service),
+        "wait_ms": summary(&recorder.wait),
+        "loadgen_cpu_s": cpu,
+        "wall_s": wall.as_secs_f64(),
+    });
+    if stream {
+        line["ttfb_ms"] = summary(&recorder.first_byte);
+    }
+    println!("{line}");
+
+    let load = match args.mode {
+        Mode::Max => format!("max, {} connections", args.connections),
+        Mode::Fixed => format!("{}/s, {} connections", args.rate, args.connections),
+        Mode::Stream => format!("{} streams/s, {} connections", args.rate, args.connections),
+    };
+    eprintln!(
+        "[{} {} | {load} | {}s] {} requests: {} ok ({rps:.0}/s), {} errors {:?}, {} reconnects",
+        args.label,
+        args.mode.name(),
+        args.duration,
+        recorder.ok + recorder.error_total(),
+        recorder.ok,
+        recorder.error_total(),
+        recorder.errors,
+        recorder.reconnects,
+    );
+    if stream {
+        eprintln!("  ttfb     {}", human(&recorder.first_byte));
+    }
+    eprintln!("  latency  {}", human(&recorder.latency));
+    eprintln!("  service  {}", human(&recorder.service));
+    if !matches!(args.mode, Mode::Max) {
+        eprintln!("  wait     {}", human(&recorder.wait));
+    }
+}
+
+fn run_command(args: &RunArgs) -> ExitCode {
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cpu_before = own_cpu_seconds();
+    let started = Instant::now();
+    match runtime.block_on(run(args)) {
+        Ok(recorder) => {
+            let cpu = own_cpu_seconds()
+                .zip(cpu_before)
+                .map(|(after, before)| ((after - before) * 100.0).round() / 100.0);
+            print_run(args, &recorder, cpu, started.elapsed());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {} {}: {error}", args.label, args.mode.name());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run_command(&args),
+        Command::Report(args) => report::main(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn templates_come_from_urls() {
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "run",
+            "--url",
+            "http://127.0.0.1:9000/v1/chat/completions",
+            "--mode",
+            "fixed",
+            "--key",
+            "k",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not a run");
+        };
+        let t = template(&args, false).unwrap();
+        assert_eq!(t.addr.port(), 9000);
+        assert_eq!(t.uri.path(), "/v1/chat/completions");
+        assert_eq!(t.host, "127.0.0.1:9000");
+        assert_eq!(t.authorization, "Bearer k");
+        let mut bad = args;
+        bad.url = "https://127.0.0.1/x".to_owned();
+        assert!(template(&bad, false).is_err());
+    }
+}
