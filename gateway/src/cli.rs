@@ -30,6 +30,23 @@ pub enum Command {
         #[arg(long, short, env = "GATEWAY_CONFIG", default_value = "gateway.toml")]
         config: PathBuf,
     },
+    /// Create or update the analytics schema (also done at every start).
+    Migrate {
+        #[arg(long, short, env = "GATEWAY_CONFIG", default_value = "gateway.toml")]
+        config: PathBuf,
+    },
+    /// Roll usage events up into daily, weekly and monthly aggregates for a
+    /// range of days (idempotent; the gateway also does this on a schedule).
+    Rollup {
+        #[arg(long, short, env = "GATEWAY_CONFIG", default_value = "gateway.toml")]
+        config: PathBuf,
+        /// First day, YYYY-MM-DD (UTC).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day, YYYY-MM-DD (UTC), included.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+    },
     /// Manage client API keys.
     Keys {
         #[command(subcommand)]

@@ -57,11 +57,56 @@ fn main() -> ExitCode {
             }
         },
         Command::Keys { command } => keys_command(command),
+        Command::Migrate { config } => {
+            init_logging("warn");
+            run_async(async move {
+                let config = match Config::load(&config) {
+                    Ok(config) => config,
+                    Err(error) => return fail(&error),
+                };
+                match gateway::events::open_store(&config.analytics).await {
+                    Ok(_) => {
+                        println!("ok: analytics schema is current");
+                        ExitCode::SUCCESS
+                    }
+                    Err(error) => fail(&error),
+                }
+            })
+        }
+        Command::Rollup { config, from, to } => {
+            init_logging("warn");
+            run_async(async move {
+                let config = match Config::load(&config) {
+                    Ok(config) => config,
+                    Err(error) => return fail(&error),
+                };
+                if to < from {
+                    eprintln!("error: --to is before --from");
+                    return ExitCode::FAILURE;
+                }
+                let store = match gateway::events::open_store(&config.analytics).await {
+                    Ok(store) => store,
+                    Err(error) => return fail(&error),
+                };
+                match store.rollup(from, to).await {
+                    Ok(()) => {
+                        println!("ok: rolled up {from} to {to}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(error) => fail(&error),
+                }
+            })
+        }
         Command::MockProvider { listen } => {
             init_logging("info");
             run_async(mock_provider(listen))
         }
     }
+}
+
+fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::FAILURE
 }
 
 fn run_async(future: impl std::future::Future<Output = ExitCode>) -> ExitCode {

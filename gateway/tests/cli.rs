@@ -191,3 +191,56 @@ async fn sigterm_stops_accepting_but_lets_an_open_stream_finish() {
         .unwrap();
     assert!(status.success(), "exit status {status}");
 }
+
+#[tokio::test]
+async fn migrate_and_rollup_run_from_the_command_line() {
+    let config = format!(
+        "[[providers]]\nname = \"p\"\nbase_url = \"http://127.0.0.1:1\"\n{}",
+        common::analytics_toml()
+    );
+    let path = temp_file("rollup.toml", &config).unwrap();
+    let migrate = Command::new(BIN)
+        .args(["migrate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    let rollup = Command::new(BIN)
+        .args([
+            "rollup",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-25",
+            "--config",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        rollup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rollup.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&rollup.stdout).trim(),
+        "ok: rolled up 2026-11-01 to 2026-11-25"
+    );
+    let backwards = Command::new(BIN)
+        .args([
+            "rollup",
+            "--from",
+            "2026-11-25",
+            "--to",
+            "2026-11-01",
+            "--config",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!backwards.status.success());
+}

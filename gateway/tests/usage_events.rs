@@ -203,3 +203,43 @@ async fn a_rate_limited_request_is_recorded_too() {
         .iter()
         .all(|e| e.error_kind.as_deref() == Some("rate_limited")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_concurrent_requests_leave_exactly_as_many_events_in_sqlite() {
+    use futures_util::StreamExt;
+    const REQUESTS: usize = 2_000;
+    let gw = start_with("").await;
+    let store = gw.gateway.store.clone();
+    let url = gw.url("/v1/chat/completions");
+    futures_util::stream::iter(0..REQUESTS)
+        .map(|i| {
+            let (client, url, key) = (gw.client.clone(), url.clone(), gw.key.clone());
+            async move {
+                let mut body = chat_body(if i % 7 == 0 { "fail-500" } else { "mock-chat" });
+                body["stream"] = json!(i % 2 == 0);
+                client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<()>>()
+        .await;
+    let stats = gw.gateway.state.events.stats().clone();
+    gw.gateway.shutdown().await;
+    let events = events_of(&store, "acme").await;
+    let ids: std::collections::HashSet<_> = events.iter().map(|e| e.event_id).collect();
+    assert_eq!((events.len(), ids.len()), (REQUESTS, REQUESTS));
+    assert_eq!(
+        events.iter().filter(|e| e.status == 500).count(),
+        REQUESTS.div_ceil(7)
+    );
+    assert_eq!(stats.dropped.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
