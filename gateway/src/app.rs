@@ -17,7 +17,7 @@
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 
-use crate::handlers::{chat, embeddings, models, ops};
+use crate::handlers::{analytics_api, chat, dashboard, embeddings, models, ops, roi};
 use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::state::AppState;
 
@@ -35,9 +35,20 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate,
         ));
 
+    // The analytics API and the ROI calculator read with the caller's key too.
+    let management = Router::new()
+        .nest("/analytics", analytics_api::routes())
+        .merge(roi::routes())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate_reader,
+        ));
+
     Router::new()
         .nest("/v1", api.clone())
         .merge(api)
+        .nest("/api/v1", management)
+        .merge(dashboard::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -30,6 +30,8 @@ pub enum GatewayError {
     MissingKey,
     #[error("Incorrect API key provided.")]
     InvalidKey,
+    #[error("This key may not use {0}.")]
+    Forbidden(&'static str),
     #[error("The model `{0}` does not exist or you do not have access to it.")]
     ModelNotFound(String),
     #[error("The model `{model}` is not served on the {endpoint} endpoint.")]
@@ -110,6 +112,7 @@ impl GatewayError {
             | GatewayError::Unsuitable { .. }
             | GatewayError::ContextTooLong { .. } => StatusCode::BAD_REQUEST,
             GatewayError::MissingKey | GatewayError::InvalidKey => StatusCode::UNAUTHORIZED,
+            GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
             GatewayError::ModelNotFound(_) | GatewayError::UnknownRoute { .. } => {
                 StatusCode::NOT_FOUND
             }
@@ -136,6 +139,7 @@ impl GatewayError {
             GatewayError::InvalidRequest { .. } => "invalid_request",
             GatewayError::MissingKey => "missing_key",
             GatewayError::InvalidKey => "invalid_key",
+            GatewayError::Forbidden(_) => "forbidden",
             GatewayError::ModelNotFound(_) => "model_not_found",
             GatewayError::WrongEndpoint { .. } => "wrong_endpoint",
             GatewayError::Unsuitable { .. } => "model_not_suitable",
@@ -190,6 +194,9 @@ impl GatewayError {
             | GatewayError::UnknownRoute { .. }
             | GatewayError::MethodNotAllowed => ("invalid_request_error", None),
             GatewayError::InvalidKey => ("invalid_request_error", Some("invalid_api_key")),
+            GatewayError::Forbidden(_) => {
+                ("invalid_request_error", Some("insufficient_permissions"))
+            }
             GatewayError::ModelNotFound(_) | GatewayError::WrongEndpoint { .. } => {
                 ("invalid_request_error", Some("model_not_found"))
             }

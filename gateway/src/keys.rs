@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{KeyConfig, PolicySettings, TenantConfig};
+use crate::config::{KeyConfig, KeyRole, PolicySettings, TenantConfig};
 use crate::rate_limit::RateLimiter;
 use crate::routing::Policy;
 
@@ -76,6 +76,7 @@ pub struct ApiKey {
     pub id: String,
     pub tenant: String,
     pub team: Option<String>,
+    pub role: KeyRole,
     /// The key's settings over its tenant's over the gateway's defaults.
     pub policy: Policy,
     pub limiter: Option<RateLimiter>,
@@ -105,6 +106,7 @@ impl KeyStore {
                     id: k.id.clone(),
                     tenant: k.tenant.clone(),
                     team: k.team.clone(),
+                    role: k.role,
                     policy: k.policy.over(&tenant_policy),
                     limiter: k.rpm.map(RateLimiter::per_minute),
                 };
@@ -155,6 +157,7 @@ mod tests {
             hash: KeyHash::of("sk-gw-abc"),
             tenant: "acme".into(),
             team: None,
+            role: KeyRole::Api,
             policy: PolicySettings::default(),
             rpm: None,
         };
@@ -184,6 +187,7 @@ mod tests {
             hash: KeyHash::of(id),
             tenant: tenant.into(),
             team: None,
+            role: KeyRole::Api,
             policy,
             rpm: None,
         };

@@ -109,6 +109,17 @@ impl PolicySettings {
     }
 }
 
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRole {
+    /// The OpenAI-compatible API, and its own tenant's analytics.
+    Api,
+    /// Read-only: its own tenant's analytics and the ROI calculator.
+    Dashboard,
+    /// Everything, and the analytics of any tenant (`?tenant=`).
+    Admin,
+}
+
 #[derive(Debug, Clone)]
 pub struct TenantConfig {
     pub id: String,
@@ -192,6 +203,7 @@ pub struct KeyConfig {
     pub hash: KeyHash,
     pub tenant: String,
     pub team: Option<String>,
+    pub role: KeyRole,
     pub policy: PolicySettings,
     /// Requests per minute, `None` for unlimited.
     pub rpm: Option<u32>,

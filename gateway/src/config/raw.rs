@@ -144,6 +144,9 @@ pub struct RawKey {
     pub hash: String,
     pub tenant: String,
     pub team: Option<String>,
+    /// `api` (default): the OpenAI API and its own tenant's analytics;
+    /// `dashboard`: read-only analytics of its tenant; `admin`: everything, any tenant.
+    pub role: Option<String>,
     #[serde(flatten)]
     pub policy: RawPolicy,
     /// Requests per minute; absent or 0 means unlimited.

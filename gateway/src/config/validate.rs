@@ -12,7 +12,7 @@ use super::raw::{
 };
 use super::{
     AnalyticsConfig, CatalogFiles, Config, ConfigError, Endpoint, EventStoreConfig, Flavor,
-    KeyConfig, ModelConfig, PolicySettings, ProviderConfig, ProviderKey, RoutingConfig,
+    KeyConfig, KeyRole, ModelConfig, PolicySettings, ProviderConfig, ProviderKey, RoutingConfig,
     ServerConfig, TenantConfig, Timeouts,
 };
 use crate::keys::KeyHash;
@@ -448,7 +448,19 @@ fn validate_key(
             "expected `sha256:` followed by 64 hex digits (see `gateway keys create`)",
         )
     })?;
+    let role = match raw.role.as_deref() {
+        None | Some("api") => KeyRole::Api,
+        Some("dashboard") => KeyRole::Dashboard,
+        Some("admin") => KeyRole::Admin,
+        Some(other) => {
+            return Err(invalid(
+                format!("{path}.role"),
+                format!("unknown role `{other}` (api, dashboard or admin)"),
+            ))
+        }
+    };
     Ok(KeyConfig {
+        role,
         policy: validate_policy(path, raw.policy, providers)?,
         id: raw.id,
         hash,

@@ -2,11 +2,14 @@
 //! decision, hand it to `dispatch` (which tries the candidates in order), and
 //! shape the answer. The pieces every proxying handler shares live here.
 
+pub mod analytics_api;
 pub mod chat;
+pub mod dashboard;
 pub mod dispatch;
 pub mod embeddings;
 pub mod models;
 pub mod ops;
+pub mod roi;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

@@ -8,6 +8,7 @@ use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::config::KeyRole;
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
 use crate::state::AppState;
@@ -30,10 +31,29 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
+/// For the OpenAI-compatible API: `api` and `admin` keys.
 pub async fn authenticate(
     State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, GatewayError> {
+    admit(state, request, next, |role| role != KeyRole::Dashboard).await
+}
+
+/// For the analytics API and the ROI calculator: every key, dashboard tokens too.
+pub async fn authenticate_reader(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, GatewayError> {
+    admit(state, request, next, |_| true).await
+}
+
+async fn admit(
+    state: AppState,
     mut request: Request,
     next: Next,
+    allowed: impl Fn(KeyRole) -> bool,
 ) -> Result<Response, GatewayError> {
     let presented = presented_key(request.headers()).ok_or(GatewayError::MissingKey)?;
     let snapshot = state.snapshot();
@@ -42,6 +62,11 @@ pub async fn authenticate(
         .find(presented)
         .cloned()
         .ok_or(GatewayError::InvalidKey)?;
+    if !allowed(key.role) {
+        return Err(GatewayError::Forbidden(
+            "the OpenAI API (it is a dashboard token)",
+        ));
+    }
     if let Some(draft) = request.extensions().get::<DraftSlot>() {
         draft.update(|d| {
             d.tenant = Some(key.tenant.clone());
