@@ -106,7 +106,8 @@ wait_port() {
 
 # CPU clock ticks used so far by a process and its direct children (nginx workers).
 cpu_ticks() {
-    cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '{
+    # Processes may exit between the glob and the read: cat's complaint is no error.
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '{
         pid = $1; rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ");
         if (pid == root || f[2] == root) total += f[12] + f[13]
     } END { print total + 0 }'
@@ -194,6 +195,11 @@ cat >"$WORK/gateway.toml" <<EOF
 [server]
 listen = "127.0.0.1:$GATEWAY_PORT"
 log = "warn"
+
+# The embedded usage store, kept out of the work tree.
+[analytics]
+sqlite_path = "$WORK/analytics.sqlite"
+spill_path = "$WORK/events.spill"
 
 [[providers]]
 name = "mock"

@@ -14,9 +14,15 @@
 //!
 //! Fields: `requests`, `errors`, `prompt_tokens`, `completion_tokens`,
 //! `cost_pico`, `baseline_pico`, `savings_pico`.
+//!
+//! Reads ([`Counters::get`], [`Counters::scan`]) are for the analytics API's
+//! real-time figures; the writer task is the only one that increments.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::event::UsageEvent;
 
@@ -42,6 +48,38 @@ pub struct Increments {
     pub by_key: HashMap<String, ([i64; 7], i64)>,
 }
 
+/// The values of one counter key, in [`FIELDS`] order.
+pub type CounterValues = [i64; 7];
+
+/// Longest wait for a Redis read; the real-time figures fail rather than hang.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most keys one [`Counters::scan`] returns.
+pub const MAX_SCAN_KEYS: usize = 10_000;
+
+/// The key of a tenant's minute.
+pub fn minute_key(tenant: &str, at: DateTime<Utc>) -> String {
+    format!("gw:{tenant}:m:{}", at.format("%Y%m%d%H%M"))
+}
+
+/// The key of a tenant's day.
+pub fn day_key(tenant: &str, day: NaiveDate) -> String {
+    format!("gw:{tenant}:d:{}", day.format("%Y%m%d"))
+}
+
+/// The prefix of the per-key (`"key"`) or per-model (`"model"`) keys of a
+/// tenant's day; the key id or model name follows it.
+pub fn day_part_prefix(tenant: &str, day: NaiveDate, part: &str) -> String {
+    format!("{}:{part}:", day_key(tenant, day))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CounterReadError {
+    #[error("redis: {0}")]
+    Redis(String),
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
 fn clamp(value: i128) -> i64 {
     i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
 }
@@ -62,19 +100,18 @@ impl Increments {
         ];
         let at = event.occurred_at;
         let tenant = &event.tenant_id;
-        let day = at.format("%Y%m%d");
-        let minute = at.format("%Y%m%d%H%M");
+        let day = at.date_naive();
         let mut keys = vec![
-            (format!("gw:{tenant}:m:{minute}"), MINUTE_TTL_SECONDS),
-            (format!("gw:{tenant}:d:{day}"), DAY_TTL_SECONDS),
+            (minute_key(tenant, at), MINUTE_TTL_SECONDS),
+            (day_key(tenant, day), DAY_TTL_SECONDS),
             (
-                format!("gw:{tenant}:d:{day}:key:{}", event.key_id),
+                format!("{}{}", day_part_prefix(tenant, day, "key"), event.key_id),
                 DAY_TTL_SECONDS,
             ),
         ];
         if let Some(model) = &event.routed_model {
             keys.push((
-                format!("gw:{tenant}:d:{day}:model:{model}"),
+                format!("{}{model}", day_part_prefix(tenant, day, "model")),
                 DAY_TTL_SECONDS,
             ));
         }
@@ -123,6 +160,24 @@ impl MemoryCounters {
         let values = self.values.lock().ok()?;
         let row = values.get(key)?;
         Some(FIELDS.iter().copied().zip(row.iter().copied()).collect())
+    }
+
+    /// The values of `key`, if it was ever counted.
+    pub fn values(&self, key: &str) -> Option<CounterValues> {
+        self.values.lock().ok()?.get(key).copied()
+    }
+
+    /// Keys starting with `prefix` (at most [`MAX_SCAN_KEYS`]) and their values.
+    pub fn with_prefix(&self, prefix: &str) -> Vec<(String, CounterValues)> {
+        let Ok(values) = self.values.lock() else {
+            return Vec::new();
+        };
+        values
+            .iter()
+            .filter(|(key, _)| key.starts_with(prefix))
+            .take(MAX_SCAN_KEYS)
+            .map(|(key, row)| (key.clone(), *row))
+            .collect()
     }
 }
 
@@ -191,10 +246,132 @@ impl RedisCounters {
     }
 }
 
+impl RedisCounters {
+    /// A connection for reads (the multiplexed one the writer uses, cloned).
+    async fn reader(&self) -> Result<redis::aio::MultiplexedConnection, CounterReadError> {
+        let mut guard = self.connection.lock().await;
+        if let Some(connection) = guard.as_ref() {
+            return Ok(connection.clone());
+        }
+        let connection = self
+            .client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| CounterReadError::Redis(e.to_string()))?;
+        *guard = Some(connection.clone());
+        Ok(connection)
+    }
+
+    async fn values(
+        connection: &mut redis::aio::MultiplexedConnection,
+        keys: &[String],
+    ) -> Result<Vec<Option<CounterValues>>, CounterReadError> {
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.hgetall(key);
+        }
+        let maps: Vec<HashMap<String, i64>> = pipe
+            .query_async(connection)
+            .await
+            .map_err(|e| CounterReadError::Redis(e.to_string()))?;
+        Ok(maps
+            .into_iter()
+            .map(|map| {
+                (!map.is_empty())
+                    .then(|| FIELDS.map(|field| map.get(field).copied().unwrap_or_default()))
+            })
+            .collect())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<CounterValues>, CounterReadError> {
+        let mut connection = self.reader().await?;
+        let values = RedisCounters::values(&mut connection, &[key.to_owned()]).await?;
+        Ok(values.into_iter().next().flatten())
+    }
+
+    async fn scan(&self, prefix: &str) -> Result<Vec<(String, CounterValues)>, CounterReadError> {
+        let mut connection = self.reader().await?;
+        let pattern = format!("{}*", glob_escape(prefix));
+        let mut keys = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| CounterReadError::Redis(e.to_string()))?;
+            keys.extend(found);
+            cursor = next;
+            if cursor == 0 || keys.len() >= MAX_SCAN_KEYS {
+                break;
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys.truncate(MAX_SCAN_KEYS);
+        let values = RedisCounters::values(&mut connection, &keys).await?;
+        Ok(keys
+            .into_iter()
+            .zip(values)
+            .filter_map(|(key, values)| Some((key, values?)))
+            .collect())
+    }
+}
+
+/// `text` as a Redis glob matching itself only.
+fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The configured counters.
 pub enum Counters {
     Redis(RedisCounters),
     Memory(MemoryCounters),
+}
+
+impl Counters {
+    /// `"redis"` or `"memory"`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Counters::Redis(_) => "redis",
+            Counters::Memory(_) => "memory",
+        }
+    }
+
+    /// The values of `key`; `None` if it was never counted (or expired).
+    pub async fn get(&self, key: &str) -> Result<Option<CounterValues>, CounterReadError> {
+        match self {
+            Counters::Memory(memory) => Ok(memory.values(key)),
+            Counters::Redis(redis) => tokio::time::timeout(READ_TIMEOUT, redis.get(key))
+                .await
+                .map_err(|_| CounterReadError::Timeout(READ_TIMEOUT))?,
+        }
+    }
+
+    /// Every key starting with `prefix` (at most [`MAX_SCAN_KEYS`]) with its
+    /// values, in no particular order.
+    pub async fn scan(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, CounterValues)>, CounterReadError> {
+        match self {
+            Counters::Memory(memory) => Ok(memory.with_prefix(prefix)),
+            Counters::Redis(redis) => tokio::time::timeout(READ_TIMEOUT, redis.scan(prefix))
+                .await
+                .map_err(|_| CounterReadError::Timeout(READ_TIMEOUT))?,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -235,5 +412,39 @@ mod tests {
         let memory = MemoryCounters::default();
         memory.apply(&increments);
         assert_eq!(memory.get("gw:acme:d:20261125").unwrap()["requests"], 2);
+        assert_eq!(minute_key("acme", at), "gw:acme:m:202611250930");
+        let day = at.date_naive();
+        assert_eq!(day_key("acme", day), "gw:acme:d:20261125");
+        let by_key = memory.with_prefix(&day_part_prefix("acme", day, "key"));
+        assert_eq!(by_key.len(), 1);
+        assert_eq!(by_key[0].0, "gw:acme:d:20261125:key:key-1");
+        assert_eq!(by_key[0].1[0], 2);
+    }
+
+    #[test]
+    fn globs_are_escaped() {
+        assert_eq!(glob_escape("a*b?[c]\\d"), "a\\*b\\?\\[c\\]\\\\d");
+    }
+
+    #[tokio::test]
+    async fn memory_counters_read_like_redis() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 25, 9, 30, 15).unwrap();
+        let mut increments = Increments::default();
+        increments.add(&sample("acme", at));
+        let memory = MemoryCounters::default();
+        memory.apply(&increments);
+        let counters = Counters::Memory(memory);
+        let day = counters
+            .get(&day_key("acme", at.date_naive()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(day[0], 1);
+        assert!(counters.get("gw:other:d:20261125").await.unwrap().is_none());
+        let models = counters
+            .scan(&day_part_prefix("acme", at.date_naive(), "model"))
+            .await
+            .unwrap();
+        assert_eq!(models.len(), 1);
     }
 }

@@ -72,6 +72,8 @@ pub struct WriterStats {
 pub struct EventSink {
     tx: mpsc::Sender<UsageEvent>,
     stats: Arc<WriterStats>,
+    /// Shared with the writer, which alone increments them; here for reads.
+    counters: Arc<Counters>,
 }
 
 impl EventSink {
@@ -92,6 +94,11 @@ impl EventSink {
     pub fn stats(&self) -> &Arc<WriterStats> {
         &self.stats
     }
+
+    /// The real-time counters, for reading (the analytics API's real-time figures).
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
 }
 
 /// The running writer task.
@@ -110,9 +117,10 @@ impl Writer {
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let stats = Arc::new(WriterStats::default());
         let (stop, stopped) = watch::channel(false);
+        let counters = Arc::new(counters);
         let state = Pipeline {
             store,
-            counters,
+            counters: counters.clone(),
             backlog: VecDeque::new(),
             store_down_since: None,
             retry_after: None,
@@ -120,7 +128,14 @@ impl Writer {
             stats: stats.clone(),
         };
         let task = tokio::spawn(state.run(rx, stopped));
-        (EventSink { tx, stats }, Writer { stop, task })
+        (
+            EventSink {
+                tx,
+                stats,
+                counters,
+            },
+            Writer { stop, task },
+        )
     }
 
     /// Stops taking events, writes everything queued (as far as the store
@@ -133,7 +148,7 @@ impl Writer {
 
 struct Pipeline {
     store: Arc<Store>,
-    counters: Counters,
+    counters: Arc<Counters>,
     /// Batches that could not be written yet, oldest first.
     backlog: VecDeque<Vec<UsageEvent>>,
     store_down_since: Option<Instant>,
@@ -205,7 +220,7 @@ impl Pipeline {
     }
 
     async fn apply_counters(&self, increments: Increments) {
-        match &self.counters {
+        match &*self.counters {
             Counters::Memory(memory) => memory.apply(&increments),
             Counters::Redis(redis) => {
                 let (sent, dropped) = redis.apply(increments).await;

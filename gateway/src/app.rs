@@ -48,6 +48,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", api.clone())
         .merge(api)
         .nest("/api/v1", management)
+        .route(
+            "/api/v1/openapi.json",
+            get(analytics_api::openapi::document),
+        )
         .merge(dashboard::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

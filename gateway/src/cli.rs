@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,6 +52,27 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Run the gateway with simulated providers and synthetic traffic, so the
+    /// savings dashboard fills within a minute without any provider key or network.
+    Demo {
+        /// Address to serve on (port 0: any free port; the banner shows the one taken).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where the embedded store goes (default: a new temporary directory).
+        /// Reusing one keeps its history and fills only the time since.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Days of history to generate.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=400))]
+        days: u32,
+        /// Live requests per second after the history (0: none).
+        #[arg(long, default_value_t = 0.5)]
+        rate: f64,
+    },
+    /// ROI worksheet as JSON: from given monthly costs (`--current`, `--optimized`),
+    /// from a traffic profile routed by the catalog and policy (`--model` ...), or
+    /// from a tenant's recorded traffic (`--measured`).
+    Roi(RoiArgs),
     /// Run a simulated OpenAI-compatible provider (for trying the gateway offline,
     /// tests and benchmarks). Never use it as a real provider.
     MockProvider {
@@ -74,4 +95,55 @@ pub enum KeysCommand {
     },
     /// Print the config hash of an existing key read from standard input.
     Hash,
+}
+
+/// `gateway roi`: the flags of `POST /api/v1/roi`, same JSON out.
+#[derive(Debug, Args)]
+pub struct RoiArgs {
+    /// Config file: its providers, catalog and routing policy price a profile;
+    /// its analytics store serves `--measured`. Without it, a profile is routed
+    /// over every provider of the embedded catalog.
+    #[arg(long, short, env = "GATEWAY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Developers (seats) on the platform, 1 to 1,000,000.
+    #[arg(long)]
+    pub seats: u64,
+    /// Platform price per seat per month, USD.
+    #[arg(long)]
+    pub price_per_seat: String,
+    /// Current monthly LLM spend, USD (with `--optimized`).
+    #[arg(long)]
+    pub current: Option<String>,
+    /// Optimized monthly LLM spend, USD (with `--current`).
+    #[arg(long)]
+    pub optimized: Option<String>,
+    /// A model used today, `NAME` or `NAME=SHARE` (e.g. `gpt-4o=0.7`); repeat for several.
+    #[arg(long = "model")]
+    pub models: Vec<String>,
+    /// Requests each seat sends per working day.
+    #[arg(long)]
+    pub requests_per_seat_per_day: Option<u64>,
+    #[arg(long, default_value_t = 22)]
+    pub working_days: u32,
+    /// Average prompt tokens per request.
+    #[arg(long)]
+    pub prompt_tokens: Option<u64>,
+    /// Average completion tokens per request.
+    #[arg(long)]
+    pub completion_tokens: Option<u64>,
+    /// A capability the requests use (tools, vision, json_schema, streaming); repeatable.
+    #[arg(long = "capability")]
+    pub capabilities: Vec<String>,
+    /// `strict` or `equivalent` (default: the config's routing policy).
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// Measure a tenant's recorded traffic instead (needs `--config` and `--tenant`).
+    #[arg(long)]
+    pub measured: bool,
+    /// The tenant measured (with `--measured`).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Days of recorded traffic, ending yesterday.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
 }

@@ -70,6 +70,10 @@ pub enum GatewayError {
     RequestTimeout,
     #[error("The gateway is shutting down.")]
     ShuttingDown,
+    /// The analytics store could not answer a read: unreachable (`transient`,
+    /// 503) or failing the query (500). The cause is logged, never sent.
+    #[error("{}", if *transient { "The analytics store is unavailable right now; try again shortly." } else { "The analytics store could not answer this query." })]
+    AnalyticsStore { transient: bool },
     /// A provider's own error answer, forwarded with its status and body.
     #[error("Provider `{provider}` answered {status}.")]
     Upstream {
@@ -128,6 +132,8 @@ impl GatewayError {
             GatewayError::UpstreamTimeout { .. } | GatewayError::RequestTimeout => {
                 StatusCode::GATEWAY_TIMEOUT
             }
+            GatewayError::AnalyticsStore { transient: true } => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::AnalyticsStore { transient: false } => StatusCode::INTERNAL_SERVER_ERROR,
             GatewayError::Upstream { status, .. } => *status,
         }
     }
@@ -155,6 +161,7 @@ impl GatewayError {
             GatewayError::UpstreamProtocol { .. } => "upstream_protocol",
             GatewayError::RequestTimeout => "request_timeout",
             GatewayError::ShuttingDown => "shutting_down",
+            GatewayError::AnalyticsStore { .. } => "analytics_store",
             GatewayError::Upstream { .. } => "upstream_status",
         }
     }
@@ -219,6 +226,10 @@ impl GatewayError {
             GatewayError::UpstreamTimeout { .. } | GatewayError::RequestTimeout => {
                 ("timeout", Some("gateway_timeout"))
             }
+            GatewayError::AnalyticsStore { transient: true } => {
+                ("service_unavailable", Some("service_unavailable"))
+            }
+            GatewayError::AnalyticsStore { transient: false } => ("server_error", None),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod mock_provider;
 pub mod openai;
 pub mod providers;
 pub mod rate_limit;
+pub mod roi_profile;
 pub mod routing;
 pub mod secret;
 pub mod server;

@@ -84,7 +84,7 @@ impl RunningGateway {
 
 pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
     let pipeline = Pipeline::start(&config.analytics).await?;
-    let state = AppState::new(config, pipeline.sink.clone())?;
+    let state = AppState::new(config, pipeline.sink.clone(), pipeline.store.clone())?;
     let listener = TcpListener::bind(config.server.listen)
         .await
         .map_err(|source| StartError::Bind {

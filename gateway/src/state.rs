@@ -132,6 +132,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Where each request's usage event goes; never blocks.
     pub events: EventSink,
+    /// The event store the analytics reads (rollups) query.
+    pub store: Arc<analytics::store::Store>,
     shutting_down: AtomicBool,
 }
 
@@ -139,13 +141,18 @@ pub struct Inner {
 pub struct AppState(Arc<Inner>);
 
 impl AppState {
-    pub fn new(config: &Config, events: EventSink) -> Result<AppState, BuildError> {
+    pub fn new(
+        config: &Config,
+        events: EventSink,
+        store: Arc<analytics::store::Store>,
+    ) -> Result<AppState, BuildError> {
         let metrics = Metrics::new();
         metrics.register_pipeline(events.stats().clone());
         Ok(AppState(Arc::new(Inner {
             snapshot: ArcSwap::from_pointee(Snapshot::new(config)?),
             metrics,
             events,
+            store,
             shutting_down: AtomicBool::new(false),
         })))
     }

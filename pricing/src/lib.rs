@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cost;
 pub mod date;
 pub mod money;
+pub mod roi;
 pub mod tokens;
 pub mod usage;
 

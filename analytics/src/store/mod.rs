@@ -4,6 +4,7 @@
 //! exactly once.
 
 pub mod postgres;
+pub mod queries;
 pub mod sqlite;
 
 use std::future::Future;
@@ -96,16 +97,17 @@ impl Store {
     }
 
     /// Rolls up raw events of `from..=to` into the daily, weekly and monthly
-    /// aggregates; idempotent.
+    /// aggregates and the daily latency histograms; idempotent.
     pub async fn rollup(
         &self,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> Result<(), StoreError> {
         match self {
-            Store::Postgres(store) => store.rollup(from, to).await.map(drop),
-            Store::Sqlite(store) => store.rollup(from, to).await.map(drop),
+            Store::Postgres(store) => store.rollup(from, to).await.map(drop)?,
+            Store::Sqlite(store) => store.rollup(from, to).await.map(drop)?,
         }
+        self.rollup_latency(from, to).await
     }
 
     /// The periodic housekeeping: partitions ahead of time, rollups of the last
@@ -123,6 +125,7 @@ impl Store {
                     .ensure_partitions(today, retention.partitions_ahead_days)
                     .await?;
                 store.rollup(two_days_ago, today).await?;
+                self.rollup_latency(two_days_ago, today).await?;
                 let dropped = store
                     .drop_partitions_older_than(today, retention.raw_days)
                     .await?;
@@ -135,10 +138,16 @@ impl Store {
             }
             Store::Sqlite(store) => {
                 store.rollup(two_days_ago, today).await?;
+                self.rollup_latency(two_days_ago, today).await?;
                 let cutoff = (today - chrono::Days::new(u64::from(retention.raw_days)))
                     .and_hms_opt(0, 0, 0)
                     .map(|t| t.and_utc());
                 if let Some(cutoff) = cutoff {
+                    // The raw deletion rolls its days up one last time; so do
+                    // the latency histograms, first.
+                    if let Some(last) = cutoff.date_naive().pred_opt() {
+                        self.rollup_latency(chrono::NaiveDate::MIN, last).await?;
+                    }
                     store.delete_events_older_than(cutoff).await?;
                 }
                 store
@@ -146,6 +155,8 @@ impl Store {
                     .await?;
             }
         }
+        self.drop_latency_older_than(today, retention.aggregate_days)
+            .await?;
         Ok(())
     }
 }

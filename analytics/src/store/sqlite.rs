@@ -102,6 +102,12 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    /// The connection pool, for the queries kept outside this module
+    /// (`store::queries`).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Closes every connection (checkpointing the WAL); for shutdown.
     pub async fn close(&self) {
         self.pool.close().await;

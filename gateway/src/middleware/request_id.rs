@@ -35,8 +35,14 @@ fn mint() -> HeaderValue {
         u64::from_le_bytes(bytes)
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    HeaderValue::from_str(&format!("req_{prefix:016x}{n:012x}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("req_unknown"))
+    // Hex digits written in place: no formatting machinery on the hot path.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = *b"req_0000000000000000000000000000";
+    let digits = (u128::from(prefix) << 48) | u128::from(n & 0xffff_ffff_ffff);
+    for (i, byte) in id[4..].iter_mut().enumerate() {
+        *byte = HEX[((digits >> (4 * (27 - i))) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("req_unknown"))
 }
 
 pub async fn request_id(mut request: Request, next: Next) -> Response {

@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "row_level_security",
         sql: include_str!("../../../../migrations/postgres/20261125000003_row_level_security.sql"),
     },
+    Migration {
+        version: 20261126100000,
+        name: "latency_histogram",
+        sql: include_str!("../../../../migrations/postgres/20261126100000_latency_histogram.sql"),
+    },
 ];
 
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('gateway.migrate'))";

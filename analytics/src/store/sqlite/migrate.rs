@@ -28,6 +28,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "usage_rollups",
         sql: include_str!("../../../../migrations/sqlite/20261125090100_usage_rollups.sql"),
     },
+    Migration {
+        version: 20261126100000,
+        name: "latency_histogram",
+        sql: include_str!("../../../../migrations/sqlite/20261126100000_latency_histogram.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "

@@ -28,7 +28,12 @@ macro_rules! event_columns {
 const EVENT_COLUMNS: usize = 29;
 /// `SQLITE_MAX_VARIABLE_NUMBER` of the SQLite sqlx bundles (3.32 and later).
 const MAX_BIND_PARAMS: usize = 32_766;
-const ROWS_PER_INSERT: usize = MAX_BIND_PARAMS / EVENT_COLUMNS;
+/// Rows per INSERT statement. sqlx caches each distinct SQL text as a prepared
+/// statement per connection; with a size per batch length, a busy gateway would
+/// cache hundreds of statements of up to 32,000 binds (measured: RSS growing past
+/// 170 MB). Full chunks of this fixed size share one cached statement; the last,
+/// shorter chunk of a batch is prepared without caching.
+const ROWS_PER_INSERT: usize = 64;
 
 impl EventStore for SqliteStore {
     /// One transaction of multi-row inserts, chunked under SQLite's bind limit;
@@ -86,6 +91,7 @@ impl EventStore for SqliteStore {
             insert.push(" ON CONFLICT (event_id) DO NOTHING");
             written += insert
                 .build()
+                .persistent(chunk.len() == ROWS_PER_INSERT)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?

@@ -1,0 +1,264 @@
+//! `GET /api/v1/analytics/realtime`: today's figures (UTC) and the current and
+//! previous minute's, from the real-time counters (Redis, or in process), with
+//! today per key and per routed model. Up to date to the writer's last flush;
+//! counters hold requests, errors, prompt and completion tokens and money, not
+//! latency or cached tokens (those come from the rollups).
+
+use std::cmp::Reverse;
+use std::sync::Arc;
+
+use analytics::counters::{
+    day_key, day_part_prefix, minute_key, CounterReadError, CounterValues, Counters,
+};
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use axum::Extension;
+use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
+use pricing::Cost;
+use serde::Serialize;
+
+use super::csv::Table;
+use super::figures::{money, percent, Cell, Record};
+use super::params::Params;
+use super::{respond, Answer};
+use crate::error::GatewayError;
+use crate::keys::ApiKey;
+use crate::state::AppState;
+
+pub async fn realtime(
+    State(state): State<AppState>,
+    Extension(key): Extension<Arc<ApiKey>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, GatewayError> {
+    let params = Params::parse(&uri, &headers, &key, &[])?;
+    let now = Utc::now();
+    let answer = Realtime::read(state.events.counters(), &params.tenant, now)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "real-time counters could not be read");
+            GatewayError::AnalyticsStore { transient: true }
+        })?;
+    Ok(respond(params.format, &answer))
+}
+
+#[derive(Serialize)]
+struct Realtime {
+    tenant: String,
+    /// `redis` or `memory`.
+    source: &'static str,
+    as_of: DateTime<Utc>,
+    day: NaiveDate,
+    /// The start of the current minute.
+    minute: DateTime<Utc>,
+    today: Record,
+    this_minute: Record,
+    previous_minute: Record,
+    by_key: Vec<Record>,
+    by_model: Vec<Record>,
+}
+
+impl Realtime {
+    async fn read(
+        counters: &Counters,
+        tenant: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Realtime, CounterReadError> {
+        let day = now.date_naive();
+        let minute = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
+        let previous = minute - TimeDelta::minutes(1);
+        let value = |found: Option<CounterValues>| found.unwrap_or_default();
+        let today = value(counters.get(&day_key(tenant, day)).await?);
+        let this_minute = value(counters.get(&minute_key(tenant, minute)).await?);
+        let previous_minute = value(counters.get(&minute_key(tenant, previous)).await?);
+        let by_key = parts(counters, tenant, day, "key").await?;
+        let by_model = parts(counters, tenant, day, "model").await?;
+        Ok(Realtime {
+            tenant: tenant.to_owned(),
+            source: counters.backend(),
+            as_of: now,
+            day,
+            minute,
+            today: figures(&today),
+            this_minute: figures(&this_minute),
+            previous_minute: figures(&previous_minute),
+            by_key: by_key
+                .iter()
+                .map(|(name, values)| named("key", name, values))
+                .collect(),
+            by_model: by_model
+                .iter()
+                .map(|(name, values)| named("routed_model", name, values))
+                .collect(),
+        })
+    }
+}
+
+/// Today's per-key or per-model counters: (name, values), most spend first.
+async fn parts(
+    counters: &Counters,
+    tenant: &str,
+    day: NaiveDate,
+    part: &str,
+) -> Result<Vec<(String, CounterValues)>, CounterReadError> {
+    let prefix = day_part_prefix(tenant, day, part);
+    let mut found: Vec<(String, CounterValues)> = counters
+        .scan(&prefix)
+        .await?
+        .into_iter()
+        .filter_map(|(key, values)| Some((key.strip_prefix(&prefix)?.to_owned(), values)))
+        .collect();
+    found.sort_by(|a, b| (Reverse(a.1[4]), &a.0).cmp(&(Reverse(b.1[4]), &b.0)));
+    Ok(found)
+}
+
+/// Counter fields, in `analytics::counters::FIELDS` order, as figures.
+fn figures(values: &CounterValues) -> Record {
+    let [requests, errors, prompt_tokens, completion_tokens, cost, baseline, savings] = *values;
+    let mut record = Record::default();
+    record.push("requests", Cell::Int(requests));
+    record.push("errors", Cell::Int(errors));
+    record.push(
+        "error_rate_pct",
+        Cell::opt_text(percent(i128::from(errors), i128::from(requests))),
+    );
+    record.push("prompt_tokens", Cell::Int(prompt_tokens));
+    record.push("completion_tokens", Cell::Int(completion_tokens));
+    let pico = |value: i64| Cost(i128::from(value));
+    money(&mut record, pico(cost), pico(baseline), pico(savings));
+    record
+}
+
+fn named(column: &'static str, name: &str, values: &CounterValues) -> Record {
+    let mut record = Record::default();
+    record.push(column, Cell::Label(name.to_owned()));
+    record.extend(figures(values));
+    record
+}
+
+/// A CSV row: which counter (`scope`, `name`, `window`), then its figures.
+fn row(scope: &str, name: &str, window: &str, figures: &Record) -> Record {
+    let mut record = Record::default();
+    record.push("scope", Cell::Text(scope.to_owned()));
+    record.push("name", Cell::Label(name.to_owned()));
+    record.push("window", Cell::Text(window.to_owned()));
+    // Per-key and per-model records start with their name; skip it here.
+    record.0.extend(
+        figures
+            .0
+            .iter()
+            .filter(|(column, _)| !matches!(*column, "key" | "routed_model"))
+            .cloned(),
+    );
+    record
+}
+
+impl Answer for Realtime {
+    fn file_name(&self) -> String {
+        format!("realtime-{}", self.minute.format("%Y-%m-%dT%H%MZ"))
+    }
+
+    fn table(&self) -> Table {
+        let mut rows = vec![
+            row("tenant", &self.tenant, "day", &self.today),
+            row("tenant", &self.tenant, "minute", &self.this_minute),
+            row(
+                "tenant",
+                &self.tenant,
+                "previous_minute",
+                &self.previous_minute,
+            ),
+        ];
+        for (scope, records) in [("key", &self.by_key), ("model", &self.by_model)] {
+            for record in records {
+                let name = match record.0.first() {
+                    Some((_, Cell::Label(name))) => name.as_str(),
+                    _ => "",
+                };
+                rows.push(row(scope, name, "day", record));
+            }
+        }
+        Table {
+            columns: row("", "", "", &figures(&[0; 7])).names(),
+            rows,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use analytics::counters::{Increments, MemoryCounters};
+    use analytics::UsageEvent;
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn event(tenant: &str, key: &str, at: DateTime<Utc>) -> UsageEvent {
+        UsageEvent {
+            event_id: UsageEvent::new_id(),
+            occurred_at: at,
+            tenant_id: tenant.to_owned(),
+            key_id: key.to_owned(),
+            team: None,
+            user_tag: None,
+            endpoint: "chat_completions".to_owned(),
+            requested_model: "gpt-4o".to_owned(),
+            routed_provider: Some("openai".to_owned()),
+            routed_model: Some("gpt-4o-mini".to_owned()),
+            route_reason: "cheaper_equivalent".to_owned(),
+            attempts: 1,
+            stream: false,
+            status: 200,
+            error_kind: None,
+            prompt_tokens: 100,
+            completion_tokens: 10,
+            cached_tokens: 0,
+            cache_write_tokens: 0,
+            reasoning_tokens: 0,
+            usage_estimated: false,
+            cost_usd: "0.25".to_owned(),
+            baseline_usd: "1".to_owned(),
+            price_version: None,
+            baseline_price_version: None,
+            latency_ms: 100,
+            ttft_ms: None,
+            upstream_ms: None,
+            client_family: "curl".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_the_tenants_counters_only() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 9, 30, 15).unwrap();
+        let mut increments = Increments::default();
+        increments.add(&event("acme", "k1", now));
+        increments.add(&event("acme", "k2", now - TimeDelta::minutes(1)));
+        increments.add(&event("globex", "k3", now));
+        let memory = MemoryCounters::default();
+        memory.apply(&increments);
+        let counters = Counters::Memory(memory);
+        let answer = Realtime::read(&counters, "acme", now).await.unwrap();
+        let json = serde_json::to_value(&answer).unwrap();
+        assert_eq!(json["source"], "memory");
+        assert_eq!(json["minute"], "2026-11-25T09:30:00Z");
+        assert_eq!(json["today"]["requests"], 2);
+        assert_eq!(json["today"]["spend_usd"], "0.5");
+        assert_eq!(json["today"]["savings_pct"], "75.00");
+        assert_eq!(json["this_minute"]["requests"], 1);
+        assert_eq!(json["previous_minute"]["requests"], 1);
+        let keys: Vec<&str> = json["by_key"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["k1", "k2"]);
+        assert_eq!(json["by_model"][0]["routed_model"], "gpt-4o-mini");
+        let csv = super::super::csv::render(&answer.table());
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 1 + 3 + 2 + 1);
+        assert!(lines[0].starts_with("scope,name,window,requests,"));
+        assert!(lines[1].starts_with("tenant,acme,day,2,0,0.00,200,20,0.5,2,1.5,75.00"));
+    }
+}

@@ -1,0 +1,132 @@
+//! Measured mode: the worksheet over a tenant's own recorded traffic, read from
+//! the daily rollups (never raw events). The baseline sum (what the requested
+//! models would have cost at list price) is the current cost, the cost sum
+//! (what routing actually paid) the optimized one, both scaled from the window
+//! to a 30-day month.
+
+use analytics::store::{Store, StoreError};
+use chrono::NaiveDate;
+use pricing::roi::{self, Worksheet};
+use pricing::Cost;
+
+use super::{report, InputError, Measured, Report, MAX_MEASURED_DAYS};
+use crate::clock;
+
+/// A measured ROI: who, for how many seats at what price, over how many days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measurement {
+    pub tenant: String,
+    pub seats: u64,
+    pub price_per_seat: Cost,
+    pub days: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The `days` whole UTC days before `today`.
+pub fn window(today: NaiveDate, days: u32) -> (NaiveDate, NaiveDate) {
+    let to = today.pred_opt().unwrap_or(today);
+    let from = to - chrono::Days::new(u64::from(days.saturating_sub(1)));
+    (from, to)
+}
+
+/// The worksheet over a tenant's recorded traffic of the last `days` whole days
+/// (yesterday back), from the daily rollups: the baseline sum is the current
+/// cost, the cost sum the optimized one, both scaled to a 30-day month.
+pub async fn measure(store: &Store, input: &Measurement) -> Result<Report, MeasureError> {
+    roi::check_seats("seats", input.seats).map_err(InputError::from)?;
+    roi::check_amount("price_per_seat", input.price_per_seat).map_err(InputError::from)?;
+    if !(1..=MAX_MEASURED_DAYS).contains(&input.days) {
+        return Err(InputError::new(
+            "days",
+            format!(
+                "`days` must be a whole number from 1 to {MAX_MEASURED_DAYS}; got {}.",
+                input.days
+            ),
+        )
+        .into());
+    }
+    let (y, m, d) = clock::today().ymd();
+    let today = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+    let (from, to) = window(today, input.days);
+    let totals = tenant_totals(store, &input.tenant, from, to).await?;
+    let roi = Worksheet {
+        seats: input.seats,
+        price_per_seat: input.price_per_seat,
+        current_monthly: roi::scale_to_month(totals.baseline, input.days),
+        optimized_monthly: roi::scale_to_month(totals.cost, input.days),
+    }
+    .compute()
+    .map_err(InputError::from)?;
+    let mut report = report("measured", input.seats, input.price_per_seat, &roi);
+    report.measured = Some(Measured {
+        tenant: input.tenant.clone(),
+        from,
+        to,
+        days: input.days,
+        requests: totals.requests,
+        prompt_tokens: totals.prompt_tokens,
+        completion_tokens: totals.completion_tokens,
+        cost: totals.cost.usd(),
+        baseline_cost: totals.baseline.usd(),
+    });
+    Ok(report)
+}
+
+struct Totals {
+    requests: i64,
+    prompt_tokens: i64,
+    completion_tokens: i64,
+    cost: Cost,
+    baseline: Cost,
+}
+
+async fn tenant_totals(
+    store: &Store,
+    tenant: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Totals, StoreError> {
+    Ok(match store {
+        Store::Postgres(store) => {
+            let t = store.summary(tenant, from, to).await?;
+            Totals {
+                requests: t.requests,
+                prompt_tokens: t.prompt_tokens,
+                completion_tokens: t.completion_tokens,
+                cost: t.cost,
+                baseline: t.baseline,
+            }
+        }
+        Store::Sqlite(store) => {
+            let t = store.summary(tenant, from, to).await?;
+            Totals {
+                requests: t.requests,
+                prompt_tokens: t.prompt_tokens,
+                completion_tokens: t.completion_tokens,
+                cost: t.cost,
+                baseline: t.baseline,
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_is_whole_days_ending_yesterday() {
+        let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let (from, to) = window(today, 7);
+        assert_eq!(to, NaiveDate::from_ymd_opt(2026, 2, 28).unwrap());
+        assert_eq!(from, NaiveDate::from_ymd_opt(2026, 2, 22).unwrap());
+        assert_eq!(window(today, 1), (to, to));
+    }
+}

@@ -1,0 +1,237 @@
+//! The savings dashboard in a real browser: `gateway demo` (the built binary) on
+//! a free port with a fresh data directory, then headless Chromium (Debian's
+//! `/usr/bin/chromium`) driven by playwright-core signs in with the key the demo
+//! printed, checks the tiles against the analytics API, changes the date range,
+//! and saves screenshots to `dashboards/screenshots/`.
+//!
+//! The script lives in `tests/browser/`; `tests/browser/setup.sh` installs what
+//! it runs (Chromium, `node_modules`). When that has not been done this test
+//! fails and says so: it never skips.
+#![expect(
+    clippy::panic,
+    reason = "test support: a failed setup must stop the test with its reason"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// From start to "ready:" (30 days of history, debug build, busy machine).
+const DEMO_READY_TIMEOUT: Duration = Duration::from_secs(240);
+/// The whole browser script.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("browser")
+}
+
+fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("dashboards")
+        .join("screenshots")
+}
+
+/// Why the browser test cannot run here, if it cannot.
+fn missing_setup() -> Option<String> {
+    let hint = "run `bash gateway/tests/browser/setup.sh` (from the repository root) to install \
+                Chromium and playwright-core";
+    let package = browser_dir().join("node_modules").join("playwright-core");
+    if !package.exists() {
+        return Some(format!("{} is missing: {hint}", package.display()));
+    }
+    if !Path::new(CHROMIUM).exists() {
+        return Some(format!("{CHROMIUM} is missing: {hint}"));
+    }
+    None
+}
+
+/// What the demo printed before it was ready.
+#[derive(Debug, Default)]
+struct Banner {
+    url: Option<String>,
+    key: Option<String>,
+    dashboard_token: Option<String>,
+    other_key: Option<String>,
+    lines: Vec<String>,
+}
+
+impl Banner {
+    fn read(&mut self, line: &str) {
+        let value = |label: &str| {
+            line.trim_start()
+                .strip_prefix(label)
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_owned)
+        };
+        if let Some(url) = value("dashboard:") {
+            self.url = url.strip_suffix("/dashboard").map(str::to_owned);
+        }
+        if let Some(key) = value("tenant key:") {
+            self.key = Some(key);
+        }
+        if let Some(key) = value("dashboard token:") {
+            self.dashboard_token = Some(key);
+        }
+        if let Some(key) = value("other tenant key:") {
+            self.other_key = Some(key);
+        }
+        self.lines.push(line.to_owned());
+    }
+}
+
+/// Starts `gateway demo` and reads its output until it says it is ready.
+async fn start_demo(data_dir: &Path) -> (Child, Banner) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--days",
+            "30",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `gateway demo`: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = BufReader::new(stdout).lines();
+    let mut banner = Banner::default();
+    let ready = tokio::time::timeout(DEMO_READY_TIMEOUT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            println!("demo | {line}");
+            let done = line.starts_with("ready:");
+            banner.read(&line);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    match ready {
+        Ok(true) => {}
+        Ok(false) => panic!(
+            "`gateway demo` ended before it was ready:\n{}",
+            banner.lines.join("\n")
+        ),
+        Err(_) => panic!(
+            "`gateway demo` was not ready within {DEMO_READY_TIMEOUT:?}:\n{}",
+            banner.lines.join("\n")
+        ),
+    }
+    // Keep draining its output so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, banner)
+}
+
+/// SIGTERM, then wait: the demo must stop cleanly on its own.
+async fn stop(mut child: Child) {
+    if let Some(pid) = child.id() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await;
+    }
+    match tokio::time::timeout(Duration::from_secs(30), child.wait()).await {
+        Ok(Ok(status)) => assert!(status.success(), "`gateway demo` exited with {status}"),
+        Ok(Err(e)) => panic!("waiting for `gateway demo`: {e}"),
+        Err(_) => panic!("`gateway demo` did not stop within 30 s of SIGTERM"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_the_api_figures_in_a_real_browser() {
+    if let Some(problem) = missing_setup() {
+        panic!("{problem}");
+    }
+    let started = std::time::SystemTime::now();
+    let data_dir = std::env::temp_dir().join(format!(
+        "gateway-browser-test-{}",
+        gateway::keys::mint().unwrap_or_else(|e| panic!("randomness: {e}"))
+    ));
+    let (demo, banner) = start_demo(&data_dir).await;
+    let (Some(url), Some(key), Some(token), Some(other)) = (
+        banner.url.clone(),
+        banner.key.clone(),
+        banner.dashboard_token.clone(),
+        banner.other_key.clone(),
+    ) else {
+        panic!(
+            "the demo's banner lacks the URL or a key:\n{}",
+            banner.lines.join("\n")
+        );
+    };
+
+    // The read-only dashboard token reads analytics and is refused the OpenAI API.
+    let client = reqwest::Client::new();
+    let summary = client
+        .get(format!("{url}/api/v1/analytics/summary"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("summary with the dashboard token: {e}"));
+    assert_eq!(summary.status(), 200, "the dashboard token reads analytics");
+    let chat = client
+        .get(format!("{url}/v1/models"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("models with the dashboard token: {e}"));
+    assert_eq!(chat.status(), 403, "the dashboard token cannot call models");
+
+    let mut script = Command::new("node");
+    script
+        .arg("dashboard.test.mjs")
+        .current_dir(browser_dir())
+        .env("GATEWAY_URL", &url)
+        .env("DASHBOARD_KEY", &key)
+        .env("OTHER_TENANT_KEY", &other)
+        .env("SCREENSHOT_DIR", screenshot_dir())
+        .env("CHROMIUM", CHROMIUM)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = script.spawn().unwrap_or_else(|e| {
+        panic!("cannot start `node dashboard.test.mjs`: {e} (see gateway/tests/browser/setup.sh)")
+    });
+    let output = match tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output()).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(e)) => panic!("`node dashboard.test.mjs` failed to run: {e}"),
+        Err(_) => panic!("`node dashboard.test.mjs` timed out after {SCRIPT_TIMEOUT:?}"),
+    };
+    let report = format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{report}");
+    stop(demo).await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    assert!(
+        output.status.success(),
+        "the browser test failed ({}):\n{report}",
+        output.status
+    );
+    for name in ["dashboard.png", "dashboard-range.png"] {
+        let path = screenshot_dir().join(name);
+        let fresh = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified >= started);
+        assert!(fresh, "{} was not saved by this run", path.display());
+    }
+}
