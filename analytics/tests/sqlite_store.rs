@@ -116,6 +116,7 @@ fn traffic(tenant: &str) -> Vec<UsageEvent> {
         let mut other_key = event(tenant, at(day, 12, 0), "0.00021", "0.0035");
         other_key.key_id = "key-2".to_owned();
         other_key.team = None;
+        other_key.attempts = 2;
         events.push(other_key);
         let mut refused = event(tenant, at(day, 13, 5), "0", "0");
         refused.routed_provider = None;
@@ -135,9 +136,48 @@ fn traffic(tenant: &str) -> Vec<UsageEvent> {
         cut.requested_model = "claude-sonnet".to_owned();
         cut.ttft_ms = Some(35);
         cut.usage_estimated = true;
+        cut.attempts = 3;
         events.push(cut);
     }
     events
+}
+
+/// The first day of the period of `period` holding the event's day.
+fn period_start(e: &UsageEvent, period: Period) -> NaiveDate {
+    let day = e.occurred_at.date_naive();
+    match period {
+        Period::Day => day,
+        Period::Week => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
+        Period::Month => day.with_day(1).unwrap(),
+    }
+}
+
+/// Failovers (events with more than one attempt) of `tenant` per period start,
+/// computed from raw events.
+fn expected_failovers(events: &[UsageEvent], tenant: &str, period: Period) -> Vec<(String, i64)> {
+    let mut out: BTreeMap<String, i64> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.tenant_id == tenant) {
+        let failover = i64::from(e.attempts > 1);
+        *out.entry(period_start(e, period).to_string()).or_default() += failover;
+    }
+    out.into_iter().collect()
+}
+
+/// The `failovers` column of `tenant`'s aggregate rows, summed per period start.
+async fn stored_failovers(store: &SqliteStore, tenant: &str, period: Period) -> Vec<(String, i64)> {
+    let (column, table) = match period {
+        Period::Day => ("day", "usage_daily"),
+        Period::Week => ("week", "usage_weekly"),
+        Period::Month => ("month", "usage_monthly"),
+    };
+    let sql = format!(
+        "SELECT {column}, SUM(failovers) FROM {table} WHERE tenant_id = ?1 GROUP BY 1 ORDER BY 1"
+    );
+    sqlx::query_as(&sql)
+        .bind(tenant)
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
 }
 
 /// What the aggregate rows of `tenant` must be, computed from raw events with
@@ -146,12 +186,7 @@ fn expected(events: &[UsageEvent], tenant: &str, period: Period) -> Vec<RollupRo
     type Dims = (NaiveDate, String, String, String, String, String);
     let mut groups: BTreeMap<Dims, UsageTotals> = BTreeMap::new();
     for e in events.iter().filter(|e| e.tenant_id == tenant) {
-        let day = e.occurred_at.date_naive();
-        let start = match period {
-            Period::Day => day,
-            Period::Week => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
-            Period::Month => day.with_day(1).unwrap(),
-        };
+        let start = period_start(e, period);
         let dims = (
             start,
             e.key_id.clone(),
@@ -220,6 +255,13 @@ async fn assert_rollups_match(store: &SqliteStore, events: &[UsageEvent], tenant
             stored(store, tenant, period).await,
             expected(events, tenant, period),
             "{period:?} rows of {tenant}"
+        );
+        let failovers = expected_failovers(events, tenant, period);
+        assert!(failovers.iter().any(|(_, n)| *n > 0));
+        assert_eq!(
+            stored_failovers(store, tenant, period).await,
+            failovers,
+            "{period:?} failovers of {tenant}"
         );
     }
 }

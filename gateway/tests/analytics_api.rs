@@ -141,7 +141,13 @@ fn seed(days: &[NaiveDate]) -> Vec<UsageEvent> {
                     routed_provider: routed.as_ref().map(|(p, _)| (*p).to_owned()),
                     routed_model: routed.as_ref().map(|(_, m)| m.clone()),
                     route_reason: "requested".to_owned(),
-                    attempts: 1,
+                    // Some requests failed over once or twice (no draw: the
+                    // rest of the data set stays as it was).
+                    attempts: match n % 7 {
+                        2 => 2,
+                        5 => 3,
+                        _ => 1,
+                    },
                     stream: false,
                     status,
                     error_kind: (status >= 400).then(|| "upstream_status".to_owned()),
@@ -212,6 +218,7 @@ fn expected_figures(events: &[&UsageEvent]) -> Value {
         .iter()
         .filter(|e| e.status >= 400 || e.error_kind.is_some())
         .count() as i128;
+    let failovers = events.iter().filter(|e| e.attempts > 1).count() as i128;
     let cost: Cost = events
         .iter()
         .map(|e| Cost::parse_usd(&e.cost_usd).unwrap())
@@ -233,6 +240,8 @@ fn expected_figures(events: &[&UsageEvent]) -> Value {
         "requests": requests as i64,
         "errors": errors as i64,
         "error_rate_pct": percent(errors, requests),
+        "failovers": failovers as i64,
+        "failover_rate_pct": percent(failovers, requests),
         "prompt_tokens": events.iter().map(|e| e.prompt_tokens).sum::<u64>(),
         "completion_tokens": events.iter().map(|e| e.completion_tokens).sum::<u64>(),
         "cached_tokens": events.iter().map(|e| e.cached_tokens).sum::<u64>(),
@@ -298,6 +307,7 @@ async fn summary_equals_raw_events_to_the_cent() {
     assert_figures(&summary, &expected_figures(&of("acme", &|_| true)));
     // The data set is not trivial: errors, savings, and a saving below zero somewhere.
     assert!(summary["errors"].as_i64().unwrap() > 0);
+    assert!(summary["failovers"].as_i64().unwrap() > 0);
     assert!(events.iter().any(|e| e.savings().0 < 0));
 
     // Filters and a sub-range.
@@ -387,6 +397,8 @@ async fn summary_equals_raw_events_to_the_cent() {
         assert_eq!(spend.usd(), summary["spend_usd"].as_str().unwrap(), "{by}");
         let requests: i64 = rows.iter().map(|r| r["requests"].as_i64().unwrap()).sum();
         assert_eq!(requests, summary["requests"].as_i64().unwrap(), "{by}");
+        let failovers: i64 = rows.iter().map(|r| r["failovers"].as_i64().unwrap()).sum();
+        assert_eq!(failovers, summary["failovers"].as_i64().unwrap(), "{by}");
     }
     let mix = get_json(
         &gw,
@@ -805,6 +817,8 @@ async fn openapi_lists_every_endpoint() {
         "savings_pct",
         "latency_p95_ms",
         "error_rate_pct",
+        "failovers",
+        "failover_rate_pct",
     ] {
         assert!(figures.contains_key(name), "{name}");
     }

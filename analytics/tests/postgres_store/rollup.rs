@@ -26,6 +26,7 @@ struct Sums {
     savings: Cost,
     latency_ms_sum: i64,
     latency_count: i64,
+    failovers: i64,
 }
 
 /// The daily aggregates computed in Rust, with `pricing::Cost` arithmetic.
@@ -53,6 +54,7 @@ fn expected_daily(events: &[UsageEvent]) -> BTreeMap<Key, Sums> {
             Cost::parse_usd(&e.baseline_usd).unwrap() - Cost::parse_usd(&e.cost_usd).unwrap();
         sums.latency_ms_sum += i64::from(e.latency_ms);
         sums.latency_count += 1;
+        sums.failovers += i64::from(e.attempts > 1);
     }
     out
 }
@@ -62,8 +64,8 @@ async fn stored_daily(store: &PostgresStore) -> BTreeMap<Key, Sums> {
     let rows = sqlx::query(
         "SELECT tenant_id, day, key_id, team, requested_model, routed_provider, routed_model, \
          requests, errors, prompt_tokens, completion_tokens, cached_tokens, cost_usd::text AS cost, \
-         baseline_usd::text AS baseline, savings_usd::text AS savings, latency_ms_sum, latency_count \
-         FROM usage_daily",
+         baseline_usd::text AS baseline, savings_usd::text AS savings, latency_ms_sum, latency_count, \
+         failovers FROM usage_daily",
     )
     .fetch_all(store.pool())
     .await
@@ -93,6 +95,7 @@ async fn stored_daily(store: &PostgresStore) -> BTreeMap<Key, Sums> {
                 savings: money(row, "savings"),
                 latency_ms_sum: row.get("latency_ms_sum"),
                 latency_count: row.get("latency_count"),
+                failovers: row.get("failovers"),
             };
             (key, sums)
         })
@@ -115,17 +118,18 @@ const DAILY_FROM_RAW: &str = "SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')
     coalesce(team, ''), requested_model, coalesce(routed_provider, ''), coalesce(routed_model, ''), \
     count(*), count(*) FILTER (WHERE status >= 400 OR error_kind IS NOT NULL), sum(prompt_tokens), \
     sum(completion_tokens), sum(cached_tokens), sum(cost_usd), sum(baseline_usd), \
-    sum(baseline_usd) - sum(cost_usd), sum(latency_ms), count(*) \
+    sum(baseline_usd) - sum(cost_usd), sum(latency_ms), count(*), \
+    count(*) FILTER (WHERE attempts > 1) \
     FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6, 7";
 const DAILY: &str = "SELECT tenant_id, day, key_id, team, requested_model, routed_provider, \
     routed_model, requests, errors, prompt_tokens, completion_tokens, cached_tokens, cost_usd, \
-    baseline_usd, savings_usd, latency_ms_sum, latency_count FROM usage_daily";
+    baseline_usd, savings_usd, latency_ms_sum, latency_count, failovers FROM usage_daily";
 
 fn totals_of(period: &str, daily: &str) -> String {
     format!(
         "SELECT tenant_id, {period}, sum(requests), sum(errors), sum(prompt_tokens), \
-         sum(cost_usd), sum(baseline_usd), sum(savings_usd), sum(latency_ms_sum) \
-         FROM {daily} GROUP BY 1, 2"
+         sum(cost_usd), sum(baseline_usd), sum(savings_usd), sum(latency_ms_sum), \
+         sum(failovers) FROM {daily} GROUP BY 1, 2"
     )
 }
 
@@ -157,6 +161,12 @@ fn traffic(rng: &mut Rng, count: usize, days: i64) -> Vec<UsageEvent> {
             e.cost_usd = Cost(i128::from(rng.below(10_000_000_000_000))).usd();
             e.baseline_usd = Cost(i128::from(rng.below(50_000_000_000_000))).usd();
             e.latency_ms = rng.below(60_000) as u32;
+            // Some failovers, from a value already drawn (the draws stay as they were).
+            e.attempts = match e.latency_ms % 6 {
+                1 => 2,
+                4 => 3,
+                _ => 1,
+            };
             e
         })
         .collect()
@@ -192,6 +202,7 @@ async fn rollups_are_exact_idempotent_and_take_late_events() {
         }
 
         assert_eq!(stored_daily(&store).await, expected_daily(&events));
+        assert!(events.iter().any(|e| e.attempts == 2) && events.iter().any(|e| e.attempts == 3));
         assert!(difference(&store, DAILY_FROM_RAW, DAILY).await.is_empty());
         check_periods(&store).await;
 
@@ -239,14 +250,14 @@ async fn rollups_are_exact_idempotent_and_take_late_events() {
 /// Weekly and monthly rows equal sums over the daily rows of their period.
 async fn check_periods(store: &PostgresStore) {
     let weekly = "SELECT tenant_id, week, requests, errors, prompt_tokens, cost_usd, \
-        baseline_usd, savings_usd, latency_ms_sum FROM usage_weekly";
+        baseline_usd, savings_usd, latency_ms_sum, failovers FROM usage_weekly";
     let from_daily = totals_of("date_trunc('week', day)::date", "usage_daily");
     let weekly_totals = totals_of("week", &format!("({weekly}) w"));
     assert!(difference(store, &from_daily, &weekly_totals)
         .await
         .is_empty());
     let monthly = "SELECT tenant_id, month, requests, errors, prompt_tokens, cost_usd, \
-        baseline_usd, savings_usd, latency_ms_sum FROM usage_monthly";
+        baseline_usd, savings_usd, latency_ms_sum, failovers FROM usage_monthly";
     let from_daily = totals_of("date_trunc('month', day)::date", "usage_daily");
     let monthly_totals = totals_of("month", &format!("({monthly}) m"));
     assert!(difference(store, &from_daily, &monthly_totals)

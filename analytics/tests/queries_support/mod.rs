@@ -105,7 +105,12 @@ pub fn seed() -> Vec<UsageEvent> {
                     routed_provider: routed.map(|(p, _)| p.to_owned()),
                     routed_model: routed.map(|(_, m)| m.to_owned()),
                     route_reason: "requested".to_owned(),
-                    attempts: 1,
+                    // Some failovers, without a draw (the rest stays as it was).
+                    attempts: match n % 5 {
+                        1 => 2,
+                        3 => 3,
+                        _ => 1,
+                    },
                     stream: rng.below(2) == 0,
                     status,
                     error_kind: (status >= 400).then(|| "upstream_status".to_owned()),
@@ -189,6 +194,7 @@ pub fn expected(
             savings: event.savings(),
             latency_ms_sum: i64::from(event.latency_ms),
             latency_count: 1,
+            failovers: i64::from(event.attempts > 1),
         };
         aggregate.latency.record(event.latency_ms);
     }
@@ -240,6 +246,10 @@ pub async fn check(store: &Store) {
                 let got = store.aggregate(tenant, from, to, filter, by).await.unwrap();
                 let want = expected(&events, tenant, from, to, filter, by);
                 assert!(!want.is_empty(), "{tenant} {by:?} {filter:?}");
+                if by == GroupBy::Total && *filter == Filter::default() {
+                    let totals = want[0].totals;
+                    assert!(0 < totals.failovers && totals.failovers < totals.requests);
+                }
                 assert_eq!(got, want, "{tenant} {by:?} {filter:?}");
             }
         }

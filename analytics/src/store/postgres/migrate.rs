@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "latency_histogram",
         sql: include_str!("../../../../migrations/postgres/20261126100000_latency_histogram.sql"),
     },
+    Migration {
+        version: 20261126110000,
+        name: "failovers",
+        sql: include_str!("../../../../migrations/postgres/20261126110000_failovers.sql"),
+    },
 ];
 
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('gateway.migrate'))";

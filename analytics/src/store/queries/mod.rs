@@ -69,6 +69,8 @@ pub struct Totals {
     pub savings: Cost,
     pub latency_ms_sum: i64,
     pub latency_count: i64,
+    /// Requests that needed more than one provider attempt.
+    pub failovers: i64,
 }
 
 impl AddAssign for Totals {
@@ -83,6 +85,7 @@ impl AddAssign for Totals {
         self.savings += other.savings;
         self.latency_ms_sum += other.latency_ms_sum;
         self.latency_count += other.latency_count;
+        self.failovers += other.failovers;
     }
 }
 

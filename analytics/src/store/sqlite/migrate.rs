@@ -33,6 +33,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "latency_histogram",
         sql: include_str!("../../../../migrations/sqlite/20261126100000_latency_histogram.sql"),
     },
+    Migration {
+        version: 20261126110000,
+        name: "failovers",
+        sql: include_str!("../../../../migrations/sqlite/20261126110000_failovers.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "

@@ -51,7 +51,7 @@ macro_rules! aggregate_columns {
             $period,
             ", key_id, team, requested_model, routed_provider, routed_model, \
              requests, errors, prompt_tokens, completion_tokens, cached_tokens, \
-             cost_pusd, baseline_pusd, savings_pusd, latency_ms_sum, latency_count"
+             cost_pusd, baseline_pusd, savings_pusd, latency_ms_sum, latency_count, failovers"
         )
     };
 }
@@ -71,7 +71,8 @@ macro_rules! from_daily {
                  routed_model, SUM(requests), SUM(errors), SUM(prompt_tokens), \
                  SUM(completion_tokens), SUM(cached_tokens), SUM(cost_pusd), \
                  SUM(baseline_pusd), SUM(savings_pusd), SUM(latency_ms_sum), \
-                 SUM(latency_count) FROM usage_daily WHERE day >= ?1 AND day <= ?2 \
+                 SUM(latency_count), SUM(failovers) FROM usage_daily \
+                 WHERE day >= ?1 AND day <= ?2 \
                  GROUP BY tenant_id, key_id, team, requested_model, routed_provider, routed_model"
             ),
         ]
@@ -88,7 +89,7 @@ const DAILY_INSERT: &str = concat!(
      COALESCE(routed_provider, ''), COALESCE(routed_model, ''), COUNT(*), \
      SUM(status >= 400 OR error_kind IS NOT NULL), SUM(prompt_tokens), \
      SUM(completion_tokens), SUM(cached_tokens), SUM(cost_pusd), SUM(baseline_pusd), \
-     SUM(baseline_pusd - cost_pusd), SUM(latency_ms), COUNT(latency_ms) \
+     SUM(baseline_pusd - cost_pusd), SUM(latency_ms), COUNT(latency_ms), SUM(attempts > 1) \
      FROM usage_events WHERE occurred_at_ns >= ?2 AND occurred_at_ns < ?3 \
      GROUP BY tenant_id, key_id, COALESCE(team, ''), requested_model, \
      COALESCE(routed_provider, ''), COALESCE(routed_model, '')"

@@ -92,6 +92,11 @@ pub fn figures(aggregate: &Aggregate) -> Record {
         "error_rate_pct",
         Cell::opt_text(percent(i128::from(t.errors), i128::from(t.requests))),
     );
+    record.push("failovers", Cell::Int(t.failovers));
+    record.push(
+        "failover_rate_pct",
+        Cell::opt_text(percent(i128::from(t.failovers), i128::from(t.requests))),
+    );
     record.push("prompt_tokens", Cell::Int(t.prompt_tokens));
     record.push("completion_tokens", Cell::Int(t.completion_tokens));
     record.push("cached_tokens", Cell::Int(t.cached_tokens));

@@ -147,6 +147,14 @@ fn schemas() -> Value {
             json!({"type": "integer", "description": "Status >= 400 or an error kind"}),
         ),
         ("error_rate_pct", pct.clone()),
+        (
+            "failovers",
+            json!({"type": "integer", "description": "Requests that needed more than one provider attempt"}),
+        ),
+        (
+            "failover_rate_pct",
+            json!({"type": ["string", "null"], "description": "failovers / requests x 100, two decimals"}),
+        ),
         ("prompt_tokens", int.clone()),
         ("completion_tokens", int.clone()),
         ("cached_tokens", int.clone()),
@@ -174,7 +182,9 @@ fn schemas() -> Value {
     };
     let counter_figures: Vec<(&str, Value)> = figures
         .iter()
-        .filter(|(n, _)| !n.starts_with("latency") && *n != "cached_tokens")
+        .filter(|(n, _)| {
+            !n.starts_with("latency") && !n.starts_with("failover") && *n != "cached_tokens"
+        })
         .cloned()
         .collect();
     let counters_with = |head: &[(&str, Value)]| {
