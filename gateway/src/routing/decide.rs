@@ -82,8 +82,6 @@ pub enum RouteError {
 /// Why a deployment was left out; the most informative reason becomes the error.
 #[derive(Default)]
 struct Exclusions {
-    /// Left out by the caller's allow/deny lists.
-    denied: bool,
     missing: Capabilities,
     context: bool,
     near_context_limit: bool,
@@ -176,14 +174,9 @@ fn candidates<'t>(
 ) -> Vec<Ranked> {
     let endpoint = endpoint_of(req);
     pool.filter(|d| d.endpoint == endpoint)
-        .filter(|d| {
-            if policy.may_route_to(d) {
-                suitable(d, req, health, ex)
-            } else {
-                ex.denied = true;
-                false
-            }
-        })
+        // Left out by the caller's lists: no reason is recorded, so a request
+        // stopped only by them answers "unknown model" (see `error_from`).
+        .filter(|d| policy.may_route_to(d) && suitable(d, req, health, ex))
         .map(|d| Ranked {
             cost: d.entry.as_ref().and_then(|e| expected_cost(e, req, day)),
             latency: health.latency_us(d.index),
