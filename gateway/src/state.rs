@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use analytics::writer::EventSink;
 use arc_swap::ArcSwap;
 
-use crate::config::{Config, RoutingConfig};
+use crate::config::{Config, RoutingConfig, UpstreamLimits};
 use crate::keys::KeyStore;
 use crate::metrics::Metrics;
 use crate::providers::openai_compat::BuildError as ProviderBuildError;
@@ -40,6 +40,7 @@ pub struct Snapshot {
     pub budget: RetryBudget,
     pub routing: RoutingConfig,
     pub max_body_bytes: usize,
+    pub upstream_limits: UpstreamLimits,
     pub request_timeout: Duration,
     /// Unix seconds at load, reported as the models' `created`.
     pub loaded_at: u64,
@@ -69,6 +70,7 @@ impl Snapshot {
             providers,
             routing: routing.clone(),
             max_body_bytes: config.server.max_body_bytes,
+            upstream_limits: config.server.upstream_limits,
             request_timeout: config.server.request_timeout,
             loaded_at: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
