@@ -44,7 +44,7 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate_reader,
         ));
 
-    Router::new()
+    let mut routes = Router::new()
         .nest("/v1", api.clone())
         .merge(api)
         .nest("/api/v1", management)
@@ -54,8 +54,11 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(dashboard::routes())
         .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .route("/readyz", get(ops::readyz));
+    if state.metrics_on_main_listener {
+        routes = routes.route("/metrics", get(ops::metrics));
+    }
+    routes
         .fallback(ops::unknown_route)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(middleware::from_fn(close_unread::close_unread))
@@ -63,6 +66,16 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             observe::observe,
         ))
+        .layer(middleware::from_fn(request_id::request_id))
+        .with_state(state)
+}
+
+/// The router of `server.metrics_listen`: `/metrics` only.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::unknown_route)
+        .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(middleware::from_fn(request_id::request_id))
         .with_state(state)
 }

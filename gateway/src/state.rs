@@ -21,6 +21,7 @@ use crate::routing::health::LiveHealth;
 use crate::routing::policy::virtual_model;
 use crate::routing::table::TableError;
 use crate::routing::RoutingTable;
+use crate::secret::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -136,6 +137,12 @@ pub struct Inner {
     pub events: EventSink,
     /// The event store the analytics reads (rollups) query.
     pub store: Arc<analytics::store::Store>,
+    /// The bearer token `/metrics` asks for, if any (fixed at start).
+    pub metrics_token: Option<Secret>,
+    /// Whether `/metrics` is served on the main listener (no `metrics_listen`).
+    pub metrics_on_main_listener: bool,
+    /// `server.max_concurrent_requests` (fixed at start).
+    pub max_concurrent_requests: usize,
     shutting_down: AtomicBool,
 }
 
@@ -155,6 +162,9 @@ impl AppState {
             metrics,
             events,
             store,
+            metrics_token: config.server.metrics.token.clone(),
+            metrics_on_main_listener: config.server.metrics.listen.is_none(),
+            max_concurrent_requests: config.server.limits.max_concurrent_requests,
             shutting_down: AtomicBool::new(false),
         })))
     }
