@@ -234,6 +234,13 @@ async fn redirects_from_a_provider_are_not_followed() {
         0,
         "the redirect target was never called"
     );
+    let metrics = metrics_text(&gw).await;
+    assert!(
+        metrics.contains(
+            r#"gateway_upstream_errors_total{provider="mock",kind="upstream_redirect"} 2"#
+        ),
+        "{metrics}"
+    );
     let events = events_of(gw).await;
     assert_eq!(
         error_kind_of(&events, "redirect-307"),

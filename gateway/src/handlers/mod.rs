@@ -126,11 +126,12 @@ pub async fn send_upstream(
         Ok(response)
     } else if status.is_redirection() {
         let provider = &deployment.labels.provider;
-        state.metrics.record_upstream_error(provider, "redirect");
-        Err(GatewayError::UpstreamRedirect {
+        let error = GatewayError::UpstreamRedirect {
             provider: provider.to_string(),
             status: status.as_u16(),
-        })
+        };
+        state.metrics.record_upstream_error(provider, error.kind());
+        Err(error)
     } else {
         Err(upstream_error(state, deployment, response).await)
     }
