@@ -4,15 +4,18 @@
 //! 1. `request_id`: an `x-request-id` (the client's, if it is a plain token) on the
 //!    request's extensions and on every response, errors included.
 //! 2. `observe`: the in-flight gauge, the request counter by route/status/provider/
-//!    model, the total-latency histogram (streams until their last byte), and the
-//!    overall request deadline.
+//!    model, the total-latency histogram (streams until their last byte), the
+//!    overall request deadline, and `server.max_concurrent_requests` (503 with
+//!    `Retry-After` beyond it, except for health checks and `/metrics`).
 //! 3. `close_unread`: `Connection: close` on an answer sent before the request
 //!    body was read, as hyper then closes the connection.
 //! 4. `authenticate` (only `/v1/...`): the caller's [`ApiKey`](crate::keys::ApiKey)
 //!    as an extension, and its rate limit.
 //!
 //! The request body limit is applied where bodies are read (`handlers::read_body`),
-//! so an oversize body gets an OpenAI-shaped 413 like every other error.
+//! so an oversize body gets an OpenAI-shaped 413 like every other error. Below
+//! these layers, per connection, `server::accept` counts each request on its
+//! connection (idle connections are closed; see `server/connections.rs`).
 
 use axum::routing::{get, post};
 use axum::{middleware, Router};
