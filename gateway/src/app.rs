@@ -13,8 +13,8 @@
 //!    as an extension, and its rate limit.
 //!
 //! The request body limit is applied where bodies are read (`handlers::read_body`),
-//! so an oversize body gets an OpenAI-shaped 413 like every other error. Below
-//! these layers, per connection, `server::accept` counts each request on its
+//! so an oversize body gets an OpenAI-shaped 413 like every other error. Around
+//! all of them, per connection, `server::accept` counts each request on its
 //! connection (idle connections are closed; see `server/connections.rs`).
 
 use axum::routing::{get, post};
