@@ -4,15 +4,18 @@
 //! 1. `request_id`: an `x-request-id` (the client's, if it is a plain token) on the
 //!    request's extensions and on every response, errors included.
 //! 2. `observe`: the in-flight gauge, the request counter by route/status/provider/
-//!    model, the total-latency histogram (streams until their last byte), and the
-//!    overall request deadline.
+//!    model, the total-latency histogram (streams until their last byte), the
+//!    overall request deadline, and `server.max_concurrent_requests` (503 with
+//!    `Retry-After` beyond it, except for health checks and `/metrics`).
 //! 3. `close_unread`: `Connection: close` on an answer sent before the request
 //!    body was read, as hyper then closes the connection.
 //! 4. `authenticate` (only `/v1/...`): the caller's [`ApiKey`](crate::keys::ApiKey)
 //!    as an extension, and its rate limit.
 //!
 //! The request body limit is applied where bodies are read (`handlers::read_body`),
-//! so an oversize body gets an OpenAI-shaped 413 like every other error.
+//! so an oversize body gets an OpenAI-shaped 413 like every other error. Around
+//! all of them, per connection, `server::accept` counts each request on its
+//! connection (idle connections are closed; see `server/connections.rs`).
 
 use axum::routing::{get, post};
 use axum::{middleware, Router};
@@ -44,7 +47,7 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate_reader,
         ));
 
-    Router::new()
+    let mut routes = Router::new()
         .nest("/v1", api.clone())
         .merge(api)
         .nest("/api/v1", management)
@@ -54,8 +57,11 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(dashboard::routes())
         .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .route("/readyz", get(ops::readyz));
+    if state.metrics_on_main_listener {
+        routes = routes.route("/metrics", get(ops::metrics));
+    }
+    routes
         .fallback(ops::unknown_route)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(middleware::from_fn(close_unread::close_unread))
@@ -63,6 +69,16 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             observe::observe,
         ))
+        .layer(middleware::from_fn(request_id::request_id))
+        .with_state(state)
+}
+
+/// The router of `server.metrics_listen`: `/metrics` only.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::unknown_route)
+        .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(middleware::from_fn(request_id::request_id))
         .with_state(state)
 }

@@ -15,6 +15,10 @@ use serde::Serialize;
 
 use crate::usage_event::ErrorKind;
 
+/// What an overloaded gateway asks clients to wait: a slot frees as soon as any
+/// request ends, so a short wait (OpenAI's SDKs honour it) is enough.
+const OVERLOAD_RETRY_AFTER: Duration = Duration::from_secs(1);
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("We could not parse the JSON body of your request: {0}")]
@@ -70,6 +74,21 @@ pub enum GatewayError {
     RequestTimeout,
     #[error("The gateway is shutting down.")]
     ShuttingDown,
+    /// Over `server.max_concurrent_requests` or `server.max_connections`.
+    #[error("The gateway is serving as many {0} as it allows; retry shortly.")]
+    Overloaded(&'static str),
+    /// `/metrics` asks for the configured bearer token.
+    #[error("This endpoint needs a valid bearer token in the Authorization header.")]
+    MetricsUnauthorized,
+    #[error("Provider `{provider}` sent {what} larger than the gateway's limit of {limit} bytes.")]
+    UpstreamTooLarge {
+        provider: String,
+        /// `a response` or `a stream event`.
+        what: &'static str,
+        limit: usize,
+    },
+    #[error("Provider `{provider}` answered with a redirect ({status}); the gateway follows none. Check its base_url.")]
+    UpstreamRedirect { provider: String, status: u16 },
     /// The analytics store could not answer a read: unreachable (`transient`,
     /// 503) or failing the query (500). The cause is logged, never sent.
     #[error("{}", if *transient { "The analytics store is unavailable right now; try again shortly." } else { "The analytics store could not answer this query." })]
@@ -115,7 +134,9 @@ impl GatewayError {
             | GatewayError::WrongEndpoint { .. }
             | GatewayError::Unsuitable { .. }
             | GatewayError::ContextTooLong { .. } => StatusCode::BAD_REQUEST,
-            GatewayError::MissingKey | GatewayError::InvalidKey => StatusCode::UNAUTHORIZED,
+            GatewayError::MissingKey
+            | GatewayError::InvalidKey
+            | GatewayError::MetricsUnauthorized => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
             GatewayError::ModelNotFound(_) | GatewayError::UnknownRoute { .. } => {
                 StatusCode::NOT_FOUND
@@ -123,12 +144,14 @@ impl GatewayError {
             GatewayError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            GatewayError::UpstreamConnect { .. } | GatewayError::UpstreamProtocol { .. } => {
-                StatusCode::BAD_GATEWAY
-            }
+            GatewayError::UpstreamConnect { .. }
+            | GatewayError::UpstreamProtocol { .. }
+            | GatewayError::UpstreamTooLarge { .. }
+            | GatewayError::UpstreamRedirect { .. } => StatusCode::BAD_GATEWAY,
             GatewayError::ProviderUnavailable { .. }
             | GatewayError::NoProviderAvailable { .. }
-            | GatewayError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            | GatewayError::ShuttingDown
+            | GatewayError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::UpstreamTimeout { .. } | GatewayError::RequestTimeout => {
                 StatusCode::GATEWAY_TIMEOUT
             }
@@ -161,6 +184,10 @@ impl GatewayError {
             GatewayError::UpstreamProtocol { .. } => "upstream_protocol",
             GatewayError::RequestTimeout => "request_timeout",
             GatewayError::ShuttingDown => "shutting_down",
+            GatewayError::Overloaded(_) => "overloaded",
+            GatewayError::MetricsUnauthorized => "metrics_unauthorized",
+            GatewayError::UpstreamTooLarge { .. } => "upstream_too_large",
+            GatewayError::UpstreamRedirect { .. } => "upstream_redirect",
             GatewayError::AnalyticsStore { .. } => "analytics_store",
             GatewayError::Upstream { .. } => "upstream_status",
         }
@@ -173,6 +200,7 @@ impl GatewayError {
             GatewayError::UpstreamConnect { .. }
             | GatewayError::UpstreamTimeout { .. }
             | GatewayError::UpstreamProtocol { .. }
+            | GatewayError::UpstreamRedirect { .. }
             | GatewayError::ProviderUnavailable { .. } => true,
             GatewayError::Upstream { status, .. } => {
                 *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
@@ -189,6 +217,8 @@ impl GatewayError {
             GatewayError::UpstreamConnect { .. }
                 | GatewayError::UpstreamTimeout { .. }
                 | GatewayError::UpstreamProtocol { .. }
+                | GatewayError::UpstreamTooLarge { .. }
+                | GatewayError::UpstreamRedirect { .. }
                 | GatewayError::Upstream { .. }
         )
     }
@@ -200,7 +230,9 @@ impl GatewayError {
             | GatewayError::MissingKey
             | GatewayError::UnknownRoute { .. }
             | GatewayError::MethodNotAllowed => ("invalid_request_error", None),
-            GatewayError::InvalidKey => ("invalid_request_error", Some("invalid_api_key")),
+            GatewayError::InvalidKey | GatewayError::MetricsUnauthorized => {
+                ("invalid_request_error", Some("invalid_api_key"))
+            }
             GatewayError::Forbidden(_) => {
                 ("invalid_request_error", Some("insufficient_permissions"))
             }
@@ -220,6 +252,9 @@ impl GatewayError {
             GatewayError::ProviderUnavailable { .. }
             | GatewayError::NoProviderAvailable { .. }
             | GatewayError::ShuttingDown => ("service_unavailable", Some("service_unavailable")),
+            GatewayError::Overloaded(_) => ("service_unavailable", Some("overloaded")),
+            GatewayError::UpstreamTooLarge { .. } => ("upstream_error", Some("upstream_too_large")),
+            GatewayError::UpstreamRedirect { .. } => ("upstream_error", Some("upstream_redirect")),
             GatewayError::UpstreamConnect { .. }
             | GatewayError::UpstreamProtocol { .. }
             | GatewayError::Upstream { .. } => ("upstream_error", Some("bad_gateway")),
@@ -284,11 +319,21 @@ impl IntoResponse for GatewayError {
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 );
-                if let GatewayError::RateLimited { retry_after } = other {
+                let retry_after = match other {
+                    GatewayError::RateLimited { retry_after } => Some(*retry_after),
+                    GatewayError::Overloaded(_) => Some(OVERLOAD_RETRY_AFTER),
+                    _ => None,
+                };
+                if let Some(retry_after) = retry_after {
                     let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                     response
                         .headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                if let GatewayError::MetricsUnauthorized = other {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 }
                 response
             }

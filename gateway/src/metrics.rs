@@ -43,6 +43,16 @@ pub struct UpstreamErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    pub limit: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TokenLabels {
     pub provider: Arc<String>,
     pub model: Arc<String>,
@@ -60,6 +70,9 @@ pub struct Metrics {
     pub tokens: Family<TokenLabels, Counter>,
     pub failovers: Family<UpstreamLabels, Counter>,
     pub retry_budget_exhausted: Counter,
+    pub open_connections: Gauge,
+    pub connections_closed: Family<ReasonLabels, Counter>,
+    pub overload_rejections: Family<LimitLabels, Counter>,
     /// The usage-event pipeline's counters, rendered with the rest.
     pipeline: std::sync::OnceLock<Arc<analytics::writer::WriterStats>>,
 }
@@ -141,7 +154,28 @@ impl Metrics {
             "Failovers not attempted because the retry budget was spent",
             retry_budget_exhausted.clone(),
         );
+        let open_connections = Gauge::default();
+        registry.register(
+            "open_connections",
+            "Client connections open now",
+            open_connections.clone(),
+        );
+        let connections_closed = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "connections_closed",
+            "Client connections the gateway closed: idle past server.idle_timeout_ms, or evicted (idle) to make room at server.max_connections",
+            connections_closed.clone(),
+        );
+        let overload_rejections = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "overload_rejections",
+            "503 answers at a limit: connections (every connection busy at server.max_connections) or requests (server.max_concurrent_requests)",
+            overload_rejections.clone(),
+        );
         Metrics {
+            open_connections,
+            connections_closed,
+            overload_rejections,
             pipeline: std::sync::OnceLock::new(),
             registry,
             failovers,
@@ -192,6 +226,18 @@ impl Metrics {
                     .inc_by(count);
             }
         }
+    }
+
+    pub fn record_connection_closed(&self, reason: &'static str) {
+        self.connections_closed
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
+    pub fn record_overload(&self, limit: &'static str) {
+        self.overload_rejections
+            .get_or_create(&LimitLabels { limit })
+            .inc();
     }
 
     pub fn record_failover(&self, from: &UpstreamLabels) {

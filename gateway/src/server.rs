@@ -1,26 +1,22 @@
-//! The accept loop: TCP_NODELAY on every client connection (small SSE writes must
-//! not wait for delayed ACKs), HTTP/1.1 and HTTP/2 on one port, a header read
-//! timeout against slow clients, and graceful shutdown: stop accepting, let open
-//! requests and streams finish within the grace period, then close the rest.
+//! Starting and stopping the gateway: the event pipeline, the shared state, the
+//! listeners (the API and, if configured, a separate one for `/metrics`), the
+//! file descriptor limit, and graceful shutdown. What happens on a connection is
+//! in `accept.rs`; which connections stay open, in `connections.rs`.
+
+mod accept;
+mod connections;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::app;
-use crate::config::Config;
+use crate::config::{Config, ConnectionLimits};
 use crate::events::Pipeline;
 use crate::state::AppState;
-
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_HEADER_LIST_BYTES: u32 = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -38,6 +34,8 @@ pub enum StartError {
 /// A gateway serving on `addr` until [`RunningGateway::shutdown`] is called.
 pub struct RunningGateway {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `server.metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     /// The usage-event pipeline; its store is what analytics queries read.
     pub store: std::sync::Arc<analytics::store::Store>,
@@ -45,6 +43,7 @@ pub struct RunningGateway {
     grace: Duration,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    metrics_task: Option<JoinHandle<()>>,
 }
 
 impl RunningGateway {
@@ -53,6 +52,9 @@ impl RunningGateway {
         self.state.begin_shutdown();
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        if let Some(task) = self.metrics_task {
+            let _ = tokio::time::timeout(self.grace, task).await;
+        }
         // Every request has ended, so every event is queued: write them out.
         self.pipeline.shutdown(self.grace).await;
     }
@@ -85,87 +87,80 @@ impl RunningGateway {
 pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
     let pipeline = Pipeline::start(&config.analytics).await?;
     let state = AppState::new(config, pipeline.sink.clone(), pipeline.store.clone())?;
-    let listener = TcpListener::bind(config.server.listen)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.server.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: config.server.listen,
-        source,
-    })?;
+    let (listener, addr) = bind(config.server.listen).await?;
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(
+    let metrics = match config.server.metrics.listen {
+        Some(metrics_listen) => {
+            let (listener, addr) = bind(metrics_listen).await?;
+            let router = app::metrics_router(state.clone());
+            let mut stopped = stopped.clone();
+            let task = tokio::spawn(async move {
+                let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                    let _ = stopped.changed().await;
+                });
+                if let Err(error) = serve.await {
+                    tracing::warn!(%error, "metrics listener failed");
+                }
+            });
+            Some((addr, task))
+        }
+        None => None,
+    };
+    let task = tokio::spawn(accept::accept_loop(
         listener,
         state.clone(),
         stopped,
         config.server.shutdown_grace,
+        fitted_limits(config.server.limits),
     ));
+    let (metrics_addr, metrics_task) = metrics.unzip();
     Ok(RunningGateway {
         addr,
+        metrics_addr,
         state,
         store: pipeline.store.clone(),
         pipeline,
         grace: config.server.shutdown_grace,
         stop,
         task,
+        metrics_task,
     })
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    state: AppState,
-    mut stop: watch::Receiver<bool>,
-    grace: Duration,
-) {
-    let service = TowerToHyperService::new(app::router(state));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .keep_alive(true);
-    // HTTP/1.1 takes header sections up to hyper's ~400 KB buffer; let HTTP/2
-    // take as much rather than reset a client's whole connection.
-    builder.http2().max_header_list_size(MAX_HEADER_LIST_BYTES);
-    let graceful = GracefulShutdown::new();
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(error) => {
-                        // Out of file descriptors and the like: back off briefly.
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let connection = builder
-                    .serve_connection(TokioIo::new(stream), service.clone())
-                    .into_owned();
-                let watched = graceful.watch(connection);
-                connections.spawn(async move {
-                    if let Err(error) = watched.await {
-                        tracing::debug!(%error, "connection ended with an error");
-                    }
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = stop.changed() => break,
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    Ok((listener, bound))
+}
+
+/// The configured limits, with `max_connections` lowered if the process cannot
+/// open that many descriptors. The soft descriptor limit is first raised to the
+/// hard one, as servers commonly do (the soft default is often 1,024).
+fn fitted_limits(mut limits: ConnectionLimits) -> ConnectionLimits {
+    let fd_limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::debug!(%error, "cannot read or raise the file descriptor limit");
+            return limits;
         }
-    }
-    drop(listener);
-    let open = connections.len();
-    tracing::info!(open, "shutting down: finishing open requests");
-    let drained = async {
-        graceful.shutdown().await;
-        while connections.join_next().await.is_some() {}
     };
-    if tokio::time::timeout(grace, drained).await.is_err() {
-        tracing::warn!("grace period over: closing remaining connections");
+    let budget = connections::connection_budget(
+        limits.max_connections,
+        limits.max_concurrent_requests,
+        fd_limit,
+    );
+    if budget < limits.max_connections {
+        tracing::warn!(
+            configured = limits.max_connections,
+            used = budget,
+            fd_limit,
+            "server.max_connections lowered to what the file descriptor limit (ulimit -n) allows"
+        );
+        limits.max_connections = budget;
     }
+    limits
 }

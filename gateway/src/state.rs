@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use analytics::writer::EventSink;
 use arc_swap::ArcSwap;
 
-use crate::config::{Config, RoutingConfig};
+use crate::config::{Config, RoutingConfig, UpstreamLimits};
 use crate::keys::KeyStore;
 use crate::metrics::Metrics;
 use crate::providers::openai_compat::BuildError as ProviderBuildError;
@@ -21,6 +21,7 @@ use crate::routing::health::LiveHealth;
 use crate::routing::policy::virtual_model;
 use crate::routing::table::TableError;
 use crate::routing::RoutingTable;
+use crate::secret::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -40,6 +41,7 @@ pub struct Snapshot {
     pub budget: RetryBudget,
     pub routing: RoutingConfig,
     pub max_body_bytes: usize,
+    pub upstream_limits: UpstreamLimits,
     pub request_timeout: Duration,
     /// Unix seconds at load, reported as the models' `created`.
     pub loaded_at: u64,
@@ -69,6 +71,7 @@ impl Snapshot {
             providers,
             routing: routing.clone(),
             max_body_bytes: config.server.max_body_bytes,
+            upstream_limits: config.server.upstream_limits,
             request_timeout: config.server.request_timeout,
             loaded_at: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -134,6 +137,12 @@ pub struct Inner {
     pub events: EventSink,
     /// The event store the analytics reads (rollups) query.
     pub store: Arc<analytics::store::Store>,
+    /// The bearer token `/metrics` asks for, if any (fixed at start).
+    pub metrics_token: Option<Secret>,
+    /// Whether `/metrics` is served on the main listener (no `metrics_listen`).
+    pub metrics_on_main_listener: bool,
+    /// `server.max_concurrent_requests` (fixed at start).
+    pub max_concurrent_requests: usize,
     shutting_down: AtomicBool,
 }
 
@@ -153,6 +162,9 @@ impl AppState {
             metrics,
             events,
             store,
+            metrics_token: config.server.metrics.token.clone(),
+            metrics_on_main_listener: config.server.metrics.listen.is_none(),
+            max_concurrent_requests: config.server.limits.max_concurrent_requests,
             shutting_down: AtomicBool::new(false),
         })))
     }

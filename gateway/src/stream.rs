@@ -3,8 +3,9 @@
 //! The first event is read before the gateway answers 200, so a provider that
 //! fails at once becomes a clean error instead of a broken stream. After that every
 //! event is forwarded as soon as it is complete; nothing is buffered beyond one
-//! partial event. A stream that stops before `[DONE]` ends with an explicit error
-//! event, never as a silent success. Dropping the body (client gone) drops the
+//! partial event, and no event larger than `server.max_upstream_event_bytes`. A
+//! stream that stops before `[DONE]` ends with an explicit error event, never as a
+//! silent success. Dropping the body (client gone) drops the
 //! upstream response, which closes the provider connection.
 
 use std::collections::VecDeque;
@@ -41,6 +42,8 @@ enum Interruption {
     Cut,
     IdleTimeout,
     Transport,
+    /// One event over `server.max_upstream_event_bytes`.
+    EventTooLarge,
 }
 
 impl Interruption {
@@ -49,6 +52,7 @@ impl Interruption {
             Interruption::Cut => "stream_cut",
             Interruption::IdleTimeout => "stream_idle_timeout",
             Interruption::Transport => "stream_transport",
+            Interruption::EventTooLarge => "stream_event_too_large",
         }
     }
 
@@ -65,6 +69,10 @@ impl Interruption {
             Interruption::Transport => (
                 "The connection to the provider failed during the stream.",
                 "stream_interrupted",
+            ),
+            Interruption::EventTooLarge => (
+                "The provider sent a stream event larger than the gateway's limit; the stream was stopped.",
+                "upstream_too_large",
             ),
         };
         Bytes::from(format!(
@@ -106,6 +114,8 @@ struct Relay {
     draft: Option<DraftSlot>,
     upstream: BoxStream<'static, reqwest::Result<Bytes>>,
     splitter: EventSplitter,
+    /// `server.max_upstream_event_bytes`.
+    max_event: usize,
     filter: UsageFilter,
     ready: VecDeque<Bytes>,
     idle: Duration,
@@ -134,10 +144,28 @@ impl Relay {
         }
     }
 
-    /// Moves every complete event of the buffer through the usage filter; the bill
-    /// goes out as a comment just before `[DONE]`.
-    fn take_events(&mut self) {
+    /// Adds a chunk and moves the complete events on; `false` when an event,
+    /// complete or still arriving, is over the size limit and the stream must stop.
+    fn absorb(&mut self, chunk: &[u8]) -> bool {
+        self.splitter.push(chunk);
+        self.take_events() && self.splitter.pending().len() <= self.max_event
+    }
+
+    /// Ends the stream after what is ready with the error event for an oversized
+    /// event, billing what was streamed.
+    fn stop_oversized(&mut self) {
+        self.bill();
+        let event = self.interrupt(Interruption::EventTooLarge);
+        self.ready.push_back(event);
+    }
+
+    /// Moves every complete event of the buffer through the usage filter (the bill
+    /// goes out as a comment just before `[DONE]`); `false` at an oversized one.
+    fn take_events(&mut self) -> bool {
         while let Some(event) = self.splitter.next_event() {
+            if event.len() > self.max_event {
+                return false;
+            }
             let was_done = self.filter.done;
             if single_data(&event).is_some_and(|d| d.starts_with(b"{")) {
                 self.data_events += 1;
@@ -150,6 +178,7 @@ impl Relay {
                 self.ready.push_back(out);
             }
         }
+        true
     }
 
     /// Bills the stream once, from reported usage or an estimate, and counts the
@@ -213,8 +242,9 @@ impl Relay {
             }
             match self.pull().await {
                 Pull::Chunk(chunk) => {
-                    self.splitter.push(&chunk);
-                    self.take_events();
+                    if !self.absorb(&chunk) {
+                        self.stop_oversized();
+                    }
                 }
                 Pull::End if self.filter.done => {
                     self.finished = true;
@@ -268,6 +298,7 @@ pub async fn forward(
         draft: job.draft,
         upstream: response.bytes_stream().boxed(),
         splitter: EventSplitter::default(),
+        max_event: job.snapshot.upstream_limits.max_event_bytes,
         filter: job.filter,
         ready: VecDeque::new(),
         idle: timeouts.first_byte,
@@ -284,9 +315,21 @@ pub async fn forward(
     while relay.ready.is_empty() {
         let failure = match relay.pull().await {
             Pull::Chunk(chunk) => {
-                relay.splitter.push(&chunk);
-                relay.take_events();
-                continue;
+                if relay.absorb(&chunk) {
+                    continue;
+                }
+                if !relay.ready.is_empty() {
+                    // Whole events came first: send them, then the error event.
+                    relay.stop_oversized();
+                    continue;
+                }
+                // The first event is already too large: a clean 502.
+                relay.splitter.clear();
+                GatewayError::UpstreamTooLarge {
+                    provider: labels.provider.to_string(),
+                    what: "a stream event",
+                    limit: relay.max_event,
+                }
             }
             Pull::Silent => continue,
             Pull::End => GatewayError::UpstreamProtocol {

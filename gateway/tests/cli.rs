@@ -89,6 +89,39 @@ fn env_overrides_are_checked_too() {
 }
 
 #[test]
+fn a_remote_plain_http_provider_is_refused_unless_allowed() {
+    // providers[0] is `openai`; the example's mock on 127.0.0.1 stays valid.
+    let check = |allow: Option<&str>| {
+        let mut command = Command::new(BIN);
+        command
+            .args(["check-config", "--config"])
+            .arg(example_config())
+            .env(
+                "GATEWAY__PROVIDERS__0__BASE_URL",
+                "http://api.openai.com/v1",
+            );
+        if let Some(allow) = allow {
+            command.env("GATEWAY__PROVIDERS__0__ALLOW_INSECURE_HTTP", allow);
+        }
+        command.output().unwrap()
+    };
+    let refused = check(None);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("`providers[0].base_url`")
+            && stderr.contains("providers[0].allow_insecure_http = true"),
+        "{stderr}"
+    );
+    let allowed = check(Some("true"));
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+}
+
+#[test]
 fn keys_create_prints_a_key_whose_hash_is_the_entry_to_paste() {
     let output = Command::new(BIN)
         .args(["keys", "create", "--tenant", "acme", "--team", "ml"])

@@ -136,6 +136,40 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// `tracing` filter directive, e.g. `info` or `gateway=debug`.
     pub log: String,
+    pub limits: ConnectionLimits,
+    pub upstream_limits: UpstreamLimits,
+    pub metrics: MetricsAccess,
+}
+
+/// How many clients may connect and be served at once, and how long an idle
+/// connection may stay. Fixed at start (a reload does not change them).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub max_concurrent_requests: usize,
+    /// Longest time a connection may stay open with no request in progress
+    /// (and, on HTTP/1, the longest wait for a request's headers).
+    pub idle_timeout: Duration,
+    pub http2_keep_alive_interval: Duration,
+    pub http2_keep_alive_timeout: Duration,
+}
+
+/// Bounds on what the gateway reads from a provider into memory.
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamLimits {
+    /// A whole non-streaming answer.
+    pub max_response_bytes: usize,
+    /// One SSE event of a stream.
+    pub max_event_bytes: usize,
+}
+
+/// Where `/metrics` is served and what it asks of a scraper.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsAccess {
+    /// `None`: on the main listener.
+    pub listen: Option<SocketAddr>,
+    /// `None`: no token needed.
+    pub token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

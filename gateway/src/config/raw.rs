@@ -101,6 +101,23 @@ pub struct RawServer {
     pub request_timeout_ms: Option<u64>,
     pub shutdown_grace_ms: Option<u64>,
     pub log: Option<String>,
+    /// Open client connections; beyond it idle ones are closed to make room, or
+    /// the newcomer is answered 503.
+    pub max_connections: Option<u64>,
+    /// Requests being served at once; beyond it 503 with `Retry-After`.
+    pub max_concurrent_requests: Option<u64>,
+    /// A connection with no request in progress for this long is closed.
+    pub idle_timeout_ms: Option<u64>,
+    pub http2_keep_alive_interval_ms: Option<u64>,
+    pub http2_keep_alive_timeout_ms: Option<u64>,
+    /// Largest non-streaming upstream answer read into memory.
+    pub max_upstream_response_bytes: Option<u64>,
+    /// Largest single SSE event of an upstream stream.
+    pub max_upstream_event_bytes: Option<u64>,
+    /// Serve `/metrics` on this address only (not on `listen`).
+    pub metrics_listen: Option<String>,
+    /// Name of the environment variable holding the bearer token `/metrics` requires.
+    pub metrics_token_env: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +139,8 @@ pub struct RawProvider {
     pub first_byte_timeout_ms: Option<u64>,
     pub idle_timeout_ms: Option<u64>,
     pub total_timeout_ms: Option<u64>,
+    /// Allow a plain `http://` base URL that is not a loopback address.
+    pub allow_insecure_http: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,9 +11,10 @@ use super::raw::{
     RawAnalytics, RawConfig, RawKey, RawModel, RawPolicy, RawProvider, RawRouting, RawServer,
 };
 use super::{
-    AnalyticsConfig, CatalogFiles, Config, ConfigError, Endpoint, EventStoreConfig, Flavor,
-    KeyConfig, KeyRole, ModelConfig, PolicySettings, ProviderConfig, ProviderKey, RoutingConfig,
-    ServerConfig, TenantConfig, Timeouts,
+    AnalyticsConfig, CatalogFiles, Config, ConfigError, ConnectionLimits, Endpoint,
+    EventStoreConfig, Flavor, KeyConfig, KeyRole, MetricsAccess, ModelConfig, PolicySettings,
+    ProviderConfig, ProviderKey, RoutingConfig, ServerConfig, TenantConfig, Timeouts,
+    UpstreamLimits,
 };
 use crate::keys::KeyHash;
 use crate::routing::Mode;
@@ -27,6 +28,18 @@ const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_FIRST_BYTE_TIMEOUT_MS: u64 = 120_000;
 const DEFAULT_IDLE_TIMEOUT_MS: u64 = 120_000;
 const DEFAULT_TOTAL_TIMEOUT_MS: u64 = 10 * 60 * 1000;
+const DEFAULT_MAX_CONNECTIONS: u64 = 10_000;
+const DEFAULT_MAX_CONCURRENT_REQUESTS: u64 = 1_024;
+/// Above common load balancers' 60 s, so the balancer, not the gateway, closes
+/// a pooled connection first.
+const DEFAULT_CLIENT_IDLE_TIMEOUT_MS: u64 = 75_000;
+const DEFAULT_H2_KEEP_ALIVE_INTERVAL_MS: u64 = 20_000;
+const DEFAULT_H2_KEEP_ALIVE_TIMEOUT_MS: u64 = 20_000;
+/// Room for OpenAI's largest embeddings answer (2,048 inputs of 3,072 floats as
+/// JSON, about 126 MB).
+const DEFAULT_MAX_UPSTREAM_RESPONSE_BYTES: u64 = 128 * 1024 * 1024;
+/// Far above any chat chunk; room for an image or audio part in one event.
+const DEFAULT_MAX_UPSTREAM_EVENT_BYTES: u64 = 16 * 1024 * 1024;
 
 fn invalid(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -39,7 +52,7 @@ pub fn validate(
     raw: RawConfig,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let server = validate_server(raw.server)?;
+    let server = validate_server(raw.server, lookup)?;
 
     let mut providers = Vec::with_capacity(raw.providers.len());
     for (i, provider) in raw.providers.into_iter().enumerate() {
@@ -276,7 +289,18 @@ fn millis(path: &str, value: Option<u64>, default: u64) -> Result<Duration, Conf
     }
 }
 
-fn validate_server(raw: RawServer) -> Result<ServerConfig, ConfigError> {
+/// A byte size that must be positive and fit this machine's `usize`.
+fn bytes(path: &str, value: Option<u64>, default: u64) -> Result<usize, ConfigError> {
+    match value.unwrap_or(default) {
+        0 => Err(invalid(path, "must be greater than 0")),
+        n => usize::try_from(n).map_err(|_| invalid(path, "too large for this machine")),
+    }
+}
+
+fn validate_server(
+    raw: RawServer,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<ServerConfig, ConfigError> {
     let listen_text = raw.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
     let listen: SocketAddr = listen_text.parse().map_err(|_| {
         invalid(
@@ -297,6 +321,24 @@ fn validate_server(raw: RawServer) -> Result<ServerConfig, ConfigError> {
             format!("`{log}` is not a log filter"),
         ));
     }
+    let metrics_listen = raw
+        .metrics_listen
+        .map(|text| {
+            text.parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "server.metrics_listen",
+                    format!("`{text}` is not an address like 127.0.0.1:9090"),
+                )
+            })
+        })
+        .transpose()?;
+    if metrics_listen.is_some_and(|addr| addr == listen && addr.port() != 0) {
+        return Err(invalid(
+            "server.metrics_listen",
+            "must differ from server.listen",
+        ));
+    }
+    let metrics_token = metrics_token(raw.metrics_token_env, lookup)?;
     Ok(ServerConfig {
         listen,
         max_body_bytes,
@@ -311,7 +353,83 @@ fn validate_server(raw: RawServer) -> Result<ServerConfig, ConfigError> {
             DEFAULT_SHUTDOWN_GRACE_MS,
         )?,
         log,
+        limits: ConnectionLimits {
+            max_connections: bytes(
+                "server.max_connections",
+                raw.max_connections,
+                DEFAULT_MAX_CONNECTIONS,
+            )?,
+            max_concurrent_requests: bytes(
+                "server.max_concurrent_requests",
+                raw.max_concurrent_requests,
+                DEFAULT_MAX_CONCURRENT_REQUESTS,
+            )?,
+            idle_timeout: millis(
+                "server.idle_timeout_ms",
+                raw.idle_timeout_ms,
+                DEFAULT_CLIENT_IDLE_TIMEOUT_MS,
+            )?,
+            http2_keep_alive_interval: millis(
+                "server.http2_keep_alive_interval_ms",
+                raw.http2_keep_alive_interval_ms,
+                DEFAULT_H2_KEEP_ALIVE_INTERVAL_MS,
+            )?,
+            http2_keep_alive_timeout: millis(
+                "server.http2_keep_alive_timeout_ms",
+                raw.http2_keep_alive_timeout_ms,
+                DEFAULT_H2_KEEP_ALIVE_TIMEOUT_MS,
+            )?,
+        },
+        upstream_limits: UpstreamLimits {
+            max_response_bytes: bytes(
+                "server.max_upstream_response_bytes",
+                raw.max_upstream_response_bytes,
+                DEFAULT_MAX_UPSTREAM_RESPONSE_BYTES,
+            )?,
+            max_event_bytes: bytes(
+                "server.max_upstream_event_bytes",
+                raw.max_upstream_event_bytes,
+                DEFAULT_MAX_UPSTREAM_EVENT_BYTES,
+            )?,
+        },
+        metrics: MetricsAccess {
+            listen: metrics_listen,
+            token: metrics_token,
+        },
     })
+}
+
+/// The `/metrics` token named by `server.metrics_token_env`. A named variable
+/// that is unset or empty is an error: an operator who asked for a token must
+/// not get an open endpoint, nor one nobody can scrape.
+fn metrics_token(
+    env: Option<String>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Secret>, ConfigError> {
+    let Some(env) = env else { return Ok(None) };
+    if env.is_empty() {
+        return Err(invalid("server.metrics_token_env", "must not be empty"));
+    }
+    match lookup(&env) {
+        Some(token) if !token.trim().is_empty() => Ok(Some(Secret::new(token.trim().to_owned()))),
+        _ => Err(invalid(
+            "server.metrics_token_env",
+            format!("environment variable {env} is not set (or empty)"),
+        )),
+    }
+}
+
+/// Whether `url` points at this machine (`localhost`, `*.localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+        return ip.is_loopback();
+    }
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
 }
 
 fn validate_provider(
@@ -334,7 +452,20 @@ fn validate_provider(
     };
     let base_url = raw.base_url.trim_end_matches('/').to_owned();
     match reqwest::Url::parse(&base_url) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+        Ok(url) if url.scheme() == "https" => {}
+        Ok(url) if url.scheme() == "http" => {
+            // The provider key and every prompt would cross the network in clear.
+            if !is_loopback(&url) && raw.allow_insecure_http != Some(true) {
+                return Err(invalid(
+                    format!("{path}.base_url"),
+                    format!(
+                        "`{}` is plain http to a host that is not this machine; use https, \
+                         or set `{path}.allow_insecure_http = true` if the network is trusted",
+                        raw.base_url
+                    ),
+                ));
+            }
+        }
         _ => {
             return Err(invalid(
                 format!("{path}.base_url"),
@@ -587,6 +718,98 @@ mod tests {
                 "expected `{key}` in: {message}"
             );
         }
+    }
+
+    #[test]
+    fn plain_http_is_only_for_this_machine_unless_allowed() {
+        let with_url = |url: &str, extra: &str| {
+            base().replace(
+                "base_url = \"http://127.0.0.1:1/v1/\"",
+                &format!("base_url = \"{url}\"\n{extra}"),
+            )
+        };
+        let accepted = [
+            ("https://api.openai.com/v1", ""),
+            ("http://127.0.0.1:9000/v1", ""),
+            ("http://127.8.9.10:9000/v1", ""),
+            ("http://localhost:11434/v1", ""),
+            ("http://LOCALHOST.:11434/v1", ""),
+            ("http://vllm.localhost/v1", ""),
+            ("http://[::1]:8000/v1", ""),
+            ("http://10.0.0.5:8000/v1", "allow_insecure_http = true"),
+            ("http://vllm:8000/v1", "allow_insecure_http = true"),
+        ];
+        for (url, extra) in accepted {
+            let loaded = load(&with_url(url, extra));
+            assert!(loaded.is_ok(), "{url}: {:?}", loaded.err());
+        }
+        let refused = [
+            ("http://10.0.0.5:8000/v1", ""),
+            ("http://api.openai.com/v1", ""),
+            ("http://localhost.example.com/v1", ""),
+            ("http://127.0.0.1.nip.io/v1", ""),
+            ("http://[::ffff:10.0.0.1]/v1", ""),
+            ("http://vllm:8000/v1", "allow_insecure_http = false"),
+        ];
+        for (url, extra) in refused {
+            let message = error_of(&with_url(url, extra));
+            assert!(
+                message.contains("`providers[0].base_url`")
+                    && message.contains("providers[0].allow_insecure_http = true"),
+                "{url}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_refuse_zero() {
+        let config = load(&base()).unwrap();
+        let limits = config.server.limits;
+        assert_eq!(limits.max_connections, 10_000);
+        assert_eq!(limits.max_concurrent_requests, 1_024);
+        assert_eq!(limits.idle_timeout.as_secs(), 75);
+        assert_eq!(config.server.upstream_limits.max_response_bytes, 128 << 20);
+        assert_eq!(config.server.upstream_limits.max_event_bytes, 16 << 20);
+        assert!(config.server.metrics.listen.is_none() && config.server.metrics.token.is_none());
+        for key in [
+            "max_connections",
+            "max_concurrent_requests",
+            "idle_timeout_ms",
+            "http2_keep_alive_interval_ms",
+            "http2_keep_alive_timeout_ms",
+            "max_upstream_response_bytes",
+            "max_upstream_event_bytes",
+        ] {
+            let message = error_of(&(base() + &format!("[server]\n{key} = 0\n")));
+            assert!(message.contains(&format!("`server.{key}`")), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_metrics_token_comes_from_the_named_variable_and_never_prints() {
+        let text = base()
+            + "[server]\nmetrics_token_env = \"SET_KEY\"\nmetrics_listen = \"127.0.0.1:9090\"\n";
+        let config = load(&text).unwrap();
+        let token = config.server.metrics.token.as_ref().unwrap();
+        assert_eq!(token.expose(), "sk-set");
+        assert_eq!(config.server.metrics.listen.unwrap().port(), 9090);
+        let printed = format!("{:?}", config.server);
+        assert!(
+            !printed.contains("sk-set") && printed.contains("***"),
+            "{printed}"
+        );
+        // Asked for but not set: refused, never an open endpoint.
+        let message = error_of(&(base() + "[server]\nmetrics_token_env = \"UNSET_TOKEN\"\n"));
+        assert!(
+            message.contains("`server.metrics_token_env`") && message.contains("UNSET_TOKEN"),
+            "{message}"
+        );
+        let message = error_of(&(base() + "[server]\nmetrics_listen = \"nowhere\"\n"));
+        assert!(message.contains("`server.metrics_listen`"), "{message}");
+        let message = error_of(
+            &(base() + "[server]\nlisten = \"127.0.0.1:9\"\nmetrics_listen = \"127.0.0.1:9\"\n"),
+        );
+        assert!(message.contains("`server.metrics_listen`"), "{message}");
     }
 
     #[test]

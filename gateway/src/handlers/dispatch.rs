@@ -14,7 +14,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pricing::TokenUsage;
 
-use super::{explain, send_upstream};
+use super::{explain, read_upstream_body, send_upstream, UpstreamRead};
 use crate::billing::Billing;
 use crate::config::Endpoint;
 use crate::error::GatewayError;
@@ -258,11 +258,21 @@ async fn buffered(
         .get(header::CONTENT_TYPE)
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static("application/json"));
-    let body = response.bytes().await.map_err(|error| {
-        let error = transport_error(provider, &error);
-        metrics.record_upstream_error(provider, error.kind());
-        error
-    })?;
+    let limit = job.snapshot.upstream_limits.max_response_bytes;
+    let body = read_upstream_body(response, limit)
+        .await
+        .map_err(|failure| {
+            let error = match failure {
+                UpstreamRead::Transport(error) => transport_error(provider, &error),
+                UpstreamRead::TooLarge => GatewayError::UpstreamTooLarge {
+                    provider: provider.to_string(),
+                    what: "a response",
+                    limit,
+                },
+            };
+            metrics.record_upstream_error(provider, error.kind());
+            error
+        })?;
     metrics
         .upstream_duration
         .get_or_create(&deployment.labels)

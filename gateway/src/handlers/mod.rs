@@ -121,8 +121,17 @@ pub async fn send_upstream(
                 .record_upstream_error(provider.name(), error.kind());
         }
     })?;
-    if response.status().is_success() {
+    let status = response.status();
+    if status.is_success() {
         Ok(response)
+    } else if status.is_redirection() {
+        let provider = &deployment.labels.provider;
+        let error = GatewayError::UpstreamRedirect {
+            provider: provider.to_string(),
+            status: status.as_u16(),
+        };
+        state.metrics.record_upstream_error(provider, error.kind());
+        Err(error)
     } else {
         Err(upstream_error(state, deployment, response).await)
     }
@@ -192,6 +201,39 @@ fn relayed_error_headers(upstream: &reqwest::header::HeaderMap) -> HeaderMap {
         })
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect()
+}
+
+/// Why a bounded read of a provider's body stopped short.
+#[derive(Debug)]
+pub(crate) enum UpstreamRead {
+    /// The body (declared or read so far) is over the limit; reading stopped.
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// Reads a provider's whole body into memory, never more than `limit` bytes: a
+/// declared length over it is refused before reading, and an undeclared one is
+/// cut off as soon as it passes it (a provider that sends without end cannot
+/// exhaust the gateway's memory).
+pub(crate) async fn read_upstream_body(
+    response: reqwest::Response,
+    limit: usize,
+) -> Result<Bytes, UpstreamRead> {
+    let declared = response.content_length();
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(UpstreamRead::TooLarge);
+    }
+    let capacity = declared.map_or(8 * 1024, |len| len as usize);
+    let mut body = bytes::BytesMut::with_capacity(capacity);
+    let mut chunks = response.bytes_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(UpstreamRead::Transport)?;
+        if body.len() + chunk.len() > limit {
+            return Err(UpstreamRead::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// Attaches the upstream labels the metrics layer reads, to answers and errors alike.

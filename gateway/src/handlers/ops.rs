@@ -2,8 +2,9 @@
 //! methods the gateway does not serve.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 
 use crate::error::GatewayError;
 use crate::state::AppState;
@@ -22,13 +23,28 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// The Prometheus exposition. With `server.metrics_token_env` set it needs
+/// `Authorization: Bearer <token>`; the token is compared by digest, so the time
+/// a wrong guess takes says nothing about the right one.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.metrics_token {
+        let presented = bearer(&headers).unwrap_or("");
+        if Sha256::digest(presented.as_bytes()) != Sha256::digest(token.expose().as_bytes()) {
+            return GatewayError::MetricsUnauthorized.into_response();
+        }
+    }
     let mut response = state.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     response
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 pub async fn unknown_route(request: Request) -> GatewayError {

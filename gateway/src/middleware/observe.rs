@@ -1,6 +1,8 @@
-//! Request metrics and the overall deadline. The response body is wrapped so the
-//! total latency and the in-flight gauge cover a stream until its last byte (or
-//! until the client goes away), not just until the headers.
+//! Request metrics, the concurrency limit and the overall deadline. The response
+//! body is wrapped so the total latency and the in-flight gauge cover a stream
+//! until its last byte (or until the client goes away), not just until the
+//! headers; the gauge is also what `server.max_concurrent_requests` is checked
+//! against, so a stream holds its slot until it ends.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -17,7 +19,7 @@ use crate::middleware::request_id::RequestId;
 use crate::state::AppState;
 use crate::usage_event::{DraftSlot, ErrorKind};
 use analytics::event::client_family;
-use axum::http::header;
+use axum::http::{header, HeaderValue};
 use chrono::{DateTime, Utc};
 
 /// A fixed label for every path the gateway serves; anything else is `other`.
@@ -34,10 +36,41 @@ pub fn route_label(path: &str) -> &'static str {
     }
 }
 
+/// Routes served even at the concurrency limit: probes and scrapes must see an
+/// overloaded gateway, not time out on it.
+fn always_served(route: &str) -> bool {
+    matches!(route, "healthz" | "readyz" | "metrics")
+}
+
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = route_label(request.uri().path());
     let started = Instant::now();
-    state.metrics.in_flight.inc();
+    let before = state.metrics.in_flight.inc();
+    if usize::try_from(before).is_ok_and(|n| n >= state.max_concurrent_requests)
+        && !always_served(route)
+    {
+        state.metrics.in_flight.dec();
+        state.metrics.record_overload("requests");
+        let mut response = GatewayError::Overloaded("requests").into_response();
+        if !request.body().is_end_stream() {
+            // Answered unread: hyper closes the connection, so say so (see
+            // `close_unread`, which this early answer does not pass through).
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        state
+            .metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                route,
+                status: response.status().as_u16(),
+                provider: none_label(),
+                model: none_label(),
+            })
+            .inc();
+        return response;
+    }
     // API calls leave a usage event; health checks and metrics scrapes do not.
     let draft = matches!(route, "chat_completions" | "embeddings").then(|| {
         let user_agent = request

@@ -8,10 +8,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{error_response, Directives, MockState};
+use super::{error_response, oversize, Directives, MockState};
 
 #[derive(Deserialize)]
 struct ChatBody {
@@ -122,6 +123,9 @@ pub async fn respond(state: Arc<MockState>, raw: &[u8]) -> Response {
     if let Some(status) = directives.status {
         return injected_error(status);
     }
+    if let Some(status) = directives.redirect {
+        return oversize::redirect(status);
+    }
     let known = [
         "system",
         "developer",
@@ -220,6 +224,9 @@ fn complete(
         "system_fingerprint": "fp_mock",
         "service_tier": "default"
     });
+    if let Some(total) = directives.body_bytes {
+        return oversize::big_completion(&body.model, total, directives.declare_length);
+    }
     let bytes = Bytes::from(answer.to_string());
     if directives.cut_after.is_some() {
         // Send half the JSON, then fail the body: the connection is cut mid-answer.
@@ -333,7 +340,15 @@ fn stream(
     include_usage: bool,
     directives: Directives,
 ) -> Response {
-    let (events, _) = stream_events(body, &reply, prompt_tokens, include_usage);
+    let (mut events, _) = stream_events(body, &reply, prompt_tokens, include_usage);
+    if let Some(total) = directives.big_event {
+        // The events before the big one, the big one in pieces, then the rest.
+        let after = events.split_off(directives.big_event_at.min(events.len()));
+        let frames = futures_util::stream::iter(events.into_iter().map(Ok))
+            .chain(oversize::big_event(&body.model, total))
+            .chain(futures_util::stream::iter(after.into_iter().map(Ok)));
+        return event_stream(Body::from_stream(frames));
+    }
     let guard = StreamGuard {
         state,
         completed: false,
@@ -370,7 +385,11 @@ fn stream(
             Some((Ok(event), (events, guard)))
         },
     );
-    let mut response = Body::from_stream(frames).into_response();
+    event_stream(Body::from_stream(frames))
+}
+
+fn event_stream(body: Body) -> Response {
+    let mut response = body.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/event-stream; charset=utf-8"),

@@ -20,11 +20,27 @@ pub struct Directives {
     pub silent_stream: bool,
     /// Answer 200 with a stream whose body fails before the first event.
     pub abort_stream: bool,
+    /// Answer with this 3xx status and a `Location` on the same mock that would
+    /// serve the request (see `/redirect-target`).
+    pub redirect: Option<u16>,
+    /// Non-streaming: an answer of exactly this many bytes (the content padded),
+    /// sent in pieces as it is generated, so it may be endless in effect.
+    pub body_bytes: Option<u64>,
+    /// With `body_bytes`: declare the length in `Content-Length`.
+    pub declare_length: bool,
+    /// Streaming: the event at `big_event_at` carries a content delta that makes
+    /// it this many bytes, generated in pieces.
+    pub big_event: Option<u64>,
+    /// Index of the big event (0 is the role chunk; default 1).
+    pub big_event_at: usize,
 }
 
 impl Directives {
     pub fn parse(model: &str) -> Directives {
-        let mut directives = Directives::default();
+        let mut directives = Directives {
+            big_event_at: 1,
+            ..Directives::default()
+        };
         for part in model.split('+') {
             let Some((key, value)) = part.split_once('=') else {
                 continue;
@@ -38,6 +54,13 @@ impl Directives {
                 ("words", Some(n)) => directives.words = usize::try_from(n.min(100_000)).ok(),
                 ("silent", Some(n)) => directives.silent_stream = n > 0,
                 ("abort", Some(n)) => directives.abort_stream = n > 0,
+                ("redirect", Some(n)) => directives.redirect = u16::try_from(n).ok(),
+                ("body_bytes", Some(n)) => directives.body_bytes = Some(n),
+                ("declare_length", Some(n)) => directives.declare_length = n > 0,
+                ("big_event", Some(n)) => directives.big_event = Some(n),
+                ("big_event_at", Some(n)) => {
+                    directives.big_event_at = usize::try_from(n).unwrap_or(usize::MAX);
+                }
                 _ => {}
             }
         }
@@ -56,6 +79,13 @@ mod tests {
         assert_eq!(d.delay, Duration::from_millis(15));
         assert_eq!(d.cut_after, Some(2));
         assert_eq!(d.words, None);
-        assert_eq!(Directives::parse("gpt-4o"), Directives::default());
+        assert_eq!(Directives::parse("gpt-4o").big_event_at, 1);
+        let d = Directives::parse("mock+redirect=307+body_bytes=99+declare_length=1");
+        assert_eq!(
+            (d.redirect, d.body_bytes, d.declare_length),
+            (Some(307), Some(99), true)
+        );
+        let d = Directives::parse("mock+big_event=5000+big_event_at=0");
+        assert_eq!((d.big_event, d.big_event_at), (Some(5000), 0));
     }
 }

@@ -8,6 +8,7 @@
 mod chat;
 mod directives;
 mod embeddings;
+mod oversize;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,7 +18,7 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
@@ -32,6 +33,8 @@ pub struct MockState {
     /// Streams whose client went away before the last event.
     pub streams_cancelled: AtomicU64,
     pub streams_completed: AtomicU64,
+    /// Requests that arrived at the target of a `redirect=` answer.
+    pub redirects_followed: AtomicU64,
     pub last_body: Mutex<Option<Bytes>>,
     pub last_authorization: Mutex<Option<String>>,
     /// Path and query of the last request.
@@ -139,7 +142,8 @@ pub async fn start_with(addr: SocketAddr, keep_bodies: bool) -> std::io::Result<
         .route(
             "/openai/deployments/{deployment}/embeddings",
             post(embeddings_route),
-        );
+        )
+        .route("/redirect-target", any(redirect_target));
     let app = Router::new()
         .nest("/v1", api.clone())
         .merge(api)
@@ -196,6 +200,23 @@ async fn embeddings_route(State(shared): State<Shared>, request: Request) -> Res
         Ok(body) => embeddings::respond(&shared.state, &body).await,
         Err(response) => response,
     }
+}
+
+/// Where `redirect=` answers point: counts the visit and answers like a provider
+/// would, so a gateway that followed the redirect would look successful.
+async fn redirect_target(State(shared): State<Shared>) -> Response {
+    shared
+        .state
+        .redirects_followed
+        .fetch_add(1, Ordering::Relaxed);
+    Json(serde_json::json!({
+        "id": "chatcmpl-redirected", "object": "chat.completion", "created": 0,
+        "model": "mock",
+        "choices": [{"index": 0, "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "followed a redirect"}}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4}
+    }))
+    .into_response()
 }
 
 async fn models_route() -> Response {

@@ -41,6 +41,9 @@ impl OpenAiCompatible {
         let client = reqwest::Client::builder()
             .default_headers(headers)
             .tcp_nodelay(true)
+            // A redirect would carry the provider key and the prompt to wherever a
+            // provider (or whoever controls its DNS) points; a 3xx is an error.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.timeouts.connect)
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(1024)

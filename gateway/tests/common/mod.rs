@@ -115,14 +115,26 @@ pub async fn start() -> TestGateway {
 
 /// Starts the mock and a gateway whose config has `extra` TOML appended.
 pub async fn start_with(extra: &str) -> TestGateway {
+    start_with_env(extra, &[]).await
+}
+
+/// [`start_with`], with `env` as the process environment the config sees:
+/// `GATEWAY__...` overrides (e.g. of `[server]` keys) and variables it names.
+pub async fn start_with_env(extra: &str, env: &[(&str, &str)]) -> TestGateway {
     let mock = mock_provider::start("127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("mock starts");
     let key = keys::mint().expect("key");
     let limited_key = keys::mint().expect("key");
     let text = config_text(mock.addr, &key, &limited_key, extra);
-    let config = Config::from_toml(&text, Vec::new(), |name| {
-        (name == "TEST_MOCK_PROVIDER_KEY").then(|| "sk-provider-secret".to_owned())
+    let vars = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+    let config = Config::from_toml(&text, vars, |name| {
+        if name == "TEST_MOCK_PROVIDER_KEY" {
+            return Some("sk-provider-secret".to_owned());
+        }
+        env.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
     })
     .expect("test config is valid");
     let gateway = server::start(&config).await.expect("gateway starts");
