@@ -239,9 +239,24 @@ fn render_pipeline(out: &mut String, stats: &analytics::writer::WriterStats) {
             stats.replayed.load(Relaxed),
         ),
         (
+            "events_spilled_at_shutdown",
+            "Usage events spilled at shutdown because the store could not take them in time (of events_spilled)",
+            stats.shutdown_spilled.load(Relaxed),
+        ),
+        (
             "events_dropped",
-            "Usage events lost (queue full, spill failed)",
+            "Usage events lost (queue full, spill or dead-letter file not writable)",
             stats.dropped.load(Relaxed),
+        ),
+        (
+            "events_dead_lettered",
+            "Usage events the store refused, kept in the dead-letter file",
+            stats.dead_lettered.load(Relaxed),
+        ),
+        (
+            "events_spill_torn_lines",
+            "Unreadable spill-file lines (torn writes) skipped during replay",
+            stats.spill_torn_lines.load(Relaxed),
         ),
         (
             "event_batches",
@@ -262,6 +277,11 @@ fn render_pipeline(out: &mut String, stats: &analytics::writer::WriterStats) {
             "event_store_failures",
             "Failed batch writes",
             stats.store_failures.load(Relaxed),
+        ),
+        (
+            "event_write_timeouts",
+            "Batch writes that hit analytics.write_timeout_ms (of event_store_failures)",
+            stats.write_timeouts.load(Relaxed),
         ),
         (
             "counter_failures",
