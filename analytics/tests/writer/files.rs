@@ -3,7 +3,6 @@
 //! is replayed, each damaged line is skipped, counted and kept in the
 //! dead-letter file, and the spill file is removed only once all of it is done.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +14,9 @@ use analytics::UsageEvent;
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::harness::{config, describe, id_set, load, records_in, wait_for, TempDir};
+use crate::harness::{
+    assert_same_ids, config, describe, id_set, load, records_in, wait_for, TempDir,
+};
 use crate::support::event;
 
 fn line(event: &UsageEvent) -> Vec<u8> {
@@ -24,7 +25,7 @@ fn line(event: &UsageEvent) -> Vec<u8> {
     out
 }
 
-async fn stored_ids(store: &SqliteStore) -> BTreeSet<Uuid> {
+async fn stored_ids(store: &SqliteStore) -> Vec<Uuid> {
     let ids: Vec<String> = sqlx::query_scalar("SELECT event_id FROM usage_events")
         .fetch_all(store.pool())
         .await
@@ -83,12 +84,8 @@ async fn every_intact_event_of_a_torn_spill_file_is_replayed() {
     writer.shutdown(Duration::from_secs(5)).await;
 
     assert_eq!(intact.len(), 540);
-    assert_eq!(
-        stored_ids(&sqlite).await,
-        id_set(&intact),
-        "{}",
-        describe(&stats)
-    );
+    let context = describe(&stats);
+    assert_same_ids(&stored_ids(&sqlite).await, &id_set(&intact), &context);
     assert_eq!(load(&stats.replayed), 540);
     assert_eq!(load(&stats.written), 540);
     assert_eq!(load(&stats.spill_torn_lines), 4, "{}", describe(&stats));
@@ -158,6 +155,6 @@ async fn spills_after_a_torn_tail_replay_whole() {
     writer.shutdown(Duration::from_secs(5)).await;
     let mut expected = id_set(&later);
     expected.insert(before.event_id);
-    assert_eq!(stored_ids(&sqlite).await, expected, "{}", describe(&stats));
+    assert_same_ids(&stored_ids(&sqlite).await, &expected, &describe(&stats));
     assert_eq!(load(&stats.spill_torn_lines), 1);
 }

@@ -96,6 +96,21 @@ pub fn records_in(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Asserts that `actual` holds exactly the ids in `expected`, each once; a
+/// failure says how many are missing, extra or repeated (not thousands of ids).
+pub fn assert_same_ids(actual: &[Uuid], expected: &BTreeSet<Uuid>, context: &str) {
+    let got: BTreeSet<Uuid> = actual.iter().copied().collect();
+    let missing = expected.difference(&got).count();
+    let extra = got.difference(expected).count();
+    let repeated = actual.len() - got.len();
+    assert!(
+        (missing, extra, repeated) == (0, 0, 0),
+        "{context}: {} ids, expected {}: {missing} missing, {extra} unexpected, {repeated} repeated",
+        actual.len(),
+        expected.len(),
+    );
+}
+
 pub fn id_set(events: &[UsageEvent]) -> BTreeSet<Uuid> {
     events.iter().map(|e| e.event_id).collect()
 }

@@ -15,7 +15,9 @@ use analytics::UsageEvent;
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::harness::{config, describe, id_set, ids_in, load, records_in, wait_for, TempDir};
+use crate::harness::{
+    assert_same_ids, config, describe, id_set, ids_in, load, records_in, wait_for, TempDir,
+};
 use crate::support::{event, store, with_db};
 
 const REFUSE_BLOCKED_PG: &str = "
@@ -102,12 +104,10 @@ async fn run_and_check<F, Fut>(
     .await;
     writer.shutdown(Duration::from_secs(5)).await;
 
-    let in_store: Vec<Uuid> = stored().await;
-    assert_eq!(in_store.len(), good.len(), "{}", describe(&stats));
-    assert_eq!(in_store.into_iter().collect::<BTreeSet<_>>(), good);
+    let context = describe(&stats);
+    assert_same_ids(&stored().await, &good, &format!("store ({context})"));
     let dead = ids_in(&dir.dead_letter());
-    assert_eq!(dead.len(), blocked.len(), "each refused event once");
-    assert_eq!(dead.into_iter().collect::<BTreeSet<_>>(), blocked);
+    assert_same_ids(&dead, &blocked, &format!("dead-letter file ({context})"));
     assert_eq!(load(&stats.dead_lettered), blocked.len() as u64);
     assert_eq!(load(&stats.written), good.len() as u64);
     assert_eq!(load(&stats.dropped), 0);
