@@ -17,8 +17,10 @@
 //!   with the reason (never replayed, never removed by the writer), counted, and
 //!   logged once per batch (ids and reasons only).
 //! - Every write is bounded by `write_timeout`: a black-holed database cannot
-//!   hang the writer. Shutdown has a deadline: what cannot be written by then is
-//!   spilled (counted), and replayed at the next start.
+//!   hang the writer. Shutdown has a deadline: until then it writes what is
+//!   queued and held and replays the spill file (this disk may not come back);
+//!   what cannot be written by then is spilled (counted), replayed at the next
+//!   start.
 //!
 //! The files themselves (fresh-line appends, damage-tolerant reads) are in `spill`.
 
@@ -266,7 +268,9 @@ impl Pipeline {
             } else if !self.backlog.is_empty() {
                 self.retry_backlog().await;
             }
-            self.replay_spill().await;
+            if self.deadline.is_none() {
+                self.replay_spill(self.config.flush_interval).await;
+            }
             if closed || self.out_of_time() {
                 break;
             }
@@ -274,12 +278,18 @@ impl Pipeline {
         self.finish(rx).await;
     }
 
-    /// The end: one more try for the backlog while time remains, then whatever
-    /// is still held or queued goes to the spill file.
+    /// The end: one more try for the backlog while time remains, and the spill
+    /// file's replay (a gateway being scaled in may never start again on this
+    /// disk); then whatever is still held or queued goes to the spill file.
     async fn finish(mut self, mut rx: mpsc::Receiver<UsageEvent>) {
         self.retry_after = None;
         if !self.out_of_time() {
             self.retry_backlog().await;
+            let left = match self.deadline {
+                Some(at) => at.saturating_duration_since(Instant::now()),
+                None => self.config.write_timeout,
+            };
+            self.replay_spill(left).await;
         }
         // Only left when the deadline passed with events queued: their counters
         // are not applied (the process is stopping; the events are kept).
@@ -572,11 +582,11 @@ impl Pipeline {
         }
     }
 
-    /// Replays the spill file, a chunk at a time, for at most one flush
-    /// interval (new events keep flowing meanwhile). Only when the store takes
-    /// writes and nothing is held in memory; never while shutting down (the file
-    /// stays for the next start).
-    async fn replay_spill(&mut self) {
+    /// Replays the spill file, a chunk at a time, for at most `budget` (while
+    /// running, one flush interval: new events keep flowing meanwhile). Only
+    /// when the store takes writes and nothing is held in memory; what is not
+    /// replayed stays in the file for later (or the next start).
+    async fn replay_spill(&mut self, budget: Duration) {
         let Some(path) = self.config.spill_path.clone() else {
             return;
         };
@@ -584,8 +594,8 @@ impl Pipeline {
         while self.spill_pending
             && self.backlog.is_empty()
             && !self.waiting()
-            && self.deadline.is_none()
-            && started.elapsed() < self.config.flush_interval
+            && !self.out_of_time()
+            && started.elapsed() < budget
         {
             let chunk = match spill::read_chunk(&path, self.spill_offset, self.config.batch_size) {
                 Ok(Some(chunk)) => chunk,
