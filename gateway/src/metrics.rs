@@ -293,3 +293,35 @@ fn render_pipeline(out: &mut String, stats: &analytics::writer::WriterStats) {
         let _ = writeln!(out, "# HELP gateway_{name} {help}.\n# TYPE gateway_{name} counter\ngateway_{name}_total {value}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering::Relaxed;
+
+    use super::*;
+
+    /// The writer's loss-related counters are exported under their documented
+    /// names (README, Grafana).
+    #[test]
+    fn pipeline_counters_are_rendered() {
+        let metrics = Metrics::new();
+        let stats = Arc::new(analytics::writer::WriterStats::default());
+        stats.dead_lettered.store(7, Relaxed);
+        stats.shutdown_spilled.store(3, Relaxed);
+        stats.spill_torn_lines.store(2, Relaxed);
+        stats.write_timeouts.store(1, Relaxed);
+        stats.dropped.store(5, Relaxed);
+        metrics.register_pipeline(stats);
+        let text = metrics.render();
+        for line in [
+            "gateway_events_dead_lettered_total 7",
+            "gateway_events_spilled_at_shutdown_total 3",
+            "gateway_events_spill_torn_lines_total 2",
+            "gateway_event_write_timeouts_total 1",
+            "gateway_events_dropped_total 5",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
