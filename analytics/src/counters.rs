@@ -53,6 +53,12 @@ pub type CounterValues = [i64; 7];
 
 /// Longest wait for a Redis read; the real-time figures fail rather than hang.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest wait for Redis to take the writer's increments (connecting included);
+/// past it they stay pending for the next batch, and the events go on to the store.
+pub const APPLY_TIMEOUT: Duration = Duration::from_secs(2);
+/// After a failed send, how long increments only accumulate before Redis is
+/// tried again.
+pub const APPLY_BACKOFF: Duration = Duration::from_secs(1);
 /// Most keys one [`Counters::scan`] returns.
 pub const MAX_SCAN_KEYS: usize = 10_000;
 
@@ -184,15 +190,23 @@ impl MemoryCounters {
 /// Counters kept in Redis, with the increments that could not be sent yet.
 pub struct RedisCounters {
     client: redis::Client,
-    connection: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    connection: tokio::sync::Mutex<Link>,
     pending: Mutex<Increments>,
+}
+
+/// The connection, if any, and when the writer may try Redis again after a
+/// failed send.
+#[derive(Default)]
+struct Link {
+    connection: Option<redis::aio::MultiplexedConnection>,
+    retry_at: Option<tokio::time::Instant>,
 }
 
 impl RedisCounters {
     pub fn new(url: &str) -> Result<RedisCounters, redis::RedisError> {
         Ok(RedisCounters {
             client: redis::Client::open(url)?,
-            connection: tokio::sync::Mutex::new(None),
+            connection: tokio::sync::Mutex::new(Link::default()),
             pending: Mutex::new(Increments::default()),
         })
     }
@@ -218,19 +232,9 @@ impl RedisCounters {
             }
             pipe.expire(key, *ttl).ignore();
         }
-        let mut guard = self.connection.lock().await;
-        if guard.is_none() {
-            *guard = self.client.get_multiplexed_async_connection().await.ok();
-        }
-        let sent = match guard.as_mut() {
-            Some(connection) => pipe.query_async::<()>(connection).await.is_ok(),
-            None => false,
-        };
-        if sent {
+        if self.send(&pipe).await {
             return (true, 0);
         }
-        *guard = None;
-        drop(guard);
         let mut dropped = 0;
         if let Ok(mut pending) = self.pending.lock() {
             pending.merge(batch);
@@ -247,10 +251,44 @@ impl RedisCounters {
 }
 
 impl RedisCounters {
+    /// Sends `pipe`, connecting first if needed, unless Redis failed within the
+    /// last [`APPLY_BACKOFF`]. A Redis that does not answer must not hold up the
+    /// event writer: every attempt is bounded by [`APPLY_TIMEOUT`], and after a
+    /// failure the next batches do not wait for it at all for a while.
+    async fn send(&self, pipe: &redis::Pipeline) -> bool {
+        let mut link = self.connection.lock().await;
+        if link
+            .retry_at
+            .is_some_and(|at| tokio::time::Instant::now() < at)
+        {
+            return false;
+        }
+        let slot = &mut link.connection;
+        let attempt = async {
+            if slot.is_none() {
+                *slot = self.client.get_multiplexed_async_connection().await.ok();
+            }
+            match slot.as_mut() {
+                Some(connection) => pipe.query_async::<()>(connection).await.is_ok(),
+                None => false,
+            }
+        };
+        let sent = tokio::time::timeout(APPLY_TIMEOUT, attempt)
+            .await
+            .unwrap_or(false);
+        if sent {
+            link.retry_at = None;
+        } else {
+            link.connection = None;
+            link.retry_at = Some(tokio::time::Instant::now() + APPLY_BACKOFF);
+        }
+        sent
+    }
+
     /// A connection for reads (the multiplexed one the writer uses, cloned).
     async fn reader(&self) -> Result<redis::aio::MultiplexedConnection, CounterReadError> {
-        let mut guard = self.connection.lock().await;
-        if let Some(connection) = guard.as_ref() {
+        let mut link = self.connection.lock().await;
+        if let Some(connection) = link.connection.as_ref() {
             return Ok(connection.clone());
         }
         let connection = self
@@ -258,7 +296,7 @@ impl RedisCounters {
             .get_multiplexed_async_connection()
             .await
             .map_err(|e| CounterReadError::Redis(e.to_string()))?;
-        *guard = Some(connection.clone());
+        link.connection = Some(connection.clone());
         Ok(connection)
     }
 

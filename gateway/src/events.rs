@@ -7,12 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use analytics::counters::{Counters, MemoryCounters, RedisCounters};
+use analytics::store::postgres::PoolSettings;
 use analytics::store::{Retention, Store, StoreError};
 use analytics::writer::{EventSink, Writer, WriterConfig};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{AnalyticsConfig, EventStoreConfig};
+
+/// How much longer than `analytics.write_timeout_ms` the writer waits for a
+/// store write before it gives up on it.
+const WRITE_TIMEOUT_BACKSTOP: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -32,7 +37,12 @@ pub struct Pipeline {
 
 pub async fn open_store(config: &AnalyticsConfig) -> Result<Store, StoreError> {
     match &config.store {
-        EventStoreConfig::Postgres { url } => Store::open_postgres(url.expose()).await,
+        EventStoreConfig::Postgres { url } => {
+            let settings = PoolSettings {
+                write_timeout: config.write_timeout,
+            };
+            Store::open_postgres_with(url.expose(), settings).await
+        }
         EventStoreConfig::Sqlite { path } => Store::open_sqlite(path).await,
     }
 }
@@ -64,7 +74,11 @@ impl Pipeline {
                 flush_interval: config.flush_interval,
                 memory_backlog: config.memory_backlog,
                 spill_path: Some(config.spill_path.clone()),
+                dead_letter_path: Some(config.dead_letter_path.clone()),
                 retry_interval: Duration::from_millis(500),
+                // Past the store's own limit (Postgres: statement_timeout plus
+                // the client's grace): a backstop for any store.
+                write_timeout: config.write_timeout + WRITE_TIMEOUT_BACKSTOP,
             },
         );
         let (stop, stopped) = watch::channel(false);

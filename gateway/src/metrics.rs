@@ -285,9 +285,24 @@ fn render_pipeline(out: &mut String, stats: &analytics::writer::WriterStats) {
             stats.replayed.load(Relaxed),
         ),
         (
+            "events_spilled_at_shutdown",
+            "Usage events spilled at shutdown because the store could not take them in time (of events_spilled)",
+            stats.shutdown_spilled.load(Relaxed),
+        ),
+        (
             "events_dropped",
-            "Usage events lost (queue full, spill failed)",
+            "Usage events lost (queue full, spill or dead-letter file not writable)",
             stats.dropped.load(Relaxed),
+        ),
+        (
+            "events_dead_lettered",
+            "Usage events the store refused, kept in the dead-letter file",
+            stats.dead_lettered.load(Relaxed),
+        ),
+        (
+            "events_spill_torn_lines",
+            "Unreadable spill-file lines (torn writes) skipped during replay",
+            stats.spill_torn_lines.load(Relaxed),
         ),
         (
             "event_batches",
@@ -310,6 +325,11 @@ fn render_pipeline(out: &mut String, stats: &analytics::writer::WriterStats) {
             stats.store_failures.load(Relaxed),
         ),
         (
+            "event_write_timeouts",
+            "Batch writes that hit analytics.write_timeout_ms (of event_store_failures)",
+            stats.write_timeouts.load(Relaxed),
+        ),
+        (
             "counter_failures",
             "Failed real-time counter updates (Redis)",
             stats.counter_failures.load(Relaxed),
@@ -317,5 +337,37 @@ fn render_pipeline(out: &mut String, stats: &analytics::writer::WriterStats) {
     ];
     for (name, help, value) in counters {
         let _ = writeln!(out, "# HELP gateway_{name} {help}.\n# TYPE gateway_{name} counter\ngateway_{name}_total {value}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering::Relaxed;
+
+    use super::*;
+
+    /// The writer's loss-related counters are exported under their documented
+    /// names (README, Grafana).
+    #[test]
+    fn pipeline_counters_are_rendered() {
+        let metrics = Metrics::new();
+        let stats = Arc::new(analytics::writer::WriterStats::default());
+        stats.dead_lettered.store(7, Relaxed);
+        stats.shutdown_spilled.store(3, Relaxed);
+        stats.spill_torn_lines.store(2, Relaxed);
+        stats.write_timeouts.store(1, Relaxed);
+        stats.dropped.store(5, Relaxed);
+        metrics.register_pipeline(stats);
+        let text = metrics.render();
+        for line in [
+            "gateway_events_dead_lettered_total 7",
+            "gateway_events_spilled_at_shutdown_total 3",
+            "gateway_events_spill_torn_lines_total 2",
+            "gateway_event_write_timeouts_total 1",
+            "gateway_events_dropped_total 5",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
     }
 }

@@ -3,57 +3,22 @@
 //! already hold (by `event_id`), so a replay after a failure writes each event
 //! exactly once.
 
+mod error;
 pub mod postgres;
 pub mod queries;
 pub mod sqlite;
 
 use std::future::Future;
 
+pub use error::StoreError;
+
 use crate::event::UsageEvent;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database could not be reached or the connection broke: retry later.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// The database refused the data or the statement: retrying will not help.
-    #[error("store rejected the write: {0}")]
-    Rejected(String),
-    #[error("migration failed: {0}")]
-    Migration(String),
-}
-
-impl StoreError {
-    pub fn from_sqlx(error: sqlx::Error) -> StoreError {
-        match error {
-            sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Tls(_) => StoreError::Unavailable(error.to_string()),
-            sqlx::Error::Database(ref db) => {
-                // Postgres class 08 (connection), 57P (shutdown), 53 (resources).
-                let transient = db.code().is_some_and(|c| {
-                    c.starts_with("08") || c.starts_with("57P") || c.starts_with("53")
-                });
-                if transient {
-                    StoreError::Unavailable(error.to_string())
-                } else {
-                    StoreError::Rejected(error.to_string())
-                }
-            }
-            other => StoreError::Unavailable(other.to_string()),
-        }
-    }
-
-    pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
-    }
-}
 
 /// A place events are written to.
 pub trait EventStore {
     /// Writes `events`, skipping ids already stored; returns how many were new.
+    /// A write that fails has no effect (one transaction): the writer relies on
+    /// it to retry a batch, or to split a refused one, without writing twice.
     fn write(&self, events: &[UsageEvent]) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
@@ -83,7 +48,15 @@ pub struct Retention {
 impl Store {
     /// Connects to Postgres and brings its schema up to date.
     pub async fn open_postgres(url: &str) -> Result<Store, StoreError> {
-        let store = postgres::PostgresStore::connect(url).await?;
+        Store::open_postgres_with(url, postgres::PoolSettings::default()).await
+    }
+
+    /// [`Store::open_postgres`] with pool settings (the writer's time limit).
+    pub async fn open_postgres_with(
+        url: &str,
+        settings: postgres::PoolSettings,
+    ) -> Result<Store, StoreError> {
+        let store = postgres::PostgresStore::connect_with(url, settings).await?;
         store.migrate().await?;
         Ok(Store::Postgres(store))
     }

@@ -114,25 +114,21 @@ impl SqliteStore {
     }
 }
 
-/// [`StoreError::from_sqlx`], plus SQLite's transient codes (busy, locked, I/O,
-/// disk full, cannot open) as `Unavailable` and decode failures as `Rejected`.
+/// [`StoreError::from_sqlx`] for everything but database errors, whose codes are
+/// SQLite's (numbers, not SQLSTATEs): busy, locked, out of memory, read-only,
+/// I/O, disk full and cannot open are `Unavailable`, the rest (constraints,
+/// triggers' `RAISE`, ...) `Rejected`.
 fn db_error(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::Database(db) => {
-            let primary = db
-                .code()
-                .and_then(|code| code.parse::<i32>().ok())
-                .map(|code| code & 0xff);
-            if matches!(primary, Some(5 | 6 | 10 | 13 | 14)) {
-                return StoreError::Unavailable(error.to_string());
-            }
-        }
-        sqlx::Error::ColumnDecode { .. }
-        | sqlx::Error::ColumnNotFound(_)
-        | sqlx::Error::ColumnIndexOutOfBounds { .. }
-        | sqlx::Error::Decode(_)
-        | sqlx::Error::TypeNotFound { .. } => return StoreError::Rejected(error.to_string()),
-        _ => {}
+    if let sqlx::Error::Database(db) = &error {
+        let primary = db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .map(|code| code & 0xff);
+        return if matches!(primary, Some(5 | 6 | 7 | 8 | 10 | 13 | 14)) {
+            StoreError::Unavailable(error.to_string())
+        } else {
+            StoreError::Rejected(error.to_string())
+        };
     }
     StoreError::from_sqlx(error)
 }

@@ -50,6 +50,11 @@ pub struct AnalyticsConfig {
     pub queue_capacity: usize,
     pub memory_backlog: usize,
     pub spill_path: PathBuf,
+    /// Where events the store refuses are kept (never removed by the gateway).
+    pub dead_letter_path: PathBuf,
+    /// Longest one event-batch write may take (Postgres: the writer's
+    /// `statement_timeout`); beyond it the store counts as unavailable.
+    pub write_timeout: Duration,
     pub raw_retention_days: u32,
     pub aggregate_retention_days: u32,
     pub partitions_ahead_days: u32,

@@ -40,6 +40,9 @@ pub struct RawAnalytics {
     pub queue_capacity: Option<usize>,
     pub memory_backlog: Option<usize>,
     pub spill_path: Option<String>,
+    /// Events the store refuses; default: the spill path with `.dead-letter`.
+    pub dead_letter_path: Option<String>,
+    pub write_timeout_ms: Option<u64>,
     pub raw_retention_days: Option<u32>,
     pub aggregate_retention_days: Option<u32>,
     pub partitions_ahead_days: Option<u32>,

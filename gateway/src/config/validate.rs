@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -233,6 +234,19 @@ fn validate_analytics(
             "must not be shorter than raw_retention_days",
         ));
     }
+    let spill_path = PathBuf::from(
+        raw.spill_path
+            .unwrap_or_else(|| "gateway-events.spill".to_owned()),
+    );
+    let dead_letter_path = raw
+        .dead_letter_path
+        .map_or_else(|| spill_path.with_extension("dead-letter"), PathBuf::from);
+    if dead_letter_path == spill_path {
+        return Err(invalid(
+            "analytics.dead_letter_path",
+            "must differ from spill_path (the spill file is removed once replayed)",
+        ));
+    }
     Ok(AnalyticsConfig {
         store,
         redis_url: redis_url.map(Secret::new),
@@ -240,10 +254,9 @@ fn validate_analytics(
         flush_interval: millis("analytics.flush_interval_ms", raw.flush_interval_ms, 200)?,
         queue_capacity: positive("analytics.queue_capacity", raw.queue_capacity, 100_000)?,
         memory_backlog: positive("analytics.memory_backlog", raw.memory_backlog, 200_000)?,
-        spill_path: raw
-            .spill_path
-            .unwrap_or_else(|| "gateway-events.spill".to_owned())
-            .into(),
+        spill_path,
+        dead_letter_path,
+        write_timeout: millis("analytics.write_timeout_ms", raw.write_timeout_ms, 10_000)?,
         raw_retention_days,
         aggregate_retention_days,
         partitions_ahead_days: days(
@@ -717,6 +730,40 @@ mod tests {
                 message.contains(&format!("`{key}`")),
                 "expected `{key}` in: {message}"
             );
+        }
+    }
+
+    /// The dead-letter file sits next to the spill file unless named, and is
+    /// never the spill file itself (which is removed once replayed).
+    #[test]
+    fn dead_letter_path_and_write_timeout() {
+        let config = load(&base()).unwrap();
+        let analytics = &config.analytics;
+        assert_eq!(
+            analytics.dead_letter_path,
+            std::path::Path::new("gateway-events.dead-letter")
+        );
+        assert_eq!(analytics.write_timeout, std::time::Duration::from_secs(10));
+        let text =
+            base() + "[analytics]\nspill_path = \"/var/lib/gw/events\"\nwrite_timeout_ms = 2500\n";
+        let analytics = load(&text).unwrap().analytics;
+        assert_eq!(
+            analytics.dead_letter_path,
+            std::path::Path::new("/var/lib/gw/events.dead-letter")
+        );
+        assert_eq!(
+            analytics.write_timeout,
+            std::time::Duration::from_millis(2_500)
+        );
+        for (extra, key) in [
+            (
+                "spill_path = \"x.spill\"\ndead_letter_path = \"x.spill\"\n",
+                "analytics.dead_letter_path",
+            ),
+            ("write_timeout_ms = 0\n", "analytics.write_timeout_ms"),
+        ] {
+            let message = error_of(&(base() + "[analytics]\n" + extra));
+            assert!(message.contains(&format!("`{key}`")), "{message}");
         }
     }
 

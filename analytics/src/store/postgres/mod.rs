@@ -9,6 +9,8 @@
 //!   `usage_events` (create ahead, drop after the raw retention).
 //! - `rollup`: daily, weekly and monthly aggregates, recomputed in SQL.
 //! - `tenant`: tenant-scoped reads, always through Row-Level Security.
+//! - `pools`: the two connection pools (the writer's own, and the one for
+//!   everything else), built in one place.
 //!
 //! Pool connections are the *system* side: they set `gateway.role = 'system'`, which
 //! the RLS policies let work across tenants (writer, rollup, admin). Tenant reads go
@@ -17,6 +19,7 @@
 
 mod migrate;
 mod partitions;
+mod pools;
 mod rollup;
 mod tenant;
 mod write;
@@ -24,20 +27,22 @@ mod write;
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::NaiveDate;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Executor, PgPool};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::PgPool;
 
 pub use migrate::{Migration, MIGRATIONS};
+pub use pools::PoolSettings;
 pub use rollup::{AggregatesDropped, RollupReport};
 pub use tenant::{DailyPoint, TenantFuture, UsageTotals};
 
 use super::{EventStore, StoreError};
 use crate::event::UsageEvent;
 
-/// Run on every new pool connection: mark it as the system side, and create the
-/// staging table the writer COPYs into (emptied at every commit).
+/// Run on every new connection of both pools: mark it as the system side, and
+/// create the staging table the writer COPYs into (emptied at every commit).
 const SESSION_SETUP: &str = "
 SELECT set_config('gateway.role', 'system', false);
 CREATE TEMP TABLE IF NOT EXISTS gateway_staging (
@@ -52,39 +57,64 @@ CREATE TEMP TABLE IF NOT EXISTS gateway_staging (
 ) ON COMMIT DELETE ROWS;
 ";
 
-/// Postgres-backed event store. Cheap to clone: clones share the pool and the
+/// Postgres-backed event store. Cheap to clone: clones share the pools and the
 /// partition cache.
 #[derive(Clone)]
 pub struct PostgresStore {
+    /// Tenant reads, rollups, housekeeping, migrations.
     pool: PgPool,
+    /// The event writer's own connections (see `pools`).
+    writer: PgPool,
+    /// Longest one batch write may take (the writer sessions' `statement_timeout`).
+    write_timeout: Duration,
     /// Days whose `usage_events` partition is known to exist.
     known_days: Arc<Mutex<HashSet<NaiveDate>>>,
 }
 
 impl PostgresStore {
-    /// Connects now; fails if the database cannot be reached.
+    /// Connects now with the default [`PoolSettings`]; fails if the database
+    /// cannot be reached.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let pool = pool_options()
-            .connect_with(connect_options(url)?)
+        PostgresStore::connect_with(url, PoolSettings::default()).await
+    }
+
+    /// Connects now; fails if the database cannot be reached.
+    pub async fn connect_with(
+        url: &str,
+        settings: PoolSettings,
+    ) -> Result<PostgresStore, StoreError> {
+        let (pool, writer) = pools::build(&connect_options(url)?, settings)
             .await
             .map_err(StoreError::from_sqlx)?;
-        Ok(PostgresStore::from_pool(pool))
+        Ok(PostgresStore::from_pools(pool, writer, settings))
     }
 
     /// Connects on first use, so a gateway can start while Postgres is down.
     pub fn connect_lazy(url: &str) -> Result<PostgresStore, StoreError> {
-        let pool = pool_options().connect_lazy_with(connect_options(url)?);
-        Ok(PostgresStore::from_pool(pool))
+        PostgresStore::connect_lazy_with(url, PoolSettings::default())
     }
 
-    /// The system-side pool: its connections see every tenant.
+    /// Connects on first use, with `settings`.
+    pub fn connect_lazy_with(
+        url: &str,
+        settings: PoolSettings,
+    ) -> Result<PostgresStore, StoreError> {
+        let options = connect_options(url)?;
+        let (pool, writer) = pools::build_lazy(&options, settings);
+        Ok(PostgresStore::from_pools(pool, writer, settings))
+    }
+
+    /// The system-side pool: its connections see every tenant. The writer's
+    /// connections are separate (see `pools`).
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
 
-    fn from_pool(pool: PgPool) -> PostgresStore {
+    fn from_pools(pool: PgPool, writer: PgPool, settings: PoolSettings) -> PostgresStore {
         PostgresStore {
             pool,
+            writer,
+            write_timeout: settings.write_timeout,
             known_days: Arc::new(Mutex::new(HashSet::new())),
         }
     }
@@ -100,17 +130,6 @@ fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
     PgConnectOptions::from_str(url)
         .map(|options| options.application_name("gateway"))
         .map_err(|err| StoreError::Rejected(format!("invalid database url: {err}")))
-}
-
-fn pool_options() -> PgPoolOptions {
-    PgPoolOptions::new()
-        .max_connections(8)
-        .after_connect(|conn, _meta| {
-            Box::pin(async move {
-                conn.execute(SESSION_SETUP).await?;
-                Ok(())
-            })
-        })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::PoisonError;
 
 use chrono::{Days, NaiveDate};
+use sqlx::PgConnection;
 
 use super::PostgresStore;
 use crate::store::StoreError;
@@ -66,9 +67,13 @@ impl PostgresStore {
         Ok(dropped)
     }
 
-    /// Makes sure every day in `days` has its partition, asking Postgres only about
-    /// days not known yet.
-    pub(super) async fn ensure_days(&self, days: &BTreeSet<NaiveDate>) -> Result<(), StoreError> {
+    /// Makes sure every day in `days` has its partition, asking Postgres (on the
+    /// writer's connection `conn`) only about days not known yet.
+    pub(super) async fn ensure_days(
+        &self,
+        conn: &mut PgConnection,
+        days: &BTreeSet<NaiveDate>,
+    ) -> Result<(), StoreError> {
         let unknown: Vec<NaiveDate> = {
             let known = self
                 .known_days
@@ -86,7 +91,7 @@ impl PostgresStore {
             "SELECT count(*) FROM unnest($1::date[]) AS d WHERE gateway_ensure_partition(d)",
         )
         .bind(unknown)
-        .execute(&self.pool)
+        .execute(conn)
         .await
         .map_err(StoreError::from_sqlx)?;
         self.remember(days);

@@ -7,12 +7,19 @@
 //! NUL characters (which Postgres text cannot hold) are removed, costs are written as
 //! canonical exact decimals, counters saturate at the column's range, and timestamps
 //! are cut to microseconds (Postgres' precision: a replay cuts the same way).
+//!
+//! Writes run on the writer's own pool and are bounded in time: the session's
+//! `statement_timeout` on the server, and a client-side timeout for when the
+//! server's answer cannot arrive. A connection that failed for a transient
+//! reason is closed, not reused.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use pricing::Cost;
+use sqlx::{Connection, PgConnection};
 
 use super::PostgresStore;
 use crate::event::UsageEvent;
@@ -49,23 +56,55 @@ const MAX_PICO: i128 = 1_000_000_000_000_000_000_000_000_000_000;
 /// Postgres SQLSTATE for "no partition of relation found for row".
 const NO_PARTITION: &str = "23514";
 
+/// How much longer than the server's `statement_timeout` the client waits for a
+/// write before it gives up on the connection (a black-holed network, where the
+/// server's timeout never reaches us).
+const CLIENT_GRACE: Duration = Duration::from_secs(1);
+
 pub(super) async fn write(store: &PostgresStore, events: &[UsageEvent]) -> Result<u64, StoreError> {
     if events.is_empty() {
         return Ok(0);
     }
     let days: BTreeSet<_> = events.iter().map(|e| e.occurred_at.date_naive()).collect();
-    store.ensure_days(&days).await?;
     let csv = encode(events);
-    let first = copy_insert(store, &csv).await;
+    let mut conn = store
+        .writer
+        .acquire()
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let limit = store.write_timeout.saturating_add(CLIENT_GRACE);
+    let outcome = tokio::time::timeout(limit, write_on(store, &mut conn, &days, &csv))
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!(
+                "no answer from Postgres within {} ms",
+                limit.as_millis()
+            )))
+        });
+    if outcome.as_ref().is_err_and(StoreError::is_transient) {
+        // Not back into the pool: the connection may hang (a black hole), sit on
+        // a server that became read-only (a demoted primary after a failover),
+        // or be mid-protocol. The next write connects afresh.
+        conn.close_on_drop();
+    }
+    outcome
+}
+
+async fn write_on(
+    store: &PostgresStore,
+    conn: &mut PgConnection,
+    days: &BTreeSet<NaiveDate>,
+    csv: &str,
+) -> Result<u64, StoreError> {
+    store.ensure_days(conn, days).await?;
+    let first = copy_insert(conn, csv).await;
     if !first.as_ref().is_err_and(is_missing_partition) {
         return first.map_err(StoreError::from_sqlx);
     }
     // Another instance dropped a partition this one still had cached.
-    store.forget(&days);
-    store.ensure_days(&days).await?;
-    copy_insert(store, &csv)
-        .await
-        .map_err(StoreError::from_sqlx)
+    store.forget(days);
+    store.ensure_days(conn, days).await?;
+    copy_insert(conn, csv).await.map_err(StoreError::from_sqlx)
 }
 
 fn is_missing_partition(err: &sqlx::Error) -> bool {
@@ -75,8 +114,8 @@ fn is_missing_partition(err: &sqlx::Error) -> bool {
     }
 }
 
-async fn copy_insert(store: &PostgresStore, csv: &str) -> Result<u64, sqlx::Error> {
-    let mut tx = store.pool.begin().await?;
+async fn copy_insert(conn: &mut PgConnection, csv: &str) -> Result<u64, sqlx::Error> {
+    let mut tx = conn.begin().await?;
     let mut copy = tx.copy_in_raw(COPY).await?;
     if let Err(err) = copy.send(csv.as_bytes()).await {
         // Best effort: the transaction is rolled back when dropped either way.

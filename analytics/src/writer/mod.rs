@@ -1,0 +1,703 @@
+//! The event pipeline: the request path hands events to a bounded channel with
+//! `try_send` and never waits; one writer task batches them (by count or time),
+//! applies them to the counters and writes them to the store.
+//!
+//! Every event ends in exactly one of: the store; the spill file (until it is
+//! replayed into the store); the dead-letter file; or a drop, counted and
+//! logged (channel full, or a file that cannot be written). In detail:
+//! - A write the store cannot take now (unreachable, timed out, read-only after a
+//!   failover, out of connections, ...: `StoreError::is_transient`) is retried
+//!   every `retry_interval`; meanwhile batches wait in memory up to a bound, then
+//!   in the append-only spill file, which is replayed a chunk at a time from a
+//!   byte offset and removed once every event in it is stored or dead-lettered.
+//!   Events carry their id and the stores ignore ids they hold, so a replay
+//!   writes each event once.
+//! - A batch the store refuses is split (`isolate`) until the refused events are
+//!   found; the others are written, the refused ones go to the dead-letter file
+//!   with the reason (never replayed, never removed by the writer), counted, and
+//!   logged once per batch (ids and reasons only).
+//! - Every write is bounded by `write_timeout`: a black-holed database cannot
+//!   hang the writer. Shutdown has a deadline: until then it writes what is
+//!   queued and held and replays the spill file (this disk may not come back);
+//!   what cannot be written by then is spilled (counted), replayed at the next
+//!   start.
+//!
+//! The files themselves (fresh-line appends, damage-tolerant reads) are in `spill`.
+
+mod isolate;
+mod spill;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::counters::{Counters, Increments};
+use crate::event::UsageEvent;
+use crate::store::{EventStore, Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// Events the request path may queue before new ones are dropped.
+    pub queue_capacity: usize,
+    pub batch_size: usize,
+    /// Longest time an event waits for its batch to fill.
+    pub flush_interval: Duration,
+    /// Events held in memory while the store is down, before spilling to disk.
+    pub memory_backlog: usize,
+    /// Where to spill; `None` keeps everything in memory (up to the bound, then drops).
+    pub spill_path: Option<PathBuf>,
+    /// Where events the store refuses are kept; `None` drops them (counted).
+    pub dead_letter_path: Option<PathBuf>,
+    /// Pause between write attempts while the store is down.
+    pub retry_interval: Duration,
+    /// Longest one store write may take before it counts as failed (transient).
+    pub write_timeout: Duration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            queue_capacity: 100_000,
+            batch_size: 2_000,
+            flush_interval: Duration::from_millis(200),
+            memory_backlog: 200_000,
+            spill_path: None,
+            dead_letter_path: None,
+            retry_interval: Duration::from_millis(500),
+            write_timeout: Duration::from_secs(12),
+        }
+    }
+}
+
+/// Pipeline counters, read by the gateway's `/metrics`.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub queued: AtomicU64,
+    pub written: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub spilled: AtomicU64,
+    /// Of `spilled`: spilled at shutdown, because the store could not take them in time.
+    pub shutdown_spilled: AtomicU64,
+    pub replayed: AtomicU64,
+    pub dropped: AtomicU64,
+    /// Events the store refused, kept in the dead-letter file.
+    pub dead_lettered: AtomicU64,
+    /// Spill-file lines that were not events (torn writes), skipped.
+    pub spill_torn_lines: AtomicU64,
+    pub batches: AtomicU64,
+    pub batch_events: AtomicU64,
+    pub write_micros: AtomicU64,
+    pub counter_failures: AtomicU64,
+    pub store_failures: AtomicU64,
+    /// Of `store_failures`: writes that hit `write_timeout`.
+    pub write_timeouts: AtomicU64,
+}
+
+/// The request path's handle: cheap to clone, never blocks.
+#[derive(Clone)]
+pub struct EventSink {
+    tx: mpsc::Sender<UsageEvent>,
+    stats: Arc<WriterStats>,
+    /// Shared with the writer, which alone increments them; here for reads.
+    counters: Arc<Counters>,
+}
+
+impl EventSink {
+    pub fn emit(&self, event: UsageEvent) {
+        match self.tx.try_send(event) {
+            Ok(()) => {
+                self.stats.queued.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                let dropped = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if dropped.is_power_of_two() {
+                    tracing::error!(dropped, "usage event queue full or closed: event dropped");
+                }
+            }
+        }
+    }
+
+    pub fn stats(&self) -> &Arc<WriterStats> {
+        &self.stats
+    }
+
+    /// The real-time counters, for reading (the analytics API's real-time figures).
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+}
+
+/// Extra time, past the grace period and a write in flight, for spilling to
+/// local disk at shutdown.
+const SPILL_ALLOWANCE: Duration = Duration::from_secs(5);
+
+/// The running writer task.
+pub struct Writer {
+    stop: watch::Sender<Option<Instant>>,
+    task: JoinHandle<()>,
+    write_timeout: Duration,
+}
+
+impl Writer {
+    /// Starts the writer; returns the sink for the request path.
+    pub fn start(
+        store: Arc<Store>,
+        counters: Counters,
+        config: WriterConfig,
+    ) -> (EventSink, Writer) {
+        let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+        let stats = Arc::new(WriterStats::default());
+        let (stop, stopped) = watch::channel(None);
+        let counters = Arc::new(counters);
+        let write_timeout = config.write_timeout;
+        let state = Pipeline {
+            store,
+            counters: counters.clone(),
+            backlog: VecDeque::new(),
+            held: 0,
+            store_down_since: None,
+            retry_after: None,
+            spill_offset: 0,
+            spill_pending: config.spill_path.as_ref().is_some_and(|p| p.exists()),
+            deadline: None,
+            config,
+            stats: stats.clone(),
+        };
+        let task = tokio::spawn(state.run(rx, stopped));
+        (
+            EventSink {
+                tx,
+                stats,
+                counters,
+            },
+            Writer {
+                stop,
+                task,
+                write_timeout,
+            },
+        )
+    }
+
+    /// Stops taking events and writes everything queued, as far as the store
+    /// allows within `grace`; what is left then is spilled (counted in
+    /// `shutdown_spilled`) and written at the next start.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(Some(Instant::now() + grace));
+        let abort = self.task.abort_handle();
+        let limit = grace + self.write_timeout + SPILL_ALLOWANCE;
+        match tokio::time::timeout(limit, self.task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::error!(%error, "the usage-event writer failed: events it held are lost");
+            }
+            Err(_) => {
+                abort.abort();
+                tracing::error!(
+                    "the usage-event writer did not stop in time (local disk stuck?): events it held are lost"
+                );
+            }
+        }
+    }
+}
+
+struct Pipeline {
+    store: Arc<Store>,
+    counters: Arc<Counters>,
+    /// Batches that could not be written yet, oldest first.
+    backlog: VecDeque<Vec<UsageEvent>>,
+    /// Events in `backlog`.
+    held: usize,
+    store_down_since: Option<Instant>,
+    retry_after: Option<Instant>,
+    /// Where in the spill file replay resumes: every event before it is in the
+    /// store or the dead-letter file.
+    spill_offset: u64,
+    /// Whether the spill file may hold events not replayed yet.
+    spill_pending: bool,
+    /// Set at shutdown: everything must be written or spilled by then.
+    deadline: Option<Instant>,
+    config: WriterConfig,
+    stats: Arc<WriterStats>,
+}
+
+impl Pipeline {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<UsageEvent>,
+        mut stop: watch::Receiver<Option<Instant>>,
+    ) {
+        let mut batch: Vec<UsageEvent> = Vec::with_capacity(self.config.batch_size);
+        loop {
+            let flush_at = tokio::time::sleep(self.config.flush_interval);
+            tokio::pin!(flush_at);
+            let mut closed = false;
+            while batch.len() < self.config.batch_size {
+                let room = self.config.batch_size - batch.len();
+                tokio::select! {
+                    received = rx.recv_many(&mut batch, room) => {
+                        if received == 0 {
+                            closed = true;
+                            break;
+                        }
+                    }
+                    () = &mut flush_at => break,
+                    changed = stop.changed(), if self.deadline.is_none() => {
+                        // Stop taking new events; what is queued is still drained.
+                        // (A dropped `Writer` stops with one write's worth of time.)
+                        let deadline = match changed {
+                            Ok(()) => *stop.borrow(),
+                            Err(_) => None,
+                        };
+                        self.deadline = Some(
+                            deadline.unwrap_or_else(|| Instant::now() + self.config.write_timeout),
+                        );
+                        rx.close();
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let full =
+                    std::mem::replace(&mut batch, Vec::with_capacity(self.config.batch_size));
+                self.flush(full).await;
+            } else if !self.backlog.is_empty() {
+                self.retry_backlog().await;
+            }
+            if self.deadline.is_none() {
+                self.replay_spill(self.config.flush_interval).await;
+            }
+            if closed || self.out_of_time() {
+                break;
+            }
+        }
+        self.finish(rx).await;
+    }
+
+    /// The end: one more try for the backlog while time remains, and the spill
+    /// file's replay (a gateway being scaled in may never start again on this
+    /// disk); then whatever is still held or queued goes to the spill file.
+    async fn finish(mut self, mut rx: mpsc::Receiver<UsageEvent>) {
+        self.retry_after = None;
+        if !self.out_of_time() {
+            self.retry_backlog().await;
+            let left = match self.deadline {
+                Some(at) => at.saturating_duration_since(Instant::now()),
+                None => self.config.write_timeout,
+            };
+            self.replay_spill(left).await;
+        }
+        // Only left when the deadline passed with events queued: their counters
+        // are not applied (the process is stopping; the events are kept).
+        let mut rest = Vec::new();
+        while let Ok(event) = rx.try_recv() {
+            rest.push(event);
+        }
+        for chunk in rest.chunks(self.config.batch_size.max(1)) {
+            self.backlog.push_back(chunk.to_vec());
+        }
+        let mut spilled = 0;
+        while let Some(batch) = self.backlog.pop_front() {
+            if self.spill(&batch) {
+                spilled += batch.len() as u64;
+            }
+        }
+        if spilled > 0 {
+            self.stats
+                .shutdown_spilled
+                .fetch_add(spilled, Ordering::Relaxed);
+            tracing::warn!(
+                events = spilled,
+                "shutdown: the event store could not take every event in time; the rest is spilled and written at the next start"
+            );
+        }
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.deadline.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// Whether the store failed recently and is not to be tried yet.
+    fn waiting(&self) -> bool {
+        self.retry_after.is_some_and(|at| Instant::now() < at)
+    }
+
+    async fn flush(&mut self, batch: Vec<UsageEvent>) {
+        let mut increments = Increments::default();
+        for event in &batch {
+            increments.add(event);
+        }
+        self.apply_counters(increments).await;
+        self.retry_backlog().await;
+        if self.backlog.is_empty() && !self.waiting() {
+            if let Err(rest) = self.write(batch).await {
+                self.hold(rest);
+            }
+        } else {
+            self.hold(batch);
+        }
+    }
+
+    async fn apply_counters(&self, increments: Increments) {
+        match &*self.counters {
+            Counters::Memory(memory) => memory.apply(&increments),
+            Counters::Redis(redis) => {
+                let (sent, dropped) = redis.apply(increments).await;
+                if !sent {
+                    self.stats.counter_failures.fetch_add(1, Ordering::Relaxed);
+                }
+                if dropped > 0 {
+                    tracing::warn!(
+                        dropped,
+                        "redis unreachable too long: counter increments dropped (events are kept)"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Writes one batch. `Ok(refused)` when every event is now in the store or
+    /// dead-lettered (`refused` of them); `Err` gives back the events the store
+    /// could not take now.
+    async fn write(&mut self, batch: Vec<UsageEvent>) -> Result<usize, Vec<UsageEvent>> {
+        match self.try_write(&batch).await {
+            Ok(()) => Ok(0),
+            Err(error) if error.is_transient() => {
+                self.unavailable(&error);
+                Err(batch)
+            }
+            Err(error) => self.isolate(batch, error).await,
+        }
+    }
+
+    /// One store write, bounded in time, with its statistics.
+    async fn try_write(&mut self, events: &[UsageEvent]) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let limit = match self.deadline {
+            Some(at) => self
+                .config
+                .write_timeout
+                .min(at.saturating_duration_since(started)),
+            None => self.config.write_timeout,
+        };
+        let stats = &self.stats;
+        let result = match tokio::time::timeout(limit, self.store.write(events)).await {
+            Ok(result) => result,
+            Err(_) => {
+                stats.write_timeouts.fetch_add(1, Ordering::Relaxed);
+                Err(StoreError::Unavailable(format!(
+                    "no answer within {} ms",
+                    limit.as_millis()
+                )))
+            }
+        };
+        let inserted = match result {
+            Ok(inserted) => inserted,
+            Err(error) => {
+                stats.store_failures.fetch_add(1, Ordering::Relaxed);
+                return Err(error);
+            }
+        };
+        let len = events.len() as u64;
+        stats.written.fetch_add(inserted, Ordering::Relaxed);
+        stats
+            .duplicates
+            .fetch_add(len - inserted.min(len), Ordering::Relaxed);
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats.batch_events.fetch_add(len, Ordering::Relaxed);
+        stats
+            .write_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.retry_after = None;
+        if let Some(since) = self.store_down_since.take() {
+            tracing::info!(
+                down_ms = since.elapsed().as_millis() as u64,
+                "event store reachable again"
+            );
+        }
+        Ok(())
+    }
+
+    fn unavailable(&mut self, error: &StoreError) {
+        self.retry_after = Some(Instant::now() + self.config.retry_interval);
+        if self.store_down_since.is_none() {
+            self.store_down_since = Some(Instant::now());
+            tracing::warn!(%error, "event store unavailable: holding events");
+        }
+    }
+
+    /// Splits a refused batch until the refused events are found (see
+    /// `isolate`), writes the rest, and dead-letters the refused ones.
+    async fn isolate(
+        &mut self,
+        batch: Vec<UsageEvent>,
+        error: StoreError,
+    ) -> Result<usize, Vec<UsageEvent>> {
+        let size = batch.len();
+        let mut refused = Vec::new();
+        let mut todo = Vec::new();
+        refuse(batch, error, &mut todo, &mut refused);
+        while let Some(part) = todo.pop() {
+            match self.try_write(&part).await {
+                Ok(()) => {}
+                Err(error) if error.is_transient() => {
+                    // The store went away mid-way: hold what is left.
+                    self.unavailable(&error);
+                    todo.push(part);
+                    self.dead_letter(&refused, size);
+                    return Err(todo.into_iter().flatten().collect());
+                }
+                Err(error) => refuse(part, error, &mut todo, &mut refused),
+            }
+        }
+        self.dead_letter(&refused, size);
+        Ok(refused.len())
+    }
+
+    /// Writes refused events to the dead-letter file, and logs once for the
+    /// batch: how many, why, and which (ids only).
+    fn dead_letter(&self, refused: &[(UsageEvent, String)], batch: usize) {
+        if refused.is_empty() {
+            return;
+        }
+        let at = chrono::Utc::now();
+        let records: Vec<spill::DeadLetter<'_>> = refused
+            .iter()
+            .map(|(event, reason)| spill::DeadLetter {
+                at,
+                reason,
+                event: Some(event),
+                line: None,
+            })
+            .collect();
+        let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, reason) in refused {
+            *reasons.entry(reason.as_str()).or_default() += 1;
+        }
+        let reasons: Vec<String> = reasons
+            .iter()
+            .take(3)
+            .map(|(reason, n)| format!("{n} x {}", cut(reason, 300)))
+            .collect();
+        let tenants: BTreeSet<&str> = refused
+            .iter()
+            .map(|(e, _)| e.tenant_id.as_str())
+            .take(5)
+            .collect();
+        let ids: Vec<String> = refused
+            .iter()
+            .take(5)
+            .map(|(e, _)| e.event_id.to_string())
+            .collect();
+        let count = refused.len() as u64;
+        let written = match &self.config.dead_letter_path {
+            Some(path) => spill::append_dead_letters(path, &records).map_err(|e| e.to_string()),
+            None => Err("no dead-letter file configured".to_owned()),
+        };
+        match written {
+            Ok(()) => {
+                self.stats.dead_lettered.fetch_add(count, Ordering::Relaxed);
+                tracing::error!(
+                    refused = count,
+                    batch,
+                    ?reasons,
+                    ?tenants,
+                    first_event_ids = ?ids,
+                    "event store refused events: kept in the dead-letter file"
+                );
+            }
+            Err(error) => {
+                self.stats.dropped.fetch_add(count, Ordering::Relaxed);
+                tracing::error!(
+                    refused = count,
+                    batch,
+                    ?reasons,
+                    ?tenants,
+                    first_event_ids = ?ids,
+                    %error,
+                    "event store refused events and the dead-letter file cannot take them: events dropped"
+                );
+            }
+        }
+    }
+
+    /// Keeps a batch for later: in memory up to the bound, then on disk.
+    fn hold(&mut self, batch: Vec<UsageEvent>) {
+        self.held += batch.len();
+        self.backlog.push_back(batch);
+        while self.held > self.config.memory_backlog {
+            let Some(oldest) = self.backlog.pop_front() else {
+                break;
+            };
+            self.held -= oldest.len();
+            self.spill(&oldest);
+        }
+    }
+
+    async fn retry_backlog(&mut self) {
+        if self.waiting() {
+            return;
+        }
+        while let Some(batch) = self.backlog.pop_front() {
+            let len = batch.len();
+            self.held -= len;
+            match self.write(batch).await {
+                Ok(refused) => {
+                    self.stats
+                        .replayed
+                        .fetch_add((len - refused) as u64, Ordering::Relaxed);
+                }
+                Err(rest) => {
+                    self.held += rest.len();
+                    self.backlog.push_front(rest);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Appends a batch to the spill file; false (counted as dropped) if it cannot.
+    fn spill(&mut self, batch: &[UsageEvent]) -> bool {
+        let events = batch.len() as u64;
+        let Some(path) = &self.config.spill_path else {
+            self.stats.dropped.fetch_add(events, Ordering::Relaxed);
+            tracing::error!(events, "no spill file configured: events dropped");
+            return false;
+        };
+        match spill::append_events(path, batch) {
+            Ok(()) => {
+                self.stats.spilled.fetch_add(events, Ordering::Relaxed);
+                self.spill_pending = true;
+                true
+            }
+            Err(error) => {
+                self.stats.dropped.fetch_add(events, Ordering::Relaxed);
+                tracing::error!(%error, path = %path.display(), events, "cannot spill: events dropped");
+                false
+            }
+        }
+    }
+
+    /// Replays the spill file, a chunk at a time, for at most `budget` (while
+    /// running, one flush interval: new events keep flowing meanwhile). Only
+    /// when the store takes writes and nothing is held in memory; what is not
+    /// replayed stays in the file for later (or the next start).
+    async fn replay_spill(&mut self, budget: Duration) {
+        let Some(path) = self.config.spill_path.clone() else {
+            return;
+        };
+        let started = Instant::now();
+        while self.spill_pending
+            && self.backlog.is_empty()
+            && !self.waiting()
+            && !self.out_of_time()
+            && started.elapsed() < budget
+        {
+            let chunk = match spill::read_chunk(&path, self.spill_offset, self.config.batch_size) {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => {
+                    self.spill_pending = false;
+                    self.spill_offset = 0;
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, path = %path.display(), "cannot read the spill file; retrying later");
+                    self.retry_after = Some(Instant::now() + self.config.retry_interval);
+                    return;
+                }
+            };
+            let events = chunk.events.len();
+            if events > 0 {
+                match self.write(chunk.events).await {
+                    Ok(refused) => {
+                        self.stats
+                            .replayed
+                            .fetch_add((events - refused) as u64, Ordering::Relaxed);
+                    }
+                    // Still in the file: replayed from the same offset later.
+                    Err(_) => return,
+                }
+            }
+            self.dead_letter_torn(&chunk.torn);
+            self.spill_offset = chunk.end;
+            if chunk.at_end {
+                self.spill_pending = false;
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {
+                        self.spill_offset = 0;
+                        tracing::info!(path = %path.display(), "spill file replayed and removed");
+                    }
+                    Err(error) => tracing::warn!(
+                        %error,
+                        "spill file replayed but not removed; new spills are appended after it"
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Keeps unreadable spill lines in the dead-letter file, counted.
+    fn dead_letter_torn(&self, torn: &[spill::TornLine]) {
+        if torn.is_empty() {
+            return;
+        }
+        let at = chrono::Utc::now();
+        let reason = "unreadable spill-file line (torn write), skipped";
+        let records: Vec<spill::DeadLetter<'_>> = torn
+            .iter()
+            .map(|line| spill::DeadLetter {
+                at,
+                reason,
+                event: None,
+                line: Some(&line.text),
+            })
+            .collect();
+        self.stats
+            .spill_torn_lines
+            .fetch_add(torn.len() as u64, Ordering::Relaxed);
+        let offsets: Vec<u64> = torn.iter().take(5).map(|line| line.offset).collect();
+        let kept = self
+            .config
+            .dead_letter_path
+            .as_ref()
+            .is_some_and(|path| spill::append_dead_letters(path, &records).is_ok());
+        tracing::warn!(
+            lines = torn.len(),
+            first_offsets = ?offsets,
+            kept_in_dead_letter_file = kept,
+            "spill file: unreadable lines skipped"
+        );
+    }
+}
+
+/// Records a refused part: a single event is refused for `error`'s reason; a
+/// larger part is split to find which of its events are.
+fn refuse(
+    part: Vec<UsageEvent>,
+    error: StoreError,
+    todo: &mut Vec<Vec<UsageEvent>>,
+    refused: &mut Vec<(UsageEvent, String)>,
+) {
+    if part.len() == 1 {
+        let reason = match error {
+            StoreError::Rejected(reason) => reason,
+            other => other.to_string(),
+        };
+        refused.extend(part.into_iter().map(|event| (event, reason.clone())));
+    } else {
+        todo.extend(isolate::split(part).into_iter().rev());
+    }
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
