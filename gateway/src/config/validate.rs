@@ -7,13 +7,16 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
+use pricing::Price;
+
 use super::raw::{
-    RawAnalytics, RawConfig, RawKey, RawModel, RawPolicy, RawProvider, RawRouting, RawServer,
+    RawAmount, RawAnalytics, RawConfig, RawKey, RawModel, RawModelPrice, RawPolicy, RawProvider,
+    RawRouting, RawServer,
 };
 use super::{
     AnalyticsConfig, CatalogFiles, Config, ConfigError, Endpoint, EventStoreConfig, Flavor,
-    KeyConfig, KeyRole, ModelConfig, PolicySettings, ProviderConfig, ProviderKey, RoutingConfig,
-    ServerConfig, TenantConfig, Timeouts,
+    KeyConfig, KeyRole, ModelConfig, ModelPrice, PolicySettings, ProviderConfig, ProviderKey,
+    RoutingConfig, ServerConfig, TenantConfig, Timeouts,
 };
 use crate::keys::KeyHash;
 use crate::routing::Mode;
@@ -422,12 +425,65 @@ fn validate_model(
             ))
         }
     };
+    let price = raw
+        .price
+        .map(|price| validate_price(&format!("{path}.price"), price, endpoint))
+        .transpose()?;
     Ok(ModelConfig {
         upstream_model: raw.upstream_model.unwrap_or_else(|| raw.name.clone()),
         name: raw.name,
         provider,
         endpoint,
         price_as: raw.price_as,
+        price,
+        baseline: raw.baseline,
+    })
+}
+
+/// Explicit prices: exact decimal text or whole numbers, never negative; a chat
+/// model must price its output too.
+fn validate_price(
+    path: &str,
+    raw: RawModelPrice,
+    endpoint: Endpoint,
+) -> Result<ModelPrice, ConfigError> {
+    let amount = |field: &str, raw: RawAmount| -> Result<Price, ConfigError> {
+        let text = match raw {
+            RawAmount::Text(text) => text,
+            RawAmount::Integer(n) => n.to_string(),
+            RawAmount::Float(value) => {
+                return Err(invalid(
+                    format!("{path}.{field}"),
+                    format!(
+                    "write prices as decimal text (\"{value}\", not {value}), so they stay exact"
+                ),
+                ))
+            }
+        };
+        Price::from_usd_per_mtok(&text).map_err(|error| {
+            invalid(
+                format!("{path}.{field}"),
+                format!("{error} (USD per million tokens)"),
+            )
+        })
+    };
+    let output = match (raw.output, endpoint) {
+        (Some(output), _) => amount("output", output)?,
+        (None, Endpoint::Embeddings) => Price(0),
+        (None, Endpoint::Chat) => {
+            return Err(invalid(
+                format!("{path}.output"),
+                "a chat model needs an output price (USD per million tokens)",
+            ))
+        }
+    };
+    Ok(ModelPrice {
+        input: amount("input", raw.input)?,
+        output,
+        cached_input: raw
+            .cached_input
+            .map(|cached| amount("cached_input", cached))
+            .transpose()?,
     })
 }
 

@@ -8,7 +8,7 @@
 //! expected cost for this request's size, ties broken by observed latency and
 //! finally by table order, so the same inputs always give the same order.
 
-use pricing::{Capabilities, Cost, Date, ModelEntry};
+use pricing::{Capabilities, Cost, Date, Rate};
 
 use super::health::Health;
 use super::policy::{virtual_model, Mode, Policy};
@@ -89,8 +89,8 @@ struct Exclusions {
     unavailable: bool,
 }
 
-fn expected_cost(entry: &ModelEntry, req: &Requirements, day: Date) -> Option<Cost> {
-    let prices = entry.price_on(day)?.version;
+fn expected_cost(rate: &Rate, req: &Requirements, day: Date) -> Option<Cost> {
+    let prices = rate.prices_on(day)?;
     Some(
         prices.input.cost(req.expected_prompt_tokens())
             + prices.output.cost(req.expected_output_tokens()),
@@ -178,7 +178,7 @@ fn candidates<'t>(
         // stopped only by them answers "unknown model" (see `error_from`).
         .filter(|d| policy.may_route_to(d) && suitable(d, req, health, ex))
         .map(|d| Ranked {
-            cost: d.entry.as_ref().and_then(|e| expected_cost(e, req, day)),
+            cost: d.rate.as_ref().and_then(|r| expected_cost(r, req, day)),
             latency: health.latency_us(d.index),
             index: d.index,
         })
@@ -277,12 +277,17 @@ pub fn decide(
             false,
         )
         .into_iter()
-        .find(|&i| all[i].entry.is_some())
+        .find(|&i| all[i].rate.is_some())
     };
 
     let equivalent = |ex: &mut Exclusions| -> Vec<usize> {
         let Some(tier) = named.iter().filter_map(|d| d.tier()).max() else {
-            return Vec::new();
+            // A model without a tier (a configured model the catalog does not
+            // know) has no equivalent: it is served as asked, as under `strict`.
+            return rank(
+                candidates(named.iter().copied(), req, policy, health, day, ex),
+                false,
+            );
         };
         let pool = all.iter().filter(|d| {
             d.tier().is_some_and(|t| t >= tier) || named.iter().any(|n| n.index == d.index)

@@ -29,7 +29,7 @@ use chrono::NaiveDate;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Executor, PgPool};
 
-pub use migrate::{Migration, MIGRATIONS};
+pub use migrate::{Migration, MIGRATIONS, UNPRICED};
 pub use rollup::{AggregatesDropped, RollupReport};
 pub use tenant::{DailyPoint, TenantFuture, UsageTotals};
 
@@ -75,6 +75,16 @@ impl PostgresStore {
     pub fn connect_lazy(url: &str) -> Result<PostgresStore, StoreError> {
         let pool = pool_options().connect_lazy_with(connect_options(url)?);
         Ok(PostgresStore::from_pool(pool))
+    }
+
+    /// The first and last days that have a raw event partition, if any.
+    pub async fn raw_days(&self) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
+        let (first, last): (Option<NaiveDate>, Option<NaiveDate>) =
+            sqlx::query_as("SELECT min(d), max(d) FROM gateway_partition_days() AS d")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        Ok(first.zip(last))
     }
 
     /// The system-side pool: its connections see every tenant.

@@ -38,7 +38,16 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "failovers",
         sql: include_str!("../../../../migrations/sqlite/20261126110000_failovers.sql"),
     },
+    Migration {
+        version: UNPRICED,
+        name: "unpriced",
+        sql: include_str!("../../../../migrations/sqlite/20261207100000_unpriced.sql"),
+    },
 ];
+
+/// The migration that made unpriced amounts NULL and repaired older events: the
+/// rollups of their days are rebuilt once it is applied.
+pub(crate) const UNPRICED: i64 = 20261207100000;
 
 const CREATE_LEDGER: &str = "
 CREATE TABLE IF NOT EXISTS gateway_schema_migrations (
