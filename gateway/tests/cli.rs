@@ -40,6 +40,12 @@ fn the_example_config_is_valid() {
     assert!(
         String::from_utf8_lossy(&output.stdout).starts_with("ok: 3 providers, 2 models, 1 keys")
     );
+    // Nothing to warn about in the file new users copy.
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("warning"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
