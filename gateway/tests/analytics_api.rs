@@ -848,6 +848,7 @@ async fn openapi_lists_every_endpoint() {
         "error_rate_pct",
         "failovers",
         "failover_rate_pct",
+        "unpriced_requests",
     ] {
         assert!(figures.contains_key(name), "{name}");
     }

@@ -507,7 +507,8 @@ async fn a_configured_model_without_a_price_is_reachable_by_name_under_every_pol
         assert_eq!(header(&embedding, "x-gateway-baseline-usd"), None);
         assert_eq!(header(&embedding, "x-gateway-priced"), Some("false"));
     }
-    // The example config's `mock-embed` under its `equivalent` tenant.
+    // An unpriced `mock-embed`, as in the example config of c381eb6, under an
+    // `equivalent` tenant (the example's own tenant policy then).
     let gw = common::start_with("\n[[tenants]]\nid = \"acme\"\npolicy = \"equivalent\"\n").await;
     let response = gw
         .post(

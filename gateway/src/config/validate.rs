@@ -646,6 +646,74 @@ mod tests {
     }
 
     #[test]
+    fn explicit_prices_are_exact_and_checked() {
+        use pricing::Price;
+        let with = |price: &str| {
+            base().replace(
+                "provider = \"p\"\n",
+                &format!("provider = \"p\"\n{price}\n"),
+            )
+        };
+        let config = load(&with(
+            "price = { input = \"0.15\", output = 2, cached_input = \"0.075\" }\nbaseline = \"openai/gpt-4o\"",
+        ))
+        .unwrap();
+        let price = config.models[0].price.unwrap();
+        assert_eq!(
+            (price.input, price.output, price.cached_input),
+            (Price(150_000), Price(2_000_000), Some(Price(75_000)))
+        );
+        assert_eq!(config.models[0].baseline.as_deref(), Some("openai/gpt-4o"));
+        let zero = load(&with("price = { input = 0, output = \"0\" }")).unwrap();
+        assert_eq!(zero.models[0].price.unwrap().output, Price(0));
+        let embeddings = load(&with(
+            "endpoint = \"embeddings\"\nprice = { input = \"0.02\" }",
+        ))
+        .unwrap();
+        assert_eq!(embeddings.models[0].price.unwrap().output, Price(0));
+
+        let cases = [
+            (
+                "price = { input = 0.15, output = \"1\" }",
+                "models[0].price.input",
+                "\"0.15\"",
+            ),
+            (
+                "price = { input = \"-1\", output = \"1\" }",
+                "models[0].price.input",
+                "negative",
+            ),
+            (
+                "price = { input = \"1\", output = \"cheap\" }",
+                "models[0].price.output",
+                "decimal",
+            ),
+            (
+                "price = { input = \"1\" }",
+                "models[0].price.output",
+                "output price",
+            ),
+            (
+                "price = { input = \"1\", output = \"1\", cached_input = \"0.0000001\" }",
+                "models[0].price.cached_input",
+                "precision",
+            ),
+            (
+                "price = { input = \"1\", output = \"1\", per_request = \"1\" }",
+                "models[0].price.per_request",
+                "per_request",
+            ),
+        ];
+        for (price, key, words) in cases {
+            let message = error_of(&with(price));
+            assert!(
+                message.contains(&format!("`{key}`")) && message.contains(words),
+                "{price}: {message}"
+            );
+        }
+    }
+
+    #[test]
     fn type_errors_carry_the_path() {
         let message = error_of("[server]\nmax_body_bytes = \"big\"\n");
         assert!(message.contains("server.max_body_bytes"), "{message}");

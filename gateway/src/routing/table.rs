@@ -225,3 +225,78 @@ impl RoutingTable {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pricing::{Date, Price, Rate};
+
+    use super::*;
+    use crate::config::Config;
+
+    fn build(models: &str) -> Result<RoutingTable, TableError> {
+        let text = format!(
+            "[[providers]]\nname = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\n\
+             [[providers]]\nname = \"local\"\nbase_url = \"http://127.0.0.1:1/v1\"\n{models}"
+        );
+        let config = Config::from_toml(&text, Vec::new(), |_| None).unwrap();
+        RoutingTable::build(&config.providers, &config.models, &config.catalog)
+    }
+
+    fn quote(table: &RoutingTable, name: &str) -> Option<String> {
+        let deployment = table.get(table.named(name)[0]);
+        let day = Date::parse("2026-12-01").unwrap();
+        deployment
+            .rate
+            .as_ref()
+            .and_then(|r| r.quote(day))
+            .map(|q| q.to_string())
+    }
+
+    #[test]
+    fn rates_come_from_the_catalog_the_config_or_nowhere() {
+        let table = build(
+            "[[models]]\nname = \"llama-local\"\nprovider = \"local\"\n\
+             [[models]]\nname = \"llama-priced\"\nprovider = \"local\"\nprice = { input = \"0.2\", output = \"0.6\" }\n\
+             [[models]]\nname = \"llama-like-4o\"\nprovider = \"local\"\nprice_as = \"openai/gpt-4o\"\n\
+             [[models]]\nname = \"llama-free-4o\"\nprovider = \"local\"\nprice_as = \"openai/gpt-4o\"\nprice = { input = \"0\", output = \"0\" }\nbaseline = \"openai/gpt-4o\"\n",
+        )
+        .unwrap();
+        let named = |name: &str| table.get(table.named(name)[0]);
+        assert_eq!(
+            quote(&table, "gpt-4o").as_deref(),
+            Some("openai/gpt-4o@2026-11-25")
+        );
+        assert!(named("llama-local").rate.is_none() && named("llama-local").entry.is_none());
+        assert_eq!(
+            quote(&table, "llama-priced").as_deref(),
+            Some("local/llama-priced@config")
+        );
+        assert_eq!(
+            named("llama-priced").tier(),
+            None,
+            "no limits, no tier: never a substitute"
+        );
+        assert_eq!(
+            quote(&table, "llama-like-4o").as_deref(),
+            Some("openai/gpt-4o@2026-11-25")
+        );
+        let free = named("llama-free-4o");
+        assert_eq!(
+            quote(&table, "llama-free-4o").as_deref(),
+            Some("local/llama-free-4o@config")
+        );
+        assert_eq!(free.tier(), Some(4), "price_as still gives limits and tier");
+        assert!(matches!(&free.rate, Some(Rate::Fixed(f)) if f.prices.input == Price(0)));
+        assert!(matches!(&free.baseline, Some(Rate::Catalog(e)) if e.id == "gpt-4o"));
+        assert!(named("gpt-4o").baseline.is_none());
+    }
+
+    #[test]
+    fn an_unknown_baseline_names_its_key() {
+        let error =
+            build("[[models]]\nname = \"m\"\nprovider = \"local\"\nbaseline = \"openai/gpt-9\"\n")
+                .unwrap_err();
+        assert_eq!(error.path, "models[0].baseline");
+        assert!(error.message.contains("openai/gpt-9"), "{error}");
+    }
+}
