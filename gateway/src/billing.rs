@@ -20,7 +20,7 @@ use pricing::{cost_of, Cost, Date, Rate, TokenUsage};
 use crate::routing::Deployment;
 
 /// The rates a request is priced against, fixed when it is routed; the served
-/// rate and the baseline are set per attempt ([`Billing::serving`]).
+/// rate and the baseline are set per attempt (`Billing::serving`).
 #[derive(Debug, Clone, Default)]
 pub struct Billing {
     pub day: Option<Date>,
@@ -69,7 +69,7 @@ impl Billing {
     /// (or the `baseline` its config names), whatever the route reason; otherwise
     /// it stands in for the requested model and is compared against
     /// [`Billing::baseline`].
-    pub fn serving(&self, deployment: &Deployment, as_requested: bool) -> Billing {
+    pub(crate) fn serving(&self, deployment: &Deployment, as_requested: bool) -> Billing {
         Billing {
             day: self.day,
             served: deployment.rate.clone(),

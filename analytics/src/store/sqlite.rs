@@ -110,7 +110,7 @@ impl SqliteStore {
     }
 
     /// The UTC days of the oldest and the newest raw event, if any.
-    pub async fn raw_days(&self) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
+    pub(crate) async fn raw_days(&self) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
         let (first, last): (Option<i64>, Option<i64>) =
             sqlx::query_as("SELECT MIN(occurred_at_ns), MAX(occurred_at_ns) FROM usage_events")
                 .fetch_one(&self.pool)

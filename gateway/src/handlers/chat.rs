@@ -187,7 +187,7 @@ fn prepare<'a>(
 /// with (the requested model's cheapest deployment; for a virtual name, the
 /// configured `routing.baseline_model`, the only baseline that is not a price of
 /// the model asked for) and the shadow pick. Each attempt then sets the served
-/// rate ([`Billing::serving`]).
+/// rate (`Billing::serving`).
 pub fn billing_for(snapshot: &Snapshot, decision: &Decision) -> Billing {
     let table = &snapshot.table;
     let baseline = match (decision.baseline, decision.reason) {

@@ -78,7 +78,7 @@ impl PostgresStore {
     }
 
     /// The first and last days that have a raw event partition, if any.
-    pub async fn raw_days(&self) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
+    pub(crate) async fn raw_days(&self) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
         let (first, last): (Option<NaiveDate>, Option<NaiveDate>) =
             sqlx::query_as("SELECT min(d), max(d) FROM gateway_partition_days() AS d")
                 .fetch_one(&self.pool)
