@@ -57,16 +57,48 @@ impl Store {
         settings: postgres::PoolSettings,
     ) -> Result<Store, StoreError> {
         let store = postgres::PostgresStore::connect_with(url, settings).await?;
-        store.migrate().await?;
-        Ok(Store::Postgres(store))
+        let applied = store.migrate().await?;
+        let store = Store::Postgres(store);
+        if applied.contains(&postgres::UNPRICED) {
+            store.rebuild_after_repair().await;
+        }
+        Ok(store)
     }
 
     /// Opens (creating if needed) the embedded SQLite file and brings its schema
     /// up to date.
     pub async fn open_sqlite(path: &std::path::Path) -> Result<Store, StoreError> {
         let store = sqlite::SqliteStore::open(path).await?;
-        store.migrate().await?;
-        Ok(Store::Sqlite(store))
+        let applied = store.migrate().await?;
+        let store = Store::Sqlite(store);
+        if applied.contains(&sqlite::UNPRICED) {
+            store.rebuild_after_repair().await;
+        }
+        Ok(store)
+    }
+
+    /// After the migration that made past unpriced events unpriced (they had
+    /// been stored as free, with a saving of their whole baseline): rolls up
+    /// again every day whose raw events are kept, so the aggregates lose those
+    /// savings and count the events as unpriced. Aggregates of days whose raw
+    /// events are gone cannot be rebuilt and stay as they were. A failure is
+    /// logged, not fatal: `gateway rollup` does the same later.
+    async fn rebuild_after_repair(&self) {
+        let range = match self {
+            Store::Postgres(store) => store.raw_days().await,
+            Store::Sqlite(store) => store.raw_days().await,
+        };
+        let Ok(Some((first, last))) = range else {
+            return;
+        };
+        let last = last.min(chrono::Utc::now().date_naive());
+        tracing::info!(%first, %last, "rebuilding the rollups after the unpriced-events migration");
+        if let Err(error) = self.rollup(first, last).await {
+            tracing::warn!(
+                %error, %first, %last,
+                "could not rebuild the rollups; run `gateway rollup --from {first} --to {last}`"
+            );
+        }
     }
 
     /// Rolls up raw events of `from..=to` into the daily, weekly and monthly

@@ -45,7 +45,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "failovers",
         sql: include_str!("../../../../migrations/postgres/20261126110000_failovers.sql"),
     },
+    Migration {
+        version: UNPRICED,
+        name: "unpriced",
+        sql: include_str!("../../../../migrations/postgres/20261207100000_unpriced.sql"),
+    },
 ];
+
+/// The migration that made unpriced amounts NULL and repaired older events: the
+/// rollups of their days are rebuilt once it is applied.
+pub const UNPRICED: i64 = 20261207100000;
 
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('gateway.migrate'))";
 

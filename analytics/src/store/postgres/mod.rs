@@ -33,7 +33,7 @@ use chrono::NaiveDate;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 
-pub use migrate::{Migration, MIGRATIONS};
+pub use migrate::{Migration, MIGRATIONS, UNPRICED};
 pub use pools::PoolSettings;
 pub use rollup::{AggregatesDropped, RollupReport};
 pub use tenant::{DailyPoint, TenantFuture, UsageTotals};
@@ -102,6 +102,16 @@ impl PostgresStore {
         let options = connect_options(url)?;
         let (pool, writer) = pools::build_lazy(&options, settings);
         Ok(PostgresStore::from_pools(pool, writer, settings))
+    }
+
+    /// The first and last days that have a raw event partition, if any.
+    pub(crate) async fn raw_days(&self) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
+        let (first, last): (Option<NaiveDate>, Option<NaiveDate>) =
+            sqlx::query_as("SELECT min(d), max(d) FROM gateway_partition_days() AS d")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        Ok(first.zip(last))
     }
 
     /// The system-side pool: its connections see every tenant. The writer's
