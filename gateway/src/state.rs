@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::providers::openai_compat::BuildError as ProviderBuildError;
 use crate::providers::Provider;
 use crate::routing::budget::RetryBudget;
+use crate::routing::counting::{CountPool, PoolSize};
 use crate::routing::health::LiveHealth;
 use crate::routing::policy::virtual_model;
 use crate::routing::table::TableError;
@@ -30,6 +31,8 @@ pub enum BuildError {
     Table(#[from] TableError),
     #[error("config key `{path}`: {message}")]
     Invalid { path: String, message: String },
+    #[error("cannot start the token counting threads: {0}")]
+    CountThreads(std::io::Error),
 }
 
 pub struct Snapshot {
@@ -134,6 +137,8 @@ pub struct Inner {
     pub events: EventSink,
     /// The event store the analytics reads (rollups) query.
     pub store: Arc<analytics::store::Store>,
+    /// Exact token counts, off the async workers; sized at start.
+    pub counter: CountPool,
     shutting_down: AtomicBool,
 }
 
@@ -148,11 +153,19 @@ impl AppState {
     ) -> Result<AppState, BuildError> {
         let metrics = Metrics::new();
         metrics.register_pipeline(events.stats().clone());
+        let snapshot = Snapshot::new(config)?;
+        let counting = &config.routing.token_count;
+        let counter = CountPool::start(PoolSize {
+            threads: counting.threads,
+            queue: counting.queue,
+        })
+        .map_err(BuildError::CountThreads)?;
         Ok(AppState(Arc::new(Inner {
-            snapshot: ArcSwap::from_pointee(Snapshot::new(config)?),
+            snapshot: ArcSwap::from_pointee(snapshot),
             metrics,
             events,
             store,
+            counter,
             shutting_down: AtomicBool::new(false),
         })))
     }
