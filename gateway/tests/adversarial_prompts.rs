@@ -12,10 +12,75 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{assert_openai_error, start_with, TestGateway};
+use common::assert_openai_error;
+use gateway::mock_provider::{self, RunningMock};
 use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+/// The gateway binary, run as its own process: a gateway whose async workers are
+/// stalled must not stall the test's client (or its timeouts) with it.
+struct Gateway {
+    _child: Child,
+    _mock: RunningMock,
+    base: String,
+    key: String,
+    client: reqwest::Client,
+}
+
+impl Gateway {
+    async fn start(extra: &str) -> Gateway {
+        let mock = mock_provider::start("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("mock starts");
+        let key = gateway::keys::mint().expect("key");
+        let port = common::closed_port();
+        let config = common::config_text(mock.addr, &key, "unused", extra)
+            .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+        let dir = std::env::temp_dir().join(format!(
+            "gateway-adversarial-{}",
+            gateway::keys::mint().expect("name")
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("gateway.toml");
+        std::fs::write(&path, config).expect("config file");
+        let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+            .args(["serve", "--config"])
+            .arg(&path)
+            .env("TEST_MOCK_PROVIDER_KEY", "sk-provider-secret")
+            .env("RUST_LOG", "error")
+            .kill_on_drop(true)
+            .spawn()
+            .expect("gateway binary starts");
+        let gateway = Gateway {
+            _child: child,
+            _mock: mock,
+            base: format!("http://127.0.0.1:{port}"),
+            key,
+            client: reqwest::Client::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while gateway.get("/readyz").await.map(|r| r.status()) != Some(reqwest::StatusCode::OK) {
+            assert!(Instant::now() < deadline, "gateway did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        gateway
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str) -> Option<reqwest::Response> {
+        self.client
+            .get(self.url(path))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()
+    }
+}
 
 /// A 128k-token window (gpt-4o-mini's limits) at the mock: a 400 kB prompt's byte
 /// bound is within 4x of it, so it is counted.
@@ -47,7 +112,7 @@ fn prompt(text: &str) -> Value {
 
 /// Sends `body` and returns (status, JSON body), failing the test if no answer
 /// comes within a minute.
-async fn send(gw: &TestGateway, body: &Value) -> (u16, Value) {
+async fn send(gw: &Gateway, body: &Value) -> (u16, Value) {
     let response = gw
         .client
         .post(gw.url("/v1/chat/completions"))
@@ -62,13 +127,11 @@ async fn send(gw: &TestGateway, body: &Value) -> (u16, Value) {
 }
 
 /// The value of one sample line of `/metrics`, 0 when absent.
-async fn metric(gw: &TestGateway, sample: &str) -> u64 {
+async fn metric(gw: &Gateway, sample: &str) -> u64 {
     let text = gw
-        .client
-        .get(gw.url("/metrics"))
-        .send()
+        .get("/metrics")
         .await
-        .expect("metrics")
+        .expect("metrics answer")
         .text()
         .await
         .expect("metrics text");
@@ -90,9 +153,9 @@ fn assert_clear_answer(name: &str, status: u16, body: &Value) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn adversarial_prompts_are_counted_and_answered() {
-    let gw = start_with(SMALL_WINDOW).await;
+    let gw = Gateway::start(SMALL_WINDOW).await;
     // o200k: 50,000 tokens, 62,500 once scaled for any vendor: fits 128k.
     let (status, body) = send(&gw, &prompt(&fill("a"))).await;
     assert_eq!(status, 200, "{body}");
@@ -117,12 +180,15 @@ async fn adversarial_prompts_are_counted_and_answered() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn health_checks_answer_while_adversarial_prompts_are_counted() {
-    let gw = start_with(SMALL_WINDOW).await;
-    let prompts = [fill("a"), fill("!@#$%^&*()"), fill("a"), fill(" ")];
+    let gw = Gateway::start(SMALL_WINDOW).await;
+    // More prompts than the gateway has async workers (one per core).
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let units = ["a", "!@#$%^&*()", " ", "a"];
     let mut in_flight = tokio::task::JoinSet::new();
-    for (i, text) in prompts.into_iter().enumerate() {
+    for i in 0..(2 * workers).max(4) {
+        let text = fill(units[i % units.len()]);
         let client = gw.client.clone();
         let url = gw.url("/v1/chat/completions");
         let key = gw.key.clone();
@@ -145,10 +211,7 @@ async fn health_checks_answer_while_adversarial_prompts_are_counted() {
     let mut probes = 0;
     while !in_flight.is_empty() {
         let health = gw
-            .client
-            .get(gw.url("/healthz"))
-            .timeout(Duration::from_secs(5))
-            .send()
+            .get("/healthz")
             .await
             .expect("healthz answers within 5 s while prompts are counted");
         assert_eq!(health.status(), 200);
@@ -169,7 +232,7 @@ async fn over_its_budget_counting_keeps_the_byte_bound_and_says_so() {
     let body = prompt(&text);
 
     // Too much input for the budget: not counted, refused on the byte bound.
-    let gw = start_with(&format!(
+    let gw = Gateway::start(&format!(
         "{SMALL_WINDOW}\n[routing]\ntoken_count_max_bytes = 100000\n"
     ))
     .await;
@@ -189,7 +252,7 @@ async fn over_its_budget_counting_keeps_the_byte_bound_and_says_so() {
     );
 
     // Too slow for the budget (no count of 300 kB takes under a millisecond).
-    let gw = start_with(&format!(
+    let gw = Gateway::start(&format!(
         "{SMALL_WINDOW}\n[routing]\ntoken_count_timeout_ms = 1\n"
     ))
     .await;
@@ -201,7 +264,7 @@ async fn over_its_budget_counting_keeps_the_byte_bound_and_says_so() {
     );
 
     // Within the default budget: counted and served.
-    let gw = start_with(SMALL_WINDOW).await;
+    let gw = Gateway::start(SMALL_WINDOW).await;
     let (status, answer) = send(&gw, &body).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(

@@ -73,17 +73,27 @@ pub struct CountPool {
 }
 
 impl CountPool {
-    /// Starts `size.threads` counting threads (at least one). Each loads the
-    /// tokenizer vocabularies first, so no request pays for that.
+    /// Starts `size.threads` counting threads (at least one) and returns once
+    /// the tokenizer vocabularies are loaded (a fraction of a second, once per
+    /// process), so that no request waits for that.
     pub fn start(size: PoolSize) -> std::io::Result<CountPool> {
         let (jobs, queue) = mpsc::sync_channel::<Job>(size.queue);
         let queue = Arc::new(Mutex::new(queue));
+        let (loaded, ready) = mpsc::channel();
         for i in 0..size.threads.max(1) {
             let queue = queue.clone();
+            let loaded = loaded.clone();
             std::thread::Builder::new()
                 .name(format!("token-count-{i}"))
-                .spawn(move || work(&queue))?;
+                .spawn(move || {
+                    pricing::tokens::warm_up();
+                    let _ = loaded.send(());
+                    work(&queue);
+                })?;
         }
+        // Only fails if the thread died loading, which leaves counting to fail
+        // (and be counted) request by request.
+        let _ = ready.recv();
         Ok(CountPool { jobs })
     }
 
@@ -127,7 +137,6 @@ impl CountPool {
 
 /// One counting thread: jobs until the pool is dropped.
 fn work(queue: &Mutex<Receiver<Job>>) {
-    pricing::tokens::warm_up();
     loop {
         // A poisoned lock only means another thread panicked while waiting for a
         // job; the receiver itself is intact.
