@@ -158,6 +158,7 @@ impl AppState {
         let counter = CountPool::start(PoolSize {
             threads: counting.threads,
             queue: counting.queue,
+            nice: counting.nice,
         })
         .map_err(BuildError::CountThreads)?;
         Ok(AppState(Arc::new(Inner {

@@ -81,6 +81,9 @@ pub struct TokenCountConfig {
     pub threads: usize,
     /// Counts that may wait for a thread; read at start only.
     pub queue: usize,
+    /// How much nicer than the gateway's other threads they run (0-19); read at
+    /// start only.
+    pub nice: u8,
     /// Prompts with more text bytes are not counted (they keep the byte bound).
     pub max_bytes: u64,
     /// Longest wait for a count, queueing included.

@@ -61,6 +61,7 @@ pub struct RawRouting {
     pub circuit_open_ms: Option<u64>,
     pub token_count_threads: Option<u32>,
     pub token_count_queue: Option<u32>,
+    pub token_count_nice: Option<u8>,
     pub token_count_max_bytes: Option<u64>,
     pub token_count_timeout_ms: Option<u64>,
 }

@@ -262,6 +262,13 @@ fn validate_routing(
     if threads == 0 {
         return Err(invalid("routing.token_count_threads", "must be at least 1"));
     }
+    let nice = raw.token_count_nice.unwrap_or(19);
+    if nice > 19 {
+        return Err(invalid(
+            "routing.token_count_nice",
+            "must be between 0 and 19",
+        ));
+    }
     Ok(RoutingConfig {
         policy: validate_policy("routing", raw.policy, providers)?,
         baseline_model: raw.baseline_model,
@@ -273,6 +280,7 @@ fn validate_routing(
         token_count: TokenCountConfig {
             threads,
             queue: raw.token_count_queue.unwrap_or(64) as usize,
+            nice,
             max_bytes: raw.token_count_max_bytes.unwrap_or(4 * 1024 * 1024),
             timeout: millis(
                 "routing.token_count_timeout_ms",
@@ -525,6 +533,7 @@ mod tests {
             TokenCountConfig {
                 threads: 1,
                 queue: 64,
+                nice: 19,
                 max_bytes: 4 * 1024 * 1024,
                 timeout: Duration::from_millis(500),
             }
@@ -535,7 +544,7 @@ mod tests {
     fn token_counting_is_configurable() {
         let config = load(
             &(base()
-                + "[routing]\ntoken_count_threads = 2\ntoken_count_queue = 0\n\
+                + "[routing]\ntoken_count_threads = 2\ntoken_count_queue = 0\ntoken_count_nice = 0\n\
                token_count_max_bytes = 100\ntoken_count_timeout_ms = 20\n"),
         )
         .unwrap();
@@ -544,6 +553,7 @@ mod tests {
             TokenCountConfig {
                 threads: 2,
                 queue: 0,
+                nice: 0,
                 max_bytes: 100,
                 timeout: Duration::from_millis(20),
             }

@@ -40,6 +40,10 @@ pub struct PoolSize {
     pub threads: usize,
     /// Counts that may wait for a thread.
     pub queue: usize,
+    /// How much nicer than the rest of the gateway the threads run (Linux; 0 to
+    /// 19): with spare CPU they count at full speed, without it the async
+    /// workers go first and counts run out of time instead.
+    pub nice: u8,
 }
 
 /// Why a prompt kept its byte bound instead of an exact count.
@@ -83,9 +87,11 @@ impl CountPool {
         for i in 0..size.threads.max(1) {
             let queue = queue.clone();
             let loaded = loaded.clone();
+            let nice = size.nice;
             std::thread::Builder::new()
                 .name(format!("token-count-{i}"))
                 .spawn(move || {
+                    lower_priority(nice);
                     pricing::tokens::warm_up();
                     let _ = loaded.send(());
                     work(&queue);
@@ -135,6 +141,25 @@ impl CountPool {
     }
 }
 
+/// Makes the calling thread `nice` steps nicer (Linux keeps a nice value per
+/// thread); a failure only costs isolation, so it is logged and ignored.
+#[cfg(target_os = "linux")]
+fn lower_priority(nice: u8) {
+    use rustix::process::{getpriority_process, setpriority_process};
+    if nice == 0 {
+        return;
+    }
+    let thread = Some(rustix::thread::gettid());
+    let lowered = getpriority_process(thread)
+        .and_then(|now| setpriority_process(thread, (now + i32::from(nice)).min(19)));
+    if let Err(error) = lowered {
+        tracing::warn!(%error, "cannot lower the token counting thread's priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority(_nice: u8) {}
+
 /// One counting thread: jobs until the pool is dropped.
 fn work(queue: &Mutex<Receiver<Job>>) {
     loop {
@@ -160,7 +185,12 @@ mod tests {
     };
 
     fn pool(threads: usize, queue: usize) -> CountPool {
-        CountPool::start(PoolSize { threads, queue }).unwrap()
+        CountPool::start(PoolSize {
+            threads,
+            queue,
+            nice: 0,
+        })
+        .unwrap()
     }
 
     /// Occupies the pool's only thread until the returned sender is used or
@@ -187,6 +217,24 @@ mod tests {
             })
             .await;
         assert_eq!(name.as_deref(), Ok("token-count-0"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn counting_threads_run_nicer_than_the_rest() {
+        use rustix::process::getpriority_process;
+        let pool = CountPool::start(PoolSize {
+            threads: 1,
+            queue: 1,
+            nice: 5,
+        })
+        .unwrap();
+        let here = getpriority_process(None).unwrap();
+        let there = pool
+            .run(1, BUDGET, |_| getpriority_process(None).ok())
+            .await
+            .unwrap();
+        assert_eq!(there, (here + 5).min(19));
     }
 
     #[tokio::test]
