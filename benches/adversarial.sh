@@ -19,6 +19,7 @@
 # Usage: benches/adversarial.sh        (about 2 minutes after the build)
 # Knobs (environment): ROUNDS=3 DURATION=10 WARMUP=2 RATE=500 CONNECTIONS=16
 #   CLIENTS=4 MIN_BYTES=1000000 MAX_BYTES=4000000 NICE=-10 NO_BUILD=1
+#   PROFILE=1 (a perf profile of the gateway during the last loaded run, perf-top.txt)
 #   GATEWAY_EXTRA='' (TOML appended to the gateway's [routing] section, e.g.
 #   'token_count_threads = 2') OUT=benches/out/adversarial-<time>
 set -euo pipefail
@@ -89,6 +90,17 @@ wait_port() {
 # CPU clock ticks used so far by one process.
 cpu_ticks() {
     awk '{ sub(/^.*\) /, ""); split($0, f, " "); print f[12] + f[13] }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+# CPU clock ticks used so far by the threads of process $1 whose name starts with $2.
+thread_ticks() {
+    local task total=0 name
+    for task in /proc/"$1"/task/*; do
+        name=$(cat "$task/comm" 2>/dev/null || true)
+        case $name in
+            "$2"*) total=$((total + $(awk '{ sub(/^.*\) /, ""); split($0, f, " "); print f[12] + f[13] }' "$task/stat" 2>/dev/null || echo 0))) ;;
+        esac
+    done
+    echo "$total"
 }
 # CPU clock ticks the whole machine has been busy.
 busy_ticks() {
@@ -163,15 +175,18 @@ MOCK_URL=http://127.0.0.1:$MOCK_PORT/v1/chat/completions
 # normal LABEL URL KEY ROUND: RATE req/s of normal traffic; one JSON line, plus
 # the machine's busy CPU and the gateway's and mock's during the run.
 normal() {
-    local label=$1 url=$2 key=$3 round=$4 busy0 gw0 mock0
+    local label=$1 url=$2 key=$3 round=$4 busy0 gw0 mock0 count0 workers0
     busy0=$(busy_ticks); gw0=$(cpu_ticks "$GATEWAY_PID"); mock0=$(cpu_ticks "$MOCK_PID")
+    count0=$(thread_ticks "$GATEWAY_PID" token-count); workers0=$(thread_ticks "$GATEWAY_PID" tokio-r)
     LOADGEN_KEY=$key "$BIN/loadgen" run --label "$label" --mode fixed --round "$round" --url "$url" \
         --model mock --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" \
         --connections "$CONNECTIONS" >>"$RESULTS"
-    printf '{"kind":"cpu","label":"%s","round":%s,"machine_busy_s":%s,"gateway_s":%s,"mock_s":%s,"wall_s":%s}\n' \
+    printf '{"kind":"cpu","label":"%s","round":%s,"machine_busy_s":%s,"gateway_s":%s,"gateway_workers_s":%s,"gateway_counting_s":%s,"mock_s":%s,"wall_s":%s}\n' \
         "$label" "$round" \
         "$(awk -v a="$(busy_ticks)" -v b="$busy0" -v hz="$HZ" 'BEGIN { printf "%.2f", (a - b) / hz }')" \
         "$(awk -v a="$(cpu_ticks "$GATEWAY_PID")" -v b="$gw0" -v hz="$HZ" 'BEGIN { printf "%.2f", (a - b) / hz }')" \
+        "$(awk -v a="$(thread_ticks "$GATEWAY_PID" tokio-r)" -v b="$workers0" -v hz="$HZ" 'BEGIN { printf "%.2f", (a - b) / hz }')" \
+        "$(awk -v a="$(thread_ticks "$GATEWAY_PID" token-count)" -v b="$count0" -v hz="$HZ" 'BEGIN { printf "%.2f", (a - b) / hz }')" \
         "$(awk -v a="$(cpu_ticks "$MOCK_PID")" -v b="$mock0" -v hz="$HZ" 'BEGIN { printf "%.2f", (a - b) / hz }')" \
         "$((WARMUP + DURATION))" >>"$RESULTS"
 }
@@ -188,8 +203,21 @@ for round in $(seq 1 "$ROUNDS"); do
         --duration $((WARMUP + DURATION + 2)) >>"$RESULTS" &
     ADVERSARIAL_PID=$!
     sleep 1
+    PERF_PID=
+    if [ -n "${PROFILE:-}" ] && [ "$round" = "$ROUNDS" ]; then
+        # cpu-clock: this machine may expose no hardware counters; flat profile by
+        # thread (comm) and symbol.
+        perf record -e cpu-clock -F 999 -p "$GATEWAY_PID" -o "$OUT/perf.data" -- sleep $((WARMUP + DURATION)) \
+            2>"$OUT/perf-record.log" &
+        PERF_PID=$!
+    fi
     normal loaded "$GATEWAY_URL" "$KEY" "$round" || FAILED=1
     wait "$ADVERSARIAL_PID" || FAILED=1
+    if [ -n "$PERF_PID" ]; then
+        wait "$PERF_PID" || true
+        perf report -i "$OUT/perf.data" --sort comm,dso,symbol --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
+            | head -60 >"$OUT/perf-top.txt" || true
+    fi
 done
 
 log "gateway state after the runs"

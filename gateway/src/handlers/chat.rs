@@ -21,7 +21,7 @@ use crate::error::GatewayError;
 use crate::keys::ApiKey;
 use crate::metrics::{TokenCountLabels, UpstreamLabels};
 use crate::openai::request::{RawObject, Text};
-use crate::routing::counting::{CountBudget, Skipped};
+use crate::routing::counting::{self, CountBudget, Skipped};
 use crate::routing::{decide, requirements, Decision, Requirements, RouteError};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::DraftSlot;
@@ -187,18 +187,22 @@ async fn prepare<'a>(
     body: &'a Bytes,
     draft: Option<&DraftSlot>,
 ) -> Result<Prepared<'a>, GatewayError> {
-    let object = RawObject::parse(body)?;
-    let request = read_request(&object)?;
-    if let Some(draft) = draft {
-        // `user` may name a person: only its hash is kept.
-        let user = object.optional::<Text>("user", "a string").ok().flatten();
-        draft.update(|d| {
-            d.requested_model = Some(request.model.0.to_string());
-            d.stream = request.stream;
-            d.user_tag = user.map(|u| user_tag(&u.0));
-        });
-    }
-    let mut requirements = requirements::for_chat(&object, request.stream)?;
+    // Linear in the body: large ones are read with the worker's queue handed on.
+    let (object, request, mut requirements) = counting::scan(body.len(), || {
+        let object = RawObject::parse(body)?;
+        let request = read_request(&object)?;
+        if let Some(draft) = draft {
+            // `user` may name a person: only its hash is kept.
+            let user = object.optional::<Text>("user", "a string").ok().flatten();
+            draft.update(|d| {
+                d.requested_model = Some(request.model.0.to_string());
+                d.stream = request.stream;
+                d.user_tag = user.map(|u| user_tag(&u.0));
+            });
+        }
+        let requirements = requirements::for_chat(&object, request.stream)?;
+        Ok::<_, GatewayError>((object, request, requirements))
+    })?;
     let model = request.model.0.as_ref();
     let route = |requirements: &Requirements| {
         decide(

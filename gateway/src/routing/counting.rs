@@ -17,6 +17,10 @@
 //!
 //! What is counted, and how, is the caller's closure (`requirements::count_prompt`);
 //! this module only owns the threads, the queue and the clock.
+//!
+//! Reading a large body's JSON (to find its messages and their size) is linear too
+//! and stays on the request's task, but [`scan`] hands the worker's other tasks to
+//! another thread meanwhile, so that they do not wait behind a multi-megabyte body.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -67,6 +71,26 @@ impl Skipped {
             Err(Skipped::TimedOut) => "timed_out",
             Err(Skipped::Failed) => "failed",
         }
+    }
+}
+
+/// Bodies from this size on are read with [`scan`]'s hand-off (about a
+/// millisecond of JSON scanning).
+pub const LARGE_BODY_BYTES: usize = 256 * 1024;
+
+/// Runs `work`, whose cost is linear in a request body of `bytes`, so that a
+/// large body does not hold up the other tasks queued on this async worker: on
+/// the multi-threaded runtime the worker hands them to another thread for the
+/// duration (`block_in_place`). Small bodies, and single-threaded runtimes
+/// (tests), run it inline.
+pub fn scan<T>(bytes: usize, work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let multi_threaded = Handle::try_current()
+        .is_ok_and(|runtime| runtime.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if bytes >= LARGE_BODY_BYTES && multi_threaded {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
     }
 }
 
@@ -292,6 +316,23 @@ mod tests {
             })
             .await;
         assert_eq!(outcome, Err(Skipped::TimedOut));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_large_scan_leaves_the_worker_to_other_tasks() {
+        let (done, wait) = mpsc::channel::<()>();
+        // The scan waits for a task that can only run on the runtime's one
+        // worker if the scan handed it on.
+        let scanning = tokio::spawn(async move {
+            scan(LARGE_BODY_BYTES, || {
+                wait.recv_timeout(Duration::from_secs(10))
+            })
+        });
+        let other = tokio::spawn(async move { done.send(()) });
+        assert_eq!(scanning.await.unwrap(), Ok(()));
+        other.await.unwrap().unwrap();
+        // Small bodies and single-threaded runtimes run inline.
+        assert_eq!(scan(10, || 1), 1);
     }
 
     #[tokio::test]
