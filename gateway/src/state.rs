@@ -138,7 +138,7 @@ pub struct Inner {
     /// The event store the analytics reads (rollups) query.
     pub store: Arc<analytics::store::Store>,
     /// Exact token counts, off the async workers; sized at start.
-    pub counter: CountPool,
+    pub(crate) counter: CountPool,
     shutting_down: AtomicBool,
 }
 

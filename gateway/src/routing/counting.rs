@@ -31,28 +31,28 @@ use tokio::sync::oneshot;
 
 /// How the budget of one count is set (from `[routing]`, reloadable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CountBudget {
+pub(crate) struct CountBudget {
     /// Prompts with more text bytes than this are not counted.
-    pub max_bytes: u64,
+    pub(crate) max_bytes: u64,
     /// From the request for a count to its answer, queueing included.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 /// The counting threads (read at start; a reload does not resize them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolSize {
-    pub threads: usize,
+pub(crate) struct PoolSize {
+    pub(crate) threads: usize,
     /// Counts that may wait for a thread.
-    pub queue: usize,
+    pub(crate) queue: usize,
     /// How much nicer than the rest of the gateway the threads run (Linux; 0 to
     /// 19): with spare CPU they count at full speed, without it the async
     /// workers go first and counts run out of time instead.
-    pub nice: u8,
+    pub(crate) nice: u8,
 }
 
 /// Why a prompt kept its byte bound instead of an exact count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Skipped {
+pub(crate) enum Skipped {
     TooLarge,
     QueueFull,
     TimedOut,
@@ -63,7 +63,7 @@ pub enum Skipped {
 
 impl Skipped {
     /// The metric label of each outcome, `counted` for a count that was made.
-    pub fn label(outcome: Result<(), Skipped>) -> &'static str {
+    pub(crate) fn label(outcome: Result<(), Skipped>) -> &'static str {
         match outcome {
             Ok(()) => "counted",
             Err(Skipped::TooLarge) => "too_large",
@@ -76,14 +76,14 @@ impl Skipped {
 
 /// Bodies from this size on are read with [`scan`]'s hand-off (about a
 /// millisecond of JSON scanning).
-pub const LARGE_BODY_BYTES: usize = 256 * 1024;
+pub(crate) const LARGE_BODY_BYTES: usize = 256 * 1024;
 
 /// Runs `work`, whose cost is linear in a request body of `bytes`, so that a
 /// large body does not hold up the other tasks queued on this async worker: on
 /// the multi-threaded runtime the worker hands them to another thread for the
 /// duration (`block_in_place`). Small bodies, and single-threaded runtimes
 /// (tests), run it inline.
-pub fn scan<T>(bytes: usize, work: impl FnOnce() -> T) -> T {
+pub(crate) fn scan<T>(bytes: usize, work: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     let multi_threaded = Handle::try_current()
         .is_ok_and(|runtime| runtime.runtime_flavor() == RuntimeFlavor::MultiThread);
@@ -96,7 +96,7 @@ pub fn scan<T>(bytes: usize, work: impl FnOnce() -> T) -> T {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-pub struct CountPool {
+pub(crate) struct CountPool {
     jobs: SyncSender<Job>,
 }
 
@@ -104,7 +104,7 @@ impl CountPool {
     /// Starts `size.threads` counting threads (at least one) and returns once
     /// the tokenizer vocabularies are loaded (a fraction of a second, once per
     /// process), so that no request waits for that.
-    pub fn start(size: PoolSize) -> std::io::Result<CountPool> {
+    pub(crate) fn start(size: PoolSize) -> std::io::Result<CountPool> {
         let (jobs, queue) = mpsc::sync_channel::<Job>(size.queue);
         let queue = Arc::new(Mutex::new(queue));
         let (loaded, ready) = mpsc::channel();
@@ -130,7 +130,7 @@ impl CountPool {
     /// Runs `count` on a counting thread, within `budget`. `count` is handed a
     /// `keep_going` check to call between pieces of work; it turns false at the
     /// deadline, and `count` should then return `None`.
-    pub async fn run<T: Send + 'static>(
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         text_bytes: u64,
         budget: CountBudget,

@@ -44,7 +44,7 @@ impl Requirements {
     }
 
     /// Replaces the byte bound with an exact count (which never raises it).
-    pub fn set_counted(&mut self, count: u64) {
+    pub(crate) fn set_counted(&mut self, count: u64) {
         self.prompt_tokens = count.min(self.prompt_tokens);
         self.prompt_tokens_exact = true;
     }
@@ -195,7 +195,7 @@ pub fn for_chat(object: &RawObject<'_>, stream: bool) -> Result<Requirements, Ga
 /// the conservative one (see `pricing::tokens`), or `None` as soon as
 /// `keep_going` says the budget is spent. Runs on a counting thread
 /// (`routing::counting`), never on an async worker.
-pub fn count_prompt(
+pub(crate) fn count_prompt(
     object: &RawObject<'_>,
     keep_going: &mut dyn FnMut() -> bool,
 ) -> Result<Option<u64>, GatewayError> {
