@@ -92,6 +92,12 @@ upstream_model = "mock"
 price_as = "openai/gpt-4o-mini"
 "#;
 
+/// For tests whose counts must finish: by default the counting thread runs at
+/// the lowest priority and gives up after 500 ms, which a busy test machine
+/// could turn into a (correct, but here unwanted) byte-bound answer.
+const PATIENT_COUNTING: &str =
+    "\n[routing]\ntoken_count_nice = 0\ntoken_count_timeout_ms = 30000\n";
+
 /// Bytes of each prompt's text.
 const BYTES: usize = 400_000;
 
@@ -155,7 +161,7 @@ fn assert_clear_answer(name: &str, status: u16, body: &Value) {
 
 #[tokio::test]
 async fn adversarial_prompts_are_counted_and_answered() {
-    let gw = Gateway::start(SMALL_WINDOW).await;
+    let gw = Gateway::start(&format!("{SMALL_WINDOW}{PATIENT_COUNTING}")).await;
     // o200k: 50,000 tokens, 62,500 once scaled for any vendor: fits 128k.
     let (status, body) = send(&gw, &prompt(&fill("a"))).await;
     assert_eq!(status, 200, "{body}");
@@ -263,8 +269,8 @@ async fn over_its_budget_counting_keeps_the_byte_bound_and_says_so() {
         1
     );
 
-    // Within the default budget: counted and served.
-    let gw = Gateway::start(SMALL_WINDOW).await;
+    // Within the budget: counted and served.
+    let gw = Gateway::start(&format!("{SMALL_WINDOW}{PATIENT_COUNTING}")).await;
     let (status, answer) = send(&gw, &body).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
