@@ -25,7 +25,7 @@ pub struct Template {
 }
 
 impl Template {
-    fn request(&self) -> Result<Request<Full<Bytes>>, hyper::http::Error> {
+    pub fn request(&self) -> Result<Request<Full<Bytes>>, hyper::http::Error> {
         Request::builder()
             .method(Method::POST)
             .uri(self.uri.clone())
@@ -135,6 +135,26 @@ impl Connection {
             return Outcome::Incomplete;
         }
         Outcome::Ok { first_byte }
+    }
+}
+
+impl Connection {
+    /// Sends one request and returns its status and whole body, for callers
+    /// that check what an answer says; `Err` names what broke.
+    pub async fn exchange_body(
+        &mut self,
+        template: &Template,
+    ) -> Result<(u16, Bytes), &'static str> {
+        self.sender.ready().await.map_err(|_| "closed")?;
+        let request = template.request().map_err(|_| "request")?;
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(|_| "send")?;
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.map_err(|_| "body")?;
+        Ok((status, body.to_bytes()))
     }
 }
 

@@ -15,7 +15,11 @@
 //!
 //! `loadgen report FILE` reads the JSON lines of several runs and prints the
 //! comparison (added latency, throughput ratio, targets) as Markdown.
+//!
+//! `loadgen adversarial` sends adversarial 1-4 MB prompts from a few clients and
+//! checks every answer (see `adversarial.rs`, driven by `benches/adversarial.sh`).
 
+mod adversarial;
 mod client;
 mod report;
 mod runner;
@@ -26,6 +30,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use clap::{Parser, Subcommand, ValueEnum};
 use hyper::header::HeaderValue;
 use hyper::Uri;
@@ -51,6 +56,10 @@ enum Command {
     Run(RunArgs),
     /// Compare the runs in a JSON-lines file; Markdown on stdout.
     Report(report::ReportArgs),
+    /// Adversarial prompts from a few clients, back to back; one JSON line on stdout.
+    Adversarial(adversarial::AdversarialArgs),
+    /// Summarize `benches/adversarial.sh`'s JSON lines; Markdown on stdout.
+    AdversarialReport(adversarial::ReportArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -114,7 +123,12 @@ struct RunArgs {
 }
 
 fn template(args: &RunArgs, stream: bool) -> Result<Template, Error> {
-    let uri: Uri = args.url.parse()?;
+    target(&args.url, &args.key, chat_body(&args.model, stream), stream)
+}
+
+/// A request to `url` with `key` as bearer and `body`.
+fn target(url: &str, key: &str, body: Bytes, stream: bool) -> Result<Template, Error> {
+    let uri: Uri = url.parse()?;
     if uri.scheme_str() != Some("http") {
         return Err("only http:// URLs are supported".into());
     }
@@ -129,8 +143,8 @@ fn template(args: &RunArgs, stream: bool) -> Result<Template, Error> {
         addr,
         uri: path,
         host: HeaderValue::from_str(authority.as_str())?,
-        authorization: HeaderValue::from_str(&format!("Bearer {}", args.key))?,
-        body: chat_body(&args.model, stream),
+        authorization: HeaderValue::from_str(&format!("Bearer {key}"))?,
+        body,
         stream,
     })
 }
@@ -258,11 +272,42 @@ fn run_command(args: &RunArgs) -> ExitCode {
     }
 }
 
+fn adversarial_command(args: &adversarial::AdversarialArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = target(args.url(), args.key(), Bytes::new(), false)
+        .and_then(|template| runtime.block_on(adversarial::run(args, template)));
+    match outcome {
+        Ok(line) => {
+            println!("{line}");
+            eprintln!(
+                "[adversarial] {} prompts, {} without a clear answer: {}",
+                line["requests"], line["unclear"], line["answers"]
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: adversarial: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run_command(&args),
         Command::Report(args) => report::main(&args),
+        Command::Adversarial(args) => adversarial_command(&args),
+        Command::AdversarialReport(args) => adversarial::report(&args),
     }
 }
 

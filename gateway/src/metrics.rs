@@ -59,6 +59,11 @@ pub struct TokenLabels {
     pub kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenCountLabels {
+    pub outcome: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
@@ -74,6 +79,11 @@ pub struct Metrics {
     pub connections_accepted: Counter,
     pub connections_closed: Family<ReasonLabels, Counter>,
     pub overload_rejections: Family<LimitLabels, Counter>,
+    /// Exact token counts near a context limit, by outcome (`counted`, or why the
+    /// byte bound was kept: `too_large`, `queue_full`, `timed_out`, `failed`).
+    pub token_counts: Family<TokenCountLabels, Counter>,
+    /// Time a request waited for its count, queueing included, whatever the outcome.
+    pub token_count_duration: Histogram,
     /// The usage-event pipeline's counters, rendered with the rest.
     pipeline: std::sync::OnceLock<Arc<analytics::writer::WriterStats>>,
 }
@@ -179,12 +189,26 @@ impl Metrics {
             "503 answers at a limit: connections (every connection busy at server.max_connections) or requests (server.max_concurrent_requests)",
             overload_rejections.clone(),
         );
+        let token_counts = Family::<TokenCountLabels, Counter>::default();
+        registry.register(
+            "token_counts",
+            "Exact prompt token counts near a context limit, by outcome: counted, or the byte bound kept because the prompt was too_large, the queue_full, the count timed_out or failed",
+            token_counts.clone(),
+        );
+        let token_count_duration = Histogram::new(latency_buckets());
+        registry.register(
+            "token_count_duration_seconds",
+            "Time a request waited for an exact token count, queueing included",
+            token_count_duration.clone(),
+        );
         Metrics {
             open_connections,
             connections_accepted,
             connections_closed,
             overload_rejections,
             pipeline: std::sync::OnceLock::new(),
+            token_counts,
+            token_count_duration,
             registry,
             failovers,
             retry_budget_exhausted,

@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::providers::openai_compat::BuildError as ProviderBuildError;
 use crate::providers::Provider;
 use crate::routing::budget::RetryBudget;
+use crate::routing::counting::{CountPool, PoolSize};
 use crate::routing::health::LiveHealth;
 use crate::routing::policy::virtual_model;
 use crate::routing::table::TableError;
@@ -31,6 +32,8 @@ pub enum BuildError {
     Table(#[from] TableError),
     #[error("config key `{path}`: {message}")]
     Invalid { path: String, message: String },
+    #[error("cannot start the token counting threads: {0}")]
+    CountThreads(std::io::Error),
 }
 
 pub struct Snapshot {
@@ -143,6 +146,8 @@ pub struct Inner {
     pub metrics_on_main_listener: bool,
     /// `server.max_concurrent_requests` (fixed at start).
     pub max_concurrent_requests: usize,
+    /// Exact token counts, off the async workers; sized at start.
+    pub(crate) counter: CountPool,
     shutting_down: AtomicBool,
 }
 
@@ -157,14 +162,23 @@ impl AppState {
     ) -> Result<AppState, BuildError> {
         let metrics = Metrics::new();
         metrics.register_pipeline(events.stats().clone());
+        let snapshot = Snapshot::new(config)?;
+        let counting = &config.routing.token_count;
+        let counter = CountPool::start(PoolSize {
+            threads: counting.threads,
+            queue: counting.queue,
+            nice: counting.nice,
+        })
+        .map_err(BuildError::CountThreads)?;
         Ok(AppState(Arc::new(Inner {
-            snapshot: ArcSwap::from_pointee(Snapshot::new(config)?),
+            snapshot: ArcSwap::from_pointee(snapshot),
             metrics,
             events,
             store,
             metrics_token: config.server.metrics.token.clone(),
             metrics_on_main_listener: config.server.metrics.listen.is_none(),
             max_concurrent_requests: config.server.limits.max_concurrent_requests,
+            counter,
             shutting_down: AtomicBool::new(false),
         })))
     }

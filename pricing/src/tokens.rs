@@ -1,19 +1,28 @@
 //! Token estimation for routing: will a prompt fit a model's context window?
 //!
-//! Every request gets a free upper bound: BPE tokenizers never produce more tokens
-//! than the UTF-8 bytes they read, so the text bytes bound the text tokens (four
-//! or more times too high for English, but it costs nothing). Only when that bound
+//! Every request gets a free upper bound: the BPE tokenizers used here (o200k,
+//! cl100k) are byte-level, every token stands for at least one byte of text, so
+//! a text never has more tokens than UTF-8 bytes. The text bytes therefore bound
+//! the text tokens (four or more times too high for English, but it costs
+//! nothing, and it can only err towards "does not fit"). Only when that bound
 //! comes near a context limit is the text counted exactly with the OpenAI
 //! tokenizer of the model's family (o200k for GPT-4o and later, cl100k before).
+//!
+//! Counting uses a linear-time BPE (the `bpe-openai` crate: same tokens as
+//! tiktoken, tested on a table of texts in `tests/tokens.rs`). tiktoken's merge
+//! loop is quadratic in the length of one unbroken run of letters, spaces or
+//! punctuation (a 400,000-character word took minutes), and its regex gives up
+//! with an error it unwraps (a panic) on runs of about a million characters;
+//! see benches/RESULTS.md, "Token counting". Even linear counting costs CPU in
+//! proportion to the input, so [`count_within`] stops when its caller says the
+//! budget is spent; the caller then keeps the byte bound, which is always safe.
 //!
 //! Other vendors' tokenizers (Claude, Gemini, Llama, Mistral) are not public or
 //! not bundled; for them the o200k count is scaled by 5/4. Published comparisons
 //! put those tokenizers within about 20% of o200k on English and code, so the
 //! scaled count errs on the side of not overfilling a window.
-
-use std::sync::OnceLock;
-
-use tiktoken_rs::CoreBPE;
+//!
+//! No clock here (this crate is pure): the budget is the caller's `keep_going`.
 
 /// Tokens the chat format adds per message (role markers) and per request
 /// (the assistant's reply primer), as OpenAI documents for its chat models.
@@ -25,6 +34,9 @@ pub const TOKENS_PER_REQUEST: u64 = 3;
 /// 1,600 (Claude's 1.15 megapixel limit). Bytes of an image URL say nothing about
 /// its tokens, so each image counts this much in both the bound and the count.
 pub const TOKENS_PER_IMAGE: u64 = 1_600;
+
+/// How much text [`count_within`] reads between two calls of `keep_going`.
+pub const CHECK_EVERY_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tokenizer {
@@ -53,6 +65,20 @@ impl Tokenizer {
             Tokenizer::O200k
         }
     }
+
+    fn bpe(self) -> &'static bpe_openai::Tokenizer {
+        match self {
+            Tokenizer::Cl100k => bpe_openai::cl100k_base(),
+            Tokenizer::O200k | Tokenizer::Estimated => bpe_openai::o200k_base(),
+        }
+    }
+}
+
+/// Loads both vocabularies (tens of milliseconds each, once per process), so the
+/// first request that needs a count does not pay for it.
+pub fn warm_up() {
+    let _ = Tokenizer::O200k.bpe();
+    let _ = Tokenizer::Cl100k.bpe();
 }
 
 /// The text of a prompt as routing sees it: message texts and image count.
@@ -71,50 +97,61 @@ pub fn upper_bound(shape: PromptShape) -> u64 {
         + shape.images * TOKENS_PER_IMAGE
 }
 
-fn bpe(tokenizer: Tokenizer) -> Option<&'static CoreBPE> {
-    static O200K: OnceLock<Option<CoreBPE>> = OnceLock::new();
-    static CL100K: OnceLock<Option<CoreBPE>> = OnceLock::new();
-    match tokenizer {
-        Tokenizer::Cl100k => CL100K
-            .get_or_init(|| tiktoken_rs::cl100k_base().ok())
-            .as_ref(),
-        Tokenizer::O200k | Tokenizer::Estimated => O200K
-            .get_or_init(|| tiktoken_rs::o200k_base().ok())
-            .as_ref(),
-    }
-}
-
 /// Tokens of the given message texts plus the chat format and images, counted
-/// with the model family's tokenizer. Falls back to the byte bound if the
-/// tokenizer data cannot be loaded.
+/// with the model family's tokenizer, however long it takes (linear in the
+/// text). Prefer [`count_within`] for input a client chose.
 pub fn count<'a>(
     tokenizer: Tokenizer,
     texts: impl IntoIterator<Item = &'a str>,
     messages: u64,
     images: u64,
 ) -> u64 {
-    let texts: Vec<&str> = texts.into_iter().collect();
-    let Some(bpe) = bpe(tokenizer) else {
-        let text_bytes = texts.iter().map(|t| t.len() as u64).sum();
-        return upper_bound(PromptShape {
-            text_bytes,
-            messages,
-            images,
-        });
-    };
-    let text_tokens: u64 = texts
-        .iter()
-        .map(|t| bpe.encode_ordinary(t).len() as u64)
-        .sum();
+    count_within(tokenizer, texts, messages, images, || true).unwrap_or(u64::MAX)
+}
+
+/// Like [`count`], but asks `keep_going` after about every [`CHECK_EVERY_BYTES`]
+/// of text (and once before starting) and returns `None` as soon as it says no.
+/// A single pre-tokenized piece (one long word) is counted whole, in time linear
+/// in its length, so the caller bounds the work by also bounding the input.
+pub fn count_within<'a>(
+    tokenizer: Tokenizer,
+    texts: impl IntoIterator<Item = &'a str>,
+    messages: u64,
+    images: u64,
+    mut keep_going: impl FnMut() -> bool,
+) -> Option<u64> {
+    let bpe = tokenizer.bpe();
+    let mut text_tokens = 0u64;
+    let mut text_bytes = 0u64;
+    let mut unchecked = 0usize;
+    if !keep_going() {
+        return None;
+    }
+    for text in texts {
+        text_bytes += text.len() as u64;
+        let text = bpe.normalize(text);
+        for piece in bpe.split(text.as_str()) {
+            text_tokens += bpe.bpe.count(piece.as_bytes()) as u64;
+            unchecked += piece.len();
+            if unchecked >= CHECK_EVERY_BYTES {
+                unchecked = 0;
+                if !keep_going() {
+                    return None;
+                }
+            }
+        }
+    }
     let text_tokens = match tokenizer {
         // Scaled, but never past the byte bound, which holds for every BPE.
-        Tokenizer::Estimated => {
-            let text_bytes: u64 = texts.iter().map(|t| t.len() as u64).sum();
-            (text_tokens + text_tokens.div_ceil(4)).min(text_bytes)
-        }
-        _ => text_tokens,
+        Tokenizer::Estimated => (text_tokens + text_tokens.div_ceil(4)).min(text_bytes),
+        Tokenizer::O200k | Tokenizer::Cl100k => text_tokens,
     };
-    text_tokens + messages * TOKENS_PER_MESSAGE + TOKENS_PER_REQUEST + images * TOKENS_PER_IMAGE
+    Some(
+        text_tokens
+            + messages * TOKENS_PER_MESSAGE
+            + TOKENS_PER_REQUEST
+            + images * TOKENS_PER_IMAGE,
+    )
 }
 
 #[cfg(test)]

@@ -76,6 +76,23 @@ pub struct RoutingConfig {
     pub retry_budget_reserve: u32,
     pub circuit_failures: u32,
     pub circuit_open: Duration,
+    pub token_count: TokenCountConfig,
+}
+
+/// Exact token counting near a context limit (see `routing::counting`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenCountConfig {
+    /// Counting threads; read at start only.
+    pub threads: usize,
+    /// Counts that may wait for a thread; read at start only.
+    pub queue: usize,
+    /// How much nicer than the gateway's other threads they run (0-19); read at
+    /// start only.
+    pub nice: u8,
+    /// Prompts with more text bytes are not counted (they keep the byte bound).
+    pub max_bytes: u64,
+    /// Longest wait for a count, queueing included.
+    pub timeout: Duration,
 }
 
 /// Policy settings at one level; `None` inherits from the level above.

@@ -62,6 +62,11 @@ pub struct RawRouting {
     pub retry_budget_reserve: Option<u32>,
     pub circuit_failures: Option<u32>,
     pub circuit_open_ms: Option<u64>,
+    pub token_count_threads: Option<u32>,
+    pub token_count_queue: Option<u32>,
+    pub token_count_nice: Option<u8>,
+    pub token_count_max_bytes: Option<u64>,
+    pub token_count_timeout_ms: Option<u64>,
 }
 
 /// Routing policy settings; each one absent inherits from the level above

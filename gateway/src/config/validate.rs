@@ -18,7 +18,7 @@ use super::{
     AnalyticsConfig, CatalogFiles, Config, ConfigError, ConnectionLimits, Endpoint,
     EventStoreConfig, Flavor, KeyConfig, KeyRole, MetricsAccess, ModelConfig, ModelPrice,
     PolicySettings, ProviderConfig, ProviderKey, RoutingConfig, ServerConfig, TenantConfig,
-    Timeouts, UpstreamLimits,
+    Timeouts, TokenCountConfig, UpstreamLimits,
 };
 use crate::keys::KeyHash;
 use crate::routing::Mode;
@@ -287,6 +287,17 @@ fn validate_routing(
     if circuit_failures == 0 {
         return Err(invalid("routing.circuit_failures", "must be at least 1"));
     }
+    let threads = raw.token_count_threads.unwrap_or(1) as usize;
+    if threads == 0 {
+        return Err(invalid("routing.token_count_threads", "must be at least 1"));
+    }
+    let nice = raw.token_count_nice.unwrap_or(19);
+    if nice > 19 {
+        return Err(invalid(
+            "routing.token_count_nice",
+            "must be between 0 and 19",
+        ));
+    }
     Ok(RoutingConfig {
         policy: validate_policy("routing", raw.policy, providers)?,
         baseline_model: raw.baseline_model,
@@ -295,6 +306,17 @@ fn validate_routing(
         retry_budget_reserve: raw.retry_budget_reserve.unwrap_or(10),
         circuit_failures,
         circuit_open: millis("routing.circuit_open_ms", raw.circuit_open_ms, 30_000)?,
+        token_count: TokenCountConfig {
+            threads,
+            queue: raw.token_count_queue.unwrap_or(64) as usize,
+            nice,
+            max_bytes: raw.token_count_max_bytes.unwrap_or(4 * 1024 * 1024),
+            timeout: millis(
+                "routing.token_count_timeout_ms",
+                raw.token_count_timeout_ms,
+                500,
+            )?,
+        },
     })
 }
 
@@ -672,7 +694,9 @@ fn validate_key(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Config, ConfigError, ProviderKey};
+    use std::time::Duration;
+
+    use crate::config::{Config, ConfigError, ProviderKey, TokenCountConfig};
 
     const HASH: &str = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 
@@ -704,6 +728,46 @@ mod tests {
             ProviderKey::Present(_)
         ));
         assert_eq!(config.models[0].upstream_model, "m");
+        assert_eq!(
+            config.routing.token_count,
+            TokenCountConfig {
+                threads: 1,
+                queue: 64,
+                nice: 19,
+                max_bytes: 4 * 1024 * 1024,
+                timeout: Duration::from_millis(500),
+            }
+        );
+    }
+
+    #[test]
+    fn token_counting_is_configurable() {
+        let config = load(
+            &(base()
+                + "[routing]\ntoken_count_threads = 2\ntoken_count_queue = 0\ntoken_count_nice = 0\n\
+               token_count_max_bytes = 100\ntoken_count_timeout_ms = 20\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            config.routing.token_count,
+            TokenCountConfig {
+                threads: 2,
+                queue: 0,
+                nice: 0,
+                max_bytes: 100,
+                timeout: Duration::from_millis(20),
+            }
+        );
+        for (setting, path) in [
+            ("token_count_threads = 0", "routing.token_count_threads"),
+            (
+                "token_count_timeout_ms = 0",
+                "routing.token_count_timeout_ms",
+            ),
+        ] {
+            let message = error_of(&(base() + "[routing]\n" + setting + "\n"));
+            assert!(message.contains(path), "{setting}: {message}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Instant;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::Extension;
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -18,8 +19,9 @@ use crate::clock;
 use crate::config::Endpoint;
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
-use crate::metrics::UpstreamLabels;
+use crate::metrics::{TokenCountLabels, UpstreamLabels};
 use crate::openai::request::{RawObject, Text};
+use crate::routing::counting::{self, CountBudget, Skipped};
 use crate::routing::{decide, requirements, Decision, Requirements, RouteError, RouteReason};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::DraftSlot;
@@ -103,11 +105,11 @@ async fn handle(
     state: &AppState,
     snapshot: &Arc<Snapshot>,
     key: &ApiKey,
-    body: &[u8],
+    body: &Bytes,
     started: Instant,
     draft: Option<DraftSlot>,
 ) -> (Result<Response, GatewayError>, Option<UpstreamLabels>) {
-    let prepared = prepare(snapshot, key, body, draft.as_ref());
+    let prepared = prepare(state, snapshot, key, body, draft.as_ref()).await;
     let (object, request, requirements, decision) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return (Err(error), None),
@@ -133,27 +135,75 @@ async fn handle(
     dispatch::run(&job, &decision).await
 }
 
+/// The exact token count of the prompt in `body`, made on a counting thread
+/// within the configured budget; `None` (the byte bound stands) when over it.
+async fn count_exactly(
+    state: &AppState,
+    snapshot: &Snapshot,
+    body: &Bytes,
+    text_bytes: u64,
+) -> Option<u64> {
+    let config = &snapshot.routing.token_count;
+    let budget = CountBudget {
+        max_bytes: config.max_bytes,
+        timeout: config.timeout,
+    };
+    let body = body.clone();
+    let asked = Instant::now();
+    let outcome = state
+        .counter
+        .run(text_bytes, budget, move |keep_going| {
+            let counted = RawObject::parse(&body)
+                .and_then(|object| requirements::count_prompt(&object, keep_going));
+            match counted {
+                Ok(Some(count)) => Some(Some(count)),
+                // The budget ran out.
+                Ok(None) => None,
+                // Never expected: this body parsed before.
+                Err(_) => Some(None),
+            }
+        })
+        .await
+        .and_then(|count| count.ok_or(Skipped::Failed));
+    let metrics = &state.metrics;
+    metrics
+        .token_counts
+        .get_or_create(&TokenCountLabels {
+            outcome: Skipped::label(outcome.map(|_| ())),
+        })
+        .inc();
+    metrics
+        .token_count_duration
+        .observe(asked.elapsed().as_secs_f64());
+    outcome.ok()
+}
+
 type Prepared<'a> = (RawObject<'a>, ChatRequest<'a>, Requirements, Decision);
 
 /// Parses and routes the request: everything before the first upstream call.
-fn prepare<'a>(
+async fn prepare<'a>(
+    state: &AppState,
     snapshot: &Snapshot,
     key: &ApiKey,
-    body: &'a [u8],
+    body: &'a Bytes,
     draft: Option<&DraftSlot>,
 ) -> Result<Prepared<'a>, GatewayError> {
-    let object = RawObject::parse(body)?;
-    let request = read_request(&object)?;
-    if let Some(draft) = draft {
-        // `user` may name a person: only its hash is kept.
-        let user = object.optional::<Text>("user", "a string").ok().flatten();
-        draft.update(|d| {
-            d.requested_model = Some(request.model.0.to_string());
-            d.stream = request.stream;
-            d.user_tag = user.map(|u| user_tag(&u.0));
-        });
-    }
-    let mut requirements = requirements::for_chat(&object, request.stream)?;
+    // Linear in the body: large ones are read with the worker's queue handed on.
+    let (object, request, mut requirements) = counting::scan(body.len(), || {
+        let object = RawObject::parse(body)?;
+        let request = read_request(&object)?;
+        if let Some(draft) = draft {
+            // `user` may name a person: only its hash is kept.
+            let user = object.optional::<Text>("user", "a string").ok().flatten();
+            draft.update(|d| {
+                d.requested_model = Some(request.model.0.to_string());
+                d.stream = request.stream;
+                d.user_tag = user.map(|u| user_tag(&u.0));
+            });
+        }
+        let requirements = requirements::for_chat(&object, request.stream)?;
+        Ok::<_, GatewayError>((object, request, requirements))
+    })?;
     let model = request.model.0.as_ref();
     let route = |requirements: &Requirements| {
         decide(
@@ -166,18 +216,25 @@ fn prepare<'a>(
         )
     };
     // The byte bound is free; tokens are counted only when it shut out a model
-    // whose window an exact count might still fit.
+    // whose window an exact count might still fit, and only within the counting
+    // budget: over it, the byte bound's decision stands.
     let first = route(&requirements);
     let needs_count = match &first {
         Ok(decision) => decision.near_context_limit,
         Err(RouteError::ContextTooLong { near, .. }) => *near,
         Err(_) => false,
     };
-    let decision = if needs_count {
-        requirements::count_exactly(&object, &mut requirements)?;
-        route(&requirements)
+    let count = if needs_count {
+        count_exactly(state, snapshot, body, requirements.prompt.text_bytes).await
     } else {
-        first
+        None
+    };
+    let decision = match count {
+        Some(count) => {
+            requirements.set_counted(count);
+            route(&requirements)
+        }
+        None => first,
     }
     .map_err(|error| route_error(model, Endpoint::Chat, error))?;
     Ok((object, request, requirements, decision))

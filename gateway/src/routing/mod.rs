@@ -5,9 +5,11 @@
 //! routing table (catalog entries at configured providers), the caller's policy and
 //! a health view, so it is tested with tables and benchmarked without IO. The
 //! live parts (circuit breakers, latency averages, the retry budget) sit in
-//! `health` and `budget` and are read through the [`Health`] trait.
+//! `health` and `budget` and are read through the [`Health`] trait; the threads
+//! that count tokens exactly, off the async workers, in `counting`.
 
 pub mod budget;
+pub mod counting;
 pub mod decide;
 pub mod health;
 pub mod policy;

@@ -43,6 +43,12 @@ impl Requirements {
         }
     }
 
+    /// Replaces the byte bound with an exact count (which never raises it).
+    pub(crate) fn set_counted(&mut self, count: u64) {
+        self.prompt_tokens = count.min(self.prompt_tokens);
+        self.prompt_tokens_exact = true;
+    }
+
     pub fn expected_output_tokens(&self) -> u64 {
         self.max_output_tokens.map_or(EXPECTED_OUTPUT_TOKENS, |m| {
             m.min(EXPECTED_OUTPUT_TOKENS * 4)
@@ -134,20 +140,26 @@ fn walk<'a>(
     Ok((messages.len() as u64, images))
 }
 
+/// The tool definitions a prompt carries: `tools` unless null or empty, else the
+/// legacy `functions`.
+fn prompt_tools<'a>(object: &RawObject<'a>) -> Option<&'a RawValue> {
+    object
+        .get("tools")
+        .filter(|raw| raw.get() != "null" && raw.get() != "[]")
+        .or(object.get("functions"))
+}
+
 /// The requirements of a chat completion request.
 pub fn for_chat(object: &RawObject<'_>, stream: bool) -> Result<Requirements, GatewayError> {
     let messages: Vec<Message> = object.required("messages", "an array of messages")?;
     let mut text_bytes = 0u64;
     let (message_count, images) = walk(&messages, |text| text_bytes += text.len() as u64)?;
     // Tool definitions are part of the prompt too.
-    let tools = object
-        .get("tools")
-        .filter(|raw| raw.get() != "null" && raw.get() != "[]");
-    if let Some(raw) = tools.or(object.get("functions")) {
+    if let Some(raw) = prompt_tools(object) {
         text_bytes += raw.get().len() as u64;
     }
     let mut capabilities = Capabilities::empty();
-    if tools.is_some() || object.get("functions").is_some() {
+    if prompt_tools(object).is_some() {
         capabilities = capabilities.union(Capabilities::TOOLS);
     }
     if images > 0 {
@@ -179,27 +191,27 @@ pub fn for_chat(object: &RawObject<'_>, stream: bool) -> Result<Requirements, Ga
     })
 }
 
-/// Replaces the byte bound with a token count, for when the bound came near a
-/// context limit. The count is the conservative one (see `pricing::tokens`).
-pub fn count_exactly(
+/// The prompt's token count, for when its byte bound came near a context limit:
+/// the conservative one (see `pricing::tokens`), or `None` as soon as
+/// `keep_going` says the budget is spent. Runs on a counting thread
+/// (`routing::counting`), never on an async worker.
+pub(crate) fn count_prompt(
     object: &RawObject<'_>,
-    requirements: &mut Requirements,
-) -> Result<(), GatewayError> {
+    keep_going: &mut dyn FnMut() -> bool,
+) -> Result<Option<u64>, GatewayError> {
     let messages: Vec<Message> = object.required("messages", "an array of messages")?;
     let mut texts: Vec<String> = Vec::with_capacity(messages.len());
     let (message_count, images) = walk(&messages, |text| texts.push(text.to_owned()))?;
-    if let Some(raw) = object.get("tools") {
+    if let Some(raw) = prompt_tools(object) {
         texts.push(raw.get().to_owned());
     }
-    let count = tokens::count(
+    Ok(tokens::count_within(
         Tokenizer::Estimated,
         texts.iter().map(String::as_str),
         message_count,
         images,
-    );
-    requirements.prompt_tokens = count.min(requirements.prompt_tokens);
-    requirements.prompt_tokens_exact = true;
-    Ok(())
+        keep_going,
+    ))
 }
 
 #[cfg(test)]
@@ -267,7 +279,8 @@ mod tests {
         let mut req = for_chat(&object, false).unwrap();
         assert_eq!(req.max_output_tokens, Some(5));
         let bound = req.prompt_tokens;
-        count_exactly(&object, &mut req).unwrap();
+        let count = count_prompt(&object, &mut || true).unwrap().unwrap();
+        req.set_counted(count);
         assert!(req.prompt_tokens_exact);
         assert!(
             req.prompt_tokens < bound / 3,
@@ -275,6 +288,8 @@ mod tests {
             req.prompt_tokens
         );
         assert!(req.prompt_tokens >= 20_000, "{}", req.prompt_tokens);
+        // A spent budget gives no count.
+        assert_eq!(count_prompt(&object, &mut || false).unwrap(), None);
     }
 
     #[test]
