@@ -1000,6 +1000,13 @@ async fn openapi_lists_every_endpoint() {
     ] {
         assert!(document["paths"][path].is_object(), "{path}");
     }
+    // The scope of each kind of key is described.
+    let description = document["info"]["description"].as_str().unwrap();
+    assert!(
+        description.contains("analytics = \"tenant\"") && description.contains("own team's"),
+        "{description}"
+    );
+    assert!(document["components"]["schemas"]["Realtime"]["properties"]["team"].is_object());
     let figures = document["components"]["schemas"]["Figures"]["properties"]
         .as_object()
         .unwrap();
