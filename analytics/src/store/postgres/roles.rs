@@ -87,7 +87,7 @@ pub fn problems(side: Side, facts: &LoginFacts) -> Vec<Problem> {
         "is a superuser (it bypasses Row-Level Security)",
     );
     add(
-        facts.bypass_rls,
+        facts.bypass_rls && !facts.superuser,
         reader,
         "has BYPASSRLS (it bypasses Row-Level Security)",
     );
@@ -255,9 +255,11 @@ mod tests {
             (
                 LoginFacts {
                     superuser: true,
+                    bypass_rls: true,
                     owner: true,
                     writer: true,
                     create_role: true,
+                    create_in_schema: true,
                     ..base.clone()
                 },
                 "superuser",
@@ -322,6 +324,7 @@ mod tests {
         );
         let superuser = LoginFacts {
             superuser: true,
+            bypass_rls: true,
             owner: true,
             writer: true,
             reader: true,
