@@ -104,7 +104,8 @@ pub fn problems(side: Side, facts: &LoginFacts) -> Vec<Problem> {
     add(
         facts.create_in_schema && !facts.superuser && !facts.owner,
         reader,
-        "may create objects in the gateway's schema",
+        "may create objects in the gateway's schema (before Postgres 15 PUBLIC may create in \
+         `public`: REVOKE CREATE ON SCHEMA public FROM PUBLIC)",
     );
     let privileged = facts.superuser || facts.owner;
     match side {
