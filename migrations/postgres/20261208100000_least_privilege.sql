@@ -44,7 +44,10 @@
 --   functions that need its rights (creating and dropping partitions needs
 --   ownership of usage_events; minting and redeeming bindings needs the owner's
 --   tables). Each has a fixed search_path (this schema, pg_temp last) and
---   EXECUTE only for the role that calls it.
+--   EXECUTE only for the role that calls it. Partitions have Row-Level
+--   Security enabled and no policy of their own: they are read and written
+--   through usage_events (its policies apply), and a role that could reach one
+--   directly (a member of pg_read_all_data) sees nothing there.
 --
 -- RLS is enabled but no longer forced: the owner is not a serving role and no
 -- tenant query runs as the owner (FORCE used to make the GUC policies bind the
@@ -232,8 +235,47 @@ GRANT SELECT ON gateway_schema_migrations TO gateway_writer, gateway_reader;
 
 -- Partitions: creating one needs ownership of usage_events, so these run as
 -- the owner. Today's and later partitions hold the live writes: never dropped.
-ALTER FUNCTION gateway_ensure_partition(date) SECURITY DEFINER;
+-- A partition has Row-Level Security enabled and no policy: reads and writes
+-- through usage_events get its policies, and a role that could reach a
+-- partition directly (pg_read_all_data, say) sees nothing there.
+CREATE OR REPLACE FUNCTION gateway_ensure_partition(day date) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    part_name text := 'usage_events_' || to_char(day, 'YYYYMMDD');
+BEGIN
+    -- Serialises creators (several gateways start at once); held to the end of the
+    -- caller's transaction.
+    PERFORM pg_advisory_xact_lock(hashtext('gateway.partitions.create'));
+    IF EXISTS (
+        SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'usage_events'::regclass AND c.relname = part_name
+    ) THEN
+        RETURN false;
+    END IF;
+    EXECUTE format(
+        'CREATE TABLE %I PARTITION OF usage_events FOR VALUES FROM (%L) TO (%L)',
+        part_name,
+        day::timestamp AT TIME ZONE 'UTC',
+        (day + 1)::timestamp AT TIME ZONE 'UTC'
+    );
+    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', part_name);
+    RETURN true;
+END
+$$;
 ALTER FUNCTION gateway_ensure_partitions(date, integer) SECURITY DEFINER;
+
+DO $$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN
+        SELECT i.inhrelid::regclass FROM pg_inherits i
+        WHERE i.inhparent = 'usage_events'::regclass
+    LOOP
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', part);
+    END LOOP;
+END
+$$;
 
 CREATE OR REPLACE FUNCTION gateway_drop_partitions_before(cutoff date) RETURNS SETOF text
 LANGUAGE plpgsql SECURITY DEFINER AS $$

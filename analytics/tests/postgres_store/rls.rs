@@ -5,7 +5,7 @@
 //! functions. With one URL (a trial, the owner serving): a query that forgets
 //! its WHERE still sees one tenant.
 
-use analytics::store::postgres::{problems, PostgresStore, Side};
+use analytics::store::postgres::{problems, LoginFacts, PostgresStore, Side};
 use analytics::store::{EventStore, Store};
 use sqlx::{Connection, PgConnection};
 
@@ -362,6 +362,82 @@ async fn unsafe_logins_are_reported() {
                 .any(|p| p.blocking && p.text.contains("gateway_writer")),
             "{found:?}"
         );
+        // A role the login may SET ROLE to counts as the login: BYPASSRLS through
+        // membership is blocking.
+        owner
+            .grant_login(Side::Writer, &logins.writer)
+            .await
+            .unwrap();
+        let mut admin = PgConnection::connect(&Logins::admin_url()).await.unwrap();
+        for statement in [
+            format!("CREATE ROLE {} LOGIN BYPASSRLS", logins.spare),
+            format!("GRANT {} TO {}", logins.spare, logins.writer),
+        ] {
+            sqlx::query(&statement).execute(&mut admin).await.unwrap();
+        }
+        let member = owner
+            .grant_login(Side::Writer, &logins.writer)
+            .await
+            .unwrap();
+        assert!(member.bypass_rls, "{member:?}");
+        let found = problems(
+            Side::Reader,
+            &LoginFacts {
+                reader: true,
+                writer: false,
+                ..member
+            },
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.blocking && p.text.contains("BYPASSRLS")),
+            "{found:?}"
+        );
+        sqlx::query(&format!("REVOKE {} FROM {}", logins.spare, logins.writer))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+
+        // pg_read_all_data is blocking for a reader, and reaches no partition's
+        // rows directly: partitions have Row-Level Security without a policy.
+        sqlx::query(&format!("ALTER ROLE {} NOBYPASSRLS", logins.spare))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        sqlx::query(&format!("GRANT pg_read_all_data TO {}", logins.spare))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let spare = owner
+            .grant_login(Side::Reader, &logins.spare)
+            .await
+            .unwrap();
+        let found = problems(Side::Reader, &spare);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.blocking && p.text.contains("pg_read_all_data")),
+            "{found:?}"
+        );
+        let store = PostgresStore::connect(&logins.url(&logins.owner))
+            .await
+            .unwrap();
+        seed(&store).await;
+        let partition = format!("usage_events_{}", today().format("%Y%m%d"));
+        let mut reading = PgConnection::connect(&logins.url(&logins.spare))
+            .await
+            .unwrap();
+        for table in [partition.as_str(), "usage_events", "usage_daily"] {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&mut reading)
+                .await
+                .unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
+        reading.close().await.unwrap();
+
         // A role name is quoted, never spliced.
         let odd = format!("{}\";--", logins.reader);
         let granted = owner.grant_login(Side::Reader, &odd).await;

@@ -98,6 +98,16 @@ async fn migrations_apply_once_and_partitions_are_made_ahead() {
             })
             .collect();
         assert_eq!(partitions, expected);
+        // Partitions are reached through usage_events only: Row-Level Security
+        // without a policy shuts out direct readers.
+        let open: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent = 'usage_events'::regclass AND NOT c.relrowsecurity",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert!(open.is_empty(), "{open:?}");
 
         // Each partition covers exactly one UTC day.
         let bounds: String = sqlx::query_scalar(

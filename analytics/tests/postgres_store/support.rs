@@ -52,11 +52,18 @@ pub struct Logins {
     pub owner: String,
     pub writer: String,
     pub reader: String,
+    /// A name for one more role a test may make (as the admin), dropped too.
+    pub spare: String,
     base: String,
     database: String,
 }
 
 impl Logins {
+    /// The server's superuser URL (to make what the owner may not).
+    pub fn admin_url() -> String {
+        std::env::var("GATEWAY_TEST_POSTGRES_URL").unwrap_or(DEFAULT_URL.to_owned())
+    }
+
     /// The URL that logs `role` into the test database.
     pub fn url(&self, role: &str) -> String {
         let (scheme, rest) = self.base.split_once("://").expect("a url");
@@ -80,6 +87,7 @@ where
         owner: format!("gw_{id}_owner"),
         writer: format!("gw_{id}_writer"),
         reader: format!("gw_{id}_reader"),
+        spare: format!("gw_{id}_spare"),
         base: base.to_owned(),
         database: database.clone(),
     };
@@ -87,6 +95,7 @@ where
         logins.owner.clone(),
         logins.writer.clone(),
         logins.reader.clone(),
+        logins.spare.clone(),
     ];
     let mut admin = PgConnection::connect(&admin_url)
         .await

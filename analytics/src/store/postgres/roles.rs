@@ -2,8 +2,8 @@
 //! migration `20261208100000_least_privilege`: the writer login (the system
 //! side: events, rollups, partitions) is a member of `gateway_writer`, the
 //! reader login (tenant reads) of `gateway_reader`; neither owns the tables,
-//! can become their owner, bypasses Row-Level Security or may grant itself
-//! more. [`problems`] says, for one login, what breaks that; `gateway serve`
+//! can become their owner, bypasses Row-Level Security (itself or through a
+//! role it may SET ROLE to) or may grant itself more. [`problems`] says, for one login, what breaks that; `gateway serve`
 //! refuses a reader login with any problem and warns about the rest.
 //!
 //! Also here: [`PostgresStore::grant_login`], which `gateway migrate
@@ -49,6 +49,8 @@ pub struct LoginFacts {
     pub reader: bool,
     /// May create objects in the gateway's schema.
     pub create_in_schema: bool,
+    /// A member of `pg_read_all_data` or `pg_write_all_data`.
+    pub all_data: bool,
 }
 
 /// One thing a login may do that its side should not (or cannot do what it
@@ -60,15 +62,24 @@ pub struct Problem {
     pub text: &'static str,
 }
 
+/// The login's attributes count with those of every role it may SET ROLE
+/// to (a member of a BYPASSRLS role can become it).
 const FACTS: &str = "
-SELECT r.rolname::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypass_rls,
-       r.rolcreaterole AS create_role,
+SELECT r.rolname::text AS name,
+       bool_or(g.rolsuper) AS superuser, bool_or(g.rolbypassrls) AS bypass_rls,
+       bool_or(g.rolcreaterole) AS create_role,
        pg_has_role(r.oid, t.relowner, 'MEMBER') AS owner,
        pg_has_role(r.oid, 'gateway_writer', 'MEMBER') AS writer,
        pg_has_role(r.oid, 'gateway_reader', 'MEMBER') AS reader,
-       has_schema_privilege(r.oid, t.relnamespace, 'CREATE') AS create_in_schema
-FROM pg_roles r, pg_class t
-WHERE r.rolname = $1 AND t.oid = 'usage_events'::regclass";
+       has_schema_privilege(r.oid, t.relnamespace, 'CREATE') AS create_in_schema,
+       coalesce(pg_has_role(r.oid, to_regrole('pg_read_all_data'), 'MEMBER'), false)
+           OR coalesce(pg_has_role(r.oid, to_regrole('pg_write_all_data'), 'MEMBER'), false)
+           AS all_data
+FROM pg_roles r
+JOIN pg_roles g ON pg_has_role(r.oid, g.oid, 'MEMBER')
+CROSS JOIN pg_class t
+WHERE r.rolname = $1 AND t.oid = 'usage_events'::regclass
+GROUP BY r.rolname, r.oid, t.relowner, t.relnamespace";
 
 /// What is wrong with `facts` for `side`; empty for a least-privilege login.
 /// For the reader every problem breaks tenant isolation; for the writer only
@@ -106,6 +117,11 @@ pub fn problems(side: Side, facts: &LoginFacts) -> Vec<Problem> {
         reader,
         "may create objects in the gateway's schema (before Postgres 15 PUBLIC may create in \
          `public`: REVOKE CREATE ON SCHEMA public FROM PUBLIC)",
+    );
+    add(
+        facts.all_data && !facts.superuser,
+        reader,
+        "is a member of pg_read_all_data or pg_write_all_data",
     );
     let privileged = facts.superuser || facts.owner;
     match side {
@@ -216,6 +232,7 @@ async fn facts_of(conn: &mut PgConnection, role: &str) -> Result<LoginFacts, Sto
             writer: row.try_get("writer")?,
             reader: row.try_get("reader")?,
             create_in_schema: row.try_get("create_in_schema")?,
+            all_data: row.try_get("all_data")?,
         })
     };
     read(&row).map_err(StoreError::from_sqlx)
@@ -252,7 +269,7 @@ mod tests {
             reader: true,
             ..LoginFacts::default()
         };
-        let cases: [(LoginFacts, &str); 7] = [
+        let cases: [(LoginFacts, &str); 8] = [
             (
                 LoginFacts {
                     superuser: true,
@@ -261,6 +278,7 @@ mod tests {
                     writer: true,
                     create_role: true,
                     create_in_schema: true,
+                    all_data: true,
                     ..base.clone()
                 },
                 "superuser",
@@ -300,6 +318,13 @@ mod tests {
                     ..base.clone()
                 },
                 "create objects",
+            ),
+            (
+                LoginFacts {
+                    all_data: true,
+                    ..base.clone()
+                },
+                "pg_read_all_data",
             ),
             (LoginFacts::default(), "not a member of gateway_reader"),
         ];
