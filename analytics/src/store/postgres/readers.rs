@@ -23,11 +23,13 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Executor, PgPool};
 
 /// Tenants whose reader pool is kept at once.
-pub(crate) const MAX_TENANTS: usize = 16;
-/// Connections of one tenant's pool (a dashboard asks a few things at once).
-const CONNECTIONS_PER_TENANT: u32 = 2;
+const MAX_TENANTS: usize = 8;
+/// Connections of one tenant's pool: a dashboard page asks about eight things
+/// at once. With [`MAX_TENANTS`], at most 24 reader connections per gateway
+/// (plus those of an evicted pool still finishing its queries).
+const CONNECTIONS_PER_TENANT: u32 = 3;
 /// A reader connection unused this long is closed.
-pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The reader pools, by tenant.
 pub(super) struct Readers {
