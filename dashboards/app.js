@@ -316,6 +316,14 @@
       : F.percent(rate) + " of requests rerouted";
     const pct = Math.max(0, Math.min(100, Number(summary.savings_pct) || 0));
     $("#savings-meter").style.width = pct + "%";
+    // Requests served by a model without a price: in no money figure above.
+    const unpriced = Number(summary.unpriced_requests) || 0;
+    const unpricedNote = $("#tile-unpriced");
+    unpricedNote.dataset.value = String(unpriced);
+    unpricedNote.classList.toggle("warn", unpriced > 0);
+    unpricedNote.textContent = unpriced > 0
+      ? F.count(unpriced) + " unpriced " + (unpriced === 1 ? "request" : "requests") + " not counted"
+      : "every request priced";
 
     // Projection: month-to-date spend per elapsed day, times the month's days.
     const now = new Date();
@@ -488,8 +496,18 @@
         el("td", { class: "num" }, F.count(r.requests)),
         el("td", { class: "num" }, F.percent(r.share_pct)),
         el("td", { class: "num" }, F.money(r.spend_usd)),
-        el("td", { class: "num" + (saved > 0 ? " good" : saved < 0 ? " bad" : "") }, F.money(r.savings_usd)));
+        el("td", { class: "num" + (saved > 0 ? " good" : saved < 0 ? " bad" : "") }, savedCell(r)));
     }), 8);
+  }
+
+  // A route's savings; requests served by a model without a price have none,
+  // and say so instead of showing $0.00 for them.
+  function savedCell(route) {
+    const unpriced = Number(route.unpriced_requests) || 0;
+    if (unpriced === 0) return F.money(route.savings_usd);
+    const chip = el("span", { class: "chip unpriced", title: "Served by a model without a price: no known cost, so no savings" },
+      F.count(unpriced) + " unpriced");
+    return unpriced >= Number(route.requests) ? chip : [F.money(route.savings_usd), " ", chip];
   }
 
   function renderReliability(summary, series) {
@@ -547,8 +565,11 @@
         }
       }
       const m = report.measured;
+      const unpriced = m && Number(m.unpriced_requests) > 0
+        ? " " + F.count(m.unpriced_requests) + " of them were unpriced (a model without a price) and are in neither cost."
+        : "";
       $("#roi-note").textContent = m
-        ? "Measured over " + m.from + " to " + m.to + " (" + F.count(m.requests) + " requests), scaled to a month."
+        ? "Measured over " + m.from + " to " + m.to + " (" + F.count(m.requests) + " requests), scaled to a month." + unpriced
         : "";
     } catch (error) {
       if (error.status === 401) return signOut("Your key is no longer accepted; sign in again.");

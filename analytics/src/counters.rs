@@ -13,7 +13,9 @@
 //! - `gw:{tenant}:d:{YYYYMMDD}:model:{routed_model}`: one model's day, TTL 3 days
 //!
 //! Fields: `requests`, `errors`, `prompt_tokens`, `completion_tokens`,
-//! `cost_pico`, `baseline_pico`, `savings_pico`.
+//! `cost_pico`, `baseline_pico`, `savings_pico`, `unpriced`. Money counts priced
+//! requests only; `unpriced` counts requests served by a model without a price
+//! (their cost is unknown, so they add nothing to cost, baseline or savings).
 //!
 //! Reads ([`Counters::get`], [`Counters::scan`]) are for the analytics API's
 //! real-time figures; the writer task is the only one that increments.
@@ -32,7 +34,7 @@ pub const DAY_TTL_SECONDS: i64 = 3 * 24 * 60 * 60;
 /// dropped and counted (the events themselves are never dropped for this).
 pub const MAX_PENDING_KEYS: usize = 100_000;
 
-pub const FIELDS: [&str; 7] = [
+pub const FIELDS: [&str; 8] = [
     "requests",
     "errors",
     "prompt_tokens",
@@ -40,16 +42,17 @@ pub const FIELDS: [&str; 7] = [
     "cost_pico",
     "baseline_pico",
     "savings_pico",
+    "unpriced",
 ];
+
+/// The values of one counter key, in [`FIELDS`] order.
+pub type CounterValues = [i64; FIELDS.len()];
 
 /// Increments per key and field, merged over a batch.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Increments {
-    pub by_key: HashMap<String, ([i64; 7], i64)>,
+    pub by_key: HashMap<String, (CounterValues, i64)>,
 }
-
-/// The values of one counter key, in [`FIELDS`] order.
-pub type CounterValues = [i64; 7];
 
 /// Longest wait for a Redis read; the real-time figures fail rather than hang.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
@@ -93,8 +96,10 @@ fn clamp(value: i128) -> i64 {
 impl Increments {
     /// Adds one event to every key it counts in.
     pub fn add(&mut self, event: &UsageEvent) {
-        let cost = event.cost().0;
-        let baseline = event.baseline().0;
+        let (cost, baseline, unpriced) = match event.priced() {
+            Some((cost, baseline)) => (cost.0, baseline.0, 0),
+            None => (0, 0, 1),
+        };
         let values = [
             1,
             i64::from(event.status >= 400 || event.error_kind.is_some()),
@@ -103,6 +108,7 @@ impl Increments {
             clamp(cost),
             clamp(baseline),
             clamp(baseline - cost),
+            unpriced,
         ];
         let at = event.occurred_at;
         let tenant = &event.tenant_id;
@@ -122,7 +128,7 @@ impl Increments {
             ));
         }
         for (key, ttl) in keys {
-            let entry = self.by_key.entry(key).or_insert(([0; 7], ttl));
+            let entry = self.by_key.entry(key).or_insert(([0; FIELDS.len()], ttl));
             for (total, value) in entry.0.iter_mut().zip(values) {
                 *total = total.saturating_add(value);
             }
@@ -131,7 +137,7 @@ impl Increments {
 
     pub fn merge(&mut self, other: Increments) {
         for (key, (values, ttl)) in other.by_key {
-            let entry = self.by_key.entry(key).or_insert(([0; 7], ttl));
+            let entry = self.by_key.entry(key).or_insert(([0; FIELDS.len()], ttl));
             for (total, value) in entry.0.iter_mut().zip(values) {
                 *total = total.saturating_add(value);
             }
@@ -146,14 +152,14 @@ impl Increments {
 /// In-process counters: the same keys and fields, in a map.
 #[derive(Debug, Default)]
 pub struct MemoryCounters {
-    values: Mutex<HashMap<String, [i64; 7]>>,
+    values: Mutex<HashMap<String, CounterValues>>,
 }
 
 impl MemoryCounters {
     pub fn apply(&self, increments: &Increments) {
         if let Ok(mut values) = self.values.lock() {
             for (key, (delta, _ttl)) in &increments.by_key {
-                let entry = values.entry(key.clone()).or_insert([0; 7]);
+                let entry = values.entry(key.clone()).or_insert([0; FIELDS.len()]);
                 for (total, value) in entry.iter_mut().zip(delta) {
                     *total = total.saturating_add(*value);
                 }
@@ -445,7 +451,16 @@ mod tests {
         // $0.007 baseline, $0.00658 savings, in pico-USD.
         assert_eq!(
             values,
-            [2, 0, 2_000, 200, 420_000_000, 7_000_000_000, 6_580_000_000]
+            [
+                2,
+                0,
+                2_000,
+                200,
+                420_000_000,
+                7_000_000_000,
+                6_580_000_000,
+                0
+            ]
         );
         let memory = MemoryCounters::default();
         memory.apply(&increments);
@@ -457,6 +472,32 @@ mod tests {
         assert_eq!(by_key.len(), 1);
         assert_eq!(by_key[0].0, "gw:acme:d:20261125:key:key-1");
         assert_eq!(by_key[0].1[0], 2);
+    }
+
+    #[test]
+    fn unpriced_events_count_apart_and_add_no_money() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 25, 9, 30, 15).unwrap();
+        let mut unpriced = sample("acme", at);
+        unpriced.cost_usd = None;
+        unpriced.baseline_usd = None;
+        let mut increments = Increments::default();
+        increments.add(&sample("acme", at));
+        increments.add(&unpriced);
+        let (values, _) = increments.by_key["gw:acme:d:20261125"];
+        // Two requests and their tokens; the priced one's money only; one unpriced.
+        assert_eq!(
+            values,
+            [
+                2,
+                0,
+                2_000,
+                200,
+                210_000_000,
+                3_500_000_000,
+                3_290_000_000,
+                1
+            ]
+        );
     }
 
     #[test]

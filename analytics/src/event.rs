@@ -43,10 +43,16 @@ pub struct UsageEvent {
     pub reasoning_tokens: u64,
     /// True when the provider reported no usage and the gateway counted.
     pub usage_estimated: bool,
-    /// Exact USD, pico-USD precision, as decimal text (`"0.000123"`).
-    pub cost_usd: String,
-    /// What the requested model would have cost at list price.
-    pub baseline_usd: String,
+    /// What the request cost, exact. `None` when the model that served it has no
+    /// price: the cost is unknown (not zero), and so are the baseline and the
+    /// savings; such a request is *unpriced* and counted as such, never as a
+    /// saving. Serialized as decimal text (`"0.000123"`) or `null`.
+    #[serde(with = "usd_text")]
+    pub cost_usd: Option<Cost>,
+    /// What the requested model would have cost at list price for the same
+    /// usage; known exactly when `cost_usd` is.
+    #[serde(with = "usd_text")]
+    pub baseline_usd: Option<Cost>,
     /// `provider/id@date` of the prices used, if the route was priced.
     pub price_version: Option<String>,
     pub baseline_price_version: Option<String>,
@@ -63,16 +69,14 @@ impl UsageEvent {
         Uuid::now_v7()
     }
 
-    pub fn cost(&self) -> Cost {
-        Cost::parse_usd(&self.cost_usd).unwrap_or(Cost::ZERO)
+    /// Cost and baseline, when both are known (the request was priced).
+    pub fn priced(&self) -> Option<(Cost, Cost)> {
+        Some((self.cost_usd?, self.baseline_usd?))
     }
 
-    pub fn baseline(&self) -> Cost {
-        Cost::parse_usd(&self.baseline_usd).unwrap_or(Cost::ZERO)
-    }
-
-    pub fn savings(&self) -> Cost {
-        self.baseline() - self.cost()
+    /// Baseline minus cost; `None` for an unpriced request.
+    pub fn savings(&self) -> Option<Cost> {
+        self.priced().map(|(cost, baseline)| baseline - cost)
     }
 
     pub fn set_usage(&mut self, usage: &TokenUsage) {
@@ -81,6 +85,31 @@ impl UsageEvent {
         self.cached_tokens = usage.cached_prompt_tokens;
         self.cache_write_tokens = usage.cache_write_tokens;
         self.reasoning_tokens = usage.reasoning_tokens;
+    }
+}
+
+/// `Option<Cost>` as exact decimal USD text or `null` (the form spill files have
+/// always used, so older spill files replay unchanged).
+mod usd_text {
+    use pricing::Cost;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Cost>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(cost) => serializer.serialize_str(&cost.usd()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Cost>, D::Error> {
+        Option::<std::borrow::Cow<'de, str>>::deserialize(deserializer)?
+            .map(|text| Cost::parse_usd(&text).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 
@@ -153,8 +182,8 @@ pub mod tests {
             cache_write_tokens: 0,
             reasoning_tokens: 0,
             usage_estimated: false,
-            cost_usd: "0.00021".to_owned(),
-            baseline_usd: "0.0035".to_owned(),
+            cost_usd: Cost::parse_usd("0.00021").ok(),
+            baseline_usd: Cost::parse_usd("0.0035").ok(),
             price_version: Some("openai/gpt-4o-mini@2026-11-25".to_owned()),
             baseline_price_version: Some("openai/gpt-4o@2026-11-25".to_owned()),
             latency_ms: 420,
@@ -165,9 +194,29 @@ pub mod tests {
     }
 
     #[test]
-    fn savings_are_exact() {
-        let event = sample("t", Utc::now());
-        assert_eq!(event.savings().usd(), "0.00329");
+    fn savings_are_exact_and_unknown_when_unpriced() {
+        let mut event = sample("t", Utc::now());
+        assert_eq!(event.savings().map(Cost::usd).as_deref(), Some("0.00329"));
+        event.cost_usd = None;
+        assert_eq!(event.savings(), None);
+        assert_eq!(event.priced(), None);
+    }
+
+    #[test]
+    fn amounts_serialize_as_decimal_text_or_null() {
+        let mut event = sample("t", Utc::now());
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["cost_usd"], "0.00021");
+        assert_eq!(json["baseline_usd"], "0.0035");
+        assert_eq!(serde_json::from_value::<UsageEvent>(json).unwrap(), event);
+        event.cost_usd = None;
+        event.baseline_usd = None;
+        let json = serde_json::to_value(&event).unwrap();
+        assert!(json["cost_usd"].is_null() && json["baseline_usd"].is_null());
+        assert_eq!(serde_json::from_value::<UsageEvent>(json).unwrap(), event);
+        let mut bad = serde_json::to_value(&event).unwrap();
+        bad["cost_usd"] = "a lot".into();
+        assert!(serde_json::from_value::<UsageEvent>(bad).is_err());
     }
 
     #[test]

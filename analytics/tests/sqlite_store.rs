@@ -60,7 +60,10 @@ fn at(day: NaiveDate, hour: u32, nanos: i64) -> DateTime<Utc> {
         + chrono::Duration::nanoseconds(nanos)
 }
 
+/// An event with the given cost and baseline; `""` for both: an unpriced event
+/// (served by a model without a price, so both are unknown).
 fn event(tenant: &str, occurred_at: DateTime<Utc>, cost: &str, baseline: &str) -> UsageEvent {
+    let amount = |text: &str| (!text.is_empty()).then(|| Cost::parse_usd(text).unwrap());
     UsageEvent {
         event_id: UsageEvent::new_id(),
         occurred_at,
@@ -83,8 +86,8 @@ fn event(tenant: &str, occurred_at: DateTime<Utc>, cost: &str, baseline: &str) -
         cache_write_tokens: 0,
         reasoning_tokens: 0,
         usage_estimated: false,
-        cost_usd: cost.to_owned(),
-        baseline_usd: baseline.to_owned(),
+        cost_usd: amount(cost),
+        baseline_usd: amount(baseline),
         price_version: Some("openai/gpt-4o-mini@2026-11-25".to_owned()),
         baseline_price_version: Some("openai/gpt-4o@2026-11-25".to_owned()),
         latency_ms: 420,
@@ -138,6 +141,14 @@ fn traffic(tenant: &str) -> Vec<UsageEvent> {
         cut.usage_estimated = true;
         cut.attempts = 3;
         events.push(cut);
+        let mut unpriced = event(tenant, at(day, 15, 0), "", "");
+        unpriced.requested_model = "llama-local".to_owned();
+        unpriced.routed_provider = Some("local".to_owned());
+        unpriced.routed_model = Some("llama-local".to_owned());
+        unpriced.route_reason = "requested".to_owned();
+        unpriced.price_version = None;
+        unpriced.baseline_price_version = None;
+        events.push(unpriced);
     }
     events
 }
@@ -201,9 +212,15 @@ fn expected(events: &[UsageEvent], tenant: &str, period: Period) -> Vec<RollupRo
         t.prompt_tokens += i64::try_from(e.prompt_tokens).unwrap();
         t.completion_tokens += i64::try_from(e.completion_tokens).unwrap();
         t.cached_tokens += i64::try_from(e.cached_tokens).unwrap();
-        t.cost += Cost::parse_usd(&e.cost_usd).unwrap();
-        t.baseline += Cost::parse_usd(&e.baseline_usd).unwrap();
-        t.savings += e.savings();
+        // Money of priced events only; an unpriced one is counted apart.
+        match e.priced() {
+            Some((cost, baseline)) => {
+                t.cost += cost;
+                t.baseline += baseline;
+                t.savings += baseline - cost;
+            }
+            None => t.unpriced += 1,
+        }
         t.latency_ms_sum += i64::from(e.latency_ms);
         t.latency_count += 1;
     }
@@ -239,6 +256,7 @@ fn total(rows: &[RollupRow]) -> UsageTotals {
         sum.savings += t.savings;
         sum.latency_ms_sum += t.latency_ms_sum;
         sum.latency_count += t.latency_count;
+        sum.unpriced += t.unpriced;
     }
     sum
 }
@@ -341,9 +359,21 @@ async fn replayed_batches_are_stored_once_and_round_trip_exactly() {
     events.sort_by_key(|e| (e.occurred_at, e.event_id));
     read.sort_by_key(|e| (e.occurred_at, e.event_id));
     assert_eq!(read, events);
-    let tiny = read.iter().find(|e| e.cost_usd == "0.000000000001");
-    assert_eq!(tiny.unwrap().baseline_usd, "0.000000000003");
-    assert!(read.iter().any(|e| e.cost_usd == "1234.567890123456"));
+    let usd = |text: &str| Cost::parse_usd(text).ok();
+    let tiny = read.iter().find(|e| e.cost_usd == usd("0.000000000001"));
+    assert_eq!(tiny.unwrap().baseline_usd, usd("0.000000000003"));
+    assert!(read.iter().any(|e| e.cost_usd == usd("1234.567890123456")));
+    // Unpriced events come back with both amounts unknown, not zero.
+    let unpriced: Vec<&UsageEvent> = read.iter().filter(|e| e.cost_usd.is_none()).collect();
+    assert_eq!(unpriced.len(), 3);
+    assert!(unpriced.iter().all(|e| e.baseline_usd.is_none()));
+    let nulls: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM usage_events WHERE cost_pusd IS NULL AND baseline_pusd IS NULL",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(nulls, 3);
     store.close().await;
 }
 
@@ -372,8 +402,8 @@ async fn costs_outside_the_exact_range_are_rejected() {
     let day = date(2026, 11, 25);
     let good = event("t", at(day, 1, 0), "1", "1");
     let too_large = event("t", at(day, 2, 0), "10000000", "1");
-    let garbage = event("t", at(day, 3, 0), "abc", "1");
-    for bad in [too_large, garbage] {
+    let too_large_baseline = event("t", at(day, 3, 0), "1", "10000000");
+    for bad in [too_large, too_large_baseline] {
         let result = store.write(&[good.clone(), bad]).await;
         assert!(matches!(result, Err(StoreError::Rejected(_))), "{result:?}");
     }
@@ -551,8 +581,8 @@ async fn tenant_queries_see_only_their_tenant() {
     let store = db.store().await;
     let a = traffic("tenant-a");
     let mut b = traffic("tenant-b");
-    for e in &mut b {
-        e.cost_usd = "7".to_owned();
+    for e in b.iter_mut().filter(|e| e.cost_usd.is_some()) {
+        e.cost_usd = Cost::parse_usd("7").ok();
     }
     store.write(&a).await.unwrap();
     store.write(&b).await.unwrap();
@@ -561,7 +591,7 @@ async fn tenant_queries_see_only_their_tenant() {
 
     let summary = store.summary("tenant-a", from, to).await.unwrap();
     assert_eq!(summary, total(&expected(&a, "tenant-a", Period::Day)));
-    let cost_a: Cost = a.iter().map(UsageEvent::cost).sum();
+    let cost_a: Cost = a.iter().filter_map(|e| e.cost_usd).sum();
     assert_eq!(summary.cost, cost_a);
     assert_eq!(summary.requests, a.len() as i64);
 
@@ -569,7 +599,7 @@ async fn tenant_queries_see_only_their_tenant() {
     let series_cost: Cost = series.iter().map(|p| p.totals.cost).sum();
     assert_eq!(series_cost, cost_a);
     let series_b = store.daily_series("tenant-b", from, to).await.unwrap();
-    let cost_b: Cost = b.iter().map(UsageEvent::cost).sum();
+    let cost_b: Cost = b.iter().filter_map(|e| e.cost_usd).sum();
     assert_eq!(series_b.iter().map(|p| p.totals.cost).sum::<Cost>(), cost_b);
     for period in [Period::Day, Period::Week, Period::Month] {
         assert_eq!(

@@ -5,35 +5,46 @@
 //! Every figure names the catalog entry and price version it used, so a past cost
 //! can be explained and re-priced. Costs are exact (pico-USD); decimal text appears
 //! only here, at the edge.
+//!
+//! Savings are claimed only where both sides are known: a request served by a
+//! model without a price is unpriced (`x-gateway-priced: false`, no cost, no
+//! baseline, no savings), and a request served by the model it asked for has its
+//! own cost as baseline unless the config names another (`[[models]] baseline`).
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
-use pricing::{cost_of, Cost, Date, ModelEntry, TokenUsage};
+use pricing::{cost_of, Cost, Date, Rate, TokenUsage};
 
-/// The catalog entries a request is priced against, fixed when it is routed.
+use crate::routing::Deployment;
+
+/// The rates a request is priced against, fixed when it is routed; the served
+/// rate and the baseline are set per attempt (`Billing::serving`).
 #[derive(Debug, Clone, Default)]
 pub struct Billing {
     pub day: Option<Date>,
-    /// The deployment that served the request.
-    pub served: Option<Arc<ModelEntry>>,
-    /// The requested model's entry; `None` (virtual names without a configured
-    /// baseline) makes the baseline the cost itself, so no saving is claimed.
-    pub baseline: Option<Arc<ModelEntry>>,
+    /// The rate of the deployment that served the request; `None`: unpriced.
+    pub served: Option<Rate>,
+    /// What the served cost is compared against. `None` makes the baseline the
+    /// cost itself, so no saving is claimed: a model served as asked, a virtual
+    /// name without a configured baseline.
+    pub baseline: Option<Rate>,
     /// Shadow mode: what `equivalent` routing would have used.
-    pub shadow: Option<Arc<ModelEntry>>,
+    pub shadow: Option<Rate>,
 }
 
 /// A cost and the price version it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Priced {
     pub cost: Cost,
-    /// `provider/id@effective-date`.
+    /// `provider/id@effective-date`, or `provider/model@config`.
     pub price: String,
 }
 
+/// What one request cost. Either both `cost` and `baseline` are known, or
+/// neither: a request served by a model without a price is *unpriced*, with no
+/// cost, no baseline and no savings (never a saving of its whole baseline).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bill {
     pub usage: TokenUsage,
@@ -44,28 +55,56 @@ pub struct Bill {
     pub shadow: Option<Priced>,
 }
 
-fn price(entry: &ModelEntry, day: Date, usage: &TokenUsage) -> Option<Priced> {
-    let reference = entry.price_on(day)?;
+fn price(rate: &Rate, day: Date, usage: &TokenUsage) -> Option<Priced> {
+    let quote = rate.quote(day)?;
     Some(Priced {
-        cost: cost_of(reference.version, usage).total(),
-        price: reference.to_string(),
+        cost: cost_of(quote.prices, usage).total(),
+        price: quote.to_string(),
     })
 }
 
 impl Billing {
+    /// The billing of an attempt at `deployment`. `as_requested`: it is one of
+    /// the requested model's own deployments, so its baseline is its own price
+    /// (or the `baseline` its config names), whatever the route reason; otherwise
+    /// it stands in for the requested model and is compared against
+    /// [`Billing::baseline`].
+    pub(crate) fn serving(&self, deployment: &Deployment, as_requested: bool) -> Billing {
+        Billing {
+            day: self.day,
+            served: deployment.rate.clone(),
+            baseline: if as_requested {
+                deployment.baseline.clone()
+            } else {
+                self.baseline.clone()
+            },
+            shadow: self.shadow.clone(),
+        }
+    }
+
     pub fn bill(&self, usage: TokenUsage, estimated: bool) -> Bill {
         let day = self.day.unwrap_or(Date(0));
-        let cost = self.served.as_deref().and_then(|e| price(e, day, &usage));
-        let baseline = match self.baseline.as_deref() {
-            Some(entry) => price(entry, day, &usage),
-            None => cost.clone(),
+        let Some(cost) = self.served.as_ref().and_then(|r| price(r, day, &usage)) else {
+            return Bill {
+                usage,
+                estimated,
+                cost: None,
+                baseline: None,
+                shadow: None,
+            };
         };
+        // A baseline without a price that day claims nothing either.
+        let baseline = self
+            .baseline
+            .as_ref()
+            .and_then(|r| price(r, day, &usage))
+            .unwrap_or_else(|| cost.clone());
         Bill {
             usage,
             estimated,
-            shadow: self.shadow.as_deref().and_then(|e| price(e, day, &usage)),
-            cost,
-            baseline,
+            shadow: self.shadow.as_ref().and_then(|r| price(r, day, &usage)),
+            cost: Some(cost),
+            baseline: Some(baseline),
         }
     }
 }
@@ -81,9 +120,15 @@ impl Bill {
         Some(self.baseline.as_ref()?.cost - self.shadow.as_ref()?.cost)
     }
 
+    /// Whether the served model had a price: only then are cost, baseline and
+    /// savings known.
+    pub fn priced(&self) -> bool {
+        self.cost.is_some() && self.baseline.is_some()
+    }
+
     /// `(name, value)` pairs, in the order they are reported.
     pub fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut fields = Vec::with_capacity(8);
+        let mut fields = Vec::with_capacity(10);
         if let Some(cost) = &self.cost {
             fields.push(("x-gateway-cost-usd", cost.cost.usd()));
             fields.push(("x-gateway-price", cost.price.clone()));
@@ -99,6 +144,8 @@ impl Bill {
             fields.push(("x-gateway-shadow-price", shadow.price.clone()));
             fields.push(("x-gateway-shadow-savings-usd", savings.usd()));
         }
+        let priced = if self.priced() { "true" } else { "false" };
+        fields.push(("x-gateway-priced", priced.to_owned()));
         fields.push((
             "x-gateway-usage",
             format!(
@@ -134,12 +181,39 @@ impl Bill {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use pricing::Catalog;
+    use std::sync::Arc;
 
-    fn entry(provider: &str, id: &str) -> Option<Arc<ModelEntry>> {
+    use super::*;
+    use pricing::{Catalog, FixedRate, Price};
+
+    fn entry(provider: &str, id: &str) -> Option<Rate> {
         let catalog = Catalog::embedded().unwrap();
-        Some(Arc::new(catalog.get(provider, id).unwrap().clone()))
+        Some(Rate::Catalog(Arc::new(
+            catalog.get(provider, id).unwrap().clone(),
+        )))
+    }
+
+    fn fixed(input: &str, output: &str) -> Option<Rate> {
+        Some(Rate::Fixed(Arc::new(FixedRate::new(
+            "local/llama-local".to_owned(),
+            Price::from_usd_per_mtok(input).unwrap(),
+            Price::from_usd_per_mtok(output).unwrap(),
+            None,
+        ))))
+    }
+
+    fn usage() -> TokenUsage {
+        TokenUsage {
+            prompt_tokens: 1_000,
+            completion_tokens: 100,
+            ..TokenUsage::default()
+        }
+    }
+
+    fn field<'a>(bill: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
+        bill.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     #[test]
@@ -150,12 +224,7 @@ mod tests {
             baseline: entry("openai", "gpt-4o"),
             shadow: None,
         };
-        let usage = TokenUsage {
-            prompt_tokens: 1_000,
-            completion_tokens: 100,
-            ..TokenUsage::default()
-        };
-        let bill = billing.bill(usage, false);
+        let bill = billing.bill(usage(), false);
         // gpt-4o-mini: 1,000 x $0.15 + 100 x $0.60 per M = $0.00021.
         // gpt-4o:      1,000 x $2.50 + 100 x $10   per M = $0.0035.
         assert_eq!(bill.cost.as_ref().unwrap().cost.usd(), "0.00021");
@@ -173,27 +242,118 @@ mod tests {
             "{comment}"
         );
         assert!(
-            comment.ends_with("x-gateway-usage=prompt=1000 completion=100\n\n"),
+            comment
+                .ends_with("x-gateway-priced=true; x-gateway-usage=prompt=1000 completion=100\n\n"),
             "{comment}"
         );
     }
 
+    /// (served, baseline) to (cost, baseline, savings, priced) as reported.
     #[test]
-    fn without_a_baseline_no_saving_is_claimed() {
-        let billing = Billing {
-            day: Date::parse("2026-12-01"),
-            served: entry("openai", "gpt-4o-mini"),
-            ..Billing::default()
-        };
-        let bill = billing.bill(
-            TokenUsage {
-                prompt_tokens: 10,
-                ..TokenUsage::default()
-            },
-            true,
+    fn only_priced_requests_have_a_baseline_and_savings() {
+        type Row = (
+            &'static str,
+            Option<Rate>,
+            Option<Rate>,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+            &'static str,
         );
-        assert_eq!(bill.savings(), Some(Cost::ZERO));
-        let unpriced = Billing::default().bill(TokenUsage::default(), false);
-        assert_eq!(unpriced.savings(), None);
+        let cases: [Row; 6] = [
+            (
+                "a substitute, compared with the requested model",
+                entry("openai", "gpt-4o-mini"),
+                entry("openai", "gpt-4o"),
+                Some("0.00021"),
+                Some("0.0035"),
+                Some("0.00329"),
+                "true",
+            ),
+            (
+                "no baseline rate: the cost itself, no saving",
+                entry("openai", "gpt-4o-mini"),
+                None,
+                Some("0.00021"),
+                Some("0.00021"),
+                Some("0"),
+                "true",
+            ),
+            (
+                "an unpriced model: no cost, no baseline, no saving",
+                None,
+                entry("openai", "gpt-4o"),
+                None,
+                None,
+                None,
+                "false",
+            ),
+            (
+                "unpriced, no baseline either",
+                None,
+                None,
+                None,
+                None,
+                None,
+                "false",
+            ),
+            (
+                "priced at zero in the config, as asked: zero saved",
+                fixed("0", "0"),
+                None,
+                Some("0"),
+                Some("0"),
+                Some("0"),
+                "true",
+            ),
+            (
+                "priced at zero, standing in for gpt-4o: all of it saved",
+                fixed("0", "0"),
+                entry("openai", "gpt-4o"),
+                Some("0"),
+                Some("0.0035"),
+                Some("0.0035"),
+                "true",
+            ),
+        ];
+        for (what, served, baseline, cost, base, savings, priced) in cases {
+            let billing = Billing {
+                day: Date::parse("2026-12-01"),
+                served,
+                baseline,
+                shadow: entry("openai", "gpt-4o-mini"),
+            };
+            let bill = billing.bill(usage(), false);
+            let fields = bill.fields();
+            assert_eq!(field(&fields, "x-gateway-cost-usd"), cost, "{what}");
+            assert_eq!(field(&fields, "x-gateway-baseline-usd"), base, "{what}");
+            assert_eq!(field(&fields, "x-gateway-savings-usd"), savings, "{what}");
+            assert_eq!(field(&fields, "x-gateway-priced"), Some(priced), "{what}");
+            assert_eq!(bill.priced(), priced == "true", "{what}");
+            if priced == "false" {
+                assert!(
+                    !fields.iter().any(|(n, _)| n.contains("savings")),
+                    "{what}: {fields:?}"
+                );
+                let comment = String::from_utf8(bill.sse_comment().to_vec()).unwrap();
+                assert_eq!(
+                    comment,
+                    ": x-gateway-priced=false; x-gateway-usage=prompt=1000 completion=100\n\n"
+                );
+            }
+        }
+        let fixed_price = Billing {
+            day: None,
+            served: fixed("0.20", "0.60"),
+            ..Billing::default()
+        }
+        .bill(usage(), false);
+        assert_eq!(
+            fixed_price.cost,
+            Some(Priced {
+                cost: Cost::parse_usd("0.00026").unwrap(),
+                price: "local/llama-local@config".to_owned()
+            })
+        );
     }
 }

@@ -49,7 +49,7 @@ pub async fn open_store(config: &AnalyticsConfig) -> Result<Store, OpenError> {
             let settings = PoolSettings {
                 write_timeout: config.write_timeout,
             };
-            Ok(Store::Postgres(open::open(logins, settings).await?))
+            open::open(logins, settings).await
         }
         EventStoreConfig::Sqlite { path } => Ok(Store::open_sqlite(path).await?),
     }

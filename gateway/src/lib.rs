@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod billing;
+pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod config;

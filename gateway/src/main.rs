@@ -44,12 +44,22 @@ fn main() -> ExitCode {
             .and_then(|config| {
                 // Building the routing table checks what the file alone cannot: model
                 // names in policies, `price_as` references.
-                gateway::state::Snapshot::new(&config).map_err(|e| e.to_string())?;
-                Ok(config)
+                let snapshot = gateway::state::Snapshot::new(&config).map_err(|e| e.to_string())?;
+                let warnings = gateway::checks::warnings(&config, &snapshot.table);
+                Ok((config, warnings))
             }) {
-            Ok(config) => {
+            Ok((config, warnings)) => {
+                // Warnings do not fail the check: the file works as written.
+                for warning in &warnings {
+                    eprintln!("warning: {warning}");
+                }
+                let noted = match warnings.len() {
+                    0 => String::new(),
+                    1 => ", 1 warning".to_owned(),
+                    n => format!(", {n} warnings"),
+                };
                 println!(
-                    "ok: {} providers, {} models, {} keys",
+                    "ok: {} providers, {} models, {} keys{noted}",
                     config.providers.len(),
                     config.models.len(),
                     config.keys.len()
@@ -294,6 +304,10 @@ async fn serve(config: Config, path: std::path::PathBuf) -> ExitCode {
         keys = config.keys.len(),
         "gateway listening"
     );
+    let snapshot = running.state.snapshot();
+    for warning in gateway::checks::warnings(&config, &snapshot.table) {
+        tracing::warn!(path = %warning.path, "{}", warning.message);
+    }
     for provider in &config.providers {
         if let gateway::config::ProviderKey::Missing { env } = &provider.api_key {
             tracing::warn!(provider = %provider.name, env = %env, "API key variable not set: this provider is skipped until it is set and the config reloaded");

@@ -71,6 +71,7 @@ pub struct Metrics {
     pub failovers: Family<UpstreamLabels, Counter>,
     pub retry_budget_exhausted: Counter,
     pub open_connections: Gauge,
+    pub connections_accepted: Counter,
     pub connections_closed: Family<ReasonLabels, Counter>,
     pub overload_rejections: Family<LimitLabels, Counter>,
     /// The usage-event pipeline's counters, rendered with the rest.
@@ -160,6 +161,12 @@ impl Metrics {
             "Client connections open now",
             open_connections.clone(),
         );
+        let connections_accepted = Counter::default();
+        registry.register(
+            "connections_accepted",
+            "Client connections accepted (over the limit ones included)",
+            connections_accepted.clone(),
+        );
         let connections_closed = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "connections_closed",
@@ -174,6 +181,7 @@ impl Metrics {
         );
         Metrics {
             open_connections,
+            connections_accepted,
             connections_closed,
             overload_rejections,
             pipeline: std::sync::OnceLock::new(),

@@ -174,6 +174,9 @@ pub struct Measured {
     pub cost: String,
     /// What it would have cost at the requested models' list prices.
     pub baseline_cost: String,
+    /// Requests (of `requests`) served by a model without a price: their cost
+    /// is unknown, so they are in neither `cost` nor `baseline_cost`.
+    pub unpriced_requests: i64,
 }
 
 fn report(mode: &'static str, seats: u64, price_per_seat: Cost, roi: &Roi) -> Report {

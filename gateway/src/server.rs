@@ -128,13 +128,29 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
 }
 
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })?;
+    let listener = listen(addr).map_err(|source| StartError::Bind { addr, source })?;
     let bound = listener
         .local_addr()
         .map_err(|source| StartError::Bind { addr, source })?;
     Ok((listener, bound))
+}
+
+/// Connections the kernel holds for the accept loop. A burst of clients (a
+/// fleet reconnecting after a deploy) finishes its handshakes faster than one
+/// busy loop accepts; past the queue the kernel drops handshakes, and a client
+/// that has nothing to send yet never learns that its connection is gone. The
+/// kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 8192;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// The configured limits, with `max_connections` lowered if the process cannot

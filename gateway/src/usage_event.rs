@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use analytics::event::{bounded, UsageEvent};
 use chrono::{DateTime, Utc};
+use pricing::Cost;
 
 use crate::billing::Bill;
 
@@ -97,8 +98,9 @@ impl DraftSlot {
             cache_write_tokens: 0,
             reasoning_tokens: 0,
             usage_estimated: false,
-            cost_usd: "0".to_owned(),
-            baseline_usd: "0".to_owned(),
+            // Nothing was billed (refused, failed): it cost nothing.
+            cost_usd: Some(Cost::ZERO),
+            baseline_usd: Some(Cost::ZERO),
             price_version: None,
             baseline_price_version: None,
             latency_ms: millis(latency),
@@ -109,13 +111,16 @@ impl DraftSlot {
         if let Some(bill) = bill {
             event.set_usage(&bill.usage);
             event.usage_estimated = bill.estimated;
-            if let Some(cost) = &bill.cost {
-                event.cost_usd = cost.cost.usd();
-                event.price_version = Some(cost.price.clone());
-            }
-            if let Some(baseline) = &bill.baseline {
-                event.baseline_usd = baseline.cost.usd();
-                event.baseline_price_version = Some(baseline.price.clone());
+            // Both sides or neither: an unpriced request has no cost, no
+            // baseline and no price versions.
+            if let (Some(cost), Some(baseline)) = (bill.cost, bill.baseline) {
+                event.cost_usd = Some(cost.cost);
+                event.price_version = Some(cost.price);
+                event.baseline_usd = Some(baseline.cost);
+                event.baseline_price_version = Some(baseline.price);
+            } else {
+                event.cost_usd = None;
+                event.baseline_usd = None;
             }
         }
         event.requested_model = bounded(&event.requested_model);

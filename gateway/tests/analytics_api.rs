@@ -126,6 +126,10 @@ fn seed(days: &[NaiveDate]) -> Vec<UsageEvent> {
                 Some(("groq", format!("{tenant}-only-model"))),
             ),
             (format!("{tenant}-unknown"), None),
+            // Served by a model without a price: no cost, no baseline, no
+            // savings; as asked, and standing in for a virtual name.
+            ("llama-local".into(), Some(("local", "llama-local".into()))),
+            ("auto".into(), Some(("local", "llama-local".into()))),
         ];
         let key_ids = [format!("{tenant}-k1"), format!("{tenant}-k2")];
         for (d, day) in days.iter().enumerate() {
@@ -145,6 +149,10 @@ fn seed(days: &[NaiveDate]) -> Vec<UsageEvent> {
                     (true, 0) => cost / 3,
                     (true, _) => cost + i128::from(rng.below(30_000_000_000)),
                 };
+                let unpriced = status == 200
+                    && routed
+                        .as_ref()
+                        .is_some_and(|(provider, _)| *provider == "local");
                 events.push(UsageEvent {
                     event_id: UsageEvent::new_id(),
                     occurred_at: day.and_time(NaiveTime::MIN).and_utc()
@@ -176,8 +184,8 @@ fn seed(days: &[NaiveDate]) -> Vec<UsageEvent> {
                     cache_write_tokens: 0,
                     reasoning_tokens: 0,
                     usage_estimated: false,
-                    cost_usd: Cost(cost).usd(),
-                    baseline_usd: Cost(baseline).usd(),
+                    cost_usd: (!unpriced).then_some(Cost(cost)),
+                    baseline_usd: (!unpriced).then_some(Cost(baseline)),
                     price_version: None,
                     baseline_price_version: None,
                     latency_ms: 5 + rng.below(4_000) as u32,
@@ -238,14 +246,11 @@ fn expected_figures(events: &[&UsageEvent]) -> Value {
         .filter(|e| e.status >= 400 || e.error_kind.is_some())
         .count() as i128;
     let failovers = events.iter().filter(|e| e.attempts > 1).count() as i128;
-    let cost: Cost = events
-        .iter()
-        .map(|e| Cost::parse_usd(&e.cost_usd).unwrap())
-        .sum();
-    let baseline: Cost = events
-        .iter()
-        .map(|e| Cost::parse_usd(&e.baseline_usd).unwrap())
-        .sum();
+    // Money over priced requests only: an unpriced one has no cost and no
+    // baseline, and must not count as a saving.
+    let cost: Cost = events.iter().filter_map(|e| e.priced()).map(|p| p.0).sum();
+    let baseline: Cost = events.iter().filter_map(|e| e.priced()).map(|p| p.1).sum();
+    let unpriced = events.iter().filter(|e| e.priced().is_none()).count();
     let savings = baseline - cost;
     let latency_sum: u64 = events.iter().map(|e| u64::from(e.latency_ms)).sum();
     let mut latencies: Vec<u32> = events.iter().map(|e| e.latency_ms).collect();
@@ -264,6 +269,7 @@ fn expected_figures(events: &[&UsageEvent]) -> Value {
         "prompt_tokens": events.iter().map(|e| e.prompt_tokens).sum::<u64>(),
         "completion_tokens": events.iter().map(|e| e.completion_tokens).sum::<u64>(),
         "cached_tokens": events.iter().map(|e| e.cached_tokens).sum::<u64>(),
+        "unpriced_requests": unpriced,
         "spend_usd": cost.usd(),
         "baseline_usd": baseline.usd(),
         "savings_usd": savings.usd(),
@@ -327,7 +333,8 @@ async fn summary_equals_raw_events_to_the_cent() {
     // The data set is not trivial: errors, savings, and a saving below zero somewhere.
     assert!(summary["errors"].as_i64().unwrap() > 0);
     assert!(summary["failovers"].as_i64().unwrap() > 0);
-    assert!(events.iter().any(|e| e.savings().0 < 0));
+    assert!(events.iter().any(|e| e.savings().is_some_and(|s| s.0 < 0)));
+    assert!(summary["unpriced_requests"].as_i64().unwrap() > 0);
 
     // Filters and a sub-range.
     let filtered = get_json(
@@ -432,8 +439,19 @@ async fn summary_equals_raw_events_to_the_cent() {
     });
     assert_eq!(mix["requests"], summary["requests"]);
     assert_eq!(mix["substituted_requests"], json!(substituted.len()));
-    let saved: Cost = substituted.iter().map(|e| e.savings()).sum();
+    let saved: Cost = substituted.iter().filter_map(|e| e.savings()).sum();
     assert_eq!(mix["substitution_savings_usd"], saved.usd());
+    assert!(substituted.iter().any(|e| e.savings().is_none()));
+    let local = mix["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["requested_model"] == "auto" && r["routed_model"] == "llama-local")
+        .unwrap();
+    let keep = |e: &UsageEvent| {
+        e.requested_model == "auto" && e.routed_model.as_deref() == Some("llama-local")
+    };
+    assert_figures(local, &expected_figures(&of("acme", &keep)));
     let route = mix["routes"]
         .as_array()
         .unwrap()
@@ -625,7 +643,15 @@ async fn csv_matches_json_for_every_endpoint() {
 async fn emit_today(gw: &TestGateway, tenant: &str, n: usize) -> Vec<UsageEvent> {
     let mut events = seed(&[Utc::now().date_naive()]);
     events.retain(|e| e.tenant_id == tenant);
-    events.truncate(n);
+    // A third unpriced (at least one when n >= 3): the real-time figures see both.
+    let (unpriced, priced): (Vec<_>, Vec<_>) =
+        events.into_iter().partition(|e| e.priced().is_none());
+    let events: Vec<UsageEvent> = unpriced
+        .into_iter()
+        .take(n / 3)
+        .chain(priced)
+        .take(n)
+        .collect();
     emit(gw, events).await
 }
 
@@ -667,10 +693,13 @@ async fn realtime_counts_todays_events_per_tenant() {
     }
     assert_eq!(json["source"], "memory");
     assert_eq!(json["tenant"], "acme");
-    let cost: Cost = acme.iter().map(UsageEvent::cost).sum();
-    let baseline: Cost = acme.iter().map(UsageEvent::baseline).sum();
+    let cost: Cost = acme.iter().filter_map(|e| e.priced()).map(|p| p.0).sum();
+    let baseline: Cost = acme.iter().filter_map(|e| e.priced()).map(|p| p.1).sum();
+    let unpriced = acme.iter().filter(|e| e.priced().is_none()).count();
+    assert!(unpriced > 0 && unpriced < acme.len());
     let today = &json["today"];
     assert_eq!(today["requests"], 7);
+    assert_eq!(today["unpriced_requests"], json!(unpriced));
     assert_eq!(today["spend_usd"], cost.usd());
     assert_eq!(today["baseline_usd"], baseline.usd());
     assert_eq!(today["savings_usd"], (baseline - cost).usd());
@@ -1017,6 +1046,7 @@ async fn openapi_lists_every_endpoint() {
         "error_rate_pct",
         "failovers",
         "failover_rate_pct",
+        "unpriced_requests",
     ] {
         assert!(figures.contains_key(name), "{name}");
     }

@@ -40,6 +40,12 @@ fn the_example_config_is_valid() {
     assert!(
         String::from_utf8_lossy(&output.stdout).starts_with("ok: 3 providers, 2 models, 1 keys")
     );
+    // Nothing to warn about in the file new users copy.
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("warning"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
@@ -74,6 +80,64 @@ fn an_invalid_config_is_refused_naming_the_key() {
         .unwrap();
     assert!(!output.status.success(), "serve must refuse the same file");
     assert!(String::from_utf8_lossy(&output.stderr).contains("models[0].provider"));
+}
+
+#[test]
+fn check_config_warns_about_unpriced_models_and_providers_that_serve_nothing() {
+    let text = r#"
+[[providers]]
+name = "together"
+base_url = "https://api.together.xyz/v1"
+
+[[providers]]
+name = "local"
+base_url = "http://127.0.0.1:8000/v1"
+
+[[providers]]
+name = "openai"
+base_url = "https://api.openai.com/v1"
+
+[[models]]
+name = "llama-local"
+provider = "local"
+
+[[models]]
+name = "qwen-local"
+provider = "local"
+price = { input = "0", output = "0" }
+"#;
+    let path = temp_file("warnings.toml", text).unwrap();
+    let output = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .env_remove("GATEWAY_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "warnings are not errors: {stderr}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    assert!(
+        warnings[0].contains("`providers[0]`")
+            && warnings[0].contains("`together` serves no model")
+            && warnings[0].contains("`together_ai`"),
+        "{stderr}"
+    );
+    assert!(
+        warnings[1].contains("`models[0]`")
+            && warnings[1].contains("`llama-local`")
+            && warnings[1].contains("has no price"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("qwen-local"), "a zero price is a price");
+    assert!(
+        stdout.starts_with("ok: 3 providers, 2 models, 0 keys, 2 warnings"),
+        "{stdout}"
+    );
 }
 
 #[test]

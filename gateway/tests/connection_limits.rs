@@ -76,8 +76,14 @@ async fn open_idle(addr: SocketAddr, kind: Idle) -> (TcpStream, bool) {
 }
 
 /// Opens `count` idle connections of every kind, 200 at a time; also says how
-/// many the gateway closed while they were being set up.
-async fn open_many(addr: SocketAddr, count: usize) -> (Vec<TcpStream>, usize) {
+/// many the gateway closed while they were being set up. Handshakes complete in
+/// the kernel before the gateway accepts them, so the opening waits whenever
+/// 1,000 are not yet accepted: past its listen queue the kernel would drop a
+/// handshake, and a silent client would never learn that its connection is gone.
+async fn open_many(gw: &TestGateway, count: usize) -> (Vec<TcpStream>, usize) {
+    let addr = gw.gateway.addr;
+    let accepted = || gw.gateway.state.metrics.connections_accepted.get();
+    let before = accepted();
     let mut streams = Vec::with_capacity(count);
     let mut cut = 0;
     let mut pending = JoinSet::new();
@@ -86,6 +92,14 @@ async fn open_many(addr: SocketAddr, count: usize) -> (Vec<TcpStream>, usize) {
         streams.push(stream);
     };
     for i in 0..count {
+        let waiting_since = Instant::now();
+        while (i as u64).saturating_sub(accepted() - before) >= 1_000 {
+            assert!(
+                waiting_since.elapsed() < Duration::from_secs(30),
+                "the gateway stopped accepting connections"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         pending.spawn(open_idle(addr, KINDS[i % KINDS.len()]));
         if pending.len() >= 200 {
             take(pending.join_next().await.unwrap().unwrap());
@@ -196,7 +210,7 @@ async fn five_thousand_idle_connections_do_not_stop_a_normal_client_and_are_clos
     let gw = start_with_env("", &[("GATEWAY__SERVER__IDLE_TIMEOUT_MS", "5000")]).await;
     assert_descriptors_for(5_000);
     let opened = Instant::now();
-    let (streams, cut) = open_many(gw.gateway.addr, 5_000).await;
+    let (streams, cut) = open_many(&gw, 5_000).await;
     assert_eq!(cut, 0, "no connection is closed while there is room");
     a_normal_client_is_served(&gw, Duration::from_secs(20)).await;
     // Under the default limit (10,000) none had to go to make room. (Opening
@@ -248,7 +262,7 @@ async fn five_thousand_idle_connections_do_not_stop_a_normal_client_and_are_clos
 async fn at_the_connection_limit_idle_connections_make_room_for_a_new_client() {
     let gw = start_with_env("", &[("GATEWAY__SERVER__MAX_CONNECTIONS", "200")]).await;
     assert_descriptors_for(1_000);
-    let (streams, _) = open_many(gw.gateway.addr, 1_000).await;
+    let (streams, _) = open_many(&gw, 1_000).await;
     a_normal_client_is_served(&gw, Duration::from_secs(20)).await;
     let metrics = metrics_text(&gw).await;
     // Each connection past the 200th made an idle one close.

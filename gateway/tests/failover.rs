@@ -243,6 +243,42 @@ async fn retryable_failures_before_the_first_byte_fail_over() {
     }
 }
 
+/// A `requested` route is compared with its own price: failing over to the same
+/// model at a dearer provider is not a negative saving against the cheaper one.
+#[tokio::test]
+async fn a_failover_to_the_same_model_elsewhere_is_billed_against_its_own_price() {
+    let s = setup("").await;
+    s.cheap.state.set_behaviour("status=500");
+    for stream in [false, true] {
+        let response = s.chat(&s.key, "m", stream).await;
+        assert_eq!(header(&response, "x-gateway-provider"), "pricey");
+        assert_eq!(header(&response, "x-gateway-route-reason"), "requested");
+        if stream {
+            let text = response.text().await.unwrap();
+            let comment = text
+                .lines()
+                .find(|l| l.starts_with(": x-gateway-cost-usd="))
+                .unwrap();
+            assert!(
+                comment.contains("x-gateway-baseline-price=pricey/m@2026-01-01")
+                    && comment.contains("x-gateway-savings-usd=0;"),
+                "{comment}"
+            );
+            continue;
+        }
+        assert_eq!(
+            header(&response, "x-gateway-baseline-price"),
+            "pricey/m@2026-01-01"
+        );
+        assert_eq!(header(&response, "x-gateway-savings-usd"), "0");
+        let headers = response.headers().clone();
+        let body: Value = response.json().await.unwrap();
+        let paid = cost(&body["usage"], "2", "4");
+        assert_eq!(headers["x-gateway-cost-usd"], paid.usd().as_str());
+        assert_eq!(headers["x-gateway-baseline-usd"], paid.usd().as_str());
+    }
+}
+
 #[tokio::test]
 async fn a_refused_connection_fails_over() {
     let pricey = mock().await;

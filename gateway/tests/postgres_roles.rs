@@ -23,6 +23,7 @@ use analytics::UsageEvent;
 use chrono::{TimeDelta, Utc};
 use common::TestGateway;
 use gateway::keys::{self, KeyHash};
+use pricing::Cost;
 use serde_json::Value;
 use sqlx::Connection;
 
@@ -140,8 +141,8 @@ fn event(tenant: &str, n: i64) -> UsageEvent {
         cache_write_tokens: 0,
         reasoning_tokens: 0,
         usage_estimated: false,
-        cost_usd: "0.25".to_owned(),
-        baseline_usd: "1".to_owned(),
+        cost_usd: Cost::parse_usd("0.25").ok(),
+        baseline_usd: Cost::parse_usd("1").ok(),
         price_version: None,
         baseline_price_version: None,
         latency_ms: 100,

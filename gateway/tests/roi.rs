@@ -274,8 +274,10 @@ async fn a_traffic_profile_is_priced_from_the_catalog_and_routed_by_policy() {
     s.gw.gateway.shutdown().await;
 }
 
-/// An event of `tenant` at `at` with the given cost and baseline.
+/// An event of `tenant` at `at` with the given cost and baseline (`""`: an
+/// unpriced event, whose cost and baseline are unknown).
 fn event(tenant: &str, at: DateTime<Utc>, cost: &str, baseline: &str) -> UsageEvent {
+    let amount = |text: &str| (!text.is_empty()).then(|| Cost::parse_usd(text).unwrap());
     UsageEvent {
         event_id: UsageEvent::new_id(),
         occurred_at: at,
@@ -298,8 +300,8 @@ fn event(tenant: &str, at: DateTime<Utc>, cost: &str, baseline: &str) -> UsageEv
         cache_write_tokens: 0,
         reasoning_tokens: 0,
         usage_estimated: false,
-        cost_usd: cost.to_owned(),
-        baseline_usd: baseline.to_owned(),
+        cost_usd: amount(cost),
+        baseline_usd: amount(baseline),
         price_version: None,
         baseline_price_version: None,
         latency_ms: 100,
@@ -318,12 +320,14 @@ async fn measured_mode_scales_the_tenants_recorded_traffic_to_a_month() {
         // Inside the 7 days before today: baseline 70, cost 35 (to the pico-USD).
         event("acme", days_ago(1), "20.000000000001", "39.999999999993"),
         event("acme", days_ago(3), "14.999999999999", "30.000000000007"),
+        // Served by a model without a price: in no amount, counted apart.
+        event("acme", days_ago(2), "", ""),
         // Today (not a whole day yet), 8 days ago, another tenant: left out.
         event("acme", now, "1", "1000"),
         event("acme", days_ago(8), "5", "500"),
         event("globex", days_ago(2), "1", "999"),
     ];
-    assert_eq!(s.gw.gateway.store.write(&events).await.unwrap(), 5);
+    assert_eq!(s.gw.gateway.store.write(&events).await.unwrap(), 6);
     s.gw.gateway
         .store
         .rollup(days_ago(10).date_naive(), now.date_naive())
@@ -343,8 +347,9 @@ async fn measured_mode_scales_the_tenants_recorded_traffic_to_a_month() {
     let window = &body["measured"];
     assert_eq!(window["tenant"], "acme");
     assert_eq!(window["days"], 7);
-    assert_eq!(window["requests"], 2);
-    assert_eq!(window["prompt_tokens"], 2_000);
+    assert_eq!(window["requests"], 3);
+    assert_eq!(window["unpriced_requests"], 1);
+    assert_eq!(window["prompt_tokens"], 3_000);
     assert_eq!(window["cost"], "35");
     assert_eq!(window["baseline_cost"], "70");
     assert_eq!(window["to"], days_ago(1).date_naive().to_string());

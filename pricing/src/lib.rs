@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cost;
 pub mod date;
 pub mod money;
+pub mod rate;
 pub mod roi;
 pub mod tokens;
 pub mod usage;
@@ -17,4 +18,5 @@ pub use catalog::{Capabilities, Catalog, Kind, ModelEntry, PriceRef, PriceVersio
 pub use cost::{cost_of, CostParts};
 pub use date::Date;
 pub use money::{Cost, Price};
+pub use rate::{FixedRate, Quote, Rate};
 pub use usage::TokenUsage;

@@ -57,16 +57,57 @@ impl Store {
         settings: postgres::PoolSettings,
     ) -> Result<Store, StoreError> {
         let store = postgres::PostgresStore::connect_with(url, settings).await?;
-        store.migrate().await?;
-        Ok(Store::Postgres(store))
+        let applied = store.migrate().await?;
+        let store = Store::Postgres(store);
+        store.after_migrations(&applied).await;
+        Ok(store)
     }
 
     /// Opens (creating if needed) the embedded SQLite file and brings its schema
     /// up to date.
     pub async fn open_sqlite(path: &std::path::Path) -> Result<Store, StoreError> {
         let store = sqlite::SqliteStore::open(path).await?;
-        store.migrate().await?;
-        Ok(Store::Sqlite(store))
+        let applied = store.migrate().await?;
+        let store = Store::Sqlite(store);
+        store.after_migrations(&applied).await;
+        Ok(store)
+    }
+
+    /// What follows the migrations `applied` just now (their versions), on a
+    /// store whose login may roll up: after the unpriced-events repair, the
+    /// rollups are rebuilt. Call it wherever migrations run.
+    pub async fn after_migrations(&self, applied: &[i64]) {
+        let repaired = match self {
+            Store::Postgres(_) => applied.contains(&postgres::UNPRICED),
+            Store::Sqlite(_) => applied.contains(&sqlite::UNPRICED),
+        };
+        if repaired {
+            self.rebuild_after_repair().await;
+        }
+    }
+
+    /// After the migration that made past unpriced events unpriced (they had
+    /// been stored as free, with a saving of their whole baseline): rolls up
+    /// again every day whose raw events are kept, so the aggregates lose those
+    /// savings and count the events as unpriced. Aggregates of days whose raw
+    /// events are gone cannot be rebuilt and stay as they were. A failure is
+    /// logged, not fatal: `gateway rollup` does the same later.
+    async fn rebuild_after_repair(&self) {
+        let range = match self {
+            Store::Postgres(store) => store.raw_days().await,
+            Store::Sqlite(store) => store.raw_days().await,
+        };
+        let Ok(Some((first, last))) = range else {
+            return;
+        };
+        let last = last.min(chrono::Utc::now().date_naive());
+        tracing::info!(%first, %last, "rebuilding the rollups after the unpriced-events migration");
+        if let Err(error) = self.rollup(first, last).await {
+            tracing::warn!(
+                %error, %first, %last,
+                "could not rebuild the rollups; run `gateway rollup --from {first} --to {last}`"
+            );
+        }
     }
 
     /// Rolls up raw events of `from..=to` into the daily, weekly and monthly

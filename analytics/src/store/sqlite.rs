@@ -37,6 +37,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub(crate) use migrate::UNPRICED;
 pub use rollup::{AggregatesDropped, RollupReport};
 pub use tenant::{DailyPoint, Period, RollupRow, UsageTotals};
 
@@ -106,6 +107,16 @@ impl SqliteStore {
     /// (`store::queries`).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The UTC days of the oldest and the newest raw event, if any.
+    pub(crate) async fn raw_days(&self) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
+        let (first, last): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT MIN(occurred_at_ns), MAX(occurred_at_ns) FROM usage_events")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(first.zip(last).map(|(f, l)| (day_of_ns(f), day_of_ns(l))))
     }
 
     /// Closes every connection (checkpointing the WAL); for shutdown.

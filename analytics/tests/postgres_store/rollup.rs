@@ -27,6 +27,7 @@ struct Sums {
     latency_ms_sum: i64,
     latency_count: i64,
     failovers: i64,
+    unpriced: i64,
 }
 
 /// The daily aggregates computed in Rust, with `pricing::Cost` arithmetic.
@@ -48,10 +49,15 @@ fn expected_daily(events: &[UsageEvent]) -> BTreeMap<Key, Sums> {
         sums.prompt_tokens += e.prompt_tokens as i64;
         sums.completion_tokens += e.completion_tokens as i64;
         sums.cached_tokens += e.cached_tokens as i64;
-        sums.cost += Cost::parse_usd(&e.cost_usd).unwrap();
-        sums.baseline += Cost::parse_usd(&e.baseline_usd).unwrap();
-        sums.savings +=
-            Cost::parse_usd(&e.baseline_usd).unwrap() - Cost::parse_usd(&e.cost_usd).unwrap();
+        // Money of priced events only; unpriced ones are counted apart.
+        match e.priced() {
+            Some((cost, baseline)) => {
+                sums.cost += cost;
+                sums.baseline += baseline;
+                sums.savings += baseline - cost;
+            }
+            None => sums.unpriced += 1,
+        }
         sums.latency_ms_sum += i64::from(e.latency_ms);
         sums.latency_count += 1;
         sums.failovers += i64::from(e.attempts > 1);
@@ -65,7 +71,7 @@ async fn stored_daily(store: &PostgresStore) -> BTreeMap<Key, Sums> {
         "SELECT tenant_id, day, key_id, team, requested_model, routed_provider, routed_model, \
          requests, errors, prompt_tokens, completion_tokens, cached_tokens, cost_usd::text AS cost, \
          baseline_usd::text AS baseline, savings_usd::text AS savings, latency_ms_sum, latency_count, \
-         failovers FROM usage_daily",
+         failovers, unpriced FROM usage_daily",
     )
     .fetch_all(store.pool())
     .await
@@ -96,6 +102,7 @@ async fn stored_daily(store: &PostgresStore) -> BTreeMap<Key, Sums> {
                 latency_ms_sum: row.get("latency_ms_sum"),
                 latency_count: row.get("latency_count"),
                 failovers: row.get("failovers"),
+                unpriced: row.get("unpriced"),
             };
             (key, sums)
         })
@@ -117,19 +124,20 @@ async fn difference(store: &PostgresStore, left: &str, right: &str) -> Vec<Strin
 const DAILY_FROM_RAW: &str = "SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date, key_id, \
     coalesce(team, ''), requested_model, coalesce(routed_provider, ''), coalesce(routed_model, ''), \
     count(*), count(*) FILTER (WHERE status >= 400 OR error_kind IS NOT NULL), sum(prompt_tokens), \
-    sum(completion_tokens), sum(cached_tokens), sum(cost_usd), sum(baseline_usd), \
-    sum(baseline_usd) - sum(cost_usd), sum(latency_ms), count(*), \
-    count(*) FILTER (WHERE attempts > 1) \
+    sum(completion_tokens), sum(cached_tokens), \
+    coalesce(sum(cost_usd), 0), coalesce(sum(baseline_usd), 0), \
+    coalesce(sum(baseline_usd), 0) - coalesce(sum(cost_usd), 0), sum(latency_ms), count(*), \
+    count(*) FILTER (WHERE attempts > 1), count(*) FILTER (WHERE cost_usd IS NULL) \
     FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6, 7";
 const DAILY: &str = "SELECT tenant_id, day, key_id, team, requested_model, routed_provider, \
     routed_model, requests, errors, prompt_tokens, completion_tokens, cached_tokens, cost_usd, \
-    baseline_usd, savings_usd, latency_ms_sum, latency_count, failovers FROM usage_daily";
+    baseline_usd, savings_usd, latency_ms_sum, latency_count, failovers, unpriced FROM usage_daily";
 
 fn totals_of(period: &str, daily: &str) -> String {
     format!(
         "SELECT tenant_id, {period}, sum(requests), sum(errors), sum(prompt_tokens), \
          sum(cost_usd), sum(baseline_usd), sum(savings_usd), sum(latency_ms_sum), \
-         sum(failovers) FROM {daily} GROUP BY 1, 2"
+         sum(failovers), sum(unpriced) FROM {daily} GROUP BY 1, 2"
     )
 }
 
@@ -158,9 +166,16 @@ fn traffic(rng: &mut Rng, count: usize, days: i64) -> Vec<UsageEvent> {
             e.prompt_tokens = rng.below(100_000);
             e.completion_tokens = rng.below(10_000);
             e.cached_tokens = rng.below(1_000);
-            e.cost_usd = Cost(i128::from(rng.below(10_000_000_000_000))).usd();
-            e.baseline_usd = Cost(i128::from(rng.below(50_000_000_000_000))).usd();
+            e.cost_usd = Some(Cost(i128::from(rng.below(10_000_000_000_000))));
+            e.baseline_usd = Some(Cost(i128::from(rng.below(50_000_000_000_000))));
             e.latency_ms = rng.below(60_000) as u32;
+            // Some served by a model without a price, from a value already
+            // drawn: unknown cost and baseline.
+            if e.prompt_tokens % 7 == 3 && e.routed_model.is_some() {
+                e.routed_model = Some("llama-local".to_owned());
+                e.cost_usd = None;
+                e.baseline_usd = None;
+            }
             // Some failovers, from a value already drawn (the draws stay as they were).
             e.attempts = match e.latency_ms % 6 {
                 1 => 2,
@@ -203,13 +218,14 @@ async fn rollups_are_exact_idempotent_and_take_late_events() {
 
         assert_eq!(stored_daily(&store).await, expected_daily(&events));
         assert!(events.iter().any(|e| e.attempts == 2) && events.iter().any(|e| e.attempts == 3));
+        assert!(events.iter().any(|e| e.priced().is_none()));
         assert!(difference(&store, DAILY_FROM_RAW, DAILY).await.is_empty());
         check_periods(&store).await;
 
         // A late event for a day already rolled up; re-running that day takes it in.
         let mut late = event("tenant-a", at(days_ago(2), 7));
-        late.cost_usd = "0.000000000007".to_owned();
-        late.baseline_usd = "1.000000000001".to_owned();
+        late.cost_usd = Cost::parse_usd("0.000000000007").ok();
+        late.baseline_usd = Cost::parse_usd("1.000000000001").ok();
         store.write(&[late.clone()]).await.unwrap();
         events.push(late);
         assert_ne!(stored_daily(&store).await, expected_daily(&events));
@@ -233,6 +249,7 @@ async fn rollups_are_exact_idempotent_and_take_late_events() {
                 a.savings += sums.savings;
                 a.latency_ms_sum += sums.latency_ms_sum;
                 a.latency_count += sums.latency_count;
+                a.unpriced += sums.unpriced;
             }
         }
         assert_eq!(store.summary("tenant-a", from, to).await.unwrap(), a);
@@ -250,14 +267,14 @@ async fn rollups_are_exact_idempotent_and_take_late_events() {
 /// Weekly and monthly rows equal sums over the daily rows of their period.
 async fn check_periods(store: &PostgresStore) {
     let weekly = "SELECT tenant_id, week, requests, errors, prompt_tokens, cost_usd, \
-        baseline_usd, savings_usd, latency_ms_sum, failovers FROM usage_weekly";
+        baseline_usd, savings_usd, latency_ms_sum, failovers, unpriced FROM usage_weekly";
     let from_daily = totals_of("date_trunc('week', day)::date", "usage_daily");
     let weekly_totals = totals_of("week", &format!("({weekly}) w"));
     assert!(difference(store, &from_daily, &weekly_totals)
         .await
         .is_empty());
     let monthly = "SELECT tenant_id, month, requests, errors, prompt_tokens, cost_usd, \
-        baseline_usd, savings_usd, latency_ms_sum, failovers FROM usage_monthly";
+        baseline_usd, savings_usd, latency_ms_sum, failovers, unpriced FROM usage_monthly";
     let from_daily = totals_of("date_trunc('month', day)::date", "usage_daily");
     let monthly_totals = totals_of("month", &format!("({monthly}) m"));
     assert!(difference(store, &from_daily, &monthly_totals)

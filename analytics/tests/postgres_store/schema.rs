@@ -130,3 +130,136 @@ async fn migrations_apply_once_and_partitions_are_made_ahead() {
 async fn store_again(url: &str) -> PostgresStore {
     store(url).await
 }
+
+/// A database written before the unpriced migration: events served by a model
+/// without a price were stored as free (one with a phantom gpt-4o baseline) and
+/// rolled up as savings. Opening it migrates them to unknown (NULL) amounts and
+/// rebuilds the rollups of their days: no phantom savings, two unpriced requests.
+#[tokio::test]
+async fn unpriced_history_is_repaired_and_rolled_up_again() {
+    use analytics::store::postgres::UNPRICED;
+    use analytics::store::queries::{Filter, GroupBy};
+    use analytics::store::Store;
+    use pricing::Cost;
+    use sha2::{Digest, Sha256};
+
+    with_db(|url| async move {
+        let legacy = PostgresStore::connect(&url).await.unwrap();
+        sqlx::query(
+            "CREATE TABLE gateway_schema_migrations (version bigint PRIMARY KEY, \
+             name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .execute(legacy.pool())
+        .await
+        .unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version < UNPRICED) {
+            sqlx::raw_sql(m.sql).execute(legacy.pool()).await.unwrap();
+            let checksum: String = Sha256::digest(m.sql.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            sqlx::query("INSERT INTO gateway_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(checksum)
+                .execute(legacy.pool())
+                .await
+                .unwrap();
+        }
+        let day = today() - TimeDelta::days(3);
+        legacy.ensure_partitions(day, 1).await.unwrap();
+        /// Model, status, prompt tokens, cost, baseline (USD), price versions.
+        type Legacy = (&'static str, i32, i64, &'static str, &'static str, Option<&'static str>, Option<&'static str>);
+        let rows: [Legacy; 4] = [
+            ("llama-local", 200, 1000, "0", "0.0035", None, Some("openai/gpt-4o@2026-11-25")),
+            ("llama-local", 200, 500, "0", "0", None, None),
+            ("llama-local", 429, 0, "0", "0", None, None),
+            (
+                "gpt-4o-mini",
+                200,
+                1000,
+                "0.00021",
+                "0.0035",
+                Some("openai/gpt-4o-mini@2026-11-25"),
+                Some("openai/gpt-4o@2026-11-25"),
+            ),
+        ];
+        for (n, (model, status, prompt, cost, baseline, price, baseline_price)) in
+            rows.iter().enumerate()
+        {
+            sqlx::query(
+                "INSERT INTO usage_events VALUES (gen_random_uuid(), $1, 'acme', 'k', NULL, NULL, \
+                 'chat_completions', $2, 'local', $2, 'requested', 1, false, $3, NULL, $4, $4 / 100, \
+                 0, 0, 0, false, $5::numeric, $6::numeric, $7, $8, 100, NULL, NULL, 'curl')",
+            )
+            .bind(day.and_hms_opt(1, 0, 0).unwrap().and_utc() + TimeDelta::seconds(n as i64))
+            .bind(model)
+            .bind(status)
+            .bind(prompt)
+            .bind(cost)
+            .bind(baseline)
+            .bind(price)
+            .bind(baseline_price)
+            .execute(legacy.pool())
+            .await
+            .unwrap();
+        }
+        // What the old rollup made of it: the phantom baseline as savings.
+        sqlx::query(
+            "INSERT INTO usage_daily VALUES ('acme', $1, 'k', '', 'llama-local', 'local', \
+             'llama-local', 3, 1, 1500, 15, 0, 0, 0.0035, 0.0035, 300, 3, 0)",
+        )
+        .bind(day)
+        .execute(legacy.pool())
+        .await
+        .unwrap();
+        legacy.pool().close().await;
+
+        let store = Store::open_postgres(&url).await.unwrap();
+        let Store::Postgres(postgres) = &store else {
+            unreachable!()
+        };
+        let amounts: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT trim_scale(cost_usd)::text, trim_scale(baseline_usd)::text, \
+             baseline_price_version FROM usage_events ORDER BY occurred_at",
+        )
+        .fetch_all(postgres.pool())
+        .await
+        .unwrap();
+        let text = |t: &str| Some(t.to_owned());
+        assert_eq!(
+            amounts,
+            [
+                (None, None, None),
+                (None, None, None),
+                (text("0"), text("0"), None),
+                (text("0.00021"), text("0.0035"), text("openai/gpt-4o@2026-11-25")),
+            ]
+        );
+        let total = store
+            .aggregate("acme", day, day, &Filter::default(), GroupBy::Total)
+            .await
+            .unwrap();
+        let t = total[0].totals;
+        assert_eq!((t.requests, t.unpriced), (4, 2));
+        let usd = |t: &str| Cost::parse_usd(t).unwrap();
+        assert_eq!(
+            (t.cost, t.baseline, t.savings),
+            (usd("0.00021"), usd("0.0035"), usd("0.00329"))
+        );
+        // Both amounts or neither, from now on.
+        let refused = sqlx::query(
+            "INSERT INTO usage_events (event_id, occurred_at, tenant_id, key_id, endpoint, \
+             requested_model, route_reason, attempts, stream, status, prompt_tokens, \
+             completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, \
+             usage_estimated, cost_usd, baseline_usd, latency_ms, client_family) VALUES \
+             (gen_random_uuid(), $1, 'acme', 'k', 'e', 'm', 'none', 1, false, 200, 0, 0, 0, 0, 0, \
+             false, 1, NULL, 1, 'curl')",
+        )
+        .bind(day.and_hms_opt(2, 0, 0).unwrap().and_utc())
+        .execute(postgres.pool())
+        .await;
+        assert!(refused.is_err(), "a cost without a baseline is refused");
+    })
+    .await;
+}

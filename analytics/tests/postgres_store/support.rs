@@ -5,6 +5,7 @@ use std::future::Future;
 use analytics::store::postgres::PostgresStore;
 use analytics::UsageEvent;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use pricing::Cost;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
@@ -173,8 +174,8 @@ pub fn event(tenant: &str, occurred_at: DateTime<Utc>) -> UsageEvent {
         cache_write_tokens: 0,
         reasoning_tokens: 0,
         usage_estimated: false,
-        cost_usd: "0.00021".to_owned(),
-        baseline_usd: "0.0035".to_owned(),
+        cost_usd: Cost::parse_usd("0.00021").ok(),
+        baseline_usd: Cost::parse_usd("0.0035").ok(),
         price_version: Some("openai/gpt-4o-mini@2026-11-25".to_owned()),
         baseline_price_version: Some("openai/gpt-4o@2026-11-25".to_owned()),
         latency_ms: 420,

@@ -3,6 +3,7 @@
 use analytics::store::EventStore;
 use analytics::UsageEvent;
 use chrono::{DateTime, TimeDelta};
+use pricing::Cost;
 
 use crate::support::{at, days_ago, event, store, today, with_db};
 
@@ -10,8 +11,8 @@ use crate::support::{at, days_ago, event, store, today, with_db};
 /// characters, the largest counters and the finest and largest amounts.
 fn edge_events() -> Vec<UsageEvent> {
     let mut plain = event("acme", at(today(), 1));
-    plain.cost_usd = "0.000000000001".to_owned();
-    plain.baseline_usd = "123456789012345678.123456789012".to_owned();
+    plain.cost_usd = Cost::parse_usd("0.000000000001").ok();
+    plain.baseline_usd = Cost::parse_usd("123456789012345678.123456789012").ok();
 
     let mut nulls = event("acme", at(days_ago(1), 86_399_999_999));
     nulls.team = None;
@@ -25,8 +26,8 @@ fn edge_events() -> Vec<UsageEvent> {
     nulls.upstream_ms = None;
     nulls.route_reason = "none".to_owned();
     nulls.status = 429;
-    nulls.cost_usd = "0".to_owned();
-    nulls.baseline_usd = "0".to_owned();
+    nulls.cost_usd = Some(Cost::ZERO);
+    nulls.baseline_usd = Some(Cost::ZERO);
 
     let mut odd = event("acme", at(days_ago(3), 42));
     odd.key_id = "key \"quoted\", with comma\nand newline \\ backslash".to_owned();
@@ -46,9 +47,17 @@ fn edge_events() -> Vec<UsageEvent> {
     odd.latency_ms = u32::MAX;
     odd.ttft_ms = Some(u32::MAX);
     odd.upstream_ms = Some(0);
-    odd.cost_usd = "999999999999999999.999999999999".to_owned();
-    odd.baseline_usd = "12.5".to_owned();
-    vec![plain, nulls, odd]
+    odd.cost_usd = Cost::parse_usd("999999999999999999.999999999999").ok();
+    odd.baseline_usd = Cost::parse_usd("12.5").ok();
+
+    // Served by a model without a price: both amounts unknown (NULL), not zero.
+    let mut unpriced = event("acme", at(days_ago(2), 7));
+    unpriced.routed_model = Some("llama-local".to_owned());
+    unpriced.price_version = None;
+    unpriced.baseline_price_version = None;
+    unpriced.cost_usd = None;
+    unpriced.baseline_usd = None;
+    vec![plain, nulls, odd, unpriced]
 }
 
 #[tokio::test]
@@ -59,7 +68,7 @@ async fn replayed_batches_are_stored_once_and_round_trip() {
 
         let events = edge_events();
         // The partitions for these days do not exist yet: the writer makes them.
-        assert_eq!(store.write(&events).await.unwrap(), 3);
+        assert_eq!(store.write(&events).await.unwrap(), 4);
         assert_eq!(
             store.write(&events).await.unwrap(),
             0,
@@ -80,7 +89,7 @@ async fn replayed_batches_are_stored_once_and_round_trip() {
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(stored, 4);
+        assert_eq!(stored, 5);
 
         let mut expected = events.clone();
         expected.push(fresh);
@@ -90,26 +99,22 @@ async fn replayed_batches_are_stored_once_and_round_trip() {
         let read = store.events("acme", from, to, 100).await.unwrap();
         assert_eq!(read, expected);
 
-        // The stored amounts keep all 12 decimals.
-        let amounts: Vec<(String, String)> = sqlx::query_as(
+        // The stored amounts keep all 12 decimals; unknown ones are NULL.
+        let amounts: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT cost_usd::text, baseline_usd::text FROM usage_events ORDER BY occurred_at",
         )
         .fetch_all(store.pool())
         .await
         .unwrap();
+        let both = |cost: &str, baseline: &str| (Some(cost.to_owned()), Some(baseline.to_owned()));
         assert_eq!(
             amounts,
             [
-                (
-                    "999999999999999999.999999999999".to_owned(),
-                    "12.500000000000".to_owned()
-                ),
-                ("0.000000000000".to_owned(), "0.000000000000".to_owned()),
-                (
-                    "0.000000000001".to_owned(),
-                    "123456789012345678.123456789012".to_owned()
-                ),
-                ("0.000210000000".to_owned(), "0.003500000000".to_owned()),
+                both("999999999999999999.999999999999", "12.500000000000"),
+                (None, None),
+                both("0.000000000000", "0.000000000000"),
+                both("0.000000000001", "123456789012345678.123456789012"),
+                both("0.000210000000", "0.003500000000"),
             ]
         );
     })
@@ -140,7 +145,6 @@ async fn nanosecond_timestamps_are_cut_to_microseconds_and_still_deduplicated() 
         // Text with NUL characters (which Postgres cannot store) is kept without them.
         let mut nul = event("acme", at(today(), 5));
         nul.requested_model = "gpt\0-4o".to_owned();
-        nul.cost_usd = "not money".to_owned();
         assert_eq!(store.write(&[nul]).await.unwrap(), 1);
         let (model, cost): (String, String) = sqlx::query_as(
             "SELECT requested_model, cost_usd::text FROM usage_events WHERE occurred_at >= $1",
@@ -151,7 +155,7 @@ async fn nanosecond_timestamps_are_cut_to_microseconds_and_still_deduplicated() 
         .unwrap();
         assert_eq!(
             (model.as_str(), cost.as_str()),
-            ("gpt-4o", "0.000000000000")
+            ("gpt-4o", "0.000210000000")
         );
     })
     .await;

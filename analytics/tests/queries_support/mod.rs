@@ -59,13 +59,16 @@ pub fn seed() -> Vec<UsageEvent> {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let latencies = latencies();
     let mut events = Vec::new();
-    let routes: [(&str, Option<(&str, &str)>); 6] = [
+    let routes: [(&str, Option<(&str, &str)>); 8] = [
         ("gpt-4o", Some(("openai", "gpt-4o-mini"))),
         ("gpt-4o", Some(("openai", "gpt-4o"))),
         ("claude-sonnet", Some(("anthropic", "claude-haiku"))),
         ("auto", Some(("openai", "gpt-4o-mini"))),
         ("auto", Some(("groq", "llama-70b"))),
         ("unknown-model", None),
+        // Served by a model without a price: unpriced, no cost, no baseline.
+        ("llama-local", Some(("local", "llama-local"))),
+        ("auto", Some(("local", "llama-local"))),
     ];
     for tenant in TENANTS {
         for (d, day) in days().into_iter().enumerate() {
@@ -89,6 +92,8 @@ pub fn seed() -> Vec<UsageEvent> {
                 } else {
                     cost + rng.below(90_000_000_000) as i128
                 };
+                let priced =
+                    status >= 400 || routed.is_none_or(|(provider, _)| provider != "local");
                 let at = day.and_time(NaiveTime::MIN).and_utc()
                     + TimeDelta::seconds((n * 86_399 / (160 + 40 * d as u64)) as i64);
                 events.push(UsageEvent {
@@ -120,8 +125,8 @@ pub fn seed() -> Vec<UsageEvent> {
                     cache_write_tokens: 0,
                     reasoning_tokens: 0,
                     usage_estimated: false,
-                    cost_usd: Cost(cost).usd(),
-                    baseline_usd: Cost(baseline).usd(),
+                    cost_usd: priced.then_some(Cost(cost)),
+                    baseline_usd: priced.then_some(Cost(baseline)),
                     price_version: None,
                     baseline_price_version: None,
                     latency_ms: rng.pick(&latencies),
@@ -189,12 +194,14 @@ pub fn expected(
             prompt_tokens: event.prompt_tokens as i64,
             completion_tokens: event.completion_tokens as i64,
             cached_tokens: event.cached_tokens as i64,
-            cost: event.cost(),
-            baseline: event.baseline(),
-            savings: event.savings(),
+            // Money of priced events only; unpriced ones are counted apart.
+            cost: event.priced().map_or(Cost::ZERO, |p| p.0),
+            baseline: event.priced().map_or(Cost::ZERO, |p| p.1),
+            savings: event.savings().unwrap_or(Cost::ZERO),
             latency_ms_sum: i64::from(event.latency_ms),
             latency_count: 1,
             failovers: i64::from(event.attempts > 1),
+            unpriced: i64::from(event.priced().is_none()),
         };
         aggregate.latency.record(event.latency_ms);
     }
@@ -249,6 +256,7 @@ pub async fn check(store: &Store) {
                 if by == GroupBy::Total && *filter == Filter::default() {
                     let totals = want[0].totals;
                     assert!(0 < totals.failovers && totals.failovers < totals.requests);
+                    assert!(0 < totals.unpriced && totals.unpriced < totals.requests);
                 }
                 assert_eq!(got, want, "{tenant} {by:?} {filter:?}");
             }

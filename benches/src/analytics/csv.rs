@@ -41,8 +41,9 @@ pub fn encode_into(out: &mut String, events: &[UsageEvent]) {
         row.int(Some(e.cache_write_tokens));
         row.int(Some(e.reasoning_tokens));
         row.bool(e.usage_estimated);
-        row.raw(&money(&e.cost_usd));
-        row.raw(&money(&e.baseline_usd));
+        let (cost, baseline) = e.priced().unzip();
+        row.raw(&money(cost));
+        row.raw(&money(baseline));
         row.text(e.price_version.as_deref());
         row.text(e.baseline_price_version.as_deref());
         row.int(Some(u64::from(e.latency_ms)));
@@ -102,7 +103,7 @@ impl Row<'_> {
     }
 }
 
-/// The store's canonical amount (the generator only makes valid ones).
-fn money(text: &str) -> String {
-    Cost::parse_usd(text).unwrap_or(Cost::ZERO).usd()
+/// The store's canonical amount; NULL (empty) when unknown.
+fn money(amount: Option<Cost>) -> String {
+    amount.map(Cost::usd).unwrap_or_default()
 }

@@ -25,13 +25,15 @@ use super::Error;
 const INSERT_DAY: &str = "
 INSERT INTO usage_daily (tenant_id, day, key_id, team, requested_model, routed_provider,
     routed_model, requests, errors, prompt_tokens, completion_tokens, cached_tokens,
-    cost_usd, baseline_usd, savings_usd, latency_ms_sum, latency_count, failovers)
+    cost_usd, baseline_usd, savings_usd, latency_ms_sum, latency_count, failovers, unpriced)
 SELECT tenant_id, $1::date, key_id, coalesce(team, ''),
     requested_model, coalesce(routed_provider, ''), coalesce(routed_model, ''),
     count(*), count(*) FILTER (WHERE status >= 400 OR error_kind IS NOT NULL),
     sum(prompt_tokens)::bigint, sum(completion_tokens)::bigint, sum(cached_tokens)::bigint,
-    sum(cost_usd), sum(baseline_usd), sum(baseline_usd - cost_usd),
-    sum(latency_ms)::bigint, count(latency_ms), count(*) FILTER (WHERE attempts > 1)
+    coalesce(sum(cost_usd), 0), coalesce(sum(baseline_usd), 0),
+    coalesce(sum(baseline_usd - cost_usd), 0),
+    sum(latency_ms)::bigint, count(latency_ms), count(*) FILTER (WHERE attempts > 1),
+    count(*) FILTER (WHERE cost_usd IS NULL OR baseline_usd IS NULL)
 FROM usage_events
 WHERE occurred_at >= $2 AND occurred_at < $3
 GROUP BY tenant_id, key_id, coalesce(team, ''), requested_model,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pricing::Catalog;
+use pricing::{Catalog, Price};
 
 use reqwest::header::{HeaderName, HeaderValue};
 
@@ -259,6 +259,19 @@ pub struct ModelConfig {
     pub endpoint: Endpoint,
     /// Catalog entry (`provider/id`) whose prices and limits apply.
     pub price_as: Option<String>,
+    /// Explicit prices; they take precedence over `price_as`'s.
+    pub price: Option<ModelPrice>,
+    /// Catalog entry (`provider/id`) whose list price is the baseline of requests
+    /// served by this model as asked; `None`: its own price (no saving claimed).
+    pub baseline: Option<String>,
+}
+
+/// A model's explicit prices, per million tokens (zero allowed: self-hosted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelPrice {
+    pub input: Price,
+    pub output: Price,
+    pub cached_input: Option<Price>,
 }
 
 #[derive(Debug, Clone)]

@@ -163,6 +163,31 @@ pub struct RawModel {
     pub endpoint: Option<String>,
     /// Catalog entry (`provider/id`) whose prices and limits apply.
     pub price_as: Option<String>,
+    /// Explicit prices (they replace `price_as`'s prices, not its limits).
+    pub price: Option<RawModelPrice>,
+    /// Catalog entry (`provider/id`) whose list price is this model's baseline
+    /// when it is requested by name (by default its own price: no saving).
+    pub baseline: Option<String>,
+}
+
+/// USD per million tokens, as exact decimal text (`"0.15"`) or a whole number.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModelPrice {
+    pub input: RawAmount,
+    /// Required for chat models; embeddings bill input only.
+    pub output: Option<RawAmount>,
+    pub cached_input: Option<RawAmount>,
+}
+
+/// A price as written: text or an integer are exact; a float is refused in
+/// validation (it could not be exact).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawAmount {
+    Text(String),
+    Integer(i64),
+    Float(f64),
 }
 
 #[derive(Debug, Deserialize)]

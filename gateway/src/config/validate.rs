@@ -8,14 +8,17 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
+use pricing::Price;
+
 use super::raw::{
-    RawAnalytics, RawConfig, RawKey, RawModel, RawPolicy, RawProvider, RawRouting, RawServer,
+    RawAmount, RawAnalytics, RawConfig, RawKey, RawModel, RawModelPrice, RawPolicy, RawProvider,
+    RawRouting, RawServer,
 };
 use super::{
     AnalyticsConfig, AnalyticsScope, CatalogFiles, Config, ConfigError, ConnectionLimits, Endpoint,
-    EventStoreConfig, Flavor, KeyConfig, KeyRole, MetricsAccess, ModelConfig, PolicySettings,
-    PostgresLogins, ProviderConfig, ProviderKey, RoutingConfig, ServerConfig, TenantConfig,
-    Timeouts, UpstreamLimits,
+    EventStoreConfig, Flavor, KeyConfig, KeyRole, MetricsAccess, ModelConfig, ModelPrice,
+    PolicySettings, PostgresLogins, ProviderConfig, ProviderKey, RoutingConfig, ServerConfig,
+    TenantConfig, Timeouts, UpstreamLimits,
 };
 use crate::keys::KeyHash;
 use crate::routing::Mode;
@@ -593,12 +596,65 @@ fn validate_model(
             ))
         }
     };
+    let price = raw
+        .price
+        .map(|price| validate_price(&format!("{path}.price"), price, endpoint))
+        .transpose()?;
     Ok(ModelConfig {
         upstream_model: raw.upstream_model.unwrap_or_else(|| raw.name.clone()),
         name: raw.name,
         provider,
         endpoint,
         price_as: raw.price_as,
+        price,
+        baseline: raw.baseline,
+    })
+}
+
+/// Explicit prices: exact decimal text or whole numbers, never negative; a chat
+/// model must price its output too.
+fn validate_price(
+    path: &str,
+    raw: RawModelPrice,
+    endpoint: Endpoint,
+) -> Result<ModelPrice, ConfigError> {
+    let amount = |field: &str, raw: RawAmount| -> Result<Price, ConfigError> {
+        let text = match raw {
+            RawAmount::Text(text) => text,
+            RawAmount::Integer(n) => n.to_string(),
+            RawAmount::Float(value) => {
+                return Err(invalid(
+                    format!("{path}.{field}"),
+                    format!(
+                    "write prices as decimal text (\"{value}\", not {value}), so they stay exact"
+                ),
+                ))
+            }
+        };
+        Price::from_usd_per_mtok(&text).map_err(|error| {
+            invalid(
+                format!("{path}.{field}"),
+                format!("{error} (USD per million tokens)"),
+            )
+        })
+    };
+    let output = match (raw.output, endpoint) {
+        (Some(output), _) => amount("output", output)?,
+        (None, Endpoint::Embeddings) => Price(0),
+        (None, Endpoint::Chat) => {
+            return Err(invalid(
+                format!("{path}.output"),
+                "a chat model needs an output price (USD per million tokens)",
+            ))
+        }
+    };
+    Ok(ModelPrice {
+        input: amount("input", raw.input)?,
+        output,
+        cached_input: raw
+            .cached_input
+            .map(|cached| amount("cached_input", cached))
+            .transpose()?,
     })
 }
 
@@ -1037,6 +1093,74 @@ mod tests {
             assert!(
                 message.contains("`keys[0].analytics`"),
                 "{extra}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn explicit_prices_are_exact_and_checked() {
+        use pricing::Price;
+        let with = |price: &str| {
+            base().replace(
+                "provider = \"p\"\n",
+                &format!("provider = \"p\"\n{price}\n"),
+            )
+        };
+        let config = load(&with(
+            "price = { input = \"0.15\", output = 2, cached_input = \"0.075\" }\nbaseline = \"openai/gpt-4o\"",
+        ))
+        .unwrap();
+        let price = config.models[0].price.unwrap();
+        assert_eq!(
+            (price.input, price.output, price.cached_input),
+            (Price(150_000), Price(2_000_000), Some(Price(75_000)))
+        );
+        assert_eq!(config.models[0].baseline.as_deref(), Some("openai/gpt-4o"));
+        let zero = load(&with("price = { input = 0, output = \"0\" }")).unwrap();
+        assert_eq!(zero.models[0].price.unwrap().output, Price(0));
+        let embeddings = load(&with(
+            "endpoint = \"embeddings\"\nprice = { input = \"0.02\" }",
+        ))
+        .unwrap();
+        assert_eq!(embeddings.models[0].price.unwrap().output, Price(0));
+
+        let cases = [
+            (
+                "price = { input = 0.15, output = \"1\" }",
+                "models[0].price.input",
+                "\"0.15\"",
+            ),
+            (
+                "price = { input = \"-1\", output = \"1\" }",
+                "models[0].price.input",
+                "negative",
+            ),
+            (
+                "price = { input = \"1\", output = \"cheap\" }",
+                "models[0].price.output",
+                "decimal",
+            ),
+            (
+                "price = { input = \"1\" }",
+                "models[0].price.output",
+                "output price",
+            ),
+            (
+                "price = { input = \"1\", output = \"1\", cached_input = \"0.0000001\" }",
+                "models[0].price.cached_input",
+                "precision",
+            ),
+            (
+                "price = { input = \"1\", output = \"1\", per_request = \"1\" }",
+                "models[0].price.per_request",
+                "per_request",
+            ),
+        ];
+        for (price, key, words) in cases {
+            let message = error_of(&with(price));
+            assert!(
+                message.contains(&format!("`{key}`")) && message.contains(words),
+                "{price}: {message}"
             );
         }
     }

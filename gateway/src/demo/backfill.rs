@@ -204,8 +204,11 @@ fn event(
         draft.update(|d| d.error_kind = Some("upstream_status"));
         return draft.finish(at, 503, None, latency);
     }
-    let mut billing = billing_for(snapshot, &decision);
-    billing.served = deployment.entry.clone();
+    let as_requested = snapshot
+        .table
+        .named(synthetic.model)
+        .contains(&deployment.index);
+    let billing = billing_for(snapshot, &decision).serving(deployment, as_requested);
     let usage = pricing::TokenUsage {
         prompt_tokens: synthetic.prompt_tokens,
         completion_tokens: synthetic.completion_tokens,

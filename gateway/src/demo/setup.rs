@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::config::{Config, ConfigError};
 use crate::keys::{self, KeyHash};
 
-use super::workload::{KEYS, PROVIDERS, TENANTS};
+use super::workload::{KEYS, PROVIDERS, SELF_HOSTED, TENANTS};
 
 /// The plain demo keys by key id, minted at start and printed once.
 pub struct MintedKeys(pub HashMap<&'static str, String>);
@@ -83,6 +83,14 @@ aggregate_retention_days = {aggregate_days}
             "\n[[providers]]\nname = {}\ncatalog = {}\nbase_url = \"http://{addr}/v1\"\nfirst_byte_timeout_ms = 5000\nidle_timeout_ms = 5000\n",
             toml_str(provider.name),
             toml_str(provider.catalog),
+        );
+    }
+    for (name, upstream) in SELF_HOSTED {
+        let _ = write!(
+            text,
+            "\n[[models]]\nname = {}\nprovider = \"local\"\nupstream_model = {}\n",
+            toml_str(name),
+            toml_str(upstream),
         );
     }
     for (id, policy) in TENANTS {

@@ -63,7 +63,21 @@ pub const PROVIDERS: &[SimProvider] = &[
         chunk_delay_ms: 8,
         flaky: false,
     },
+    // A self-hosted server the catalog does not know: it serves only the
+    // config's [[models]] entries ([`SELF_HOSTED`]), which have no price.
+    SimProvider {
+        name: "local",
+        catalog: "local",
+        delay_ms: 150,
+        chunk_delay_ms: 5,
+        flaky: false,
+    },
 ];
+
+/// Config models on the self-hosted provider, `(name, upstream model)`, left
+/// without a price: their requests are unpriced (no cost, no savings), and the
+/// dashboard says how many there were.
+pub const SELF_HOSTED: &[(&str, &str)] = &[("llama-local", "llama-3.1-8b-instruct")];
 
 /// Words in every simulated answer (about one token each).
 pub const REPLY_WORDS: u64 = 60;
@@ -238,6 +252,18 @@ pub const PROFILES: &[Profile] = &[
         prompt: (6_000, 60_000),
         completion: (300, 2_000),
         stream: 1.0,
+        tools: 0.0,
+        vision: 0.0,
+        embeddings: false,
+    },
+    Profile {
+        key: "acme-research",
+        user_agent: "OpenAI/Python 1.54.0",
+        weight: 2,
+        models: &[("llama-local", 100)],
+        prompt: (500, 4_000),
+        completion: (50, 400),
+        stream: 0.3,
         tools: 0.0,
         vision: 0.0,
         embeddings: false,

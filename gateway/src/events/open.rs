@@ -12,7 +12,7 @@
 //! logins.
 
 use analytics::store::postgres::{problems, LoginFacts, PoolSettings, PostgresStore, Side};
-use analytics::store::StoreError;
+use analytics::store::{Store, StoreError};
 
 use crate::config::PostgresLogins;
 
@@ -104,17 +104,16 @@ pub(crate) fn assess(writer: &LoginFacts, reader: Option<&LoginFacts>) -> Assess
 pub(crate) async fn open(
     logins: &PostgresLogins,
     settings: PoolSettings,
-) -> Result<PostgresStore, OpenError> {
+) -> Result<Store, OpenError> {
     let plan = migrations(logins);
+    let mut applied = Vec::new();
     if let (Migrations::Owner, Some(owner)) = (plan, &logins.owner_url) {
-        migrate(owner.expose()).await?;
+        applied = migrate(owner.expose()).await?;
     }
     let mut store = PostgresStore::connect_with(logins.url.expose(), settings).await?;
     match plan {
         Migrations::Owner => {}
-        Migrations::ServingLogin => {
-            store.migrate().await?;
-        }
+        Migrations::ServingLogin => applied = store.migrate().await?,
         Migrations::CheckOnly => store.check_schema().await?,
     }
     if let Some(reader) = &logins.reader_url {
@@ -129,10 +128,12 @@ pub(crate) async fn open(
     for warning in &assessment.warnings {
         tracing::warn!("analytics store: {warning}");
     }
-    match assessment.refusal {
-        Some(refusal) => Err(OpenError::Logins(refusal)),
-        None => Ok(store),
+    if let Some(refusal) = assessment.refusal {
+        return Err(OpenError::Logins(refusal));
     }
+    let store = Store::Postgres(store);
+    store.after_migrations(&applied).await;
+    Ok(store)
 }
 
 /// Applies the migrations as the login of `owner_url` (the tables' owner).
@@ -163,6 +164,9 @@ pub async fn migrate_and_grant(
     let owner = PostgresStore::connect(owner_url).await?;
     let outcome = async {
         let applied = owner.migrate().await?;
+        Store::Postgres(owner.clone())
+            .after_migrations(&applied)
+            .await;
         let mut logins = Vec::new();
         for (side, role) in [(Side::Writer, writer_role), (Side::Reader, reader_role)] {
             if let Some(role) = role {

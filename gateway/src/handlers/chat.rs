@@ -20,7 +20,7 @@ use crate::error::GatewayError;
 use crate::keys::ApiKey;
 use crate::metrics::UpstreamLabels;
 use crate::openai::request::{RawObject, Text};
-use crate::routing::{decide, requirements, Decision, Requirements, RouteError};
+use crate::routing::{decide, requirements, Decision, Requirements, RouteError, RouteReason};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::DraftSlot;
 use analytics::event::user_tag;
@@ -127,6 +127,7 @@ async fn handle(
         started,
         requirements,
         billing: billing_for(snapshot, &decision),
+        requested: snapshot.table.named(&request.model.0),
         draft,
     };
     dispatch::run(&job, &decision).await
@@ -182,26 +183,33 @@ fn prepare<'a>(
     Ok((object, request, requirements, decision))
 }
 
-/// The entries a request is priced against: the baseline (the requested model's
-/// cheapest deployment, or the configured baseline for virtual names) and the
-/// shadow pick.
+/// The rates a request is priced against: the baseline a substitute is compared
+/// with (the requested model's cheapest deployment; for a virtual name, the
+/// configured `routing.baseline_model`, the only baseline that is not a price of
+/// the model asked for) and the shadow pick. Each attempt then sets the served
+/// rate (`Billing::serving`).
 pub fn billing_for(snapshot: &Snapshot, decision: &Decision) -> Billing {
     let table = &snapshot.table;
-    let baseline = match decision.baseline {
-        Some(index) => table.get(index).entry.clone(),
-        None => snapshot.routing.baseline_model.as_deref().and_then(|name| {
-            table
-                .named(name)
-                .iter()
-                .filter_map(|&i| table.get(i).entry.clone())
-                .min_by_key(|e| e.current_price().map(|p| p.version.input))
-        }),
+    let baseline = match (decision.baseline, decision.reason) {
+        (Some(index), _) => table.get(index).rate.clone(),
+        (None, RouteReason::Virtual) => {
+            snapshot.routing.baseline_model.as_deref().and_then(|name| {
+                table
+                    .named(name)
+                    .iter()
+                    .filter_map(|&i| table.get(i).rate.clone())
+                    .filter_map(|rate| Some((rate.current_input()?, rate)))
+                    .min_by_key(|(input, _)| *input)
+                    .map(|(_, rate)| rate)
+            })
+        }
+        (None, _) => None,
     };
     Billing {
         day: Some(clock::today()),
         served: None,
         baseline,
-        shadow: decision.shadow.and_then(|i| table.get(i).entry.clone()),
+        shadow: decision.shadow.and_then(|i| table.get(i).rate.clone()),
     }
 }
 

@@ -46,8 +46,11 @@ pub struct Job<'a, 'b> {
     pub finish: Finish,
     pub started: Instant,
     pub requirements: Requirements,
-    /// Baseline and shadow entries; the served entry is set per attempt.
+    /// Baseline and shadow rates; the served rate is set per attempt.
     pub billing: Billing,
+    /// The requested model's own deployments (none for a virtual name): served
+    /// by one of them, a request is billed as asked.
+    pub requested: &'a [usize],
     /// The request's usage event, filled in as attempts happen.
     pub draft: Option<DraftSlot>,
 }
@@ -208,8 +211,9 @@ async fn attempt(job: &Job<'_, '_>, deployment: &Deployment) -> Result<Response,
     };
     let sent_at = Instant::now();
     let response = send_upstream(job.state, job.snapshot, deployment, request).await?;
-    let mut billing = job.billing.clone();
-    billing.served = deployment.entry.clone();
+    let billing = job
+        .billing
+        .serving(deployment, job.requested.contains(&deployment.index));
     match job.finish {
         Finish::Buffered => buffered(job, deployment, response, billing, sent_at).await,
         Finish::Stream { client_wants_usage } => {

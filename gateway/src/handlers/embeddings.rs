@@ -43,7 +43,7 @@ pub async fn embeddings(
         draft.update(|d| d.requested_model = Some(model.0.to_string()));
     }
     let routed = route(&snapshot, &key, &object);
-    let (requirements, decision) = match routed {
+    let (model, requirements, decision) = match routed {
         Ok(routed) => routed,
         Err(error) => return labelled(Err(error), None),
     };
@@ -56,6 +56,7 @@ pub async fn embeddings(
         started,
         requirements,
         billing: billing_for(&snapshot, &decision),
+        requested: snapshot.table.named(&model),
         draft,
     };
     let (result, labels) = dispatch::run(&job, &decision).await;
@@ -66,7 +67,7 @@ fn route(
     snapshot: &Snapshot,
     key: &ApiKey,
     object: &RawObject<'_>,
-) -> Result<(Requirements, crate::routing::Decision), GatewayError> {
+) -> Result<(String, Requirements, crate::routing::Decision), GatewayError> {
     let model: Text = object.required("model", "a string")?;
     let input: &RawValue = object.required("input", "a string or an array")?;
     check_input(input)?;
@@ -80,7 +81,7 @@ fn route(
         clock::today(),
     )
     .map_err(|error| route_error(&model.0, Endpoint::Embeddings, error))?;
-    Ok((requirements, decision))
+    Ok((model.0.into_owned(), requirements, decision))
 }
 
 fn check_input(input: &RawValue) -> Result<(), GatewayError> {

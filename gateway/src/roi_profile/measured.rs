@@ -2,7 +2,10 @@
 //! the daily rollups (never raw events). The baseline sum (what the requested
 //! models would have cost at list price) is the current cost, the cost sum
 //! (what routing actually paid) the optimized one, both scaled from the window
-//! to a 30-day month.
+//! to a 30-day month. Both sums cover priced requests only: a request served by
+//! a model without a price has no known cost, so it is left out of both sides
+//! (never counted as a free request that saved its whole baseline) and reported
+//! as `unpriced_requests`.
 
 use analytics::store::queries::{Filter, GroupBy};
 use analytics::store::{Store, StoreError};
@@ -87,6 +90,7 @@ pub async fn measure(store: &Store, input: &Measurement) -> Result<Report, Measu
         completion_tokens: totals.completion_tokens,
         cost: totals.cost.usd(),
         baseline_cost: totals.baseline.usd(),
+        unpriced_requests: totals.unpriced,
     });
     Ok(report)
 }

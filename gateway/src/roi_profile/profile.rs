@@ -4,7 +4,7 @@
 
 use pricing::roi::{self, Share};
 use pricing::tokens::PromptShape;
-use pricing::{cost_of, Cost, Date, PriceRef, TokenUsage};
+use pricing::{cost_of, Cost, Date, Quote, TokenUsage};
 
 use super::{
     InputError, ModelLine, Profile, MAX_REQUESTS_PER_SEAT_PER_DAY, MAX_TOKENS_PER_REQUEST,
@@ -128,8 +128,8 @@ pub(super) fn project(
                 .map_err(|error| route_error(name, error))?;
             let price = |index: Option<usize>| {
                 index
-                    .and_then(|i| table.get(i).entry.as_deref())
-                    .and_then(|entry| entry.price_on(day))
+                    .and_then(|i| table.get(i).rate.as_ref())
+                    .and_then(|rate| rate.quote(day))
             };
             let unpriced = || {
                 InputError::new(
@@ -143,8 +143,8 @@ pub(super) fn project(
             let current = price(decision.baseline).ok_or_else(unpriced)?;
             let routed_index = decision.attempts.first().copied();
             let routed = price(routed_index).ok_or_else(unpriced)?;
-            let monthly_cost = |price: PriceRef<'_>| {
-                Cost(cost_of(price.version, &usage).total().0 * i128::from(requests))
+            let monthly_cost = |price: Quote<'_>| {
+                Cost(cost_of(price.prices, &usage).total().0 * i128::from(requests))
             };
             let (current_cost, optimized_cost) = (monthly_cost(current), monthly_cost(routed));
             let deployment = table.get(routed_index.unwrap_or_default());

@@ -8,7 +8,7 @@
 //! expected cost for this request's size, ties broken by observed latency and
 //! finally by table order, so the same inputs always give the same order.
 
-use pricing::{Capabilities, Cost, Date, ModelEntry};
+use pricing::{Capabilities, Cost, Date, Rate};
 
 use super::health::Health;
 use super::policy::{virtual_model, Mode, Policy};
@@ -89,8 +89,8 @@ struct Exclusions {
     unavailable: bool,
 }
 
-fn expected_cost(entry: &ModelEntry, req: &Requirements, day: Date) -> Option<Cost> {
-    let prices = entry.price_on(day)?.version;
+fn expected_cost(rate: &Rate, req: &Requirements, day: Date) -> Option<Cost> {
+    let prices = rate.prices_on(day)?;
     Some(
         prices.input.cost(req.expected_prompt_tokens())
             + prices.output.cost(req.expected_output_tokens()),
@@ -178,7 +178,7 @@ fn candidates<'t>(
         // stopped only by them answers "unknown model" (see `error_from`).
         .filter(|d| policy.may_route_to(d) && suitable(d, req, health, ex))
         .map(|d| Ranked {
-            cost: d.entry.as_ref().and_then(|e| expected_cost(e, req, day)),
+            cost: d.rate.as_ref().and_then(|r| expected_cost(r, req, day)),
             latency: health.latency_us(d.index),
             index: d.index,
         })
@@ -277,12 +277,17 @@ pub fn decide(
             false,
         )
         .into_iter()
-        .find(|&i| all[i].entry.is_some())
+        .find(|&i| all[i].rate.is_some())
     };
 
     let equivalent = |ex: &mut Exclusions| -> Vec<usize> {
         let Some(tier) = named.iter().filter_map(|d| d.tier()).max() else {
-            return Vec::new();
+            // A model without a tier (a configured model the catalog does not
+            // know) has no equivalent: it is served as asked, as under `strict`.
+            return rank(
+                candidates(named.iter().copied(), req, policy, health, day, ex),
+                false,
+            );
         };
         let pool = all.iter().filter(|d| {
             d.tier().is_some_and(|t| t >= tier) || named.iter().any(|n| n.index == d.index)
@@ -881,6 +886,85 @@ input = "0.02"
         let mut p = policy(Mode::Equivalent);
         p.allow_models = Some(vec!["big".into(), "openai/short".into()]);
         assert_eq!(attempts("big", &chat(10, NONE), &p)[0], "openai/short");
+    }
+
+    /// The test table plus config models at the `openai` provider: `local`
+    /// without a price, `free` at zero without a tier, `free4` at zero with
+    /// big's tier (`price_as`).
+    fn table_with_config_models() -> RoutingTable {
+        use crate::config::{ModelConfig, ModelPrice};
+        use pricing::Price;
+        let catalog = pricing::catalog::parse(CATALOG).unwrap();
+        let providers = [provider("openai", "openai")];
+        let model = |name: &str, price: Option<ModelPrice>, price_as: Option<&str>| ModelConfig {
+            name: name.to_owned(),
+            provider: 0,
+            upstream_model: name.to_owned(),
+            endpoint: Endpoint::Chat,
+            price_as: price_as.map(str::to_owned),
+            price,
+            baseline: None,
+        };
+        let zero = Some(ModelPrice {
+            input: Price(0),
+            output: Price(0),
+            cached_input: None,
+        });
+        let models = [
+            model("local", None, None),
+            model("free", zero, None),
+            model("free4", zero, Some("openai/big")),
+        ];
+        RoutingTable::build(&providers, &models, &catalog).unwrap()
+    }
+
+    #[test]
+    fn a_model_without_a_tier_is_served_as_asked_under_every_policy() {
+        let table = table_with_config_models();
+        let label = |i: usize| table.get(i).name.to_string();
+        let req = chat(1_000, Capabilities::TOOLS);
+        for mode in [Mode::Strict, Mode::Equivalent, Mode::Shadow] {
+            for name in ["local", "free"] {
+                let decision = decide(
+                    name,
+                    &req,
+                    &table,
+                    &policy(mode),
+                    &TestHealth::default(),
+                    day(),
+                )
+                .unwrap_or_else(|e| panic!("{name} under {mode:?}: {e:?}"));
+                let attempts: Vec<String> = decision.attempts.iter().map(|&i| label(i)).collect();
+                assert_eq!(attempts, [name], "{mode:?}");
+                let expected_reason = if mode == Mode::Shadow {
+                    RouteReason::Shadow
+                } else {
+                    RouteReason::Requested
+                };
+                assert_eq!(decision.reason, expected_reason, "{name} {mode:?}");
+                // Only a priced deployment can be a baseline.
+                assert_eq!(
+                    decision.baseline.map(label).as_deref(),
+                    (name == "free").then_some("free"),
+                    "{name} {mode:?}"
+                );
+            }
+        }
+        // Neither stands in for anything; the zero-priced model with a tier does.
+        let big = decide(
+            "big",
+            &req,
+            &table,
+            &policy(Mode::Equivalent),
+            &TestHealth::default(),
+            day(),
+        )
+        .unwrap();
+        let attempts: Vec<String> = big.attempts.iter().map(|&i| label(i)).collect();
+        assert_eq!(attempts[0], "free4");
+        assert!(!attempts.iter().any(|a| a == "local" || a == "free"));
+        assert_eq!(big.reason, RouteReason::CheaperEquivalent);
+        assert_eq!(big.baseline.map(label).as_deref(), Some("big"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::HeaderValue;
-use pricing::{Catalog, Kind, ModelEntry};
+use pricing::{Catalog, FixedRate, Kind, ModelEntry, Rate};
 
 use crate::config::{Endpoint, ModelConfig, ProviderConfig};
 use crate::metrics::UpstreamLabels;
@@ -28,9 +28,15 @@ pub struct Deployment {
     pub upstream_model: String,
     pub upstream_model_json: String,
     pub endpoint: Endpoint,
-    /// Prices, limits and capabilities; `None` for a config model the catalog does
-    /// not know: reachable by its own name only, never a substitute, unpriced.
+    /// Limits, capabilities and tier; `None` for a config model the catalog does
+    /// not know: reachable by its own name only, never a substitute.
     pub entry: Option<Arc<ModelEntry>>,
+    /// What it is billed at: the entry's list prices, or the config's explicit
+    /// `price`. `None`: unpriced (its cost is unknown, so it claims no savings).
+    pub rate: Option<Rate>,
+    /// The config's explicit `baseline`: what requests served by this model as
+    /// asked are compared against. `None`: their own cost.
+    pub baseline: Option<Rate>,
     pub labels: UpstreamLabels,
     pub provider_header: Option<HeaderValue>,
     pub model_header: Option<HeaderValue>,
@@ -60,7 +66,7 @@ pub struct RoutingTable {
     by_name: HashMap<String, Vec<usize>>,
 }
 
-/// A config model whose `price_as` names no catalog entry.
+/// A config model whose `price_as` or `baseline` names no catalog entry.
 #[derive(Debug, thiserror::Error)]
 #[error("config key `{path}`: {message}")]
 pub struct TableError {
@@ -73,6 +79,23 @@ fn endpoint_of(kind: Kind) -> Endpoint {
         Kind::Chat => Endpoint::Chat,
         Kind::Embedding => Endpoint::Embeddings,
     }
+}
+
+/// The catalog entry `reference` (`provider/id`) names, for `models[i].<key>`.
+fn catalog_entry(
+    catalog: &Catalog,
+    reference: &str,
+    i: usize,
+    key: &str,
+) -> Result<Arc<ModelEntry>, TableError> {
+    let (catalog_provider, id) = reference.split_once('/').unwrap_or(("", reference));
+    catalog
+        .get(catalog_provider, id)
+        .map(|entry| Arc::new(entry.clone()))
+        .ok_or_else(|| TableError {
+            path: format!("models[{i}].{key}"),
+            message: format!("`{reference}` is not in the catalog (expected provider/id)"),
+        })
 }
 
 impl RoutingTable {
@@ -88,6 +111,8 @@ impl RoutingTable {
             upstream_model: String,
             endpoint: Endpoint,
             entry: Option<Arc<ModelEntry>>,
+            rate: Option<Rate>,
+            baseline: Option<Rate>,
         }
         let mut drafts: Vec<Draft> = Vec::new();
         for (p, provider) in providers.iter().enumerate() {
@@ -96,35 +121,41 @@ impl RoutingTable {
                 .iter()
                 .filter(|e| e.provider == provider.catalog)
             {
+                let shared = Arc::new(entry.clone());
                 drafts.push(Draft {
                     provider: p,
                     name: entry.id.clone(),
                     aliases: entry.aliases.clone(),
                     upstream_model: entry.id.clone(),
                     endpoint: endpoint_of(entry.kind),
-                    entry: Some(Arc::new(entry.clone())),
+                    rate: Some(Rate::Catalog(shared.clone())),
+                    entry: Some(shared),
+                    baseline: None,
                 });
             }
         }
         for (i, model) in models.iter().enumerate() {
             let provider = &providers[model.provider];
             let entry = match &model.price_as {
-                Some(reference) => {
-                    let (catalog_provider, id) =
-                        reference.split_once('/').unwrap_or(("", reference));
-                    let entry = catalog
-                        .get(catalog_provider, id)
-                        .ok_or_else(|| TableError {
-                            path: format!("models[{i}].price_as"),
-                            message: format!(
-                                "`{reference}` is not in the catalog (expected provider/id)"
-                            ),
-                        })?;
-                    Some(Arc::new(entry.clone()))
-                }
+                Some(reference) => Some(catalog_entry(catalog, reference, i, "price_as")?),
                 None => catalog
                     .get(&provider.catalog, &model.upstream_model)
                     .map(|e| Arc::new(e.clone())),
+            };
+            let rate = match model.price {
+                Some(price) => Some(Rate::Fixed(Arc::new(FixedRate::new(
+                    format!("{}/{}", provider.name, model.name),
+                    price.input,
+                    price.output,
+                    price.cached_input,
+                )))),
+                None => entry.clone().map(Rate::Catalog),
+            };
+            let baseline = match &model.baseline {
+                Some(reference) => Some(Rate::Catalog(catalog_entry(
+                    catalog, reference, i, "baseline",
+                )?)),
+                None => None,
             };
             // An explicit model replaces the catalog deployment of the same name there.
             drafts.retain(|d| !(d.provider == model.provider && d.name == model.name));
@@ -135,6 +166,8 @@ impl RoutingTable {
                 upstream_model: model.upstream_model.clone(),
                 endpoint: model.endpoint,
                 entry,
+                rate,
+                baseline,
             });
         }
         let mut table = RoutingTable::default();
@@ -162,6 +195,8 @@ impl RoutingTable {
                 upstream_model: draft.upstream_model,
                 endpoint: draft.endpoint,
                 entry: draft.entry,
+                rate: draft.rate,
+                baseline: draft.baseline,
             });
         }
         Ok(table)
@@ -188,5 +223,80 @@ impl RoutingTable {
             .filter(|d| seen.insert(d.name.as_str()))
             .map(|d| (d.name.as_str(), d))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pricing::{Date, Price, Rate};
+
+    use super::*;
+    use crate::config::Config;
+
+    fn build(models: &str) -> Result<RoutingTable, TableError> {
+        let text = format!(
+            "[[providers]]\nname = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\n\
+             [[providers]]\nname = \"local\"\nbase_url = \"http://127.0.0.1:1/v1\"\n{models}"
+        );
+        let config = Config::from_toml(&text, Vec::new(), |_| None).unwrap();
+        RoutingTable::build(&config.providers, &config.models, &config.catalog)
+    }
+
+    fn quote(table: &RoutingTable, name: &str) -> Option<String> {
+        let deployment = table.get(table.named(name)[0]);
+        let day = Date::parse("2026-12-01").unwrap();
+        deployment
+            .rate
+            .as_ref()
+            .and_then(|r| r.quote(day))
+            .map(|q| q.to_string())
+    }
+
+    #[test]
+    fn rates_come_from_the_catalog_the_config_or_nowhere() {
+        let table = build(
+            "[[models]]\nname = \"llama-local\"\nprovider = \"local\"\n\
+             [[models]]\nname = \"llama-priced\"\nprovider = \"local\"\nprice = { input = \"0.2\", output = \"0.6\" }\n\
+             [[models]]\nname = \"llama-like-4o\"\nprovider = \"local\"\nprice_as = \"openai/gpt-4o\"\n\
+             [[models]]\nname = \"llama-free-4o\"\nprovider = \"local\"\nprice_as = \"openai/gpt-4o\"\nprice = { input = \"0\", output = \"0\" }\nbaseline = \"openai/gpt-4o\"\n",
+        )
+        .unwrap();
+        let named = |name: &str| table.get(table.named(name)[0]);
+        assert_eq!(
+            quote(&table, "gpt-4o").as_deref(),
+            Some("openai/gpt-4o@2026-11-25")
+        );
+        assert!(named("llama-local").rate.is_none() && named("llama-local").entry.is_none());
+        assert_eq!(
+            quote(&table, "llama-priced").as_deref(),
+            Some("local/llama-priced@config")
+        );
+        assert_eq!(
+            named("llama-priced").tier(),
+            None,
+            "no limits, no tier: never a substitute"
+        );
+        assert_eq!(
+            quote(&table, "llama-like-4o").as_deref(),
+            Some("openai/gpt-4o@2026-11-25")
+        );
+        let free = named("llama-free-4o");
+        assert_eq!(
+            quote(&table, "llama-free-4o").as_deref(),
+            Some("local/llama-free-4o@config")
+        );
+        assert_eq!(free.tier(), Some(4), "price_as still gives limits and tier");
+        assert!(matches!(&free.rate, Some(Rate::Fixed(f)) if f.prices.input == Price(0)));
+        assert!(matches!(&free.baseline, Some(Rate::Catalog(e)) if e.id == "gpt-4o"));
+        assert!(named("gpt-4o").baseline.is_none());
+    }
+
+    #[test]
+    fn an_unknown_baseline_names_its_key() {
+        let error =
+            build("[[models]]\nname = \"m\"\nprovider = \"local\"\nbaseline = \"openai/gpt-9\"\n")
+                .unwrap_err();
+        assert_eq!(error.path, "models[0].baseline");
+        assert!(error.message.contains("openai/gpt-9"), "{error}");
     }
 }

@@ -93,6 +93,7 @@ pub(super) async fn accept_loop(
                         continue;
                     }
                 };
+                state.metrics.connections_accepted.inc();
                 let _ = stream.set_nodelay(true);
                 match registry.admit() {
                     (Admission::Admitted(conn), evicted) => {

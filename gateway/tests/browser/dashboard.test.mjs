@@ -72,8 +72,17 @@ async function checkTiles(page, key, range, attempts, filters) {
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const shown = await tiles(page);
     const api = await summary(key, range.from, range.to, filters);
+    const unpriced = await page.$eval("#tile-unpriced", (n) => ({ value: n.dataset.value, text: n.textContent.trim() }));
     const mismatches = TILES.filter((name) => shown[name].value !== (api[name] ?? ""));
+    if (unpriced.value !== String(api.unpriced_requests)) mismatches.push("unpriced_requests");
     if (mismatches.length === 0) {
+      // Requests served by a model without a price: counted, and said to be left out.
+      const count = Number(api.unpriced_requests);
+      assert.equal(
+        unpriced.text,
+        count > 0 ? `${format.count(count)} unpriced ${count === 1 ? "request" : "requests"} not counted` : "every request priced",
+        `unpriced note for ${api.unpriced_requests}`,
+      );
       for (const name of TILES) {
         const expected = name === "savings_pct" ? format.percent(api[name]) : format.money(api[name]);
         assert.equal(shown[name].text, expected, `tile ${name} shows ${shown[name].text} for ${api[name]}`);
@@ -159,11 +168,27 @@ async function main() {
     const api = await checkTiles(page, KEY, first, 6);
     assert.ok(Number(api.requests) > 1000, `the demo filled the dashboard (${api.requests} requests)`);
     assert.ok(Number(api.savings_usd) > 0, "routing saved money");
+    assert.ok(Number(api.unpriced_requests) > 0, `the demo's self-hosted model left unpriced requests (${api.unpriced_requests})`);
+    assert.ok(Number(api.unpriced_requests) < Number(api.requests), "most requests are priced");
     assert.equal(await page.textContent("#tenant"), api.tenant);
     const rows = await page.$$eval("#breakdown tbody tr", (r) => r.length);
     assert.ok(rows > 1, "the breakdown has rows");
     const routes = await page.$$eval("#routing tbody tr", (r) => r.length);
     assert.ok(routes > 1, "the routing mix has rows");
+    // The self-hosted model's route shows its requests as unpriced, not as $0.00 saved.
+    const mixUrl = `${BASE}/api/v1/analytics/routing-mix?from=${first.from}&to=${first.to}`;
+    const mix = await (await fetch(mixUrl, { headers: { Authorization: `Bearer ${KEY}` } })).json();
+    const local = mix.routes.find((r) => r.routed_model === "llama-local");
+    // Every answered request of it is unpriced (failed ones cost nothing and are not).
+    assert.ok(local && local.unpriced_requests > 0 && local.unpriced_requests + local.errors >= local.requests,
+      `llama-local route: ${JSON.stringify(local)}`);
+    assert.deepEqual([local.spend_usd, local.savings_usd, local.savings_pct], ["0", "0", null]);
+    const more = await page.$("#routing button.link");
+    if (more) await more.click(); // every route, not just the top ten
+    const chips = await page.$$eval("#routing tbody .chip.unpriced", (c) => c.map((n) => n.textContent.trim()));
+    // (Live traffic may have added a request since: the count is not compared.)
+    assert.ok(chips.length >= 1 && chips.every((c) => /^[\d,]+ unpriced$/.test(c)), `unpriced chips: ${JSON.stringify(chips)}`);
+    if (more) await page.click("#routing button.link");
     await page.waitForFunction(() => document.querySelector('[data-roi="net_monthly_savings"]').dataset.value, null, { timeout: TIMEOUT });
     await page.waitForTimeout(500); // let chart animations settle before the picture
     await page.screenshot({ path: join(SHOTS, "dashboard.png"), fullPage: true });

@@ -50,11 +50,20 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../../migrations/postgres/20261126110000_failovers.sql"),
     },
     Migration {
+        version: UNPRICED,
+        name: "unpriced",
+        sql: include_str!("../../../../migrations/postgres/20261207100000_unpriced.sql"),
+    },
+    Migration {
         version: 20261208100000,
         name: "least_privilege",
         sql: include_str!("../../../../migrations/postgres/20261208100000_least_privilege.sql"),
     },
 ];
+
+/// The migration that made unpriced amounts NULL and repaired older events: the
+/// rollups of their days are rebuilt once it is applied.
+pub const UNPRICED: i64 = 20261207100000;
 
 /// SQLSTATE insufficient_privilege.
 const NO_PRIVILEGE: &str = "42501";

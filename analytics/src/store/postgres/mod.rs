@@ -41,7 +41,7 @@ use chrono::NaiveDate;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 
-pub use migrate::{Migration, MIGRATIONS};
+pub use migrate::{Migration, MIGRATIONS, UNPRICED};
 pub use pools::PoolSettings;
 pub use roles::{problems, LoginFacts, Problem, Side};
 pub use rollup::{AggregatesDropped, RollupReport};
@@ -124,6 +124,16 @@ impl PostgresStore {
             readers: Arc::new(Readers::new(options, self.pool.clone())),
             ..self
         })
+    }
+
+    /// The first and last days that have a raw event partition, if any.
+    pub(crate) async fn raw_days(&self) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
+        let (first, last): (Option<NaiveDate>, Option<NaiveDate>) =
+            sqlx::query_as("SELECT min(d), max(d) FROM gateway_partition_days() AS d")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        Ok(first.zip(last))
     }
 
     /// The system-side pool: its connections see every tenant. The writer's

@@ -44,18 +44,23 @@ pub struct AggregatesDropped {
 const SUMS: &str = "sum(requests)::bigint, sum(errors)::bigint, sum(prompt_tokens)::bigint, \
     sum(completion_tokens)::bigint, sum(cached_tokens)::bigint, sum(cost_usd), \
     sum(baseline_usd), sum(savings_usd), sum(latency_ms_sum)::bigint, sum(latency_count)::bigint, \
-    sum(failovers)::bigint";
+    sum(failovers)::bigint, sum(unpriced)::bigint";
 
+/// Money sums over priced events only (unpriced ones have NULL amounts, which
+/// `sum` skips; a group of unpriced events alone sums to 0), and the count of
+/// unpriced events.
 const INSERT_DAILY: &str = "
 INSERT INTO usage_daily (tenant_id, day, key_id, team, requested_model, routed_provider,
     routed_model, requests, errors, prompt_tokens, completion_tokens, cached_tokens,
-    cost_usd, baseline_usd, savings_usd, latency_ms_sum, latency_count, failovers)
+    cost_usd, baseline_usd, savings_usd, latency_ms_sum, latency_count, failovers, unpriced)
 SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date, key_id, coalesce(team, ''),
     requested_model, coalesce(routed_provider, ''), coalesce(routed_model, ''),
     count(*), count(*) FILTER (WHERE status >= 400 OR error_kind IS NOT NULL),
     sum(prompt_tokens)::bigint, sum(completion_tokens)::bigint, sum(cached_tokens)::bigint,
-    sum(cost_usd), sum(baseline_usd), sum(baseline_usd - cost_usd),
-    sum(latency_ms)::bigint, count(latency_ms), count(*) FILTER (WHERE attempts > 1)
+    coalesce(sum(cost_usd), 0), coalesce(sum(baseline_usd), 0),
+    coalesce(sum(baseline_usd - cost_usd), 0),
+    sum(latency_ms)::bigint, count(latency_ms), count(*) FILTER (WHERE attempts > 1),
+    count(*) FILTER (WHERE cost_usd IS NULL OR baseline_usd IS NULL)
 FROM usage_events
 WHERE occurred_at >= $2 AND occurred_at < $3
   AND (occurred_at AT TIME ZONE 'UTC')::date = ANY($1::date[])
@@ -231,7 +236,7 @@ async fn rebuild(
     let sql = format!(
         "{insert} key_id, team, requested_model, routed_provider, routed_model, requests, \
          errors, prompt_tokens, completion_tokens, cached_tokens, cost_usd, baseline_usd, \
-         savings_usd, latency_ms_sum, latency_count, failovers) \
+         savings_usd, latency_ms_sum, latency_count, failovers, unpriced) \
          SELECT tenant_id, date_trunc('{unit}', day::timestamp)::date, key_id, team, \
          requested_model, routed_provider, routed_model, {SUMS} \
          FROM usage_daily WHERE day >= $2 AND day < $3 \

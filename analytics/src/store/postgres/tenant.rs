@@ -36,6 +36,9 @@ pub struct UsageTotals {
     pub savings: Cost,
     pub latency_ms_sum: i64,
     pub latency_count: i64,
+    /// Requests served by a model without a price: in `requests`, not in the
+    /// money sums.
+    pub unpriced: i64,
 }
 
 /// One day of a tenant's series (days without traffic are zero).
@@ -54,7 +57,8 @@ const TOTALS: &str = "coalesce(sum(u.requests), 0)::bigint AS requests, \
     coalesce(sum(u.baseline_usd), 0)::text AS baseline_usd, \
     coalesce(sum(u.savings_usd), 0)::text AS savings_usd, \
     coalesce(sum(u.latency_ms_sum), 0)::bigint AS latency_ms_sum, \
-    coalesce(sum(u.latency_count), 0)::bigint AS latency_count";
+    coalesce(sum(u.latency_count), 0)::bigint AS latency_count, \
+    coalesce(sum(u.unpriced), 0)::bigint AS unpriced";
 
 /// The columns of `usage_events`, amounts as canonical text (`0.00021`, not
 /// `0.000210000000`), as [`UsageEvent`] holds them.
@@ -196,6 +200,7 @@ fn totals(row: &PgRow) -> Result<UsageTotals, sqlx::Error> {
         savings: money(row, "savings_usd")?,
         latency_ms_sum: row.try_get("latency_ms_sum")?,
         latency_count: row.try_get("latency_count")?,
+        unpriced: row.try_get("unpriced")?,
     })
 }
 
@@ -231,8 +236,8 @@ fn event(row: &PgRow) -> Result<UsageEvent, sqlx::Error> {
             row.try_get::<i64, _>("reasoning_tokens")?,
         )?,
         usage_estimated: row.try_get("usage_estimated")?,
-        cost_usd: row.try_get("cost_usd")?,
-        baseline_usd: row.try_get("baseline_usd")?,
+        cost_usd: optional_money(row, "cost_usd")?,
+        baseline_usd: optional_money(row, "baseline_usd")?,
         price_version: row.try_get("price_version")?,
         baseline_price_version: row.try_get("baseline_price_version")?,
         latency_ms: narrow("latency_ms", row.try_get::<i64, _>("latency_ms")?)?,
@@ -267,4 +272,11 @@ fn optional(row: &PgRow, column: &str) -> Result<Option<u32>, sqlx::Error> {
 fn money(row: &PgRow, column: &str) -> Result<Cost, sqlx::Error> {
     let text: String = row.try_get(column)?;
     Cost::parse_usd(&text).map_err(|err| decode_error(column, err.to_string()))
+}
+
+/// An amount that is NULL when unknown (an unpriced request).
+fn optional_money(row: &PgRow, column: &str) -> Result<Option<Cost>, sqlx::Error> {
+    row.try_get::<Option<String>, _>(column)?
+        .map(|text| Cost::parse_usd(&text).map_err(|err| decode_error(column, err.to_string())))
+        .transpose()
 }

@@ -158,8 +158,10 @@ pub(super) fn encode(events: &[UsageEvent]) -> String {
         row.int(Some(e.cache_write_tokens));
         row.int(Some(e.reasoning_tokens));
         row.bool(e.usage_estimated);
-        row.raw(&money(e, &e.cost_usd));
-        row.raw(&money(e, &e.baseline_usd));
+        // An unpriced request stores both amounts as NULL (unknown, not zero).
+        let (cost, baseline) = e.priced().unzip();
+        row.raw(&money(e, cost));
+        row.raw(&money(e, baseline));
         row.text(e.price_version.as_deref());
         row.text(e.baseline_price_version.as_deref());
         row.int(Some(u64::from(e.latency_ms)));
@@ -221,13 +223,14 @@ fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
 }
 
-/// An amount as exact decimal text. Text that is not an amount (or does not fit
-/// `numeric(30,12)`) is stored as 0, as [`UsageEvent::cost`] reads it, and logged.
-fn money(event: &UsageEvent, text: &str) -> String {
-    match Cost::parse_usd(text) {
-        Ok(cost) if cost.0.abs() < MAX_PICO => cost.usd(),
-        _ => {
-            tracing::warn!(event_id = %event.event_id, amount = text, "unusable amount stored as 0");
+/// An amount as exact decimal text, `None` as NULL (an empty field). An amount
+/// that does not fit `numeric(30,12)` is stored as 0 and logged.
+fn money(event: &UsageEvent, amount: Option<Cost>) -> String {
+    match amount {
+        None => String::new(),
+        Some(cost) if cost.0.abs() < MAX_PICO => cost.usd(),
+        Some(cost) => {
+            tracing::warn!(event_id = %event.event_id, amount = %cost, "unusable amount stored as 0");
             Cost::ZERO.usd()
         }
     }
@@ -267,15 +270,24 @@ mod tests {
     #[test]
     fn amounts_are_canonical_and_bounded() {
         let event = sample("t", Utc::now());
-        assert_eq!(money(&event, "0.000000000001"), "0.000000000001");
-        assert_eq!(money(&event, "1.500"), "1.5");
-        assert_eq!(money(&event, "7.5e-08"), "0.000000075");
+        let money = |text: &str| money(&event, Some(Cost::parse_usd(text).unwrap()));
+        assert_eq!(money("0.000000000001"), "0.000000000001");
+        assert_eq!(money("1.500"), "1.5");
+        assert_eq!(money("7.5e-08"), "0.000000075");
         assert_eq!(
-            money(&event, "999999999999999999.999999999999"),
+            money("999999999999999999.999999999999"),
             "999999999999999999.999999999999"
         );
-        assert_eq!(money(&event, "1000000000000000000"), "0");
-        assert_eq!(money(&event, "abc"), "0");
-        assert_eq!(money(&event, "0.0000000000001"), "0");
+        assert_eq!(money("1000000000000000000"), "0");
+        assert_eq!(super::money(&event, None), "", "unknown is NULL");
+    }
+
+    #[test]
+    fn an_unpriced_event_stores_null_amounts() {
+        let mut event = sample("t", Utc::now());
+        event.cost_usd = None;
+        let csv = encode(&[event]);
+        let fields: Vec<&str> = csv.trim_end_matches('\n').split(',').collect();
+        assert_eq!((fields[21], fields[22]), ("", ""), "cost and baseline NULL");
     }
 }

@@ -71,6 +71,10 @@ pub struct Totals {
     pub latency_count: i64,
     /// Requests that needed more than one provider attempt.
     pub failovers: i64,
+    /// Requests served by a model without a price: counted in `requests` and the
+    /// token sums, left out of `cost`, `baseline` and `savings` (their cost is
+    /// unknown, so they can claim no saving).
+    pub unpriced: i64,
 }
 
 impl AddAssign for Totals {
@@ -86,6 +90,7 @@ impl AddAssign for Totals {
         self.latency_ms_sum += other.latency_ms_sum;
         self.latency_count += other.latency_count;
         self.failovers += other.failovers;
+        self.unpriced += other.unpriced;
     }
 }
 

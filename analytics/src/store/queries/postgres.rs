@@ -28,7 +28,8 @@ const SUMS: &str = "coalesce(sum(requests), 0)::bigint AS requests, \
     coalesce(sum(savings_usd), 0)::text AS savings_usd, \
     coalesce(sum(latency_ms_sum), 0)::bigint AS latency_ms_sum, \
     coalesce(sum(latency_count), 0)::bigint AS latency_count, \
-    coalesce(sum(failovers), 0)::bigint AS failovers";
+    coalesce(sum(failovers), 0)::bigint AS failovers, \
+    coalesce(sum(unpriced), 0)::bigint AS unpriced";
 
 /// `$1` tenant, `$2..=$3` days, `$4` team, `$5` key, `$6` model, `$7` provider.
 const WHERE: &str = "tenant_id = $1 AND day >= $2 AND day <= $3 \
@@ -140,6 +141,7 @@ fn read_totals(row: &PgRow) -> Result<Totals, sqlx::Error> {
         latency_ms_sum: row.try_get("latency_ms_sum")?,
         latency_count: row.try_get("latency_count")?,
         failovers: row.try_get("failovers")?,
+        unpriced: row.try_get("unpriced")?,
     })
 }
 

@@ -31,7 +31,8 @@ const SUMS: &str = "COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(errors)
     COALESCE(SUM(savings_pusd % 1000000), 0) AS savings_lo, \
     COALESCE(SUM(latency_ms_sum), 0) AS latency_ms_sum, \
     COALESCE(SUM(latency_count), 0) AS latency_count, \
-    COALESCE(SUM(failovers), 0) AS failovers";
+    COALESCE(SUM(failovers), 0) AS failovers, \
+    COALESCE(SUM(unpriced), 0) AS unpriced";
 
 /// `?1` tenant, `?2..=?3` days, `?4` team, `?5` key, `?6` model, `?7` provider.
 const WHERE: &str = "tenant_id = ?1 AND day >= ?2 AND day <= ?3 \
@@ -149,6 +150,7 @@ fn read_totals(row: &SqliteRow) -> Result<Totals, StoreError> {
         latency_ms_sum: int("latency_ms_sum")?,
         latency_count: int("latency_count")?,
         failovers: int("failovers")?,
+        unpriced: int("unpriced")?,
     })
 }
 

@@ -51,7 +51,8 @@ macro_rules! aggregate_columns {
             $period,
             ", key_id, team, requested_model, routed_provider, routed_model, \
              requests, errors, prompt_tokens, completion_tokens, cached_tokens, \
-             cost_pusd, baseline_pusd, savings_pusd, latency_ms_sum, latency_count, failovers"
+             cost_pusd, baseline_pusd, savings_pusd, latency_ms_sum, latency_count, failovers, \
+             unpriced"
         )
     };
 }
@@ -71,7 +72,7 @@ macro_rules! from_daily {
                  routed_model, SUM(requests), SUM(errors), SUM(prompt_tokens), \
                  SUM(completion_tokens), SUM(cached_tokens), SUM(cost_pusd), \
                  SUM(baseline_pusd), SUM(savings_pusd), SUM(latency_ms_sum), \
-                 SUM(latency_count), SUM(failovers) FROM usage_daily \
+                 SUM(latency_count), SUM(failovers), SUM(unpriced) FROM usage_daily \
                  WHERE day >= ?1 AND day <= ?2 \
                  GROUP BY tenant_id, key_id, team, requested_model, routed_provider, routed_model"
             ),
@@ -81,6 +82,8 @@ macro_rules! from_daily {
 
 /// One day's daily rows (`?1` the day) from the raw events in
 /// `?2 <= occurred_at_ns < ?3`; missing team, provider and model become `''`.
+/// Money sums cover priced events only (unpriced ones have NULL amounts, which
+/// `SUM` skips); unpriced events are counted.
 const DAILY_DELETE: &str = "DELETE FROM usage_daily WHERE day = ?1";
 const DAILY_INSERT: &str = concat!(
     "INSERT INTO usage_daily (",
@@ -88,8 +91,10 @@ const DAILY_INSERT: &str = concat!(
     ") SELECT tenant_id, ?1, key_id, COALESCE(team, ''), requested_model, \
      COALESCE(routed_provider, ''), COALESCE(routed_model, ''), COUNT(*), \
      SUM(status >= 400 OR error_kind IS NOT NULL), SUM(prompt_tokens), \
-     SUM(completion_tokens), SUM(cached_tokens), SUM(cost_pusd), SUM(baseline_pusd), \
-     SUM(baseline_pusd - cost_pusd), SUM(latency_ms), COUNT(latency_ms), SUM(attempts > 1) \
+     SUM(completion_tokens), SUM(cached_tokens), COALESCE(SUM(cost_pusd), 0), \
+     COALESCE(SUM(baseline_pusd), 0), COALESCE(SUM(baseline_pusd - cost_pusd), 0), \
+     SUM(latency_ms), COUNT(latency_ms), SUM(attempts > 1), \
+     SUM(cost_pusd IS NULL OR baseline_pusd IS NULL) \
      FROM usage_events WHERE occurred_at_ns >= ?2 AND occurred_at_ns < ?3 \
      GROUP BY tenant_id, key_id, COALESCE(team, ''), requested_model, \
      COALESCE(routed_provider, ''), COALESCE(routed_model, '')"

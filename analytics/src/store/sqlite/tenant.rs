@@ -30,6 +30,9 @@ pub struct UsageTotals {
     pub savings: Cost,
     pub latency_ms_sum: i64,
     pub latency_count: i64,
+    /// Requests served by a model without a price: in `requests`, not in the
+    /// money sums.
+    pub unpriced: i64,
 }
 
 /// One day of a tenant's series (days without traffic are zero).
@@ -75,7 +78,8 @@ macro_rules! sums {
          COALESCE(SUM(savings_pusd / 1000000), 0) AS savings_hi, \
          COALESCE(SUM(savings_pusd % 1000000), 0) AS savings_lo, \
          COALESCE(SUM(latency_ms_sum), 0) AS latency_ms_sum, \
-         COALESCE(SUM(latency_count), 0) AS latency_count"
+         COALESCE(SUM(latency_count), 0) AS latency_count, \
+         COALESCE(SUM(unpriced), 0) AS unpriced"
     };
 }
 
@@ -90,7 +94,7 @@ macro_rules! rows {
              cost_pusd / 1000000 AS cost_hi, cost_pusd % 1000000 AS cost_lo, \
              baseline_pusd / 1000000 AS baseline_hi, baseline_pusd % 1000000 AS baseline_lo, \
              savings_pusd / 1000000 AS savings_hi, savings_pusd % 1000000 AS savings_lo, \
-             latency_ms_sum, latency_count FROM ",
+             latency_ms_sum, latency_count, unpriced FROM ",
             $table,
             " WHERE tenant_id = ?1 AND ",
             $period,
@@ -224,5 +228,6 @@ fn totals(row: &SqliteRow) -> Result<UsageTotals, StoreError> {
         savings: money("savings_hi", "savings_lo")?,
         latency_ms_sum: int("latency_ms_sum")?,
         latency_count: int("latency_count")?,
+        unpriced: int("unpriced")?,
     })
 }

@@ -38,7 +38,7 @@ const ROWS_PER_INSERT: usize = 64;
 impl EventStore for SqliteStore {
     /// One transaction of multi-row inserts, chunked under SQLite's bind limit;
     /// ids already stored, or repeated in the batch, are skipped. An event whose
-    /// amounts do not parse or exceed i64 pico-USD rejects the whole batch.
+    /// amounts exceed i64 pico-USD rejects the whole batch.
     async fn write(&self, events: &[UsageEvent]) -> Result<u64, StoreError> {
         if events.is_empty() {
             return Ok(0);
@@ -104,8 +104,7 @@ impl EventStore for SqliteStore {
 
 impl SqliteStore {
     /// A tenant's raw events with `from <= occurred_at < to`, oldest first, at
-    /// most `limit` of them. Amounts come back as canonical decimal text
-    /// ([`Cost::usd`]: `"0.00021"`, not `"0.000210"`).
+    /// most `limit` of them.
     pub async fn events(
         &self,
         tenant_id: &str,
@@ -137,8 +136,9 @@ struct EventRow<'a> {
     occurred_at_ns: i64,
     /// Prompt, completion, cached, cache write, reasoning.
     tokens: [i64; 5],
-    cost_pusd: i64,
-    baseline_pusd: i64,
+    /// `None` (NULL) for an unpriced request: both or neither.
+    cost_pusd: Option<i64>,
+    baseline_pusd: Option<i64>,
 }
 
 impl<'a> EventRow<'a> {
@@ -147,12 +147,8 @@ impl<'a> EventRow<'a> {
             StoreError::Rejected(format!("event {}: {what} out of range", event.event_id))
         };
         let token = |n: u64| i64::try_from(n).map_err(|_| reject("token count"));
-        let money = |text: &str, what: &str| {
-            Cost::parse_usd(text)
-                .ok()
-                .and_then(|cost| i64::try_from(cost.0).ok())
-                .ok_or_else(|| reject(what))
-        };
+        let money = |cost: Cost, what: &str| i64::try_from(cost.0).map_err(|_| reject(what));
+        let (cost, baseline) = event.priced().unzip();
         Ok(EventRow {
             event,
             event_id: event.event_id.to_string(),
@@ -167,8 +163,8 @@ impl<'a> EventRow<'a> {
                 token(event.cache_write_tokens)?,
                 token(event.reasoning_tokens)?,
             ],
-            cost_pusd: money(&event.cost_usd, "cost_usd")?,
-            baseline_pusd: money(&event.baseline_usd, "baseline_usd")?,
+            cost_pusd: cost.map(|c| money(c, "cost_usd")).transpose()?,
+            baseline_pusd: baseline.map(|b| money(b, "baseline_usd")).transpose()?,
         })
     }
 }
@@ -186,8 +182,10 @@ fn event_from_row(row: &SqliteRow) -> Result<UsageEvent, StoreError> {
         let value: Option<i64> = row.try_get(column).map_err(db_error)?;
         value.map(|v| narrow(v, column)).transpose()
     };
-    let usd =
-        |column: &str| -> Result<String, StoreError> { Ok(Cost(i128::from(int(column)?)).usd()) };
+    let usd = |column: &str| -> Result<Option<Cost>, StoreError> {
+        let value: Option<i64> = row.try_get(column).map_err(db_error)?;
+        Ok(value.map(|pico| Cost(i128::from(pico))))
+    };
     Ok(UsageEvent {
         event_id: Uuid::parse_str(&text("event_id")?).map_err(|_| corrupt("event_id"))?,
         occurred_at: DateTime::from_timestamp_nanos(int("occurred_at_ns")?),

@@ -5,6 +5,8 @@
 //! Money is exact decimal USD text (every significant digit, from
 //! [`Cost::usd`]); percentages are decimal text with two places, rounded half
 //! away from zero; `null` (an empty CSV field) where a ratio has no denominator.
+//! Money covers priced requests only; `unpriced_requests` says how many of the
+//! `requests` were served by a model without a price and are not in it.
 
 use analytics::store::queries::{Aggregate, Totals};
 use pricing::Cost;
@@ -100,6 +102,7 @@ pub fn figures(aggregate: &Aggregate) -> Record {
     record.push("prompt_tokens", Cell::Int(t.prompt_tokens));
     record.push("completion_tokens", Cell::Int(t.completion_tokens));
     record.push("cached_tokens", Cell::Int(t.cached_tokens));
+    record.push("unpriced_requests", Cell::Int(t.unpriced));
     money(&mut record, t.cost, t.baseline, t.savings);
     record.push(
         "latency_avg_ms",
@@ -112,7 +115,9 @@ pub fn figures(aggregate: &Aggregate) -> Record {
     record
 }
 
-/// Spend, baseline, savings and savings %, in that order.
+/// Spend, baseline, savings and savings %, in that order: sums over priced
+/// requests only (the stores and counters leave unpriced requests out of every
+/// amount), so savings % is savings over the baseline of the same requests.
 pub fn money(record: &mut Record, cost: Cost, baseline: Cost, savings: Cost) {
     record.push("spend_usd", Cell::Text(cost.usd()));
     record.push("baseline_usd", Cell::Text(baseline.usd()));

@@ -158,18 +158,25 @@ fn schemas() -> Value {
         ("prompt_tokens", int.clone()),
         ("completion_tokens", int.clone()),
         ("cached_tokens", int.clone()),
-        ("spend_usd", usd.clone()),
+        (
+            "unpriced_requests",
+            json!({"type": "integer", "description": "Requests served by a model without a price: counted in requests and tokens, left out of every amount (their cost is unknown, so they claim no savings)"}),
+        ),
+        (
+            "spend_usd",
+            json!({"type": "string", "description": "What the priced requests cost (exact decimal USD)", "examples": ["12.345678"]}),
+        ),
         (
             "baseline_usd",
-            json!({"type": "string", "description": "What the requested models would have cost at list price"}),
+            json!({"type": "string", "description": "What the priced requests would have cost at the requested models' list prices"}),
         ),
         (
             "savings_usd",
-            json!({"type": "string", "description": "baseline - spend; negative when routing cost more"}),
+            json!({"type": "string", "description": "baseline - spend over priced requests; negative when routing cost more"}),
         ),
         (
             "savings_pct",
-            json!({"type": ["string", "null"], "description": "savings / baseline x 100"}),
+            json!({"type": ["string", "null"], "description": "savings / baseline x 100, priced requests only"}),
         ),
         ("latency_avg_ms", ms.clone()),
         ("latency_p50_ms", ms.clone()),
@@ -307,7 +314,7 @@ fn roi_report() -> Value {
         "annual_net_savings": usd,
         "roi_percent": nullable, "payback_days": nullable,
         "policy": {"type": "string"}, "priced_on": {"type": "string", "format": "date"},
-        "measured": {"type": "object"},
+        "measured": {"type": "object", "description": "Measured mode: the window, its requests and tokens, cost and baseline_cost (priced requests only) and unpriced_requests"},
         "models": {"type": "array", "items": {"type": "object"}}
     }})
 }

@@ -173,7 +173,8 @@ async fn parts(
 
 /// Counter fields, in `analytics::counters::FIELDS` order, as figures.
 fn figures(values: &CounterValues) -> Record {
-    let [requests, errors, prompt_tokens, completion_tokens, cost, baseline, savings] = *values;
+    let [requests, errors, prompt_tokens, completion_tokens, cost, baseline, savings, unpriced] =
+        *values;
     let mut record = Record::default();
     record.push("requests", Cell::Int(requests));
     record.push("errors", Cell::Int(errors));
@@ -183,6 +184,7 @@ fn figures(values: &CounterValues) -> Record {
     );
     record.push("prompt_tokens", Cell::Int(prompt_tokens));
     record.push("completion_tokens", Cell::Int(completion_tokens));
+    record.push("unpriced_requests", Cell::Int(unpriced));
     let pico = |value: i64| Cost(i128::from(value));
     money(&mut record, pico(cost), pico(baseline), pico(savings));
     record
@@ -242,7 +244,7 @@ impl Answer for Realtime {
             }
         }
         Table {
-            columns: row("", "", "", &figures(&[0; 7])).names(),
+            columns: row("", "", "", &figures(&CounterValues::default())).names(),
             rows,
         }
     }
@@ -253,7 +255,7 @@ mod tests {
     use analytics::counters::{Increments, MemoryCounters};
     use analytics::UsageEvent;
     use chrono::TimeZone;
-    use serde_json::Value;
+    use serde_json::{json, Value};
 
     use super::*;
 
@@ -280,8 +282,8 @@ mod tests {
             cache_write_tokens: 0,
             reasoning_tokens: 0,
             usage_estimated: false,
-            cost_usd: "0.25".to_owned(),
-            baseline_usd: "1".to_owned(),
+            cost_usd: Cost::parse_usd("0.25").ok(),
+            baseline_usd: Some(Cost(1_000_000_000_000)),
             price_version: None,
             baseline_price_version: None,
             latency_ms: 100,
@@ -298,6 +300,12 @@ mod tests {
         increments.add(&event("acme", "k1", now));
         increments.add(&event("acme", "k2", now - TimeDelta::minutes(1)));
         increments.add(&event("globex", "k3", now));
+        // Served by a model without a price: counted, and in no money figure.
+        let mut unpriced = event("acme", "k1", now);
+        unpriced.routed_model = Some("llama-local".to_owned());
+        unpriced.cost_usd = None;
+        unpriced.baseline_usd = None;
+        increments.add(&unpriced);
         let memory = MemoryCounters::default();
         memory.apply(&increments);
         let counters = Counters::Memory(memory);
@@ -305,10 +313,12 @@ mod tests {
         let json = serde_json::to_value(&answer).unwrap();
         assert_eq!(json["source"], "memory");
         assert_eq!(json["minute"], "2026-11-25T09:30:00Z");
-        assert_eq!(json["today"]["requests"], 2);
+        assert_eq!(json["today"]["requests"], 3);
+        assert_eq!(json["today"]["unpriced_requests"], 1);
         assert_eq!(json["today"]["spend_usd"], "0.5");
+        assert_eq!(json["today"]["baseline_usd"], "2");
         assert_eq!(json["today"]["savings_pct"], "75.00");
-        assert_eq!(json["this_minute"]["requests"], 1);
+        assert_eq!(json["this_minute"]["requests"], 2);
         assert_eq!(json["previous_minute"]["requests"], 1);
         let keys: Vec<&str> = json["by_key"]
             .as_array()
@@ -318,11 +328,18 @@ mod tests {
             .collect();
         assert_eq!(keys, ["k1", "k2"]);
         assert_eq!(json["by_model"][0]["routed_model"], "gpt-4o-mini");
+        let local = &json["by_model"][1];
+        assert_eq!(local["routed_model"], "llama-local");
+        assert_eq!(local["unpriced_requests"], 1);
+        assert_eq!(
+            (&local["savings_usd"], &local["savings_pct"]),
+            (&json!("0"), &Value::Null)
+        );
         let csv = super::super::csv::render(&answer.table());
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines.len(), 1 + 3 + 2 + 1);
+        assert_eq!(lines.len(), 1 + 3 + 2 + 2);
         assert!(lines[0].starts_with("scope,name,window,requests,"));
-        assert!(lines[1].starts_with("tenant,acme,day,2,0,0.00,200,20,0.5,2,1.5,75.00"));
+        assert!(lines[1].starts_with("tenant,acme,day,3,0,0.00,300,30,1,0.5,2,1.5,75.00"));
     }
 
     /// A team's or a key's figures are its keys' counters alone; the

@@ -1,7 +1,7 @@
 //! `GET /api/v1/analytics/summary`: one set of figures for a range of days
-//! (spend, baseline, savings and savings %, requests, errors and error rate,
-//! failovers and failover rate, tokens, latency average, p50 and p95), under
-//! optional filters.
+//! (spend, baseline, savings and savings % over priced requests, unpriced
+//! requests, requests, errors and error rate, failovers and failover rate,
+//! tokens, latency average, p50 and p95), under optional filters.
 
 use std::sync::Arc;
 
