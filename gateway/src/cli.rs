@@ -30,10 +30,24 @@ pub enum Command {
         #[arg(long, short, env = "GATEWAY_CONFIG", default_value = "gateway.toml")]
         config: PathBuf,
     },
-    /// Create or update the analytics schema (also done at every start).
+    /// Create or update the analytics schema, as the tables' owner (at start
+    /// the gateway migrates only when it has the owner's URL or a single URL),
+    /// and optionally make the least-privilege Postgres logins it serves with.
     Migrate {
         #[arg(long, short, env = "GATEWAY_CONFIG", default_value = "gateway.toml")]
         config: PathBuf,
+        /// Postgres URL of the tables' owner (default: analytics.owner_database_url
+        /// or DATABASE_OWNER_URL, else the serving URL).
+        #[arg(long)]
+        owner_url: Option<String>,
+        /// Make this login role the serving login (events, rollups): created
+        /// (LOGIN, no password) when missing, granted gateway_writer.
+        #[arg(long)]
+        writer_role: Option<String>,
+        /// Make this login role the tenant reader: created (LOGIN, no password)
+        /// when missing, granted gateway_reader.
+        #[arg(long)]
+        reader_role: Option<String>,
     },
     /// Roll usage events up into daily, weekly and monthly aggregates for a
     /// range of days (idempotent; the gateway also does this on a schedule).

@@ -154,7 +154,7 @@ fn print_banner(gateway: &RunningGateway, keys: &MintedKeys, data_dir: &Path) {
     println!("  dashboard:        http://{addr}/dashboard");
     println!("  OpenAI base URL:  http://{addr}/v1");
     println!(
-        "  tenant key:       {}   (tenant acme, team platform: the OpenAI API and the dashboard)",
+        "  tenant key:       {}   (tenant acme, team platform: the OpenAI API, and the dashboard of the whole tenant)",
         keys.get(MAIN_KEY)
     );
     println!(
@@ -162,7 +162,7 @@ fn print_banner(gateway: &RunningGateway, keys: &MintedKeys, data_dir: &Path) {
         keys.get(DASHBOARD_KEY)
     );
     println!(
-        "  other tenant key: {}   (tenant globex: sees only its own data)",
+        "  other tenant key: {}   (tenant globex, team support: sees only its own team's data)",
         keys.get(OTHER_TENANT_KEY)
     );
     println!("  data directory:   {}", data_dir.display());

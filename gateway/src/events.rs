@@ -2,18 +2,24 @@
 //! the store (Postgres, or the embedded SQLite file), the counters (Redis, or in
 //! process), the writer task, and the housekeeping task (partitions, rollups,
 //! retention) that runs every `rollup_interval`.
+//!
+//! - `open`: which Postgres login migrates, checks and serves.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use analytics::counters::{Counters, MemoryCounters, RedisCounters};
 use analytics::store::postgres::PoolSettings;
-use analytics::store::{Retention, Store, StoreError};
+use analytics::store::{Retention, Store};
 use analytics::writer::{EventSink, Writer, WriterConfig};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{AnalyticsConfig, EventStoreConfig};
+
+mod open;
+
+pub use open::{migrate_and_grant, MigrateReport, OpenError};
 
 /// How much longer than `analytics.write_timeout_ms` the writer waits for a
 /// store write before it gives up on it.
@@ -22,7 +28,7 @@ const WRITE_TIMEOUT_BACKSTOP: Duration = Duration::from_secs(2);
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error("cannot open the event store: {0}")]
-    Store(#[from] StoreError),
+    Store(#[from] OpenError),
     #[error("analytics.redis_url: {0}")]
     Redis(String),
 }
@@ -35,15 +41,17 @@ pub struct Pipeline {
     housekeeping: JoinHandle<()>,
 }
 
-pub async fn open_store(config: &AnalyticsConfig) -> Result<Store, StoreError> {
+/// Opens the configured store, bringing its schema up to date (Postgres: as
+/// `open` decides, with the logins checked).
+pub async fn open_store(config: &AnalyticsConfig) -> Result<Store, OpenError> {
     match &config.store {
-        EventStoreConfig::Postgres { url } => {
+        EventStoreConfig::Postgres(logins) => {
             let settings = PoolSettings {
                 write_timeout: config.write_timeout,
             };
-            Store::open_postgres_with(url.expose(), settings).await
+            open::open(logins, settings).await
         }
-        EventStoreConfig::Sqlite { path } => Store::open_sqlite(path).await,
+        EventStoreConfig::Sqlite { path } => Ok(Store::open_sqlite(path).await?),
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{KeyConfig, KeyRole, PolicySettings, TenantConfig};
+use crate::config::{AnalyticsScope, KeyConfig, KeyRole, PolicySettings, TenantConfig};
 use crate::rate_limit::RateLimiter;
 use crate::routing::Policy;
 
@@ -77,6 +77,8 @@ pub struct ApiKey {
     pub tenant: String,
     pub team: Option<String>,
     pub role: KeyRole,
+    /// Which of its tenant's analytics it reads.
+    pub analytics: AnalyticsScope,
     /// The key's settings over its tenant's over the gateway's defaults.
     pub policy: Policy,
     pub limiter: Option<RateLimiter>,
@@ -107,6 +109,7 @@ impl KeyStore {
                     tenant: k.tenant.clone(),
                     team: k.team.clone(),
                     role: k.role,
+                    analytics: k.analytics,
                     policy: k.policy.over(&tenant_policy),
                     limiter: k.rpm.map(RateLimiter::per_minute),
                 };
@@ -118,6 +121,18 @@ impl KeyStore {
 
     pub fn find(&self, presented: &str) -> Option<&Arc<ApiKey>> {
         self.by_hash.get(&KeyHash::of(presented))
+    }
+
+    /// The ids of `tenant`'s keys in `team`, as configured now.
+    pub(crate) fn team_key_ids<'a>(
+        &'a self,
+        tenant: &'a str,
+        team: &'a str,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.by_hash
+            .values()
+            .filter(move |k| k.tenant == tenant && k.team.as_deref() == Some(team))
+            .map(|k| k.id.as_str())
     }
 }
 
@@ -158,6 +173,7 @@ mod tests {
             tenant: "acme".into(),
             team: None,
             role: KeyRole::Api,
+            analytics: AnalyticsScope::Key,
             policy: PolicySettings::default(),
             rpm: None,
         };
@@ -188,6 +204,7 @@ mod tests {
             tenant: tenant.into(),
             team: None,
             role: KeyRole::Api,
+            analytics: AnalyticsScope::Key,
             policy,
             rpm: None,
         };

@@ -72,20 +72,19 @@ fn main() -> ExitCode {
             }
         },
         Command::Keys { command } => keys_command(command),
-        Command::Migrate { config } => {
+        Command::Migrate {
+            config,
+            owner_url,
+            writer_role,
+            reader_role,
+        } => {
             init_logging("warn");
             run_async(async move {
                 let config = match Config::load(&config) {
                     Ok(config) => config,
                     Err(error) => return fail(&error),
                 };
-                match gateway::events::open_store(&config.analytics).await {
-                    Ok(_) => {
-                        println!("ok: analytics schema is current");
-                        ExitCode::SUCCESS
-                    }
-                    Err(error) => fail(&error),
-                }
+                migrate(&config, owner_url, writer_role, reader_role).await
             })
         }
         Command::Rollup { config, from, to } => {
@@ -151,6 +150,80 @@ fn main() -> ExitCode {
             run_async(mock_provider(listen))
         }
     }
+}
+
+/// `gateway migrate`: Postgres as the owner (and the logins), or the embedded
+/// SQLite file.
+async fn migrate(
+    config: &Config,
+    owner_url: Option<String>,
+    writer_role: Option<String>,
+    reader_role: Option<String>,
+) -> ExitCode {
+    use gateway::config::EventStoreConfig;
+    let owner = owner_url.or_else(|| match &config.analytics.store {
+        EventStoreConfig::Postgres(logins) => Some(
+            logins
+                .owner_url
+                .as_ref()
+                .unwrap_or(&logins.url)
+                .expose()
+                .to_owned(),
+        ),
+        EventStoreConfig::Sqlite { .. } => None,
+    });
+    let Some(owner) = owner else {
+        if writer_role.is_some() || reader_role.is_some() {
+            eprintln!("error: --writer-role and --reader-role need Postgres (analytics.database_url or --owner-url)");
+            return ExitCode::FAILURE;
+        }
+        return match gateway::events::open_store(&config.analytics).await {
+            Ok(_) => {
+                println!("ok: analytics schema is current");
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error),
+        };
+    };
+    let report = match gateway::events::migrate_and_grant(
+        &owner,
+        writer_role.as_deref(),
+        reader_role.as_deref(),
+    )
+    .await
+    {
+        Ok(report) => report,
+        Err(error) => return fail(&error),
+    };
+    match report.applied.len() {
+        0 => println!("ok: analytics schema is current"),
+        n => println!("ok: analytics schema is current ({n} migrations applied)"),
+    }
+    let mut code = ExitCode::SUCCESS;
+    for (side, facts, problems) in &report.logins {
+        let group = side.group();
+        if problems.is_empty() {
+            println!(
+                "ok: login `{}` is a least-privilege member of {group}",
+                facts.name
+            );
+        }
+        for problem in problems {
+            if problem.blocking {
+                eprintln!(
+                    "error: login `{}` {} (it cannot serve as {group})",
+                    facts.name, problem.text
+                );
+                code = ExitCode::FAILURE;
+            } else {
+                eprintln!(
+                    "warning: login `{}` {}: more than {group} needs",
+                    facts.name, problem.text
+                );
+            }
+        }
+    }
+    code
 }
 
 fn fail(error: &dyn std::fmt::Display) -> ExitCode {

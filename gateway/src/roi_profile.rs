@@ -158,6 +158,12 @@ pub struct ModelLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Measured {
     pub tenant: String,
+    /// Set when only one team's traffic was measured (the key reads its team's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Set when only one key's traffic was measured (the key reads its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub days: u32,

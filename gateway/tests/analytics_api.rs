@@ -29,10 +29,15 @@ use serde_json::{json, Value};
 #[path = "common/pg.rs"]
 mod pg;
 
-/// Keys besides the suite's own (`acme` API key): a dashboard token of acme,
-/// an API key of globex, an admin key.
+/// Keys besides the suite's own (`acme_team`: an API key of acme, team
+/// `platform`, which reads its team's analytics): an API key of acme granted
+/// the tenant's analytics, one without a team (it reads its own, and is the
+/// seed's key `acme-k1`), a dashboard token of acme, an API key of globex
+/// granted its tenant's, an admin key.
 struct Keys {
     acme: String,
+    acme_team: String,
+    acme_solo: String,
     acme_dashboard: String,
     globex: String,
     admin: String,
@@ -40,19 +45,33 @@ struct Keys {
 
 fn extra_keys() -> (String, Keys) {
     let keys = Keys {
-        acme: String::new(),
+        acme: keys::mint().unwrap(),
+        acme_team: String::new(),
+        acme_solo: keys::mint().unwrap(),
         acme_dashboard: keys::mint().unwrap(),
         globex: keys::mint().unwrap(),
         admin: keys::mint().unwrap(),
     };
     let mut toml = String::new();
-    for (id, key, tenant, role) in [
-        ("acme-dashboard", &keys.acme_dashboard, "acme", "dashboard"),
-        ("globex-api", &keys.globex, "globex", "api"),
-        ("ops-admin", &keys.admin, "ops", "admin"),
+    for (id, key, tenant, settings) in [
+        ("acme-analyst", &keys.acme, "acme", "analytics = \"tenant\""),
+        ("acme-k1", &keys.acme_solo, "acme", ""),
+        (
+            "acme-dashboard",
+            &keys.acme_dashboard,
+            "acme",
+            "role = \"dashboard\"",
+        ),
+        (
+            "globex-api",
+            &keys.globex,
+            "globex",
+            "analytics = \"tenant\"",
+        ),
+        ("ops-admin", &keys.admin, "ops", "role = \"admin\""),
     ] {
         toml.push_str(&format!(
-            "\n[[keys]]\nid = \"{id}\"\nhash = \"{}\"\ntenant = \"{tenant}\"\nrole = \"{role}\"\n",
+            "\n[[keys]]\nid = \"{id}\"\nhash = \"{}\"\ntenant = \"{tenant}\"\n{settings}\n",
             KeyHash::of(key)
         ));
     }
@@ -62,7 +81,7 @@ fn extra_keys() -> (String, Keys) {
 async fn start() -> (TestGateway, Keys) {
     let (toml, mut keys) = extra_keys();
     let gw = start_with(&toml).await;
-    keys.acme.clone_from(&gw.key);
+    keys.acme_team.clone_from(&gw.key);
     (gw, keys)
 }
 
@@ -627,12 +646,18 @@ async fn emit_today(gw: &TestGateway, tenant: &str, n: usize) -> Vec<UsageEvent>
     // A third unpriced (at least one when n >= 3): the real-time figures see both.
     let (unpriced, priced): (Vec<_>, Vec<_>) =
         events.into_iter().partition(|e| e.priced().is_none());
-    let mut events: Vec<UsageEvent> = unpriced
+    let events: Vec<UsageEvent> = unpriced
         .into_iter()
         .take(n / 3)
         .chain(priced)
         .take(n)
         .collect();
+    emit(gw, events).await
+}
+
+/// Emits `events` now through the gateway's pipeline and waits until the
+/// counters hold them.
+async fn emit(gw: &TestGateway, mut events: Vec<UsageEvent>) -> Vec<UsageEvent> {
     let now = Utc::now();
     let stats = gw.gateway.state.events.stats().clone();
     let written = || stats.written.load(std::sync::atomic::Ordering::Relaxed);
@@ -762,6 +787,172 @@ async fn tenant_a_never_sees_tenant_b() {
     gw.gateway.shutdown().await;
 }
 
+/// An API key reads its own team's analytics (its own key's without a team)
+/// unless its config grants `analytics = "tenant"`; a dashboard token reads
+/// the tenant's. Naming another team or key is a 403; CSV and real time
+/// follow the same scope.
+#[tokio::test]
+async fn api_keys_read_their_team_or_their_own_analytics() {
+    let (gw, keys) = start().await;
+    let days = days();
+    let events = seed(&days);
+    load(&gw, &events, &days).await;
+    let acme = |keep: &dyn Fn(&UsageEvent) -> bool| -> Vec<&UsageEvent> {
+        events
+            .iter()
+            .filter(|e| e.tenant_id == "acme" && keep(e))
+            .collect()
+    };
+    let summary = format!("/api/v1/analytics/summary?{}", range(&days));
+    let platform = acme(&|e| e.team.as_deref() == Some("platform"));
+    let k1 = acme(&|e| e.key_id == "acme-k1");
+    assert!(!platform.is_empty() && platform.len() < acme(&|_| true).len());
+    for (key, expected) in [
+        (&keys.acme_team, expected_figures(&platform)),
+        (&keys.acme_solo, expected_figures(&k1)),
+        (&keys.acme, expected_figures(&acme(&|_| true))),
+        (&keys.acme_dashboard, expected_figures(&acme(&|_| true))),
+    ] {
+        let body = get_json(&gw, key, &summary).await;
+        assert_figures(&body, &expected);
+    }
+    // Filters narrow within the scope; an empty filter is no filter.
+    let body = get_json(
+        &gw,
+        &keys.acme_team,
+        &format!("{summary}&team=&key=acme-k2"),
+    )
+    .await;
+    assert_figures(
+        &body,
+        &expected_figures(&acme(&|e| {
+            e.team.as_deref() == Some("platform") && e.key_id == "acme-k2"
+        })),
+    );
+
+    // Breakdowns, series, routing mix and CSV hold the scope's rows only.
+    let r = range(&days);
+    let by_team = get_json(
+        &gw,
+        &keys.acme_team,
+        &format!("/api/v1/analytics/breakdown?{r}&by=team"),
+    )
+    .await;
+    let teams: Vec<&Value> = by_team["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row["team"])
+        .collect();
+    assert_eq!(teams, [&json!("platform")], "{by_team}");
+    let by_key = get_json(
+        &gw,
+        &keys.acme_solo,
+        &format!("/api/v1/analytics/breakdown?{r}&by=key"),
+    )
+    .await;
+    let named: Vec<&Value> = by_key["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row["key"])
+        .collect();
+    assert_eq!(named, [&json!("acme-k1")], "{by_key}");
+    for path in [
+        format!("/api/v1/analytics/timeseries?{r}&interval=week"),
+        format!("/api/v1/analytics/routing-mix?{r}"),
+        format!("/api/v1/analytics/breakdown?{r}&by=team&format=csv"),
+    ] {
+        let text = get(&gw, &keys.acme_team, &path).await.text().await.unwrap();
+        assert!(!text.contains("research"), "{path}: {text}");
+    }
+
+    // Another team or key: 403 in OpenAI's shape, whatever the format.
+    for (key, query) in [
+        (&keys.acme_team, "team=research"),
+        (&keys.acme_team, "team=research&format=csv"),
+        (&keys.acme_solo, "key=acme-k2"),
+    ] {
+        let refused = get(&gw, key, &format!("{summary}&{query}")).await;
+        assert_eq!(refused.status(), 403, "{query}");
+        let body: Value = refused.json().await.unwrap();
+        let error = common::assert_openai_error(&body);
+        assert_eq!(error["code"], "insufficient_permissions");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("analytics = \"tenant\""),
+            "{body}"
+        );
+    }
+
+    // Real time: the scope's keys only; minutes are per tenant, so null.
+    let today = Utc::now().date_naive();
+    let mut now = seed(&[today]);
+    now.retain(|e| e.tenant_id == "acme");
+    now.truncate(6);
+    for (n, event) in now.iter_mut().enumerate() {
+        event.key_id = ["test-all", "acme-k1", "acme-k2"][n % 3].to_owned();
+    }
+    emit(&gw, now).await;
+    for (key, requests, scope) in [
+        (&keys.acme_team, 2, ("team", "platform")),
+        (&keys.acme_solo, 2, ("key", "acme-k1")),
+    ] {
+        let body = get_json(&gw, key, "/api/v1/analytics/realtime").await;
+        assert_eq!(body["today"]["requests"], requests, "{body}");
+        assert_eq!(body[scope.0], scope.1, "{body}");
+        assert_eq!(body["previous_minute"], Value::Null);
+        assert_eq!(body["by_model"], json!([]));
+        assert_eq!(body["by_key"].as_array().unwrap().len(), 1, "{body}");
+    }
+    let tenant = get_json(&gw, &keys.acme, "/api/v1/analytics/realtime").await;
+    assert_eq!(tenant["today"]["requests"], 6);
+    assert!(tenant["previous_minute"].is_object());
+    gw.gateway.shutdown().await;
+}
+
+/// Admin and dashboard keys read analytics; only API keys send traffic (403
+/// in OpenAI's shape otherwise).
+#[tokio::test]
+async fn only_api_keys_are_accepted_for_inference() {
+    let (gw, keys) = start().await;
+    for (key, expect, says) in [
+        (&keys.admin, 403, "admin key"),
+        (&keys.acme_dashboard, 403, "dashboard token"),
+        (&keys.acme, 200, ""),
+    ] {
+        let response = gw
+            .client
+            .post(gw.url("/v1/chat/completions"))
+            .bearer_auth(key)
+            .json(&common::chat_body("mock-chat"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expect, "{says}");
+        let models = gw
+            .client
+            .get(gw.url("/v1/models"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(models.status(), expect, "{says}");
+        if expect == 403 {
+            let body: Value = response.json().await.unwrap();
+            let error = common::assert_openai_error(&body);
+            assert_eq!(error["code"], "insufficient_permissions");
+            assert!(error["message"].as_str().unwrap().contains(says), "{body}");
+        }
+    }
+    // The admin key still reads any tenant's analytics.
+    let body = get_json(&gw, &keys.admin, "/api/v1/analytics/summary?tenant=acme").await;
+    assert_eq!(body["tenant"], "acme");
+    gw.gateway.shutdown().await;
+}
+
 #[tokio::test]
 async fn bad_parameters_are_400s_naming_them() {
     let (gw, keys) = start().await;
@@ -838,6 +1029,13 @@ async fn openapi_lists_every_endpoint() {
     ] {
         assert!(document["paths"][path].is_object(), "{path}");
     }
+    // The scope of each kind of key is described.
+    let description = document["info"]["description"].as_str().unwrap();
+    assert!(
+        description.contains("analytics = \"tenant\"") && description.contains("own team's"),
+        "{description}"
+    );
+    assert!(document["components"]["schemas"]["Realtime"]["properties"]["team"].is_object());
     let figures = document["components"]["schemas"]["Figures"]["properties"]
         .as_object()
         .unwrap();
@@ -862,9 +1060,9 @@ async fn summary_on_postgres_equals_raw_events() {
     let mock = gateway::mock_provider::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    keys.acme = keys::mint().unwrap();
+    keys.acme_team = keys::mint().unwrap();
     let limited = keys::mint().unwrap();
-    let text = common::config_text(mock.addr, &keys.acme, &limited, &toml).replace(
+    let text = common::config_text(mock.addr, &keys.acme_team, &limited, &toml).replace(
         "\n[analytics]\n",
         &format!("\n[analytics]\ndatabase_url = \"{}\"\n", db.url),
     );
@@ -873,7 +1071,7 @@ async fn summary_on_postgres_equals_raw_events() {
     let gw = TestGateway {
         gateway,
         mock,
-        key: keys.acme.clone(),
+        key: keys.acme_team.clone(),
         limited_key: limited,
         client: reqwest::Client::new(),
     };

@@ -24,8 +24,8 @@ use serde_json::{json, Value};
 use common::TestGateway;
 
 /// Providers that serve the embedded catalog's OpenAI and Anthropic models (at
-/// the mock's address: nothing is called), and two more keys.
-fn extra(admin: &str, other: &str) -> String {
+/// the mock's address: nothing is called), and three more keys.
+fn extra(admin: &str, other: &str, acme: &str) -> String {
     format!(
         r#"
 [[providers]]
@@ -49,9 +49,16 @@ id = "globex-dashboard"
 hash = "{}"
 tenant = "globex"
 role = "dashboard"
+
+[[keys]]
+id = "acme-analyst"
+hash = "{}"
+tenant = "acme"
+analytics = "tenant"
 "#,
         KeyHash::of(admin),
-        KeyHash::of(other)
+        KeyHash::of(other),
+        KeyHash::of(acme)
     )
 }
 
@@ -59,13 +66,22 @@ struct Setup {
     gw: TestGateway,
     admin: String,
     globex: String,
+    /// An API key of acme granted the tenant's analytics (the suite's own key
+    /// reads its team's, `platform`).
+    acme: String,
 }
 
 async fn setup() -> Setup {
     let admin = keys::mint().unwrap();
     let globex = keys::mint().unwrap();
-    let gw = common::start_with(&extra(&admin, &globex)).await;
-    Setup { gw, admin, globex }
+    let acme = keys::mint().unwrap();
+    let gw = common::start_with(&extra(&admin, &globex, &acme)).await;
+    Setup {
+        gw,
+        admin,
+        globex,
+        acme,
+    }
 }
 
 impl Setup {
@@ -319,7 +335,7 @@ async fn measured_mode_scales_the_tenants_recorded_traffic_to_a_month() {
         .unwrap();
 
     let measured = json!({"mode": "measured", "seats": 2, "price_per_seat": "25", "days": 7});
-    let (status, body) = s.roi(&measured).await;
+    let (status, body) = s.roi_as(&s.acme, &measured).await;
     assert_eq!(status, 200, "{body}");
     // current = 70 x 30 / 7 = 300; optimized = 35 x 30 / 7 = 150; gross 150;
     // fee 2 x 25 = 50; net 100; annual 1200; ROI 200 %; payback 50 / 150 x 30 = 10.
@@ -354,6 +370,59 @@ async fn measured_mode_scales_the_tenants_recorded_traffic_to_a_month() {
     let (status, body) = s.roi_as(&s.globex, &measured).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["measured"]["tenant"], "globex");
+    s.gw.gateway.shutdown().await;
+}
+
+/// A key that reads its team's analytics measures its team's traffic only;
+/// one granted the tenant's measures the tenant.
+#[tokio::test]
+async fn measured_mode_reads_what_the_key_may_read() {
+    let s = setup().await;
+    let at = Utc::now().checked_sub_days(Days::new(2)).unwrap();
+    let mut platform = event("acme", at, "1", "3");
+    platform.team = Some("platform".to_owned());
+    let mut research = event("acme", at, "10", "20");
+    research.team = Some("research".to_owned());
+    assert_eq!(
+        s.gw.gateway
+            .store
+            .write(&[platform, research])
+            .await
+            .unwrap(),
+        2
+    );
+    s.gw.gateway
+        .store
+        .rollup(at.date_naive(), at.date_naive())
+        .await
+        .unwrap();
+    let measured = json!({"mode": "measured", "seats": 1, "price_per_seat": "1", "days": 7});
+    // The suite's key: team platform.
+    let (status, body) = s.roi(&measured).await;
+    assert_eq!(status, 200, "{body}");
+    let window = &body["measured"];
+    assert_eq!(
+        (
+            &window["team"],
+            &window["requests"],
+            &window["cost"],
+            &window["baseline_cost"]
+        ),
+        (&json!("platform"), &json!(1), &json!("1"), &json!("3")),
+        "{body}"
+    );
+    let (status, body) = s.roi_as(&s.acme, &measured).await;
+    assert_eq!(status, 200, "{body}");
+    let window = &body["measured"];
+    assert!(window.get("team").is_none(), "{body}");
+    assert_eq!(
+        (
+            &window["requests"],
+            &window["cost"],
+            &window["baseline_cost"]
+        ),
+        (&json!(2), &json!("11"), &json!("23"))
+    );
     s.gw.gateway.shutdown().await;
 }
 

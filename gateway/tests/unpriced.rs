@@ -42,7 +42,7 @@ mod pg;
 struct Setup {
     gateway: RunningGateway,
     _mock: RunningMock,
-    /// Tenant `acme`, policy `strict`.
+    /// Tenant `acme`, policy `strict`; reads the tenant's analytics.
     strict: String,
     /// Tenant `acme`, policy `equivalent`.
     equivalent: String,
@@ -87,6 +87,8 @@ id = "acme-strict"
 hash = "{strict}"
 tenant = "acme"
 policy = "strict"
+# It reads the tenant's analytics (an API key reads its own otherwise).
+analytics = "tenant"
 
 [[keys]]
 id = "acme-equivalent"

@@ -59,9 +59,7 @@ impl Store {
         let store = postgres::PostgresStore::connect_with(url, settings).await?;
         let applied = store.migrate().await?;
         let store = Store::Postgres(store);
-        if applied.contains(&postgres::UNPRICED) {
-            store.rebuild_after_repair().await;
-        }
+        store.after_migrations(&applied).await;
         Ok(store)
     }
 
@@ -71,10 +69,21 @@ impl Store {
         let store = sqlite::SqliteStore::open(path).await?;
         let applied = store.migrate().await?;
         let store = Store::Sqlite(store);
-        if applied.contains(&sqlite::UNPRICED) {
-            store.rebuild_after_repair().await;
-        }
+        store.after_migrations(&applied).await;
         Ok(store)
+    }
+
+    /// What follows the migrations `applied` just now (their versions), on a
+    /// store whose login may roll up: after the unpriced-events repair, the
+    /// rollups are rebuilt. Call it wherever migrations run.
+    pub async fn after_migrations(&self, applied: &[i64]) {
+        let repaired = match self {
+            Store::Postgres(_) => applied.contains(&postgres::UNPRICED),
+            Store::Sqlite(_) => applied.contains(&sqlite::UNPRICED),
+        };
+        if repaired {
+            self.rebuild_after_repair().await;
+        }
     }
 
     /// After the migration that made past unpriced events unpriced (they had

@@ -27,20 +27,59 @@ async fn migrations_apply_once_and_partitions_are_made_ahead() {
             .unwrap();
         assert_eq!(recorded, MIGRATIONS.len() as i64);
 
-        // Every tenant table has Row-Level Security enabled and forced.
-        let secured: Vec<(String, bool, bool)> = sqlx::query_as(
-            "SELECT relname::text, relrowsecurity, relforcerowsecurity FROM pg_class \
-             WHERE relname IN ('usage_events', 'usage_daily', 'usage_weekly', 'usage_monthly') \
-             ORDER BY 1",
+        // Every tenant table (any table with a tenant_id) has Row-Level
+        // Security and exactly two policies, bound to roles: the reader's
+        // (its bound tenant) and the writer's. PUBLIC has no rights.
+        let tables: Vec<(String, bool, bool, Vec<String>, bool)> = sqlx::query_as(
+            "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity, \
+                    ARRAY(SELECT p.polname || ' ' || p.polcmd::text || ' ' || \
+                                 array_to_string(ARRAY(SELECT r::regrole::text FROM unnest(p.polroles) r), ',') || \
+                                 ' ' || coalesce(pg_get_expr(p.polqual, p.polrelid), '') \
+                          FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1), \
+                    coalesce(array_to_string(c.relacl, ','), '') ~ '(^|,)=' \
+             FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' \
+             WHERE c.relnamespace = current_schema()::regnamespace \
+               AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1",
         )
         .fetch_all(store.pool())
         .await
         .unwrap();
-        assert_eq!(secured.len(), 4);
-        assert!(
-            secured.iter().all(|(_, on, forced)| *on && *forced),
-            "{secured:?}"
-        );
+        assert!(tables.len() >= 5, "{tables:?}");
+        for (table, on, forced, policies, public) in &tables {
+            assert!(*on && !*forced, "{table}");
+            assert!(!*public, "{table}: PUBLIC has rights");
+            assert_eq!(
+                policies,
+                &[
+                    "reader_bound_tenant r gateway_reader (tenant_id = ( SELECT gateway_reader_tenant() AS gateway_reader_tenant))".to_owned(),
+                    "writer_all_tenants * gateway_writer true".to_owned(),
+                ],
+                "{table}"
+            );
+        }
+
+        // No function of the gateway is PUBLIC's; every SECURITY DEFINER one
+        // has a fixed search_path.
+        let functions: Vec<(String, bool, bool, Vec<String>)> = sqlx::query_as(
+            "SELECT p.proname::text, p.prosecdef, \
+                    coalesce(array_to_string(p.proacl, ','), '') ~ '(^|,)=' OR p.proacl IS NULL, \
+                    coalesce(p.proconfig, '{}') \
+             FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace \
+               AND p.proname LIKE 'gateway\\_%' ORDER BY 1",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert!(functions.len() >= 10, "{functions:?}");
+        for (name, definer, public, config) in &functions {
+            assert!(!*public, "{name} is executable by PUBLIC");
+            if *definer {
+                assert!(
+                    config.iter().any(|c| c == "search_path=public, pg_temp"),
+                    "{name}: {config:?}"
+                );
+            }
+        }
 
         let created = store.ensure_partitions(today(), 7).await.unwrap();
         assert_eq!(created, 8);
@@ -59,6 +98,16 @@ async fn migrations_apply_once_and_partitions_are_made_ahead() {
             })
             .collect();
         assert_eq!(partitions, expected);
+        // Partitions are reached through usage_events only: Row-Level Security
+        // without a policy shuts out direct readers.
+        let open: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent = 'usage_events'::regclass AND NOT c.relrowsecurity",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert!(open.is_empty(), "{open:?}");
 
         // Each partition covers exactly one UTC day.
         let bounds: String = sqlx::query_scalar(

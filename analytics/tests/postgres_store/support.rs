@@ -44,6 +44,92 @@ where
     }
 }
 
+/// Login roles made for one test, in a database of its own that `owner` owns:
+/// the owner (LOGIN CREATEROLE, not a superuser) migrates; `writer` and
+/// `reader` are names for the serving logins, not created yet (`gateway
+/// migrate --writer-role/--reader-role`, i.e. `PostgresStore::grant_login`,
+/// creates them). Roles are cluster-wide, so the names are unique per run.
+pub struct Logins {
+    pub owner: String,
+    pub writer: String,
+    pub reader: String,
+    /// A name for one more role a test may make (as the admin), dropped too.
+    pub spare: String,
+    base: String,
+    database: String,
+}
+
+impl Logins {
+    /// The server's superuser URL (to make what the owner may not).
+    pub fn admin_url() -> String {
+        std::env::var("GATEWAY_TEST_POSTGRES_URL").unwrap_or(DEFAULT_URL.to_owned())
+    }
+
+    /// The URL that logs `role` into the test database.
+    pub fn url(&self, role: &str) -> String {
+        let (scheme, rest) = self.base.split_once("://").expect("a url");
+        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        format!("{scheme}://{role}@{host}/{}", self.database)
+    }
+}
+
+/// Runs `body` with fresh [`Logins`], then drops the database and the three
+/// roles whether `body` passed or panicked.
+pub async fn with_logins<F, Fut>(body: F)
+where
+    F: FnOnce(Logins) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let admin_url = std::env::var("GATEWAY_TEST_POSTGRES_URL").unwrap_or(DEFAULT_URL.to_owned());
+    let id = Uuid::now_v7().simple().to_string();
+    let database = format!("gw_test_{id}");
+    let (base, _) = admin_url.rsplit_once('/').expect("a database url");
+    let logins = Logins {
+        owner: format!("gw_{id}_owner"),
+        writer: format!("gw_{id}_writer"),
+        reader: format!("gw_{id}_reader"),
+        spare: format!("gw_{id}_spare"),
+        base: base.to_owned(),
+        database: database.clone(),
+    };
+    let roles = [
+        logins.owner.clone(),
+        logins.writer.clone(),
+        logins.reader.clone(),
+        logins.spare.clone(),
+    ];
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .expect("admin connection");
+    // Names are generated above, never input: safe to splice.
+    for statement in [
+        format!("CREATE ROLE {} LOGIN CREATEROLE", roles[0]),
+        format!("CREATE DATABASE {database} OWNER {}", roles[0]),
+    ] {
+        sqlx::query(&statement)
+            .execute(&mut admin)
+            .await
+            .expect("create the owner and its database");
+    }
+
+    let outcome = tokio::spawn(body(logins)).await;
+
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop test database");
+    for role in roles.iter().rev() {
+        sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
+            .execute(&mut admin)
+            .await
+            .expect("drop test role");
+    }
+    admin.close().await.ok();
+    if let Err(err) = outcome {
+        std::panic::resume_unwind(err.into_panic());
+    }
+}
+
 /// A connected, migrated store.
 pub async fn store(url: &str) -> PostgresStore {
     let store = PostgresStore::connect(url).await.unwrap();

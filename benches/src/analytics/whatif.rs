@@ -112,13 +112,7 @@ pub async fn tenant_daily(store: &PostgresStore) -> Result<Value, Error> {
          sum(latency_count)::bigint AS latency_count \
          FROM usage_daily GROUP BY tenant_id, day",
         "ALTER TABLE bench_tenant_daily ADD PRIMARY KEY (tenant_id, day)",
-        "GRANT SELECT ON bench_tenant_daily TO gateway_app",
-        "ALTER TABLE bench_tenant_daily ENABLE ROW LEVEL SECURITY",
-        "ALTER TABLE bench_tenant_daily FORCE ROW LEVEL SECURITY",
-        "CREATE POLICY tenant_isolation ON bench_tenant_daily \
-         USING (tenant_id = nullif(current_setting('gateway.tenant_id', true), ''))",
-        "CREATE POLICY system_access ON bench_tenant_daily \
-         USING (current_setting('gateway.role', true) = 'system')",
+        "SELECT gateway_protect_tenant_table('bench_tenant_daily', 'SELECT, INSERT, DELETE')",
     ] {
         sqlx::query(statement).execute(&mut *tx).await?;
     }

@@ -36,8 +36,21 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub enum EventStoreConfig {
-    Postgres { url: Secret },
+    Postgres(PostgresLogins),
     Sqlite { path: PathBuf },
+}
+
+/// The Postgres URLs, one per job (README, "Postgres roles").
+#[derive(Debug, Clone)]
+pub struct PostgresLogins {
+    /// The serving login: event writes, rollups, partitions.
+    pub url: Secret,
+    /// The tables' owner: migrations. `None`: `url` migrates when it is the
+    /// only URL, otherwise the gateway only checks the schema.
+    pub owner_url: Option<Secret>,
+    /// Tenant reads. `None`: the serving login reads, switched to
+    /// `gateway_reader` (not least privilege).
+    pub reader_url: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,12 +147,24 @@ impl PolicySettings {
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyRole {
-    /// The OpenAI-compatible API, and its own tenant's analytics.
+    /// The OpenAI-compatible API, and its own team's (or own) analytics.
     Api,
     /// Read-only: its own tenant's analytics and the ROI calculator.
     Dashboard,
-    /// Everything, and the analytics of any tenant (`?tenant=`).
+    /// The analytics of any tenant (`?tenant=`); not the OpenAI API.
     Admin,
+}
+
+/// Which of its tenant's analytics a key reads (`analytics` in `[[keys]]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnalyticsScope {
+    /// Every team and key of the tenant: dashboard and admin keys, and API
+    /// keys granted `analytics = "tenant"`.
+    Tenant,
+    /// Its own team's requests: an API key with a team, by default.
+    Team,
+    /// Its own requests: an API key without a team, by default.
+    Key,
 }
 
 #[derive(Debug, Clone)]
@@ -273,6 +298,7 @@ pub struct KeyConfig {
     pub tenant: String,
     pub team: Option<String>,
     pub role: KeyRole,
+    pub analytics: AnalyticsScope,
     pub policy: PolicySettings,
     /// Requests per minute, `None` for unlimited.
     pub rpm: Option<u32>,

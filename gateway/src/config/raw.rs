@@ -30,8 +30,15 @@ pub struct RawConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAnalytics {
-    /// Postgres URL; `DATABASE_URL` when absent; neither: the embedded SQLite store.
+    /// Postgres URL the gateway serves with (events, rollups); `DATABASE_URL`
+    /// when absent; neither: the embedded SQLite store.
     pub database_url: Option<String>,
+    /// Postgres URL of the tables' owner, for migrations; `DATABASE_OWNER_URL`
+    /// when absent; neither: `database_url` migrates (a single-URL setup).
+    pub owner_database_url: Option<String>,
+    /// Postgres URL tenant reads log in with (a member of `gateway_reader`
+    /// only); `DATABASE_READER_URL` when absent.
+    pub reader_database_url: Option<String>,
     pub sqlite_path: Option<String>,
     /// Redis URL; `REDIS_URL` when absent; neither: in-process counters.
     pub redis_url: Option<String>,
@@ -196,9 +203,14 @@ pub struct RawKey {
     pub hash: String,
     pub tenant: String,
     pub team: Option<String>,
-    /// `api` (default): the OpenAI API and its own tenant's analytics;
-    /// `dashboard`: read-only analytics of its tenant; `admin`: everything, any tenant.
+    /// `api` (default): the OpenAI API and its own team's analytics;
+    /// `dashboard`: read-only analytics of its tenant; `admin`: the analytics of
+    /// any tenant, not the OpenAI API.
     pub role: Option<String>,
+    /// Which analytics of its tenant the key reads: `tenant`, `team` or `key`
+    /// (default: `tenant` for dashboard and admin keys; for API keys `team`,
+    /// or `key` when it has no team).
+    pub analytics: Option<String>,
     #[serde(flatten)]
     pub policy: RawPolicy,
     /// Requests per minute; absent or 0 means unlimited.

@@ -15,10 +15,10 @@ use super::raw::{
     RawRouting, RawServer,
 };
 use super::{
-    AnalyticsConfig, CatalogFiles, Config, ConfigError, ConnectionLimits, Endpoint,
+    AnalyticsConfig, AnalyticsScope, CatalogFiles, Config, ConfigError, ConnectionLimits, Endpoint,
     EventStoreConfig, Flavor, KeyConfig, KeyRole, MetricsAccess, ModelConfig, ModelPrice,
-    PolicySettings, ProviderConfig, ProviderKey, RoutingConfig, ServerConfig, TenantConfig,
-    Timeouts, TokenCountConfig, UpstreamLimits,
+    PolicySettings, PostgresLogins, ProviderConfig, ProviderKey, RoutingConfig, ServerConfig,
+    TenantConfig, Timeouts, TokenCountConfig, UpstreamLimits,
 };
 use crate::keys::KeyHash;
 use crate::routing::Mode;
@@ -184,28 +184,55 @@ fn validate_analytics(
     raw: RawAnalytics,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AnalyticsConfig, ConfigError> {
-    let database_url = raw
-        .database_url
-        .or_else(|| lookup("DATABASE_URL"))
-        .filter(|u| !u.is_empty());
-    let store = match database_url {
+    let postgres_url = |path: &str, value: Option<String>, env: &str| match value
+        .or_else(|| lookup(env))
+        .filter(|u| !u.is_empty())
+    {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            EventStoreConfig::Postgres {
-                url: Secret::new(url),
+            Ok(Some(Secret::new(url)))
+        }
+        Some(_) => Err(invalid(
+            path,
+            "expected a postgres:// URL (leave it unset for the embedded SQLite store)",
+        )),
+        None => Ok(None),
+    };
+    let database_url = postgres_url("analytics.database_url", raw.database_url, "DATABASE_URL")?;
+    let owner_url = postgres_url(
+        "analytics.owner_database_url",
+        raw.owner_database_url,
+        "DATABASE_OWNER_URL",
+    )?;
+    let reader_url = postgres_url(
+        "analytics.reader_database_url",
+        raw.reader_database_url,
+        "DATABASE_READER_URL",
+    )?;
+    let store = match database_url {
+        Some(url) => EventStoreConfig::Postgres(PostgresLogins {
+            url,
+            owner_url,
+            reader_url,
+        }),
+        None => {
+            if owner_url.is_some() || reader_url.is_some() {
+                let path = if owner_url.is_some() {
+                    "analytics.owner_database_url"
+                } else {
+                    "analytics.reader_database_url"
+                };
+                return Err(invalid(
+                    path,
+                    "needs analytics.database_url (or DATABASE_URL): the serving login",
+                ));
+            }
+            EventStoreConfig::Sqlite {
+                path: raw
+                    .sqlite_path
+                    .unwrap_or_else(|| "gateway-analytics.sqlite".to_owned())
+                    .into(),
             }
         }
-        Some(_) => {
-            return Err(invalid(
-                "analytics.database_url",
-                "expected a postgres:// URL (leave it unset for the embedded SQLite store)",
-            ))
-        }
-        None => EventStoreConfig::Sqlite {
-            path: raw
-                .sqlite_path
-                .unwrap_or_else(|| "gateway-analytics.sqlite".to_owned())
-                .into(),
-        },
     };
     let redis_url = raw
         .redis_url
@@ -681,8 +708,34 @@ fn validate_key(
             ))
         }
     };
+    let analytics = match (raw.analytics.as_deref(), role) {
+        (None, KeyRole::Api) if raw.team.is_some() => AnalyticsScope::Team,
+        (None, KeyRole::Api) => AnalyticsScope::Key,
+        (None | Some("tenant"), _) => AnalyticsScope::Tenant,
+        (Some("team" | "key"), KeyRole::Admin) => {
+            return Err(invalid(
+                format!("{path}.analytics"),
+                "admin keys read every tenant's analytics; leave `analytics` unset",
+            ))
+        }
+        (Some("team"), _) if raw.team.is_none() => {
+            return Err(invalid(
+                format!("{path}.analytics"),
+                "`team` needs the key's own `team`",
+            ))
+        }
+        (Some("team"), _) => AnalyticsScope::Team,
+        (Some("key"), _) => AnalyticsScope::Key,
+        (Some(other), _) => {
+            return Err(invalid(
+                format!("{path}.analytics"),
+                format!("unknown scope `{other}` (tenant, team or key)"),
+            ))
+        }
+    };
     Ok(KeyConfig {
         role,
+        analytics,
         policy: validate_policy(path, raw.policy, providers)?,
         id: raw.id,
         hash,
@@ -887,6 +940,77 @@ mod tests {
         }
     }
 
+    /// Three Postgres URLs, each from the file or its variable; the owner's
+    /// and the reader's need the serving one; secrets never print.
+    #[test]
+    fn postgres_logins_come_from_the_file_or_the_environment() {
+        use crate::config::EventStoreConfig;
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let logins = |config: Config| match config.analytics.store {
+            EventStoreConfig::Postgres(logins) => logins,
+            EventStoreConfig::Sqlite { .. } => panic!("not postgres"),
+        };
+        let config = Config::from_toml(
+            &base(),
+            Vec::new(),
+            env(&[
+                ("DATABASE_URL", "postgres://serve:pw1@db/gw"),
+                ("DATABASE_OWNER_URL", "postgres://owner:pw2@db/gw"),
+                ("DATABASE_READER_URL", "postgresql://reader:pw3@db/gw"),
+            ]),
+        )
+        .unwrap();
+        let printed = format!("{:?}", config.analytics);
+        assert!(!printed.contains("pw"), "{printed}");
+        let found = logins(config);
+        assert_eq!(found.url.expose(), "postgres://serve:pw1@db/gw");
+        assert_eq!(
+            found.owner_url.as_ref().map(|u| u.expose()),
+            Some("postgres://owner:pw2@db/gw")
+        );
+        assert_eq!(
+            found.reader_url.as_ref().map(|u| u.expose()),
+            Some("postgresql://reader:pw3@db/gw")
+        );
+
+        // The file wins over the environment; one URL alone is the trial setup.
+        let text = base() + "[analytics]\ndatabase_url = \"postgres://file@db/gw\"\n";
+        let found = logins(
+            Config::from_toml(
+                &text,
+                Vec::new(),
+                env(&[("DATABASE_URL", "postgres://env@db/gw")]),
+            )
+            .unwrap(),
+        );
+        assert_eq!(found.url.expose(), "postgres://file@db/gw");
+        assert!(found.owner_url.is_none() && found.reader_url.is_none());
+
+        for (extra, key) in [
+            (
+                "owner_database_url = \"postgres://o@db/gw\"\n",
+                "analytics.owner_database_url",
+            ),
+            (
+                "reader_database_url = \"postgres://r@db/gw\"\n",
+                "analytics.reader_database_url",
+            ),
+            (
+                "database_url = \"postgres://s@db/gw\"\nreader_database_url = \"mysql://r@db/gw\"\n",
+                "analytics.reader_database_url",
+            ),
+        ] {
+            let message = error_of(&(base() + "[analytics]\n" + extra));
+            assert!(message.contains(&format!("`{key}`")), "{message}");
+        }
+    }
+
     #[test]
     fn plain_http_is_only_for_this_machine_unless_allowed() {
         let with_url = |url: &str, extra: &str| {
@@ -977,6 +1101,64 @@ mod tests {
             &(base() + "[server]\nlisten = \"127.0.0.1:9\"\nmetrics_listen = \"127.0.0.1:9\"\n"),
         );
         assert!(message.contains("`server.metrics_listen`"), "{message}");
+    }
+
+    /// API keys read their team's analytics (their own without a team) unless
+    /// granted the tenant's; dashboard and admin keys read the tenant's.
+    #[test]
+    fn analytics_scopes_default_by_role_and_team() {
+        use crate::config::{AnalyticsScope, KeyRole};
+        let key =
+            |extra: &str| base().replace("tenant = \"t\"", &format!("tenant = \"t\"\n{extra}"));
+        let cases = [
+            ("", KeyRole::Api, AnalyticsScope::Key),
+            ("team = \"web\"", KeyRole::Api, AnalyticsScope::Team),
+            (
+                "team = \"web\"\nanalytics = \"tenant\"",
+                KeyRole::Api,
+                AnalyticsScope::Tenant,
+            ),
+            (
+                "team = \"web\"\nanalytics = \"key\"",
+                KeyRole::Api,
+                AnalyticsScope::Key,
+            ),
+            (
+                "role = \"dashboard\"",
+                KeyRole::Dashboard,
+                AnalyticsScope::Tenant,
+            ),
+            (
+                "role = \"dashboard\"\nteam = \"web\"\nanalytics = \"team\"",
+                KeyRole::Dashboard,
+                AnalyticsScope::Team,
+            ),
+            ("role = \"admin\"", KeyRole::Admin, AnalyticsScope::Tenant),
+            (
+                "role = \"admin\"\nanalytics = \"tenant\"",
+                KeyRole::Admin,
+                AnalyticsScope::Tenant,
+            ),
+        ];
+        for (extra, role, scope) in cases {
+            let config = load(&key(extra)).unwrap();
+            assert_eq!(
+                (config.keys[0].role, config.keys[0].analytics),
+                (role, scope),
+                "{extra}"
+            );
+        }
+        for extra in [
+            "analytics = \"team\"",
+            "analytics = \"everything\"",
+            "role = \"admin\"\nanalytics = \"key\"",
+        ] {
+            let message = error_of(&key(extra));
+            assert!(
+                message.contains("`keys[0].analytics`"),
+                "{extra}: {message}"
+            );
+        }
     }
 
     #[test]

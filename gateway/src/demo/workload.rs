@@ -101,7 +101,9 @@ pub const KEYS: &[DemoKey] = &[
         id: "acme-platform",
         tenant: "acme",
         team: Some("platform"),
-        settings: "deny_providers = [\"deepseek\"]",
+        // The key the banner offers for the dashboard: the whole tenant's
+        // figures (an API key reads its own team's unless granted this).
+        settings: "deny_providers = [\"deepseek\"]\nanalytics = \"tenant\"",
     },
     DemoKey {
         id: "acme-web",

@@ -152,8 +152,12 @@ fn parse(body: &[u8], key: &ApiKey) -> Result<Request, GatewayError> {
         .money("price_per_seat")?
         .ok_or_else(|| missing("price_per_seat"))?;
     if mode == "measured" {
+        let tenant = tenant(&fields, key)?;
+        // A key that reads its team's or its own analytics measures no more.
+        let filter = super::analytics_api::Scope::of(key, &tenant).filter();
         return Ok(Request::Measured(Measurement {
-            tenant: tenant(&fields, key)?,
+            tenant,
+            filter,
             seats,
             price_per_seat,
             days: fields

@@ -31,13 +31,13 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
-/// For the OpenAI-compatible API: `api` and `admin` keys.
+/// For the OpenAI-compatible API: `api` keys only.
 pub async fn authenticate(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Result<Response, GatewayError> {
-    admit(state, request, next, |role| role != KeyRole::Dashboard).await
+    admit(state, request, next, openai_access).await
 }
 
 /// For the analytics API and the ROI calculator: every key, dashboard tokens too.
@@ -46,14 +46,25 @@ pub async fn authenticate_reader(
     request: Request,
     next: Next,
 ) -> Result<Response, GatewayError> {
-    admit(state, request, next, |_| true).await
+    admit(state, request, next, |_| Ok(())).await
+}
+
+/// Which keys may send traffic: `api` keys. A dashboard token is read-only; an
+/// admin key reads every tenant's analytics, so it sends no traffic that
+/// would be billed to its own tenant and could be confused with a tenant's.
+fn openai_access(role: KeyRole) -> Result<(), &'static str> {
+    match role {
+        KeyRole::Api => Ok(()),
+        KeyRole::Dashboard => Err("the OpenAI API (it is a dashboard token)"),
+        KeyRole::Admin => Err("the OpenAI API (it is an admin key, for analytics only)"),
+    }
 }
 
 async fn admit(
     state: AppState,
     mut request: Request,
     next: Next,
-    allowed: impl Fn(KeyRole) -> bool,
+    allowed: impl Fn(KeyRole) -> Result<(), &'static str>,
 ) -> Result<Response, GatewayError> {
     let presented = presented_key(request.headers()).ok_or(GatewayError::MissingKey)?;
     let snapshot = state.snapshot();
@@ -62,11 +73,7 @@ async fn admit(
         .find(presented)
         .cloned()
         .ok_or(GatewayError::InvalidKey)?;
-    if !allowed(key.role) {
-        return Err(GatewayError::Forbidden(
-            "the OpenAI API (it is a dashboard token)",
-        ));
-    }
+    allowed(key.role).map_err(GatewayError::Forbidden)?;
     if let Some(draft) = request.extensions().get::<DraftSlot>() {
         draft.update(|d| {
             d.tenant = Some(key.tenant.clone());
@@ -96,6 +103,18 @@ mod tests {
             map.insert(*name, HeaderValue::from_static(value));
         }
         map
+    }
+
+    #[test]
+    fn only_api_keys_send_traffic() {
+        assert_eq!(openai_access(KeyRole::Api), Ok(()));
+        let dashboard = openai_access(KeyRole::Dashboard).unwrap_err();
+        assert!(dashboard.contains("dashboard token"), "{dashboard}");
+        let admin = openai_access(KeyRole::Admin).unwrap_err();
+        assert!(admin.contains("admin key"), "{admin}");
+        // Rendered as a 403 in OpenAI's error shape.
+        let error = GatewayError::Forbidden(admin);
+        assert_eq!(error.status(), axum::http::StatusCode::FORBIDDEN);
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub enum ArgsError {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Open(#[from] crate::events::OpenError),
 }
 
 fn input(flag: &'static str, message: impl Into<String>) -> ArgsError {
@@ -88,6 +90,7 @@ pub async fn run(args: &RoiArgs) -> Result<Report, ArgsError> {
         let store = crate::events::open_store(&config.analytics).await?;
         let measurement = Measurement {
             tenant,
+            filter: analytics::store::queries::Filter::default(),
             seats: args.seats,
             price_per_seat,
             days: args.days,

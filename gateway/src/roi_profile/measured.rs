@@ -7,6 +7,7 @@
 //! (never counted as a free request that saved its whole baseline) and reported
 //! as `unpriced_requests`.
 
+use analytics::store::queries::{Filter, GroupBy};
 use analytics::store::{Store, StoreError};
 use chrono::NaiveDate;
 use pricing::roi::{self, Worksheet};
@@ -19,6 +20,9 @@ use crate::clock;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Measurement {
     pub tenant: String,
+    /// The tenant's rows measured: a team's or a key's only, for a key that
+    /// reads no more (its `team` and `key`); the whole tenant by default.
+    pub filter: Filter,
     pub seats: u64,
     pub price_per_seat: Cost,
     pub days: u32,
@@ -58,7 +62,13 @@ pub async fn measure(store: &Store, input: &Measurement) -> Result<Report, Measu
     let (y, m, d) = clock::today().ymd();
     let today = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
     let (from, to) = window(today, input.days);
-    let totals = tenant_totals(store, &input.tenant, from, to).await?;
+    let totals = store
+        .aggregate(&input.tenant, from, to, &input.filter, GroupBy::Total)
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+        .totals;
     let roi = Worksheet {
         seats: input.seats,
         price_per_seat: input.price_per_seat,
@@ -70,6 +80,8 @@ pub async fn measure(store: &Store, input: &Measurement) -> Result<Report, Measu
     let mut report = report("measured", input.seats, input.price_per_seat, &roi);
     report.measured = Some(Measured {
         tenant: input.tenant.clone(),
+        team: input.filter.team.clone(),
+        key: input.filter.key.clone(),
         from,
         to,
         days: input.days,
@@ -81,47 +93,6 @@ pub async fn measure(store: &Store, input: &Measurement) -> Result<Report, Measu
         unpriced_requests: totals.unpriced,
     });
     Ok(report)
-}
-
-struct Totals {
-    requests: i64,
-    prompt_tokens: i64,
-    completion_tokens: i64,
-    cost: Cost,
-    baseline: Cost,
-    unpriced: i64,
-}
-
-async fn tenant_totals(
-    store: &Store,
-    tenant: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Totals, StoreError> {
-    Ok(match store {
-        Store::Postgres(store) => {
-            let t = store.summary(tenant, from, to).await?;
-            Totals {
-                requests: t.requests,
-                prompt_tokens: t.prompt_tokens,
-                completion_tokens: t.completion_tokens,
-                cost: t.cost,
-                baseline: t.baseline,
-                unpriced: t.unpriced,
-            }
-        }
-        Store::Sqlite(store) => {
-            let t = store.summary(tenant, from, to).await?;
-            Totals {
-                requests: t.requests,
-                prompt_tokens: t.prompt_tokens,
-                completion_tokens: t.completion_tokens,
-                cost: t.cost,
-                baseline: t.baseline,
-                unpriced: t.unpriced,
-            }
-        }
-    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,10 @@
 //! checksum) in `gateway_schema_migrations`. An advisory lock lets several gateways
 //! start at once; a migration already applied is skipped, and one whose file changed
 //! after it was applied is an error rather than silently ignored.
+//!
+//! Migrations need the owner's rights. A gateway that serves with
+//! least-privilege logins does not migrate: it checks the schema instead
+//! ([`PostgresStore::check_schema`]) and refuses to serve an older one.
 
 use sha2::{Digest, Sha256};
 use sqlx::Executor;
@@ -50,11 +54,19 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "unpriced",
         sql: include_str!("../../../../migrations/postgres/20261207100000_unpriced.sql"),
     },
+    Migration {
+        version: 20261208100000,
+        name: "least_privilege",
+        sql: include_str!("../../../../migrations/postgres/20261208100000_least_privilege.sql"),
+    },
 ];
 
 /// The migration that made unpriced amounts NULL and repaired older events: the
 /// rollups of their days are rebuilt once it is applied.
 pub const UNPRICED: i64 = 20261207100000;
+
+/// SQLSTATE insufficient_privilege.
+const NO_PRIVILEGE: &str = "42501";
 
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('gateway.migrate'))";
 
@@ -70,7 +82,15 @@ impl PostgresStore {
     /// Applies the migrations not yet applied; returns the versions applied now
     /// (empty when the schema was already current).
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
-        let fail = |step: &str, err: sqlx::Error| StoreError::Migration(format!("{step}: {err}"));
+        let fail = |step: &str, err: sqlx::Error| {
+            let hint = if is_no_privilege(&err) {
+                "; migrations need the tables' owner: run `gateway migrate` with the owner's URL \
+                 (--owner-url or DATABASE_OWNER_URL)"
+            } else {
+                ""
+            };
+            StoreError::Migration(format!("{step}: {err}{hint}"))
+        };
         let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
         sqlx::query(LOCK)
             .execute(&mut *tx)
@@ -136,6 +156,69 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Checks that every migration of this gateway is applied, unchanged,
+    /// without applying anything (least-privilege logins cannot migrate).
+    pub async fn check_schema(&self) -> Result<(), StoreError> {
+        let missing: bool =
+            sqlx::query_scalar("SELECT to_regclass('gateway_schema_migrations') IS NULL")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        let recorded: Vec<(i64, String)> = if missing {
+            Vec::new()
+        } else {
+            sqlx::query_as("SELECT version, checksum FROM gateway_schema_migrations")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?
+        };
+        schema_gap(&recorded).map_err(StoreError::Migration)
+    }
+}
+
+/// Whether the recorded migrations (version, checksum) hold every one of
+/// [`MIGRATIONS`] unchanged; the error says which are not and what to do.
+/// Versions this gateway does not know (a newer gateway migrated) are fine.
+fn schema_gap(recorded: &[(i64, String)]) -> Result<(), String> {
+    let mut behind = Vec::new();
+    let mut changed = Vec::new();
+    for migration in MIGRATIONS {
+        let name = format!("{}_{}", migration.version, migration.name);
+        match recorded
+            .iter()
+            .find(|(version, _)| *version == migration.version)
+        {
+            None => behind.push(name),
+            Some((_, sum)) if *sum != checksum(migration.sql) => changed.push(name),
+            Some(_) => {}
+        }
+    }
+    if !changed.is_empty() {
+        return Err(format!(
+            "the analytics schema has migrations that differ from this gateway's: {}",
+            changed.join(", ")
+        ));
+    }
+    if !behind.is_empty() {
+        return Err(format!(
+            "the analytics schema is behind this gateway ({} not applied: {}); run \
+             `gateway migrate --owner-url <the owner's URL>`, or give the gateway \
+             DATABASE_OWNER_URL so it migrates at start",
+            behind.len(),
+            behind.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn is_no_privilege(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code == NO_PRIVILEGE),
+        _ => false,
+    }
+}
+
 fn checksum(sql: &str) -> String {
     Sha256::digest(sql.as_bytes())
         .iter()
@@ -167,6 +250,36 @@ mod tests {
             let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
             assert_eq!(text, migration.sql);
         }
+    }
+
+    #[test]
+    fn the_schema_must_hold_every_migration_unchanged() {
+        let all: Vec<(i64, String)> = MIGRATIONS
+            .iter()
+            .map(|m| (m.version, checksum(m.sql)))
+            .collect();
+        assert_eq!(schema_gap(&all), Ok(()));
+        // A newer gateway's migration on top is fine.
+        let mut newer = all.clone();
+        newer.push((99991231000000, "x".into()));
+        assert_eq!(schema_gap(&newer), Ok(()));
+
+        let last = MIGRATIONS[MIGRATIONS.len() - 1];
+        let behind = schema_gap(&all[..all.len() - 1]).unwrap_err();
+        assert!(
+            behind.contains("behind")
+                && behind.contains(&format!("{}_{}", last.version, last.name))
+                && behind.contains("--owner-url"),
+            "{behind}"
+        );
+        let empty = schema_gap(&[]).unwrap_err();
+        assert!(
+            empty.contains(&format!("({} not applied", MIGRATIONS.len())),
+            "{empty}"
+        );
+        let mut edited = all.clone();
+        edited[0].1 = checksum("something else");
+        assert!(schema_gap(&edited).unwrap_err().contains("differ"));
     }
 
     #[test]

@@ -9,17 +9,25 @@
 //!   `usage_events` (create ahead, drop after the raw retention).
 //! - `rollup`: daily, weekly and monthly aggregates, recomputed in SQL.
 //! - `tenant`: tenant-scoped reads, always through Row-Level Security.
-//! - `pools`: the two connection pools (the writer's own, and the one for
-//!   everything else), built in one place.
+//! - `pools`: the two system-side connection pools (the writer's own, and the
+//!   one for everything else), built in one place.
+//! - `readers`: the tenant readers' pools, one per tenant, each connection
+//!   bound to its tenant.
+//! - `roles`: what the serving logins may do, and granting them (migrate).
 //!
-//! Pool connections are the *system* side: they set `gateway.role = 'system'`, which
-//! the RLS policies let work across tenants (writer, rollup, admin). Tenant reads go
-//! through [`PostgresStore::tenant_transaction`] instead, which drops that setting
-//! and the session's privileges for the transaction.
+//! The two system-side pools log in with the serving URL: in a least-privilege
+//! setup a member of `gateway_writer`, whose policies let it work across
+//! tenants (writer, rollups, partitions). Tenant reads never run there: they
+//! go through [`PostgresStore::tenant_transaction`], on a reader connection
+//! that the database itself binds to one tenant (migration
+//! `20261208100000_least_privilege` says how, and why no session setting can
+//! widen it).
 
 mod migrate;
 mod partitions;
 mod pools;
+mod readers;
+mod roles;
 mod rollup;
 mod tenant;
 mod write;
@@ -35,16 +43,17 @@ use sqlx::PgPool;
 
 pub use migrate::{Migration, MIGRATIONS, UNPRICED};
 pub use pools::PoolSettings;
+pub use roles::{problems, LoginFacts, Problem, Side};
 pub use rollup::{AggregatesDropped, RollupReport};
 pub use tenant::{DailyPoint, TenantFuture, UsageTotals};
 
+use self::readers::Readers;
 use super::{EventStore, StoreError};
 use crate::event::UsageEvent;
 
-/// Run on every new connection of both pools: mark it as the system side, and
-/// create the staging table the writer COPYs into (emptied at every commit).
+/// Run on every new connection of both system-side pools: create the staging
+/// table the writer COPYs into (emptied at every commit).
 const SESSION_SETUP: &str = "
-SELECT set_config('gateway.role', 'system', false);
 CREATE TEMP TABLE IF NOT EXISTS gateway_staging (
     event_id uuid, occurred_at timestamptz, tenant_id text, key_id text, team text,
     user_tag text, endpoint text, requested_model text, routed_provider text,
@@ -65,6 +74,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// The event writer's own connections (see `pools`).
     writer: PgPool,
+    /// Tenant reads (see `readers`).
+    readers: Arc<Readers>,
     /// Longest one batch write may take (the writer sessions' `statement_timeout`).
     write_timeout: Duration,
     /// Days whose `usage_events` partition is known to exist.
@@ -83,10 +94,11 @@ impl PostgresStore {
         url: &str,
         settings: PoolSettings,
     ) -> Result<PostgresStore, StoreError> {
-        let (pool, writer) = pools::build(&connect_options(url)?, settings)
+        let options = connect_options(url)?;
+        let (pool, writer) = pools::build(&options, settings)
             .await
             .map_err(StoreError::from_sqlx)?;
-        Ok(PostgresStore::from_pools(pool, writer, settings))
+        Ok(PostgresStore::from_pools(pool, writer, settings, options))
     }
 
     /// Connects on first use, so a gateway can start while Postgres is down.
@@ -101,7 +113,17 @@ impl PostgresStore {
     ) -> Result<PostgresStore, StoreError> {
         let options = connect_options(url)?;
         let (pool, writer) = pools::build_lazy(&options, settings);
-        Ok(PostgresStore::from_pools(pool, writer, settings))
+        Ok(PostgresStore::from_pools(pool, writer, settings, options))
+    }
+
+    /// Tenant reads log in with `url` (a member of `gateway_reader` only)
+    /// instead of the serving URL. Connects on first use.
+    pub fn with_reader_login(self, url: &str) -> Result<PostgresStore, StoreError> {
+        let options = connect_options(url)?;
+        Ok(PostgresStore {
+            readers: Arc::new(Readers::new(options, self.pool.clone())),
+            ..self
+        })
     }
 
     /// The first and last days that have a raw event partition, if any.
@@ -120,8 +142,14 @@ impl PostgresStore {
         &self.pool
     }
 
-    fn from_pools(pool: PgPool, writer: PgPool, settings: PoolSettings) -> PostgresStore {
+    fn from_pools(
+        pool: PgPool,
+        writer: PgPool,
+        settings: PoolSettings,
+        options: PgConnectOptions,
+    ) -> PostgresStore {
         PostgresStore {
+            readers: Arc::new(Readers::new(options, pool.clone())),
             pool,
             writer,
             write_timeout: settings.write_timeout,
@@ -163,6 +191,10 @@ mod tests {
         send(store.rollup(day, day));
         send(store.drop_aggregates_older_than(day, 1));
         send(store.tenant_transaction("t"));
+        send(store.check_schema());
+        send(store.writer_login());
+        send(store.reader_login());
+        send(store.grant_login(Side::Reader, "r"));
         send(store.summary("t", day, day));
         send(store.daily_series("t", day, day));
         send(store.events("t", Utc::now(), Utc::now(), 1));

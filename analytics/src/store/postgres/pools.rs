@@ -10,8 +10,8 @@
 //!   vanished mid-transaction does not keep its locks), and acquiring one waits
 //!   no longer than a write may take.
 //!
-//! Both log in with the same URL today; [`PoolKind`] is where a per-pool login
-//! role (or URL) would be chosen.
+//! Both log in with the serving URL (the writer side's login); tenant reads
+//! have pools of their own (`readers`).
 
 use std::time::Duration;
 

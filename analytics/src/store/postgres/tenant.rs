@@ -1,8 +1,8 @@
-//! Tenant-scoped reads. Every query for a tenant runs in a transaction that sets
-//! `gateway.tenant_id` (SET LOCAL), clears the system marker and switches to the
-//! role `gateway_app`, so Row-Level Security answers for that tenant only: a query
-//! that forgets its `WHERE tenant_id = ..` still cannot see another tenant, even when
-//! the pool logs in as the tables' owner or a superuser.
+//! Tenant-scoped reads. Every query for a tenant runs in a transaction on one of
+//! that tenant's reader connections (`readers`), which the database has bound
+//! to the tenant, so Row-Level Security answers for that tenant only: a query
+//! that forgets its `WHERE tenant_id = ..`, or a statement that changes session
+//! settings or roles, still cannot see another tenant.
 //!
 //! The queries the dashboard uses live here too: totals and a daily series over
 //! `usage_daily`, and the raw events of a time range.
@@ -71,25 +71,21 @@ const EVENT_COLUMNS: &str = "event_id, occurred_at, tenant_id, key_id, team, use
 
 impl PostgresStore {
     /// Begins a transaction in which every tenant table shows `tenant_id`'s rows
-    /// only. Commit or drop it when done; the settings end with it.
+    /// only. Commit or drop it when done.
     pub async fn tenant_transaction(
         &self,
         tenant_id: &str,
     ) -> Result<Transaction<'static, Postgres>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        sqlx::query("SET LOCAL ROLE gateway_app")
-            .execute(&mut *tx)
+        if tenant_id.is_empty() {
+            return Err(StoreError::Rejected(
+                "a tenant read needs a tenant".to_owned(),
+            ));
+        }
+        self.readers
+            .pool(tenant_id)
+            .begin()
             .await
-            .map_err(StoreError::from_sqlx)?;
-        sqlx::query(
-            "SELECT set_config('gateway.tenant_id', $1, true), \
-             set_config('gateway.role', 'tenant', true)",
-        )
-        .bind(tenant_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        Ok(tx)
+            .map_err(StoreError::from_sqlx)
     }
 
     /// Runs `query` on a connection scoped to `tenant_id` (see

@@ -56,7 +56,7 @@ pub(super) fn section(md: &mut String, lines: &[Value]) {
         md,
         "### 3. Dashboard queries\n\n`PostgresStore::summary(tenant, 30 days)` and \
          `daily_series(tenant, 30 days)` over the rolled-up data set, each call its own tenant \
-         transaction (`SET LOCAL ROLE gateway_app`, RLS), called alternately and back to back \
+         transaction on a reader connection bound to the tenant (RLS), called alternately and back to back \
          from one client after a warm-up; times are the whole call as the dashboard sees it. \
          `tenant_tx_select_1` is the same tenant transaction around `SELECT 1` \
          (`with_tenant`): the fixed cost of a call. The `what-if` rows read the same totals \

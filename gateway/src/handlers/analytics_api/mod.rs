@@ -30,6 +30,8 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub(crate) use self::params::Scope;
+
 use self::csv::Table;
 use self::params::Format;
 use crate::error::GatewayError;

@@ -28,7 +28,7 @@ pub fn build() -> Value {
         "info": {
             "title": "Gateway analytics API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Tenant-scoped usage and savings figures, read from the daily rollups (never from raw events); `realtime` reads today's counters. Every endpoint answers JSON, or CSV (RFC 4180, same cells) with `format=csv` or `Accept: text/csv`. Money is exact decimal USD text; percentages are decimal text with two places, rounded half away from zero, null when the denominator is zero. Latency p50/p95 are nearest-rank percentiles over a log-linear histogram: exact below 16 ms, otherwise the middle of a bucket 1/8 of a power of two wide, within 1/16 (6.25 %) of the true value. Days are UTC. Authenticate with `Authorization: Bearer <key>`: API keys and dashboard tokens read their own tenant; admin keys may name any tenant with `tenant`."
+            "description": "Tenant-scoped usage and savings figures, read from the daily rollups (never from raw events); `realtime` reads today's counters. Every endpoint answers JSON, or CSV (RFC 4180, same cells) with `format=csv` or `Accept: text/csv`. Money is exact decimal USD text; percentages are decimal text with two places, rounded half away from zero, null when the denominator is zero. Latency p50/p95 are nearest-rank percentiles over a log-linear histogram: exact below 16 ms, otherwise the middle of a bucket 1/8 of a power of two wide, within 1/16 (6.25 %) of the true value. Days are UTC. Authenticate with `Authorization: Bearer <key>`. Scope: a dashboard token reads its own tenant; an API key reads its own team's figures (its own key's when it has no team) unless its config grants `analytics = \"tenant\"`, and a `team` or `key` parameter outside that scope is a 403; admin keys read any tenant, named with `tenant`. In `realtime`, a team's or key's figures are its keys' counters (`team` or `key` says which), `this_minute` and `previous_minute` are null and `by_model` is empty (those counters are per tenant)."
         },
         "security": [{"bearer": []}],
         "paths": {
@@ -73,7 +73,7 @@ pub fn build() -> Value {
             "responses": {
                 "BadRequest": error_response("A parameter is wrong; `error.param` names it"),
                 "Unauthorized": error_response("No key, or an unknown key"),
-                "Forbidden": error_response("A non-admin key named another tenant"),
+                "Forbidden": error_response("A non-admin key named another tenant, or a key that reads its team's or its own figures named another team or key"),
                 "Unavailable": error_response("The analytics store or the counters did not answer")
             }
         }
@@ -111,8 +111,8 @@ fn parameters() -> Value {
     json!({
         "from": query("from", "First UTC day, YYYY-MM-DD (default: 29 days before `to`)", date.clone()),
         "to": query("to", "Last UTC day, included, YYYY-MM-DD (default: today). At most 3660 days from `from`", date),
-        "team": query("team", "Only this team", text.clone()),
-        "key": query("key", "Only this key id", text.clone()),
+        "team": query("team", "Only this team. A key that reads its own team's figures may name only that team (403 otherwise)", text.clone()),
+        "key": query("key", "Only this key id. A key that reads its own figures may name only itself (403 otherwise)", text.clone()),
         "model": query("model", "Only requests that asked for or were served by this model", text.clone()),
         "provider": query("provider", "Only requests served by this provider", text.clone()),
         "tenant": query("tenant", "Whose figures (default: the key's tenant). Admin keys only, for another tenant; other keys get 403", text),
@@ -237,13 +237,15 @@ fn schemas() -> Value {
         "CounterFigures": counters_with(&[]),
         "Realtime": object(&[
             ("tenant", json!({"type": "string"})),
+            ("team", json!({"type": "string", "description": "Present when the figures are one team's (the key reads its team's)"})),
+            ("key", json!({"type": "string", "description": "Present when the figures are one key's (the key reads its own)"})),
             ("source", json!({"enum": ["redis", "memory"]})),
             ("as_of", json!({"type": "string", "format": "date-time"})),
             ("day", date),
             ("minute", json!({"type": "string", "format": "date-time"})),
             ("today", json!({"$ref": "#/components/schemas/CounterFigures"})),
-            ("this_minute", json!({"$ref": "#/components/schemas/CounterFigures"})),
-            ("previous_minute", json!({"$ref": "#/components/schemas/CounterFigures"})),
+            ("this_minute", json!({"oneOf": [{"$ref": "#/components/schemas/CounterFigures"}, {"type": "null"}]})),
+            ("previous_minute", json!({"oneOf": [{"$ref": "#/components/schemas/CounterFigures"}, {"type": "null"}]})),
             ("by_key", rows(counters_with(&[("key", json!({"type": "string"}))]))),
             ("by_model", rows(counters_with(&[("routed_model", json!({"type": "string"}))]))),
         ]),
@@ -289,7 +291,7 @@ fn roi() -> Value {
                 "seats": {"type": "integer"},
                 "price_per_seat": amount,
                 "days": {"type": "integer"},
-                "tenant": {"type": "string", "description": "Admin keys only"}
+                "tenant": {"type": "string", "description": "Admin keys only. A key that reads its team's or its own analytics measures that traffic only (`measured.team` or `measured.key` says which)"}
             }}
         ]}}}},
         "responses": {

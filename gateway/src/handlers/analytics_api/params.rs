@@ -11,6 +11,12 @@
 //! - `tenant`: whose figures. Admin keys may name any tenant; other keys may
 //!   name only their own (another tenant is a 403, so a page never shows one
 //!   tenant's figures under another's name). Default: the key's tenant.
+//!
+//! Within its tenant a key reads what its [`AnalyticsScope`] allows
+//! ([`Scope`]): an API key its own team's figures (its own, without a team)
+//! unless its config says `analytics = "tenant"`. The scope is applied as a
+//! filter nobody can widen: `team` or `key` naming another team or key is a
+//! 403.
 //! - `format`: `json` (default) or `csv`; without it, `Accept: text/csv` asks
 //!   for CSV.
 
@@ -20,7 +26,7 @@ use chrono::{Days, NaiveDate};
 
 use analytics::store::queries::Filter;
 
-use crate::config::KeyRole;
+use crate::config::{AnalyticsScope, KeyRole};
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
 
@@ -42,12 +48,54 @@ pub enum Format {
     Csv,
 }
 
+/// The rows of its tenant a request may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Tenant,
+    /// One team's rows.
+    Team(String),
+    /// One key's rows.
+    Key(String),
+}
+
+impl Scope {
+    /// What `key` may read of `tenant` (which it was allowed to name).
+    pub(crate) fn of(key: &ApiKey, tenant: &str) -> Scope {
+        if tenant != key.tenant {
+            // An admin key naming another tenant.
+            return Scope::Tenant;
+        }
+        match (key.analytics, &key.team) {
+            (AnalyticsScope::Tenant, _) => Scope::Tenant,
+            (AnalyticsScope::Team, Some(team)) => Scope::Team(team.clone()),
+            (AnalyticsScope::Team | AnalyticsScope::Key, _) => Scope::Key(key.id.clone()),
+        }
+    }
+
+    /// The filter that keeps this scope's rows.
+    pub(crate) fn filter(&self) -> Filter {
+        match self {
+            Scope::Tenant => Filter::default(),
+            Scope::Team(team) => Filter {
+                team: Some(team.clone()),
+                ..Filter::default()
+            },
+            Scope::Key(key) => Filter {
+                key: Some(key.clone()),
+                ..Filter::default()
+            },
+        }
+    }
+}
+
 /// A request's checked parameters.
 #[derive(Debug)]
 pub struct Params {
     values: Vec<(&'static str, String)>,
     /// The tenant whose figures are read.
     pub tenant: String,
+    /// Which of the tenant's rows.
+    pub scope: Scope,
     pub format: Format,
 }
 
@@ -92,11 +140,34 @@ impl Params {
         let mut params = Params {
             values,
             tenant: key.tenant.clone(),
+            scope: Scope::Tenant,
             format: Format::Json,
         };
         params.format = params.format(headers)?;
         params.tenant = params.tenant(key)?;
+        params.scope = Scope::of(key, &params.tenant);
+        params.check_scope()?;
         Ok(params)
+    }
+
+    /// A `team` or `key` filter outside the scope is refused (it would read
+    /// nothing, but silently: the page would show zeros as if true).
+    fn check_scope(&self) -> Result<(), GatewayError> {
+        match &self.scope {
+            Scope::Team(team) if self.get("team").is_some_and(|asked| asked != team) => {
+                Err(GatewayError::Forbidden(
+                    "another team's analytics (it reads its own team's; `analytics = \"tenant\"` \
+                     in its config widens that)",
+                ))
+            }
+            Scope::Key(key) if self.get("key").is_some_and(|asked| asked != key) => {
+                Err(GatewayError::Forbidden(
+                    "another key's analytics (it reads its own; `analytics = \"tenant\"` in its \
+                     config widens that)",
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A parameter's value; `None` when absent or empty.
@@ -136,15 +207,21 @@ impl Params {
         Ok((from, to))
     }
 
-    /// The filters given.
+    /// The filters given, narrowed to the scope.
     pub fn filter(&self) -> Filter {
         let owned = |name: &str| self.get(name).map(str::to_owned);
-        Filter {
+        let mut filter = Filter {
             team: owned("team"),
             key: owned("key"),
             model: owned("model"),
             provider: owned("provider"),
+        };
+        match &self.scope {
+            Scope::Tenant => {}
+            Scope::Team(team) => filter.team = Some(team.clone()),
+            Scope::Key(key) => filter.key = Some(key.clone()),
         }
+        filter
     }
 
     /// The value of `name`, one of `choices`; `default` when absent.
@@ -244,6 +321,7 @@ mod tests {
             tenant: "acme".into(),
             team: None,
             role,
+            analytics: AnalyticsScope::Tenant,
             policy: Policy::default(),
             limiter: None,
         }
@@ -326,6 +404,68 @@ mod tests {
         let uri: Uri = "/x".parse().unwrap();
         let params = Params::parse(&uri, &headers, &key(KeyRole::Dashboard), &[]).unwrap();
         assert_eq!(params.format, Format::Csv);
+    }
+
+    /// An API key reads its team's rows (its own without a team) unless its
+    /// config grants the tenant's; naming another team or key is a 403.
+    #[test]
+    fn api_keys_read_their_team_or_their_own_rows() {
+        let scoped = |team: Option<&str>, analytics, role| ApiKey {
+            team: team.map(str::to_owned),
+            analytics,
+            ..key(role)
+        };
+        let parse_as = |key: &ApiKey, query: &str| {
+            let uri: Uri = format!("/x?{query}").parse().unwrap();
+            Params::parse(&uri, &HeaderMap::new(), key, &[RANGE])
+        };
+        let team_key = scoped(Some("web"), AnalyticsScope::Team, KeyRole::Api);
+        let own_key = scoped(None, AnalyticsScope::Key, KeyRole::Api);
+        let tenant_key = scoped(Some("web"), AnalyticsScope::Tenant, KeyRole::Api);
+        let admin = scoped(None, AnalyticsScope::Tenant, KeyRole::Admin);
+        let filter = |team: Option<&str>, key: Option<&str>, model: Option<&str>| Filter {
+            team: team.map(str::to_owned),
+            key: key.map(str::to_owned),
+            model: model.map(str::to_owned),
+            provider: None,
+        };
+        let cases: [(&ApiKey, &str, Filter); 8] = [
+            (&team_key, "", filter(Some("web"), None, None)),
+            (
+                &team_key,
+                "team=web&key=k9",
+                filter(Some("web"), Some("k9"), None),
+            ),
+            (
+                &team_key,
+                "team=&model=m",
+                filter(Some("web"), None, Some("m")),
+            ),
+            (&own_key, "", filter(None, Some("k"), None)),
+            (
+                &own_key,
+                "team=web&key=k",
+                filter(Some("web"), Some("k"), None),
+            ),
+            (&tenant_key, "team=data", filter(Some("data"), None, None)),
+            (&admin, "", filter(None, None, None)),
+            (&admin, "tenant=globex", filter(None, None, None)),
+        ];
+        for (key, query, expected) in cases {
+            let params = parse_as(key, query).unwrap();
+            assert_eq!(params.filter(), expected, "{:?} {query}", key.analytics);
+        }
+        for (key, query) in [(&team_key, "team=data"), (&own_key, "key=other")] {
+            let error = parse_as(key, query).unwrap_err();
+            assert!(
+                matches!(error, GatewayError::Forbidden(_)),
+                "{query}: {error:?}"
+            );
+        }
+        assert_eq!(
+            parse_as(&team_key, "").unwrap().scope,
+            Scope::Team("web".into())
+        );
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //! today per key and per routed model. Up to date to the writer's last flush;
 //! counters hold requests, errors, prompt and completion tokens and money, not
 //! latency or cached tokens (those come from the rollups).
+//!
+//! A key that reads its team's or its own analytics only (params, `Scope`)
+//! gets the per-key counters of its keys alone, `today` their sum: the
+//! team's keys are those configured in it now. Minute and per-model counters
+//! exist per tenant only, so for such a key they are null and empty.
 
 use std::cmp::Reverse;
 use std::sync::Arc;
@@ -20,21 +25,37 @@ use serde::Serialize;
 
 use super::csv::Table;
 use super::figures::{money, percent, Cell, Record};
-use super::params::Params;
+use super::params::{Params, Scope};
 use super::{respond, Answer};
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
-use crate::state::AppState;
+use crate::state::{AppState, Snapshot};
 
 pub async fn realtime(
     State(state): State<AppState>,
     Extension(key): Extension<Arc<ApiKey>>,
+    Extension(snapshot): Extension<Arc<Snapshot>>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, GatewayError> {
     let params = Params::parse(&uri, &headers, &key, &[])?;
     let now = Utc::now();
-    let answer = Realtime::read(state.events.counters(), &params.tenant, now)
+    let only = match &params.scope {
+        Scope::Tenant => None,
+        Scope::Team(team) => Some(Only {
+            team: Some(team.clone()),
+            keys: snapshot
+                .keys
+                .team_key_ids(&params.tenant, team)
+                .map(str::to_owned)
+                .collect(),
+        }),
+        Scope::Key(id) => Some(Only {
+            team: None,
+            keys: vec![id.clone()],
+        }),
+    };
+    let answer = Realtime::read(state.events.counters(), &params.tenant, only, now)
         .await
         .map_err(|error| {
             tracing::warn!(%error, "real-time counters could not be read");
@@ -43,9 +64,21 @@ pub async fn realtime(
     Ok(respond(params.format, &answer))
 }
 
+/// The keys a narrower scope reads.
+struct Only {
+    team: Option<String>,
+    keys: Vec<String>,
+}
+
 #[derive(Serialize)]
 struct Realtime {
     tenant: String,
+    /// Set when the figures are one team's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    team: Option<String>,
+    /// Set when the figures are one key's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
     /// `redis` or `memory`.
     source: &'static str,
     as_of: DateTime<Utc>,
@@ -53,8 +86,9 @@ struct Realtime {
     /// The start of the current minute.
     minute: DateTime<Utc>,
     today: Record,
-    this_minute: Record,
-    previous_minute: Record,
+    /// `None` (null) for a team or a key: minutes are counted per tenant.
+    this_minute: Option<Record>,
+    previous_minute: Option<Record>,
     by_key: Vec<Record>,
     by_model: Vec<Record>,
 }
@@ -63,26 +97,50 @@ impl Realtime {
     async fn read(
         counters: &Counters,
         tenant: &str,
+        only: Option<Only>,
         now: DateTime<Utc>,
     ) -> Result<Realtime, CounterReadError> {
         let day = now.date_naive();
         let minute = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
         let previous = minute - TimeDelta::minutes(1);
         let value = |found: Option<CounterValues>| found.unwrap_or_default();
-        let today = value(counters.get(&day_key(tenant, day)).await?);
-        let this_minute = value(counters.get(&minute_key(tenant, minute)).await?);
-        let previous_minute = value(counters.get(&minute_key(tenant, previous)).await?);
-        let by_key = parts(counters, tenant, day, "key").await?;
-        let by_model = parts(counters, tenant, day, "model").await?;
+        let mut by_key = parts(counters, tenant, day, "key").await?;
+        let (today, this_minute, previous_minute, by_model) = match &only {
+            None => (
+                value(counters.get(&day_key(tenant, day)).await?),
+                Some(value(counters.get(&minute_key(tenant, minute)).await?)),
+                Some(value(counters.get(&minute_key(tenant, previous)).await?)),
+                parts(counters, tenant, day, "model").await?,
+            ),
+            Some(only) => {
+                by_key.retain(|(key, _)| only.keys.contains(key));
+                let mut sum = CounterValues::default();
+                for (_, values) in &by_key {
+                    for (total, value) in sum.iter_mut().zip(values) {
+                        *total = total.saturating_add(*value);
+                    }
+                }
+                (sum, None, None, Vec::new())
+            }
+        };
+        let (team, key) = match only {
+            None => (None, None),
+            Some(Only {
+                team: Some(team), ..
+            }) => (Some(team), None),
+            Some(Only { team: None, keys }) => (None, keys.into_iter().next()),
+        };
         Ok(Realtime {
             tenant: tenant.to_owned(),
+            team,
+            key,
             source: counters.backend(),
             as_of: now,
             day,
             minute,
             today: figures(&today),
-            this_minute: figures(&this_minute),
-            previous_minute: figures(&previous_minute),
+            this_minute: this_minute.as_ref().map(figures),
+            previous_minute: previous_minute.as_ref().map(figures),
             by_key: by_key
                 .iter()
                 .map(|(name, values)| named("key", name, values))
@@ -162,16 +220,20 @@ impl Answer for Realtime {
     }
 
     fn table(&self) -> Table {
-        let mut rows = vec![
-            row("tenant", &self.tenant, "day", &self.today),
-            row("tenant", &self.tenant, "minute", &self.this_minute),
-            row(
-                "tenant",
-                &self.tenant,
-                "previous_minute",
-                &self.previous_minute,
-            ),
-        ];
+        let (scope, name) = match (&self.team, &self.key) {
+            (Some(team), _) => ("team", team),
+            (None, Some(key)) => ("key", key),
+            (None, None) => ("tenant", &self.tenant),
+        };
+        let mut rows = vec![row(scope, name, "day", &self.today)];
+        for (window, figures) in [
+            ("minute", &self.this_minute),
+            ("previous_minute", &self.previous_minute),
+        ] {
+            if let Some(figures) = figures {
+                rows.push(row(scope, name, window, figures));
+            }
+        }
         for (scope, records) in [("key", &self.by_key), ("model", &self.by_model)] {
             for record in records {
                 let name = match record.0.first() {
@@ -247,7 +309,7 @@ mod tests {
         let memory = MemoryCounters::default();
         memory.apply(&increments);
         let counters = Counters::Memory(memory);
-        let answer = Realtime::read(&counters, "acme", now).await.unwrap();
+        let answer = Realtime::read(&counters, "acme", None, now).await.unwrap();
         let json = serde_json::to_value(&answer).unwrap();
         assert_eq!(json["source"], "memory");
         assert_eq!(json["minute"], "2026-11-25T09:30:00Z");
@@ -278,5 +340,61 @@ mod tests {
         assert_eq!(lines.len(), 1 + 3 + 2 + 2);
         assert!(lines[0].starts_with("scope,name,window,requests,"));
         assert!(lines[1].starts_with("tenant,acme,day,3,0,0.00,300,30,1,0.5,2,1.5,75.00"));
+    }
+
+    /// A team's or a key's figures are its keys' counters alone; the
+    /// tenant-wide minute and model counters are left out.
+    #[tokio::test]
+    async fn a_team_reads_its_keys_counters_only() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 9, 30, 15).unwrap();
+        let mut increments = Increments::default();
+        for (key, n) in [("k1", 1), ("k2", 2), ("k3", 4)] {
+            for _ in 0..n {
+                increments.add(&event("acme", key, now));
+            }
+        }
+        increments.add(&event("globex", "k1", now));
+        let memory = MemoryCounters::default();
+        memory.apply(&increments);
+        let counters = Counters::Memory(memory);
+        let team = Only {
+            team: Some("web".to_owned()),
+            keys: vec!["k1".to_owned(), "k3".to_owned()],
+        };
+        let answer = Realtime::read(&counters, "acme", Some(team), now)
+            .await
+            .unwrap();
+        let json = serde_json::to_value(&answer).unwrap();
+        assert_eq!(json["team"], "web");
+        assert!(json.get("key").is_none());
+        assert_eq!(json["today"]["requests"], 5);
+        assert_eq!(json["today"]["spend_usd"], "1.25");
+        assert_eq!(json["this_minute"], Value::Null);
+        assert_eq!(json["previous_minute"], Value::Null);
+        assert_eq!(json["by_model"], serde_json::json!([]));
+        let keys: Vec<&str> = json["by_key"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["k3", "k1"]);
+        let csv = super::super::csv::render(&answer.table());
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 1 + 1 + 2, "{csv}");
+        assert!(lines[1].starts_with("team,web,day,5,"), "{csv}");
+
+        let own = Only {
+            team: None,
+            keys: vec!["k2".to_owned()],
+        };
+        let answer = Realtime::read(&counters, "acme", Some(own), now)
+            .await
+            .unwrap();
+        let json = serde_json::to_value(&answer).unwrap();
+        assert_eq!(
+            (json["key"].as_str(), &json["today"]["requests"]),
+            (Some("k2"), &serde_json::json!(2))
+        );
     }
 }
