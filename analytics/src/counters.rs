@@ -217,6 +217,17 @@ impl RedisCounters {
         })
     }
 
+    /// Whether increments wait for Redis to come back.
+    pub fn has_pending(&self) -> bool {
+        self.pending.lock().is_ok_and(|pending| !pending.is_empty())
+    }
+
+    /// Lets the next send try Redis at once, even within [`APPLY_BACKOFF`] of a
+    /// failure: the last send before the writer stops.
+    pub async fn retry_now(&self) {
+        self.connection.lock().await.retry_at = None;
+    }
+
     /// Sends `increments` (and anything still pending) in one pipeline. On
     /// failure they are kept, merged, for the next call; returns whether Redis
     /// took them and how many increments had to be dropped for the bound.

@@ -9,6 +9,8 @@
     reason = "test helpers fail the test on any error"
 )]
 
+#[path = "writer/counters.rs"]
+mod counters;
 #[path = "writer/failover.rs"]
 mod failover;
 #[path = "writer/files.rs"]

@@ -265,8 +265,13 @@ impl Pipeline {
                 let full =
                     std::mem::replace(&mut batch, Vec::with_capacity(self.config.batch_size));
                 self.flush(full).await;
-            } else if !self.backlog.is_empty() {
-                self.retry_backlog().await;
+            } else {
+                // Quiet: counter increments held while Redis was away are sent
+                // now, not only when the next event comes.
+                self.retry_counters().await;
+                if !self.backlog.is_empty() {
+                    self.retry_backlog().await;
+                }
             }
             if self.deadline.is_none() {
                 self.replay_spill(self.config.flush_interval).await;
@@ -284,6 +289,10 @@ impl Pipeline {
     async fn finish(mut self, mut rx: mpsc::Receiver<UsageEvent>) {
         self.retry_after = None;
         if !self.out_of_time() {
+            if let Counters::Redis(redis) = &*self.counters {
+                redis.retry_now().await;
+            }
+            self.retry_counters().await;
             self.retry_backlog().await;
             let left = match self.deadline {
                 Some(at) => at.saturating_duration_since(Instant::now()),
@@ -339,6 +348,15 @@ impl Pipeline {
             }
         } else {
             self.hold(batch);
+        }
+    }
+
+    /// Sends the counter increments still held for Redis, if any.
+    async fn retry_counters(&self) {
+        if let Counters::Redis(redis) = &*self.counters {
+            if redis.has_pending() {
+                self.apply_counters(Increments::default()).await;
+            }
         }
     }
 
