@@ -157,6 +157,7 @@ impl AppState {
     ) -> Result<AppState, BuildError> {
         let metrics = Metrics::new();
         metrics.register_pipeline(events.stats().clone());
+        metrics.register_counters(events.counters().clone());
         Ok(AppState(Arc::new(Inner {
             snapshot: ArcSwap::from_pointee(Snapshot::new(config)?),
             metrics,
