@@ -149,7 +149,8 @@ async fn every_request_leaves_exactly_one_event_whatever_happens() {
 
     let failed = by_model[&("chat_completions", "fail-500", 500)];
     assert_eq!(failed.error_kind.as_deref(), Some("upstream_status"));
-    let unknown = by_model[&("chat_completions", "no-such-model", 404)];
+    // Made-up names are not kept (see unknown_models.rs).
+    let unknown = by_model[&("chat_completions", "(unknown)", 404)];
     assert_eq!(unknown.route_reason, "none");
     assert_eq!(unknown.error_kind.as_deref(), Some("model_not_found"));
     let invalid = events.iter().find(|e| e.status == 400).unwrap();

@@ -20,7 +20,9 @@ use crate::error::GatewayError;
 use crate::keys::ApiKey;
 use crate::metrics::UpstreamLabels;
 use crate::openai::request::{RawObject, Text};
-use crate::routing::{decide, requirements, Decision, Requirements, RouteError, RouteReason};
+use crate::routing::{
+    decide, requirements, Decision, Requirements, RouteError, RouteReason, RoutingTable,
+};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::DraftSlot;
 use analytics::event::user_tag;
@@ -143,12 +145,14 @@ fn prepare<'a>(
     draft: Option<&DraftSlot>,
 ) -> Result<Prepared<'a>, GatewayError> {
     let object = RawObject::parse(body)?;
+    if let Some(draft) = draft {
+        record_model(draft, &snapshot.table, &object);
+    }
     let request = read_request(&object)?;
     if let Some(draft) = draft {
         // `user` may name a person: only its hash is kept.
         let user = object.optional::<Text>("user", "a string").ok().flatten();
         draft.update(|d| {
-            d.requested_model = Some(request.model.0.to_string());
             d.stream = request.stream;
             d.user_tag = user.map(|u| user_tag(&u.0));
         });
@@ -181,6 +185,17 @@ fn prepare<'a>(
     }
     .map_err(|error| route_error(model, Endpoint::Chat, error))?;
     Ok((object, request, requirements, decision))
+}
+
+/// Records the request's model in its event if the gateway knows the name; a
+/// name it does not know stays [`crate::usage_event::UNKNOWN_MODEL`], whatever
+/// the client wrote.
+pub(crate) fn record_model(draft: &DraftSlot, table: &RoutingTable, object: &RawObject<'_>) {
+    if let Ok(Some(model)) = object.optional::<Text>("model", "a string") {
+        if table.knows(&model.0) {
+            draft.update(|d| d.requested_model = Some(model.0.into_owned()));
+        }
+    }
 }
 
 /// The rates a request is priced against: the baseline a substitute is compared

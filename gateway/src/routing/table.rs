@@ -215,6 +215,13 @@ impl RoutingTable {
         self.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 
+    /// Whether `name` is a model this gateway knows: a deployment's id or alias,
+    /// or a virtual name (`auto`, ...). Only such names are recorded as the
+    /// requested model; anything else a client sends is `(unknown)`.
+    pub fn knows(&self, name: &str) -> bool {
+        self.by_name.contains_key(name) || super::policy::virtual_model(name).is_some()
+    }
+
     /// Client-facing names in table order, each once.
     pub fn names(&self) -> Vec<(&str, &Deployment)> {
         let mut seen = std::collections::HashSet::new();
