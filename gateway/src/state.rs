@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use analytics::event::UserTagKey;
 use analytics::writer::EventSink;
 use arc_swap::ArcSwap;
 
@@ -143,6 +144,9 @@ pub struct Inner {
     pub metrics_on_main_listener: bool,
     /// `server.max_concurrent_requests` (fixed at start).
     pub max_concurrent_requests: usize,
+    /// What the `user` field is tagged with (fixed at start: changing it splits
+    /// every user's history).
+    pub user_tags: UserTagKey,
     shutting_down: AtomicBool,
 }
 
@@ -154,6 +158,7 @@ impl AppState {
         config: &Config,
         events: EventSink,
         store: Arc<analytics::store::Store>,
+        user_tags: UserTagKey,
     ) -> Result<AppState, BuildError> {
         let metrics = Metrics::new();
         metrics.register_pipeline(events.stats().clone());
@@ -166,6 +171,7 @@ impl AppState {
             metrics_token: config.server.metrics.token.clone(),
             metrics_on_main_listener: config.server.metrics.listen.is_none(),
             max_concurrent_requests: config.server.limits.max_concurrent_requests,
+            user_tags,
             shutting_down: AtomicBool::new(false),
         })))
     }

@@ -25,7 +25,7 @@ use crate::routing::{
 };
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::DraftSlot;
-use analytics::event::user_tag;
+use analytics::event::UserTagKey;
 
 #[derive(Deserialize)]
 struct StreamOptions {
@@ -109,7 +109,7 @@ async fn handle(
     started: Instant,
     draft: Option<DraftSlot>,
 ) -> (Result<Response, GatewayError>, Option<UpstreamLabels>) {
-    let prepared = prepare(snapshot, key, body, draft.as_ref());
+    let prepared = prepare(snapshot, key, body, draft.as_ref(), &state.user_tags);
     let (object, request, requirements, decision) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return (Err(error), None),
@@ -143,6 +143,7 @@ fn prepare<'a>(
     key: &ApiKey,
     body: &'a [u8],
     draft: Option<&DraftSlot>,
+    user_tags: &UserTagKey,
 ) -> Result<Prepared<'a>, GatewayError> {
     let object = RawObject::parse(body)?;
     if let Some(draft) = draft {
@@ -150,11 +151,10 @@ fn prepare<'a>(
     }
     let request = read_request(&object)?;
     if let Some(draft) = draft {
-        // `user` may name a person: only its hash is kept.
-        let user = object.optional::<Text>("user", "a string").ok().flatten();
+        let user_tag = tag_user(user_tags, &object);
         draft.update(|d| {
             d.stream = request.stream;
-            d.user_tag = user.map(|u| user_tag(&u.0));
+            d.user_tag = user_tag;
         });
     }
     let mut requirements = requirements::for_chat(&object, request.stream)?;
@@ -196,6 +196,13 @@ pub(crate) fn record_model(draft: &DraftSlot, table: &RoutingTable, object: &Raw
             draft.update(|d| d.requested_model = Some(model.0.into_owned()));
         }
     }
+}
+
+/// The tag of the request's `user` field, if any: it may name a person, so only
+/// its keyed hash is kept.
+pub(crate) fn tag_user(user_tags: &UserTagKey, object: &RawObject<'_>) -> Option<String> {
+    let user = object.optional::<Text>("user", "a string").ok().flatten()?;
+    Some(user_tags.tag(&user.0))
 }
 
 /// The rates a request is priced against: the baseline a substitute is compared
