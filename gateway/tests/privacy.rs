@@ -200,7 +200,11 @@ async fn no_content_or_key_reaches_any_store_counter_or_log() {
     assert_absent(&dump.stdout, &canary, "Postgres");
     assert_absent(&dump.stdout, &key, "Postgres");
     assert_absent(&dump.stdout, &tag_secret, "Postgres");
-    assert_absent(&dump.stdout, &plain_user_hash, "Postgres");
+    assert_absent(
+        &dump.stdout,
+        &plain_user_hash,
+        "Postgres (the plain SHA-256 of `user`)",
+    );
     assert!(
         dump_text.contains(&UserTagKey::new(tag_secret.as_bytes()).tag(&canary)),
         "the keyed tag of the canary `user` is stored"
@@ -263,7 +267,11 @@ async fn no_content_or_key_reaches_any_store_counter_or_log() {
         "the SQLite file holds the events"
     );
     assert_absent(&sqlite_bytes, &canary, "the SQLite file");
-    assert_absent(&sqlite_bytes, &plain_user_hash, "the SQLite file");
+    assert_absent(
+        &sqlite_bytes,
+        &plain_user_hash,
+        "the SQLite file (the plain SHA-256 of `user`)",
+    );
     // The embedded store's secret was generated next to it.
     let generated = std::fs::read_to_string(dir.join("gateway-user-tag.key")).unwrap();
     let generated = generated.trim();

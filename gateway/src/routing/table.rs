@@ -306,4 +306,23 @@ mod tests {
         assert_eq!(error.path, "models[0].baseline");
         assert!(error.message.contains("openai/gpt-9"), "{error}");
     }
+
+    #[test]
+    fn only_names_the_gateway_serves_are_known() {
+        let table = build("[[models]]\nname = \"llama-local\"\nprovider = \"local\"\n").unwrap();
+        let cases = [
+            ("gpt-4o", true),
+            ("llama-local", true),
+            ("auto", true),
+            ("auto:fast", true),
+            // A catalog model of a provider that is not configured.
+            ("claude-sonnet-4-6", false),
+            ("GPT-4o", false),
+            ("", false),
+            ("made-up-model", false),
+        ];
+        for (name, known) in cases {
+            assert_eq!(table.knows(name), known, "{name}");
+        }
+    }
 }
