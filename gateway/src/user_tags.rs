@@ -1,7 +1,7 @@
 //! The secret the `user` field's tags are keyed with (`analytics::event::UserTagKey`),
 //! read once at start: from the variable `analytics.user_tag_secret_env` names
 //! (already read by `config`), or from a file, which is created with 32 random
-//! bytes (hex, mode 0600) the first time. The secret is never logged, and never
+//! bytes (hex, mode 0600) the first time, atomically. The secret is never logged, and never
 //! stored with the events it keys.
 //!
 //! Every gateway writing to one store must key tags alike, or one user gets a tag
@@ -59,15 +59,26 @@ fn read_or_create(path: &Path) -> Result<Vec<u8>, UserTagSecretError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io(path))?;
     }
+    // Written whole to a file of its own, then linked into place, which fails
+    // if the name exists: a crash never leaves a half-written secret, and two
+    // gateways starting together end up with the same one.
+    let staging = path.with_extension(format!("tmp-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(format!("{text}\n").as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(io(path))?;
+    let written = options.open(&staging).and_then(|mut file| {
+        file.write_all(format!("{text}\n").as_bytes())?;
+        file.sync_all()
+    });
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&staging);
+        return Err(io(path)(error));
+    }
+    let linked = std::fs::hard_link(&staging, path);
+    let _ = std::fs::remove_file(&staging);
+    match linked {
+        Ok(()) => {
             tracing::info!(path = %path.display(), "generated the secret that keys `user` tags");
             Ok(text.into_bytes())
         }
@@ -76,7 +87,18 @@ fn read_or_create(path: &Path) -> Result<Vec<u8>, UserTagSecretError> {
             let bytes = std::fs::read(path).map_err(io(path))?;
             secret_in(path, &bytes)
         }
-        Err(error) => Err(io(path)(error)),
+        // A file system without hard links: create it in place instead.
+        Err(_) => {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(path).map_err(io(path))?;
+            file.write_all(format!("{text}\n").as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(io(path))?;
+            Ok(text.into_bytes())
+        }
     }
 }
 
@@ -126,6 +148,12 @@ mod tests {
         // A fresh file is a fresh secret.
         std::fs::remove_file(&path).unwrap();
         assert_ne!(load(&source).unwrap().tag("alice@example.com"), first);
+        // Nothing else is left in the directory (no staging file).
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["gateway-user-tag.key"]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -218,7 +218,7 @@ impl RoutingTable {
     /// Whether `name` is a model this gateway knows: a deployment's id or alias,
     /// or a virtual name (`auto`, ...). Only such names are recorded as the
     /// requested model; anything else a client sends is `(unknown)`.
-    pub fn knows(&self, name: &str) -> bool {
+    pub(crate) fn knows(&self, name: &str) -> bool {
         self.by_name.contains_key(name) || super::policy::virtual_model(name).is_some()
     }
 
