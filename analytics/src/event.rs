@@ -1,6 +1,8 @@
 //! The usage event: one per request, metadata only. It never holds prompt or
 //! completion text, tool arguments or keys; the fields below are all there is.
-//! Identifiers that could be personal (the OpenAI `user` field) are hashed.
+//! Identifiers that could be personal (the OpenAI `user` field) are tagged with a
+//! keyed hash ([`UserTagKey`]): a plain hash of an e-mail address is reversed by
+//! hashing a list of addresses, a keyed one only by whoever holds the key.
 
 use chrono::{DateTime, Utc};
 use pricing::{Cost, TokenUsage};
@@ -19,7 +21,8 @@ pub struct UsageEvent {
     pub tenant_id: String,
     pub key_id: String,
     pub team: Option<String>,
-    /// SHA-256 (hex, 16 chars) of the request's `user` field, if any.
+    /// HMAC-SHA256 of the request's `user` field under the deployment's
+    /// [`UserTagKey`] (hex, 16 chars), if any.
     pub user_tag: Option<String>,
     /// `chat_completions` or `embeddings`.
     pub endpoint: String,
@@ -122,10 +125,59 @@ pub fn bounded(name: &str) -> String {
     name[..end].to_owned()
 }
 
-/// A stable, non-reversible tag for an end-user identifier.
-pub fn user_tag(user: &str) -> String {
-    let digest = Sha256::digest(user.as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+/// The per-deployment secret the `user` field is tagged with: HMAC-SHA256
+/// (RFC 2104) keyed with it. The same user gets the same tag for as long as the
+/// secret stays the same, so the tags still group one user's requests; every
+/// gateway writing to one store must use the same secret. `Debug` never shows it.
+#[derive(Clone)]
+pub struct UserTagKey {
+    /// SHA-256 with the key's inner and outer pads already absorbed, so a tag
+    /// costs two short hashes and no key set-up.
+    inner: Sha256,
+    outer: Sha256,
+}
+
+/// SHA-256's block size, the length HMAC pads its key to.
+const BLOCK: usize = 64;
+
+impl UserTagKey {
+    pub fn new(secret: &[u8]) -> UserTagKey {
+        let mut block = [0u8; BLOCK];
+        if secret.len() > BLOCK {
+            block[..32].copy_from_slice(&Sha256::digest(secret));
+        } else {
+            block[..secret.len()].copy_from_slice(secret);
+        }
+        UserTagKey {
+            inner: Sha256::new().chain_update(block.map(|b| b ^ 0x36)),
+            outer: Sha256::new().chain_update(block.map(|b| b ^ 0x5c)),
+        }
+    }
+
+    /// HMAC-SHA256 of `message` under this key.
+    fn mac(&self, message: &[u8]) -> [u8; 32] {
+        let inner = self.inner.clone().chain_update(message).finalize();
+        self.outer.clone().chain_update(inner).finalize().into()
+    }
+
+    /// A stable tag for an end-user identifier: the first 8 bytes of its HMAC,
+    /// in hex.
+    pub fn tag(&self, user: &str) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mac = self.mac(user.as_bytes());
+        let mut tag = String::with_capacity(16);
+        for byte in &mac[..8] {
+            tag.push(char::from(HEX[usize::from(byte >> 4)]));
+            tag.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        tag
+    }
+}
+
+impl std::fmt::Debug for UserTagKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UserTagKey(***)")
+    }
 }
 
 /// The client family from a User-Agent header: enough to see which tools drive
@@ -166,7 +218,7 @@ pub mod tests {
             tenant_id: tenant.to_owned(),
             key_id: "key-1".to_owned(),
             team: Some("platform".to_owned()),
-            user_tag: Some(user_tag("alice@example.com")),
+            user_tag: Some(UserTagKey::new(b"test secret").tag("alice@example.com")),
             endpoint: "chat_completions".to_owned(),
             requested_model: "gpt-4o".to_owned(),
             routed_provider: Some("openai".to_owned()),
@@ -219,10 +271,61 @@ pub mod tests {
         assert!(serde_json::from_value::<UsageEvent>(bad).is_err());
     }
 
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// RFC 4231's HMAC-SHA256 test cases 1, 2, 3 and 6 (a key longer than a block).
+    #[test]
+    fn the_mac_is_hmac_sha256() {
+        let cases: [(Vec<u8>, Vec<u8>, &str); 4] = [
+            (
+                vec![0x0b; 20],
+                b"Hi There".to_vec(),
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+            ),
+            (
+                b"Jefe".to_vec(),
+                b"what do ya want for nothing?".to_vec(),
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+            ),
+            (
+                vec![0xaa; 20],
+                vec![0xdd; 50],
+                "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+            ),
+            (
+                vec![0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First".to_vec(),
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+            ),
+        ];
+        for (key, message, expected) in cases {
+            assert_eq!(hex(&UserTagKey::new(&key).mac(&message)), expected);
+        }
+    }
+
+    #[test]
+    fn user_tags_are_keyed() {
+        let key = UserTagKey::new(b"deployment one's secret");
+        let other = UserTagKey::new(b"deployment two's secret");
+        let tag = key.tag("alice@example.com");
+        // (tag, expected) rows: stable for one key, different users and keys
+        // differ, and never the plain SHA-256 a dictionary would find.
+        let plain = hex(&Sha256::digest(b"alice@example.com")[..8]);
+        assert_eq!(tag.len(), 16);
+        assert!(tag.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(key.tag("alice@example.com"), tag);
+        assert_eq!(key.clone().tag("alice@example.com"), tag);
+        assert_ne!(key.tag("bob@example.com"), tag);
+        assert_ne!(other.tag("alice@example.com"), tag);
+        assert_ne!(plain, tag);
+        assert_eq!(tag, hex(&key.mac(b"alice@example.com")[..8]));
+        assert_eq!(format!("{key:?}"), "UserTagKey(***)");
+    }
+
     #[test]
     fn tags_and_families() {
-        assert_eq!(user_tag("alice").len(), 16);
-        assert_ne!(user_tag("alice"), user_tag("bob"));
         assert_eq!(client_family(Some("OpenAI/Python 1.54.0")), "openai-python");
         assert_eq!(client_family(Some("OpenAI/JS 4.0")), "openai-node");
         assert_eq!(client_family(Some("curl/8.0")), "curl");

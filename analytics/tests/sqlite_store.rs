@@ -70,7 +70,7 @@ fn event(tenant: &str, occurred_at: DateTime<Utc>, cost: &str, baseline: &str) -
         tenant_id: tenant.to_owned(),
         key_id: "key-1".to_owned(),
         team: Some("platform".to_owned()),
-        user_tag: Some(analytics::event::user_tag("alice@example.com")),
+        user_tag: Some(analytics::event::UserTagKey::new(b"test secret").tag("alice@example.com")),
         endpoint: "chat_completions".to_owned(),
         requested_model: "gpt-4o".to_owned(),
         routed_provider: Some("openai".to_owned()),

@@ -8,11 +8,13 @@
 //!   rarely what the operator meant.
 //! - A provider that serves no model at all: usually a catalog provider name
 //!   spelled the vendor's way (`together` for the catalog's `together_ai`).
+//! - A Postgres store with no shared secret for `user` tags: each machine then
+//!   generates its own, and one user gets a different tag on each.
 
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::config::Config;
+use crate::config::{Config, EventStoreConfig, MissingKey, ProviderKey, UserTagSecret};
 use crate::routing::RoutingTable;
 
 /// One warning, naming the config key it is about.
@@ -26,6 +28,42 @@ impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "config key `{}`: {}", self.path, self.message)
     }
+}
+
+/// Providers without a usable API key, with what brings it back: a variable of
+/// the environment is read at start only (a restart), a key file on every
+/// reload (SIGHUP). `serve` logs these at start and after each reload;
+/// `check-config` does not, as it often runs where the keys are not.
+pub fn missing_keys(config: &Config) -> Vec<Warning> {
+    config
+        .providers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, provider)| {
+            let ProviderKey::Missing(missing) = &provider.api_key else {
+                return None;
+            };
+            let (key, remedy) = match missing {
+                MissingKey::Env { .. } => (
+                    "api_key_env",
+                    "until the gateway is restarted with it set (a running process never \
+                     sees new environment variables; `api_key_file` is re-read on SIGHUP)",
+                ),
+                MissingKey::File { .. } => (
+                    "api_key_file",
+                    "until the file holds the key and the config is reloaded (SIGHUP)",
+                ),
+            };
+            Some(Warning {
+                path: format!("providers[{i}].{key}"),
+                message: format!(
+                    "provider `{}` is skipped: {}. Its models fail over elsewhere or get 503, {remedy}.",
+                    provider.name,
+                    missing.reason()
+                ),
+            })
+        })
+        .collect()
 }
 
 /// Every warning for `config`, whose routing table is `table`, in config order.
@@ -80,6 +118,26 @@ pub fn warnings(config: &Config, table: &RoutingTable) -> Vec<Warning> {
                 ),
             });
         }
+    }
+    if let (
+        EventStoreConfig::Postgres { .. },
+        UserTagSecret::File {
+            path,
+            configured: false,
+        },
+    ) = (&config.analytics.store, &config.analytics.user_tag_secret)
+    {
+        out.push(Warning {
+            path: "analytics.user_tag_secret_env".to_owned(),
+            message: format!(
+                "not set, with a Postgres store: `user` tags are keyed with a secret generated \
+                 on this machine ({}), so every gateway sharing the database tags the same user \
+                 differently, and a lost file changes every tag. Name a variable holding one \
+                 secret shared by every gateway (`openssl rand -hex 32`), or point \
+                 `analytics.user_tag_secret_file` at a shared file.",
+                path.display()
+            ),
+        });
     }
     out
 }
@@ -173,5 +231,94 @@ endpoint = "embeddings"
 price_as = "openai/text-embedding-3-small"
 "#;
         assert_eq!(warnings_of(text), []);
+    }
+
+    #[test]
+    fn postgres_without_a_shared_user_tag_secret_is_named() {
+        let base = "[analytics]\ndatabase_url = \"postgres://gateway@127.0.0.1/gateway\"\n";
+        let found = warnings_of(base);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, "analytics.user_tag_secret_env");
+        assert!(
+            found[0].message.contains("gateway-user-tag.key"),
+            "{}",
+            found[0]
+        );
+        // A shared file, or the embedded store (one machine), is no warning.
+        let shared = format!("{base}user_tag_secret_file = \"/run/secrets/user-tag\"\n");
+        assert_eq!(warnings_of(&shared), []);
+        assert_eq!(warnings_of("[analytics]\n"), []);
+    }
+
+    #[test]
+    fn providers_without_a_key_say_what_brings_it_back() {
+        let dir =
+            std::env::temp_dir().join(format!("gateway-checks-{}", crate::keys::mint().unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("empty.key"), "\n").unwrap();
+        std::fs::write(dir.join("good.key"), "sk-good\n").unwrap();
+        let text = r#"
+[[providers]]
+name = "from-env"
+base_url = "http://127.0.0.1:1/v1"
+api_key_env = "GATEWAY_TEST_SURELY_UNSET_KEY"
+
+[[providers]]
+name = "no-file"
+base_url = "http://127.0.0.1:1/v1"
+api_key_file = "absent.key"
+
+[[providers]]
+name = "empty-file"
+base_url = "http://127.0.0.1:1/v1"
+api_key_file = "empty.key"
+
+[[providers]]
+name = "good-file"
+base_url = "http://127.0.0.1:1/v1"
+api_key_file = "good.key"
+
+[[providers]]
+name = "keyless"
+base_url = "http://127.0.0.1:1/v1"
+"#;
+        let path = dir.join("gateway.toml");
+        std::fs::write(&path, text).unwrap();
+        let config = Config::load(&path).unwrap();
+        let found = missing_keys(&config);
+        let paths: Vec<&str> = found.iter().map(|w| w.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "providers[0].api_key_env",
+                "providers[1].api_key_file",
+                "providers[2].api_key_file"
+            ]
+        );
+        assert!(found[0]
+            .message
+            .contains("GATEWAY_TEST_SURELY_UNSET_KEY is not set"));
+        assert!(found[0].message.contains("restarted"), "{}", found[0]);
+        assert!(!found[0].message.contains("reloaded"), "{}", found[0]);
+        assert!(
+            found[1].message.contains("absent.key cannot be read"),
+            "{}",
+            found[1]
+        );
+        assert!(
+            found[1].message.contains("reloaded (SIGHUP)"),
+            "{}",
+            found[1]
+        );
+        assert!(
+            found[2].message.contains("empty.key is empty"),
+            "{}",
+            found[2]
+        );
+        let ProviderKey::Present(key) = &config.providers[3].api_key else {
+            panic!("{:?}", config.providers[3].api_key)
+        };
+        assert_eq!(key.expose(), "sk-good");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

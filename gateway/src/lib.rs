@@ -27,3 +27,4 @@ pub mod sse;
 pub mod state;
 pub mod stream;
 pub mod usage_event;
+pub mod user_tags;

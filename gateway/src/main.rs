@@ -276,7 +276,12 @@ async fn reload_on_hangup(running: &gateway::server::RunningGateway, path: &std:
     };
     while hangups.recv().await.is_some() {
         match running.reload(path) {
-            Ok(()) => tracing::info!(path = %path.display(), "config reloaded"),
+            Ok(config) => {
+                tracing::info!(path = %path.display(), "config reloaded");
+                for warning in gateway::checks::missing_keys(&config) {
+                    tracing::warn!(path = %warning.path, "{}", warning.message);
+                }
+            }
             Err(error) => {
                 tracing::error!(%error, "config reload refused; the running config stays")
             }
@@ -308,10 +313,8 @@ async fn serve(config: Config, path: std::path::PathBuf) -> ExitCode {
     for warning in gateway::checks::warnings(&config, &snapshot.table) {
         tracing::warn!(path = %warning.path, "{}", warning.message);
     }
-    for provider in &config.providers {
-        if let gateway::config::ProviderKey::Missing { env } = &provider.api_key {
-            tracing::warn!(provider = %provider.name, env = %env, "API key variable not set: this provider is skipped until it is set and the config reloaded");
-        }
+    for warning in gateway::checks::missing_keys(&config) {
+        tracing::warn!(path = %warning.path, "{}", warning.message);
     }
     tokio::select! {
         () = shutdown_signal() => {}

@@ -86,6 +86,8 @@ pub struct Metrics {
     pub token_count_duration: Histogram,
     /// The usage-event pipeline's counters, rendered with the rest.
     pipeline: std::sync::OnceLock<Arc<analytics::writer::WriterStats>>,
+    /// The real-time counters, whose size is rendered when they are in process.
+    counters: std::sync::OnceLock<Arc<analytics::counters::Counters>>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -209,6 +211,7 @@ impl Metrics {
             pipeline: std::sync::OnceLock::new(),
             token_counts,
             token_count_duration,
+            counters: std::sync::OnceLock::new(),
             registry,
             failovers,
             retry_budget_exhausted,
@@ -226,6 +229,10 @@ impl Metrics {
         let _ = self.pipeline.set(stats);
     }
 
+    pub fn register_counters(&self, counters: Arc<analytics::counters::Counters>) {
+        let _ = self.counters.set(counters);
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
@@ -235,6 +242,11 @@ impl Metrics {
             let body_end = out.strip_suffix("# EOF\n").map_or(out.len(), str::len);
             out.truncate(body_end);
             render_pipeline(&mut out, stats);
+            if let Some(analytics::counters::Counters::Memory(memory)) =
+                self.counters.get().map(|c| &**c)
+            {
+                render_memory_counters(&mut out, memory);
+            }
             out.push_str("# EOF\n");
         }
         out
@@ -372,6 +384,31 @@ fn render_pipeline(out: &mut String, stats: &analytics::writer::WriterStats) {
     }
 }
 
+/// The size of the in-process real-time counters (no Redis).
+fn render_memory_counters(out: &mut String, memory: &analytics::counters::MemoryCounters) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        out,
+        "# HELP gateway_counter_keys In-process real-time counter keys held.\n\
+         # TYPE gateway_counter_keys gauge\ngateway_counter_keys {}",
+        memory.len()
+    );
+    for (name, help, value) in [
+        (
+            "counter_keys_expired",
+            "In-process real-time counter keys removed after their TTL",
+            memory.expired(),
+        ),
+        (
+            "counter_keys_evicted",
+            "In-process real-time counter keys evicted before their TTL because the map was full",
+            memory.evicted(),
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP gateway_{name} {help}.\n# TYPE gateway_{name} counter\ngateway_{name}_total {value}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::Ordering::Relaxed;
@@ -397,6 +434,33 @@ mod tests {
             "gateway_events_spill_torn_lines_total 2",
             "gateway_event_write_timeouts_total 1",
             "gateway_events_dropped_total 5",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    /// The in-process counters' size and evictions are exported, so an
+    /// operator sees when the cap bites.
+    #[test]
+    fn in_process_counter_keys_and_evictions_are_rendered() {
+        use analytics::counters::{Counters, Increments, MemoryCounters, FIELDS};
+        let metrics = Metrics::new();
+        metrics.register_pipeline(Arc::new(analytics::writer::WriterStats::default()));
+        let memory = MemoryCounters::with_max_keys(1);
+        for key in ["a", "b", "c"] {
+            let mut increments = Increments::default();
+            increments
+                .by_key
+                .insert(key.to_owned(), ([1; FIELDS.len()], 60));
+            memory.apply(&increments);
+        }
+        metrics.register_counters(Arc::new(Counters::Memory(memory)));
+        let text = metrics.render();
+        for line in [
+            "gateway_counter_keys 1",
+            "gateway_counter_keys_evicted_total 2",
+            "gateway_counter_keys_expired_total 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
         }

@@ -24,6 +24,8 @@ pub enum StartError {
     Build(#[from] crate::state::BuildError),
     #[error(transparent)]
     Analytics(#[from] crate::events::PipelineError),
+    #[error(transparent)]
+    UserTags(#[from] crate::user_tags::UserTagSecretError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -74,19 +76,27 @@ pub enum ReloadError {
 }
 
 impl RunningGateway {
-    /// Reads the config file (and the catalog files it names) again and swaps the
-    /// result in. Anything wrong, and the running config stays as it was. The
-    /// listen address and server limits need a restart to change.
-    pub fn reload(&self, path: &std::path::Path) -> Result<(), ReloadError> {
+    /// Reads the config file (and the catalog and provider key files it names)
+    /// again and swaps the result in; returns what it loaded. Anything wrong, and
+    /// the running config stays as it was. The listen address and server limits
+    /// need a restart to change, and so do provider keys read from the
+    /// environment (a running process's environment does not change).
+    pub fn reload(&self, path: &std::path::Path) -> Result<Config, ReloadError> {
         let config = Config::load(path)?;
         self.state.reload(&config)?;
-        Ok(())
+        Ok(config)
     }
 }
 
 pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
+    let user_tags = crate::user_tags::load(&config.analytics.user_tag_secret)?;
     let pipeline = Pipeline::start(&config.analytics).await?;
-    let state = AppState::new(config, pipeline.sink.clone(), pipeline.store.clone())?;
+    let state = AppState::new(
+        config,
+        pipeline.sink.clone(),
+        pipeline.store.clone(),
+        user_tags,
+    )?;
     let (listener, addr) = bind(config.server.listen).await?;
     let (stop, stopped) = watch::channel(false);
     let metrics = match config.server.metrics.listen {

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use analytics::event::UserTagKey;
 use analytics::writer::EventSink;
 use arc_swap::ArcSwap;
 
@@ -148,6 +149,9 @@ pub struct Inner {
     pub max_concurrent_requests: usize,
     /// Exact token counts, off the async workers; sized at start.
     pub(crate) counter: CountPool,
+    /// What the `user` field is tagged with (fixed at start: changing it splits
+    /// every user's history).
+    pub user_tags: UserTagKey,
     shutting_down: AtomicBool,
 }
 
@@ -159,9 +163,11 @@ impl AppState {
         config: &Config,
         events: EventSink,
         store: Arc<analytics::store::Store>,
+        user_tags: UserTagKey,
     ) -> Result<AppState, BuildError> {
         let metrics = Metrics::new();
         metrics.register_pipeline(events.stats().clone());
+        metrics.register_counters(events.counters().clone());
         let snapshot = Snapshot::new(config)?;
         let counting = &config.routing.token_count;
         let counter = CountPool::start(PoolSize {
@@ -179,6 +185,7 @@ impl AppState {
             metrics_on_main_listener: config.server.metrics.listen.is_none(),
             max_concurrent_requests: config.server.limits.max_concurrent_requests,
             counter,
+            user_tags,
             shutting_down: AtomicBool::new(false),
         })))
     }

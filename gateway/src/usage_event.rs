@@ -5,7 +5,9 @@
 //! errors, refusals and abandoned streams are recorded like successes.
 //!
 //! Only metadata goes in: names, counts, money, timings. The request body is never
-//! copied here; the `user` field is hashed.
+//! copied here; the `user` field is hashed. The requested model is recorded only
+//! when it names a model the gateway knows, [`UNKNOWN_MODEL`] otherwise, so
+//! made-up names cannot add rows to the rollups and breakdowns.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +18,10 @@ use pricing::Cost;
 
 use crate::billing::Bill;
 
+/// The requested model of an event whose request named no model the gateway
+/// knows (404 `model_not_found`), or was refused before its model was read.
+pub const UNKNOWN_MODEL: &str = "(unknown)";
+
 #[derive(Debug, Default)]
 pub struct Draft {
     pub tenant: Option<String>,
@@ -23,6 +29,8 @@ pub struct Draft {
     pub team: Option<String>,
     pub user_tag: Option<String>,
     pub endpoint: &'static str,
+    /// A known model name (see [`crate::routing::RoutingTable::knows`]);
+    /// `None` is recorded as [`UNKNOWN_MODEL`].
     pub requested_model: Option<String>,
     pub routed_provider: Option<Arc<String>>,
     pub routed_model: Option<Arc<String>>,
@@ -84,7 +92,9 @@ impl DraftSlot {
             team: draft.team,
             user_tag: draft.user_tag,
             endpoint: draft.endpoint.to_owned(),
-            requested_model: draft.requested_model.unwrap_or_default(),
+            requested_model: draft
+                .requested_model
+                .unwrap_or_else(|| UNKNOWN_MODEL.to_owned()),
             routed_provider: draft.routed_provider.map(|p| p.to_string()),
             routed_model: draft.routed_model.map(|m| m.to_string()),
             route_reason: draft.reason.unwrap_or("none").to_owned(),

@@ -2,7 +2,9 @@
 //! counter or a log line. Requests carry a unique canary string everywhere a
 //! client can put text; afterwards a full `pg_dump`, every Redis key and value,
 //! the SQLite file, the spill file and every log line the gateway wrote at TRACE
-//! level are searched for it.
+//! level are searched for it. The same goes for the secret that keys `user`
+//! tags, and for the plain SHA-256 of the `user` field (which a dictionary of
+//! e-mail addresses would find): only the keyed tag may be stored.
 
 #![allow(
     clippy::unwrap_used,
@@ -18,6 +20,7 @@ mod pg;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use analytics::event::UserTagKey;
 use gateway::config::Config;
 use gateway::keys::{self, KeyHash};
 use serde_json::json;
@@ -127,12 +130,21 @@ async fn no_content_or_key_reaches_any_store_counter_or_log() {
     std::fs::create_dir_all(&dir).unwrap();
     let sqlite_path = dir.join("events.sqlite");
     let spill_path = dir.join("events.spill");
+    let tag_secret = format!("TAGSECRET{}", &keys::mint().unwrap()[6..30]);
+    let plain_user_hash: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(canary.as_bytes())[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
 
     // Round 1: Postgres and Redis. Round 2: the embedded store.
     for round in ["postgres", "sqlite"] {
         let store = if round == "postgres" {
             format!(
-                "database_url = \"{}\"\nredis_url = \"redis://127.0.0.1:6379\"\n",
+                "database_url = \"{}\"\nredis_url = \"redis://127.0.0.1:6379\"\n\
+                 user_tag_secret_env = \"GW_PRIVACY_TAG_SECRET\"\n",
                 db.url
             )
         } else {
@@ -150,7 +162,10 @@ async fn no_content_or_key_reaches_any_store_counter_or_log() {
             KeyHash::of(&key),
             spill_path.display(),
         );
-        let config = Config::from_toml(&text, Vec::new(), |_| None).unwrap();
+        let config = Config::from_toml(&text, Vec::new(), |name| {
+            (name == "GW_PRIVACY_TAG_SECRET").then(|| tag_secret.clone())
+        })
+        .unwrap();
         let running = gateway::server::start(&config).await.unwrap();
         send_canaries(&format!("http://{}/v1", running.addr), &key, &canary).await;
         // A rollup too, so aggregates exist.
@@ -184,6 +199,16 @@ async fn no_content_or_key_reaches_any_store_counter_or_log() {
     );
     assert_absent(&dump.stdout, &canary, "Postgres");
     assert_absent(&dump.stdout, &key, "Postgres");
+    assert_absent(&dump.stdout, &tag_secret, "Postgres");
+    assert_absent(
+        &dump.stdout,
+        &plain_user_hash,
+        "Postgres (the plain SHA-256 of `user`)",
+    );
+    assert!(
+        dump_text.contains(&UserTagKey::new(tag_secret.as_bytes()).tag(&canary)),
+        "the keyed tag of the canary `user` is stored"
+    );
     db.drop_now().await;
 
     // Redis: every key and every value.
@@ -220,6 +245,7 @@ async fn no_content_or_key_reaches_any_store_counter_or_log() {
         };
         assert_absent(value.join(" ").as_bytes(), &canary, "a Redis value");
         assert_absent(value.join(" ").as_bytes(), &key, "a Redis value");
+        assert_absent(value.join(" ").as_bytes(), &tag_secret, "a Redis value");
     }
     for k in all_keys.iter().filter(|k| k.contains(&tenant)) {
         let _: () = redis::cmd("DEL")
@@ -241,6 +267,16 @@ async fn no_content_or_key_reaches_any_store_counter_or_log() {
         "the SQLite file holds the events"
     );
     assert_absent(&sqlite_bytes, &canary, "the SQLite file");
+    assert_absent(
+        &sqlite_bytes,
+        &plain_user_hash,
+        "the SQLite file (the plain SHA-256 of `user`)",
+    );
+    // The embedded store's secret was generated next to it.
+    let generated = std::fs::read_to_string(dir.join("gateway-user-tag.key")).unwrap();
+    let generated = generated.trim();
+    assert_eq!(generated.len(), 64);
+    assert_absent(&sqlite_bytes, generated, "the SQLite file");
     if let Ok(spill) = std::fs::read(&spill_path) {
         assert_absent(&spill, &canary, "the spill file");
     }
@@ -254,5 +290,7 @@ async fn no_content_or_key_reaches_any_store_counter_or_log() {
     );
     assert_absent(&logs, &canary, "the logs");
     assert_absent(&logs, &key, "the logs");
+    assert_absent(&logs, &tag_secret, "the logs");
+    assert_absent(&logs, generated, "the logs");
     let _ = std::fs::remove_dir_all(&dir);
 }

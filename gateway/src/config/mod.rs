@@ -72,6 +72,19 @@ pub struct AnalyticsConfig {
     pub aggregate_retention_days: u32,
     pub partitions_ahead_days: u32,
     pub rollup_interval: Duration,
+    /// What the `user` field's tags are keyed with.
+    pub user_tag_secret: UserTagSecret,
+}
+
+/// Where the secret that keys `user` tags (HMAC-SHA256) comes from.
+#[derive(Debug, Clone)]
+pub enum UserTagSecret {
+    /// The value of the variable `analytics.user_tag_secret_env` names.
+    Env { name: String, value: Secret },
+    /// A file holding it, created with a random secret if it does not exist.
+    /// `configured`: named by `analytics.user_tag_secret_file`, rather than the
+    /// default next to the embedded store (or the spill file, with Postgres).
+    File { path: PathBuf, configured: bool },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -246,11 +259,63 @@ pub enum ProviderKey {
     /// Local servers (vLLM, Ollama) that take no key.
     None,
     Present(Secret),
-    /// The named variable was not set at start; requests to this provider fail
-    /// with a 503 that names it, instead of the whole gateway refusing to run.
-    Missing {
-        env: String,
-    },
+    /// `api_key_file`, not read yet: [`Config::load`] reads it (at start and on
+    /// every reload); [`Config::from_toml`] does no file IO and leaves it here.
+    FromFile(PathBuf),
+    /// No key could be had; requests to this provider fail with a 503 that says
+    /// why, instead of the whole gateway refusing to run.
+    Missing(MissingKey),
+}
+
+/// Why a provider has no key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MissingKey {
+    /// `api_key_env` names a variable that was not set (or empty) when the
+    /// gateway started. The environment of a running process does not change:
+    /// only a restart can bring it.
+    Env { name: String },
+    /// `api_key_file` could not be read or is empty; a reload reads it again.
+    File { path: PathBuf, problem: String },
+}
+
+impl MissingKey {
+    /// Why the provider is unavailable, as said in its 503 and the logs.
+    pub fn reason(&self) -> String {
+        match self {
+            MissingKey::Env { name } => format!("its API key variable {name} is not set"),
+            MissingKey::File { path, problem } => {
+                format!("its API key file {} {problem}", path.display())
+            }
+        }
+    }
+}
+
+impl ProviderKey {
+    /// Why this key cannot be used, if it cannot.
+    pub fn unavailable(&self) -> Option<String> {
+        match self {
+            ProviderKey::None | ProviderKey::Present(_) => None,
+            ProviderKey::FromFile(path) => {
+                Some(format!("its API key file {} was not read", path.display()))
+            }
+            ProviderKey::Missing(missing) => Some(missing.reason()),
+        }
+    }
+
+    /// The key in `path`: its content without surrounding whitespace.
+    pub fn read_file(path: &Path) -> ProviderKey {
+        let missing = |problem: String| {
+            ProviderKey::Missing(MissingKey::File {
+                path: path.to_owned(),
+                problem,
+            })
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) if text.trim().is_empty() => missing("is empty".to_owned()),
+            Ok(text) => ProviderKey::Present(Secret::new(text.trim().to_owned())),
+            Err(error) => missing(format!("cannot be read: {error}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -327,7 +392,9 @@ pub enum ConfigError {
 
 impl Config {
     /// Reads `path`, applies `GATEWAY__*` overrides from the process environment and
-    /// validates the result. Provider API keys are read from the environment here.
+    /// validates the result. Provider API keys are read here: from the environment
+    /// (`api_key_env`) or from their files (`api_key_file`, relative to the config
+    /// file's directory), so a reload re-reads the files.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
@@ -361,6 +428,11 @@ impl Config {
             catalog = catalog.extended_with(overlay);
         }
         config.catalog = Arc::new(catalog);
+        for provider in &mut config.providers {
+            if let ProviderKey::FromFile(file) = &provider.api_key {
+                provider.api_key = ProviderKey::read_file(&base.join(file));
+            }
+        }
         Ok(config)
     }
 

@@ -54,6 +54,10 @@ pub struct RawAnalytics {
     pub aggregate_retention_days: Option<u32>,
     pub partitions_ahead_days: Option<u32>,
     pub rollup_interval_ms: Option<u64>,
+    /// Name of the environment variable holding the secret `user` tags are keyed with.
+    pub user_tag_secret_env: Option<String>,
+    /// Where the generated `user` tag secret is kept when no variable is named.
+    pub user_tag_secret_file: Option<String>,
 }
 
 /// Routing defaults for every key, and failover limits.
@@ -146,6 +150,8 @@ pub struct RawProvider {
     pub base_url: String,
     /// Name of the environment variable that holds the provider's API key.
     pub api_key_env: Option<String>,
+    /// A file that holds the provider's API key (re-read on reload).
+    pub api_key_file: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     #[serde(default)]

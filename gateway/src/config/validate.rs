@@ -16,9 +16,9 @@ use super::raw::{
 };
 use super::{
     AnalyticsConfig, AnalyticsScope, CatalogFiles, Config, ConfigError, ConnectionLimits, Endpoint,
-    EventStoreConfig, Flavor, KeyConfig, KeyRole, MetricsAccess, ModelConfig, ModelPrice,
-    PolicySettings, PostgresLogins, ProviderConfig, ProviderKey, RoutingConfig, ServerConfig,
-    TenantConfig, Timeouts, TokenCountConfig, UpstreamLimits,
+    EventStoreConfig, Flavor, KeyConfig, KeyRole, MetricsAccess, MissingKey, ModelConfig,
+    ModelPrice, PolicySettings, PostgresLogins, ProviderConfig, ProviderKey, RoutingConfig,
+    ServerConfig, TenantConfig, Timeouts, TokenCountConfig, UpstreamLimits, UserTagSecret,
 };
 use crate::keys::KeyHash;
 use crate::routing::Mode;
@@ -271,6 +271,13 @@ fn validate_analytics(
     let dead_letter_path = raw
         .dead_letter_path
         .map_or_else(|| spill_path.with_extension("dead-letter"), PathBuf::from);
+    let user_tag_secret = user_tag_secret(
+        raw.user_tag_secret_env.as_deref(),
+        raw.user_tag_secret_file.as_deref(),
+        &store,
+        &spill_path,
+        lookup,
+    )?;
     if dead_letter_path == spill_path {
         return Err(invalid(
             "analytics.dead_letter_path",
@@ -299,6 +306,76 @@ fn validate_analytics(
             raw.rollup_interval_ms,
             300_000,
         )?,
+        user_tag_secret,
+    })
+}
+
+/// Shortest `user` tag secret accepted (bytes): a guessable key would make the
+/// tags as reversible as plain hashes.
+const MIN_USER_TAG_SECRET_BYTES: usize = 16;
+
+/// The file the generated `user` tag secret is kept in by default: next to the
+/// embedded store, or, with Postgres, next to the spill file (this machine's
+/// own data).
+const DEFAULT_USER_TAG_SECRET_FILE: &str = "gateway-user-tag.key";
+
+/// Where the `user` tag secret comes from. A variable that is named must be set
+/// (and long enough): an operator who configured a shared secret must not get a
+/// generated one silently.
+fn user_tag_secret(
+    env: Option<&str>,
+    file: Option<&str>,
+    store: &EventStoreConfig,
+    spill_path: &std::path::Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<UserTagSecret, ConfigError> {
+    const KEY: &str = "analytics.user_tag_secret_env";
+    if let Some(name) = env {
+        if name.is_empty() {
+            return Err(invalid(KEY, "must not be empty"));
+        }
+        let value = lookup(name)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default();
+        if value.is_empty() {
+            return Err(invalid(
+                KEY,
+                format!("environment variable {name} is not set (or empty)"),
+            ));
+        }
+        if value.len() < MIN_USER_TAG_SECRET_BYTES {
+            return Err(invalid(
+                KEY,
+                format!(
+                    "the secret in {name} is shorter than {MIN_USER_TAG_SECRET_BYTES} bytes \
+                     (generate one with `openssl rand -hex 32`)"
+                ),
+            ));
+        }
+        return Ok(UserTagSecret::Env {
+            name: name.to_owned(),
+            value: Secret::new(value),
+        });
+    }
+    if let Some(file) = file {
+        if file.is_empty() {
+            return Err(invalid(
+                "analytics.user_tag_secret_file",
+                "must not be empty",
+            ));
+        }
+        return Ok(UserTagSecret::File {
+            path: PathBuf::from(file),
+            configured: true,
+        });
+    }
+    let beside = match store {
+        EventStoreConfig::Sqlite { path } => path.as_path(),
+        EventStoreConfig::Postgres { .. } => spill_path,
+    };
+    Ok(UserTagSecret::File {
+        path: beside.with_file_name(DEFAULT_USER_TAG_SECRET_FILE),
+        configured: false,
     })
 }
 
@@ -538,15 +615,25 @@ fn validate_provider(
             ))
         }
     }
-    let api_key = match raw.api_key_env {
-        None => ProviderKey::None,
-        Some(env) if env.is_empty() => {
+    let api_key = match (raw.api_key_env, raw.api_key_file) {
+        (None, None) => ProviderKey::None,
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                format!("{path}.api_key_file"),
+                "set api_key_env or api_key_file, not both",
+            ))
+        }
+        (Some(env), None) if env.is_empty() => {
             return Err(invalid(format!("{path}.api_key_env"), "must not be empty"))
         }
-        Some(env) => match lookup(&env) {
+        (Some(env), None) => match lookup(&env) {
             Some(value) if !value.is_empty() => ProviderKey::Present(Secret::new(value)),
-            _ => ProviderKey::Missing { env },
+            _ => ProviderKey::Missing(MissingKey::Env { name: env }),
         },
+        (None, Some(file)) if file.is_empty() => {
+            return Err(invalid(format!("{path}.api_key_file"), "must not be empty"))
+        }
+        (None, Some(file)) => ProviderKey::FromFile(PathBuf::from(file)),
     };
     let mut headers = Vec::with_capacity(raw.headers.len());
     for (name, value) in raw.headers {
@@ -829,7 +916,7 @@ mod tests {
         let config = load(&text).unwrap();
         assert!(matches!(
             &config.providers[0].api_key,
-            ProviderKey::Missing { env } if env == "UNSET_KEY"
+            ProviderKey::Missing(crate::config::MissingKey::Env { name }) if name == "UNSET_KEY"
         ));
     }
 
@@ -1247,5 +1334,68 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.server.listen.port(), 9);
+    }
+
+    #[test]
+    fn the_user_tag_secret_comes_from_a_variable_or_a_file_and_never_prints() {
+        use crate::config::UserTagSecret;
+        use std::path::Path;
+        let lookup = |name: &str| match name {
+            "TAG_SECRET" => Some("  a secret of thirty-two characters \n".to_owned()),
+            "SHORT_SECRET" => Some("short".to_owned()),
+            _ => None,
+        };
+        let with = |analytics: &str| {
+            Config::from_toml(&(base() + "[analytics]\n" + analytics), Vec::new(), lookup)
+        };
+        let config = with("user_tag_secret_env = \"TAG_SECRET\"\n").unwrap();
+        let UserTagSecret::Env { name, value } = &config.analytics.user_tag_secret else {
+            panic!("{:?}", config.analytics.user_tag_secret)
+        };
+        assert_eq!(
+            (name.as_str(), value.expose()),
+            ("TAG_SECRET", "a secret of thirty-two characters")
+        );
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("thirty-two"), "{printed}");
+        // (analytics section, where the secret file is: None for an error)
+        let cases = [
+            ("", Some("gateway-user-tag.key")),
+            (
+                "sqlite_path = \"/var/lib/gw/events.sqlite\"\n",
+                Some("/var/lib/gw/gateway-user-tag.key"),
+            ),
+            (
+                "database_url = \"postgres://g@h/d\"\nspill_path = \"/data/gw.spill\"\n",
+                Some("/data/gateway-user-tag.key"),
+            ),
+            (
+                "user_tag_secret_file = \"/run/secrets/tag\"\n",
+                Some("/run/secrets/tag"),
+            ),
+            ("user_tag_secret_env = \"UNSET_SECRET\"\n", None),
+            ("user_tag_secret_env = \"SHORT_SECRET\"\n", None),
+            ("user_tag_secret_env = \"\"\n", None),
+            ("user_tag_secret_file = \"\"\n", None),
+        ];
+        for (analytics, expected) in cases {
+            match (with(analytics), expected) {
+                (Ok(config), Some(expected)) => match &config.analytics.user_tag_secret {
+                    UserTagSecret::File { path, .. } => {
+                        assert_eq!(path, Path::new(expected), "{analytics}");
+                    }
+                    other => panic!("{analytics}: {other:?}"),
+                },
+                (Err(error), None) => {
+                    let message = error.to_string();
+                    assert!(message.contains("analytics.user_tag_secret"), "{message}");
+                }
+                (result, _) => panic!("{analytics}: {result:?}"),
+            }
+        }
+        let message = with("user_tag_secret_env = \"UNSET_SECRET\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("UNSET_SECRET is not set"), "{message}");
     }
 }

@@ -24,6 +24,7 @@ use crate::routing::{decide, Health};
 use crate::server::RunningGateway;
 use crate::state::Snapshot;
 use crate::usage_event::DraftSlot;
+use analytics::event::UserTagKey;
 
 /// Requests per weekday across all tenants at the end of the history; earlier
 /// days ramp up from 55% of it (adoption grows), weekends see a third.
@@ -94,7 +95,16 @@ pub async fn run(
             let Some(key) = api_keys.get(synthetic.profile.key) else {
                 continue;
             };
-            let Some(event) = event(&snapshot, key, &synthetic, at, bad_hours[hour], rng) else {
+            let user_tags = &gateway.state.user_tags;
+            let Some(event) = event(
+                &snapshot,
+                user_tags,
+                key,
+                &synthetic,
+                at,
+                bad_hours[hour],
+                rng,
+            ) else {
                 continue;
             };
             filled += 1;
@@ -120,6 +130,7 @@ pub async fn run(
 /// One past request as the request path would have recorded it.
 fn event(
     snapshot: &Snapshot,
+    user_tags: &UserTagKey,
     key: &ApiKey,
     synthetic: &Synthetic,
     at: DateTime<Utc>,
@@ -150,10 +161,7 @@ fn event(
         d.team.clone_from(&key.team);
         d.requested_model = Some(synthetic.model.to_owned());
         d.stream = synthetic.stream;
-        d.user_tag = Some(analytics::event::user_tag(&format!(
-            "dev{}",
-            rng.between(1, 40)
-        )));
+        d.user_tag = Some(user_tags.tag(&format!("dev{}", rng.between(1, 40))));
     });
 
     // Which attempt serves: the flaky provider's first attempts fail in its bad hours.

@@ -22,10 +22,12 @@ use crate::keys::ApiKey;
 use crate::metrics::{TokenCountLabels, UpstreamLabels};
 use crate::openai::request::{RawObject, Text};
 use crate::routing::counting::{self, CountBudget, Skipped};
-use crate::routing::{decide, requirements, Decision, Requirements, RouteError, RouteReason};
+use crate::routing::{
+    decide, requirements, Decision, Requirements, RouteError, RouteReason, RoutingTable,
+};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::DraftSlot;
-use analytics::event::user_tag;
+use analytics::event::UserTagKey;
 
 #[derive(Deserialize)]
 struct StreamOptions {
@@ -109,7 +111,7 @@ async fn handle(
     started: Instant,
     draft: Option<DraftSlot>,
 ) -> (Result<Response, GatewayError>, Option<UpstreamLabels>) {
-    let prepared = prepare(state, snapshot, key, body, draft.as_ref()).await;
+    let prepared = prepare(state, snapshot, key, body, draft.as_ref(), &state.user_tags).await;
     let (object, request, requirements, decision) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return (Err(error), None),
@@ -187,18 +189,20 @@ async fn prepare<'a>(
     key: &ApiKey,
     body: &'a Bytes,
     draft: Option<&DraftSlot>,
+    user_tags: &UserTagKey,
 ) -> Result<Prepared<'a>, GatewayError> {
     // Linear in the body: large ones are read with the worker's queue handed on.
     let (object, request, mut requirements) = counting::scan(body.len(), || {
         let object = RawObject::parse(body)?;
+        if let Some(draft) = draft {
+            record_model(draft, &snapshot.table, &object);
+        }
         let request = read_request(&object)?;
         if let Some(draft) = draft {
-            // `user` may name a person: only its hash is kept.
-            let user = object.optional::<Text>("user", "a string").ok().flatten();
+            let user_tag = tag_user(user_tags, &object);
             draft.update(|d| {
-                d.requested_model = Some(request.model.0.to_string());
                 d.stream = request.stream;
-                d.user_tag = user.map(|u| user_tag(&u.0));
+                d.user_tag = user_tag;
             });
         }
         let requirements = requirements::for_chat(&object, request.stream)?;
@@ -238,6 +242,24 @@ async fn prepare<'a>(
     }
     .map_err(|error| route_error(model, Endpoint::Chat, error))?;
     Ok((object, request, requirements, decision))
+}
+
+/// Records the request's model in its event if the gateway knows the name; a
+/// name it does not know stays [`crate::usage_event::UNKNOWN_MODEL`], whatever
+/// the client wrote.
+pub(crate) fn record_model(draft: &DraftSlot, table: &RoutingTable, object: &RawObject<'_>) {
+    if let Ok(Some(model)) = object.optional::<Text>("model", "a string") {
+        if table.knows(&model.0) {
+            draft.update(|d| d.requested_model = Some(model.0.into_owned()));
+        }
+    }
+}
+
+/// The tag of the request's `user` field, if any: it may name a person, so only
+/// its keyed hash is kept.
+pub(crate) fn tag_user(user_tags: &UserTagKey, object: &RawObject<'_>) -> Option<String> {
+    let user = object.optional::<Text>("user", "a string").ok().flatten()?;
+    Some(user_tags.tag(&user.0))
 }
 
 /// The rates a request is priced against: the baseline a substitute is compared

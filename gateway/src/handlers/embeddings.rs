@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::Extension;
 use serde_json::value::RawValue;
 
-use super::chat::billing_for;
+use super::chat::{billing_for, record_model, tag_user};
 use super::dispatch::{self, Finish, Job};
 use super::{labelled, read_body, route_error};
 use crate::clock;
@@ -39,8 +39,10 @@ pub async fn embeddings(
         Ok(object) => object,
         Err(error) => return labelled(Err(error), None),
     };
-    if let (Some(draft), Ok(Some(model))) = (&draft, object.optional::<Text>("model", "a string")) {
-        draft.update(|d| d.requested_model = Some(model.0.to_string()));
+    if let Some(draft) = &draft {
+        record_model(draft, &snapshot.table, &object);
+        let user_tag = tag_user(&state.user_tags, &object);
+        draft.update(|d| d.user_tag = user_tag);
     }
     let routed = route(&snapshot, &key, &object);
     let (model, requirements, decision) = match routed {

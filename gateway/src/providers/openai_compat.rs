@@ -129,13 +129,12 @@ impl Adapter for OpenAiCompatible {
     }
 
     fn unusable(&self) -> Option<GatewayError> {
-        match &self.key {
-            ProviderKey::Missing { env } => Some(GatewayError::ProviderUnavailable {
+        self.key
+            .unavailable()
+            .map(|reason| GatewayError::ProviderUnavailable {
                 provider: self.name.to_string(),
-                reason: format!("its API key variable {env} is not set"),
-            }),
-            ProviderKey::None | ProviderKey::Present(_) => None,
-        }
+                reason,
+            })
     }
 
     async fn send(
@@ -154,11 +153,13 @@ impl Adapter for OpenAiCompatible {
             (ProviderKey::None, _) => builder,
             (ProviderKey::Present(key), Flavor::OpenAi) => builder.bearer_auth(key.expose()),
             (ProviderKey::Present(key), Flavor::Azure) => builder.header("api-key", key.expose()),
-            (ProviderKey::Missing { env }, _) => {
-                return Err(GatewayError::ProviderUnavailable {
-                    provider: self.name.to_string(),
-                    reason: format!("its API key variable {env} is not set"),
-                })
+            (ProviderKey::Missing(_) | ProviderKey::FromFile(_), _) => {
+                return Err(self
+                    .unusable()
+                    .unwrap_or_else(|| GatewayError::ProviderUnavailable {
+                        provider: self.name.to_string(),
+                        reason: "it has no API key".to_owned(),
+                    }))
             }
         };
         let body = upstream_body(&request);

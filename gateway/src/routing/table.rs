@@ -215,6 +215,13 @@ impl RoutingTable {
         self.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 
+    /// Whether `name` is a model this gateway knows: a deployment's id or alias,
+    /// or a virtual name (`auto`, ...). Only such names are recorded as the
+    /// requested model; anything else a client sends is `(unknown)`.
+    pub(crate) fn knows(&self, name: &str) -> bool {
+        self.by_name.contains_key(name) || super::policy::virtual_model(name).is_some()
+    }
+
     /// Client-facing names in table order, each once.
     pub fn names(&self) -> Vec<(&str, &Deployment)> {
         let mut seen = std::collections::HashSet::new();
@@ -298,5 +305,24 @@ mod tests {
                 .unwrap_err();
         assert_eq!(error.path, "models[0].baseline");
         assert!(error.message.contains("openai/gpt-9"), "{error}");
+    }
+
+    #[test]
+    fn only_names_the_gateway_serves_are_known() {
+        let table = build("[[models]]\nname = \"llama-local\"\nprovider = \"local\"\n").unwrap();
+        let cases = [
+            ("gpt-4o", true),
+            ("llama-local", true),
+            ("auto", true),
+            ("auto:fast", true),
+            // A catalog model of a provider that is not configured.
+            ("claude-sonnet-4-6", false),
+            ("GPT-4o", false),
+            ("", false),
+            ("made-up-model", false),
+        ];
+        for (name, known) in cases {
+            assert_eq!(table.knows(name), known, "{name}");
+        }
     }
 }

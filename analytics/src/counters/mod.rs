@@ -18,13 +18,18 @@
 //! (their cost is unknown, so they add nothing to cost, baseline or savings).
 //!
 //! Reads ([`Counters::get`], [`Counters::scan`]) are for the analytics API's
-//! real-time figures; the writer task is the only one that increments.
+//! real-time figures; the writer task is the only one that increments. The
+//! in-process variant (`memory.rs`) honours the same TTLs and is bounded.
+
+mod memory;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+
+pub use memory::{MemoryCounters, MAX_MEMORY_KEYS};
 
 use crate::event::UsageEvent;
 
@@ -146,50 +151,6 @@ impl Increments {
 
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
-    }
-}
-
-/// In-process counters: the same keys and fields, in a map.
-#[derive(Debug, Default)]
-pub struct MemoryCounters {
-    values: Mutex<HashMap<String, CounterValues>>,
-}
-
-impl MemoryCounters {
-    pub fn apply(&self, increments: &Increments) {
-        if let Ok(mut values) = self.values.lock() {
-            for (key, (delta, _ttl)) in &increments.by_key {
-                let entry = values.entry(key.clone()).or_insert([0; FIELDS.len()]);
-                for (total, value) in entry.iter_mut().zip(delta) {
-                    *total = total.saturating_add(*value);
-                }
-            }
-        }
-    }
-
-    /// The fields of `key`, if it was ever counted.
-    pub fn get(&self, key: &str) -> Option<HashMap<&'static str, i64>> {
-        let values = self.values.lock().ok()?;
-        let row = values.get(key)?;
-        Some(FIELDS.iter().copied().zip(row.iter().copied()).collect())
-    }
-
-    /// The values of `key`, if it was ever counted.
-    pub fn values(&self, key: &str) -> Option<CounterValues> {
-        self.values.lock().ok()?.get(key).copied()
-    }
-
-    /// Keys starting with `prefix` (at most [`MAX_SCAN_KEYS`]) and their values.
-    pub fn with_prefix(&self, prefix: &str) -> Vec<(String, CounterValues)> {
-        let Ok(values) = self.values.lock() else {
-            return Vec::new();
-        };
-        values
-            .iter()
-            .filter(|(key, _)| key.starts_with(prefix))
-            .take(MAX_SCAN_KEYS)
-            .map(|(key, row)| (key.clone(), *row))
-            .collect()
     }
 }
 
