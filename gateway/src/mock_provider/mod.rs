@@ -12,6 +12,7 @@ mod anthropic;
 mod chat;
 mod directives;
 mod embeddings;
+mod gemini;
 mod oversize;
 mod reply;
 #[cfg(test)]
@@ -24,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -182,8 +183,10 @@ pub async fn start_with(addr: SocketAddr, keep_bodies: bool) -> std::io::Result<
         )
         .route("/redirect-target", any(redirect_target))
         .route("/messages", post(anthropic_messages))
-        .route("/messages/count_tokens", post(anthropic_count_tokens));
+        .route("/messages/count_tokens", post(anthropic_count_tokens))
+        .route("/models/{*rest}", post(gemini_route));
     let app = Router::new()
+        .route("/v1beta/models/{*rest}", post(gemini_route))
         .nest("/v1", api.clone())
         .merge(api)
         .with_state(shared);
@@ -265,6 +268,26 @@ async fn anthropic_route(
     match read_parts(&shared, request).await {
         Ok((parts, body)) => {
             anthropic::respond(shared.state.clone(), &parts.headers, &body, endpoint).await
+        }
+        Err(()) => (StatusCode::BAD_REQUEST, "unreadable body").into_response(),
+    }
+}
+
+async fn gemini_route(
+    State(shared): State<Shared>,
+    Path(rest): Path<String>,
+    request: Request,
+) -> Response {
+    match read_parts(&shared, request).await {
+        Ok((parts, body)) => {
+            gemini::respond(
+                shared.state.clone(),
+                &parts.headers,
+                &parts.uri,
+                &rest,
+                &body,
+            )
+            .await
         }
         Err(()) => (StatusCode::BAD_REQUEST, "unreadable body").into_response(),
     }

@@ -52,12 +52,17 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// The element of `candidates` an actual element should look like: the one with
-/// the same `type` when elements are typed, else the first.
+/// the same `type` when elements are typed, else one with the same keys (parts
+/// of a Gemini answer), else the first.
 fn counterpart<'a>(actual: &Value, candidates: &'a [Value]) -> Option<&'a Value> {
     let tag = |v: &Value| v.get("type").cloned();
+    let keys = |v: &Value| v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>());
     match tag(actual) {
         Some(t) => candidates.iter().find(|c| tag(c).as_ref() == Some(&t)),
-        None => candidates.first(),
+        None => candidates
+            .iter()
+            .find(|c| keys(c).is_some() && keys(c) == keys(actual))
+            .or_else(|| candidates.first()),
     }
 }
 
