@@ -1,6 +1,7 @@
-//! The official Anthropic and Gemini Python SDKs judge the mock provider's wire
-//! formats: pointed straight at the mock (no gateway in between), every answer,
-//! stream and error must come out as the SDK's own types. The gateway's adapters
+//! The official Anthropic, Gemini and OpenAI Python SDKs (and, for the Responses
+//! API, OpenAI's OpenAPI spec) judge the mock provider's wire formats: pointed
+//! straight at the mock (no gateway in between), every answer, stream and error
+//! must come out as the SDK's own types. The gateway's adapters
 //! and ingress tests rely on the mock speaking these formats as the real APIs do.
 //!
 //! The scripts live in `tests/sdk/`; `tests/sdk/setup.sh` installs the SDKs in its
@@ -79,6 +80,14 @@ async fn the_anthropic_sdk_accepts_the_mocks_messages_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gemini_sdk_accepts_the_mocks_gemini_api() {
     match judge("mock_gemini_python.py").await {
+        Ok(output) => println!("{output}"),
+        Err(report) => panic!("{report}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openai_sdk_and_spec_accept_the_mocks_responses_api() {
+    match judge("mock_openai_responses_python.py").await {
         Ok(output) => println!("{output}"),
         Err(report) => panic!("{report}"),
     }

@@ -62,7 +62,7 @@ const WORDS: [&str; 8] = [
 ];
 const TOOL_ARGUMENTS: &str = r#"{"location":"Paris, France","unit":"celsius"}"#;
 
-fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -172,7 +172,7 @@ pub async fn respond(state: Arc<MockState>, raw: &[u8]) -> Response {
     }
 }
 
-fn injected_error(status: u16) -> Response {
+pub(super) fn injected_error(status: u16) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (kind, code) = if status == StatusCode::TOO_MANY_REQUESTS {
         ("requests", Some("rate_limit_exceeded"))

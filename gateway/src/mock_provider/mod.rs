@@ -1,8 +1,10 @@
 //! A simulated provider. Tests, benchmarks and offline trials use it in place of
 //! real vendors, which this project never calls in tests. It speaks OpenAI's chat
-//! completions and embeddings (`chat`, `embeddings`), Anthropic's Messages API
-//! (`anthropic`) and Google's Gemini API (`gemini`), each checking requests as the
-//! real API does.
+//! completions and embeddings (`chat`, `embeddings`), Responses API (`responses`)
+//! and legacy completions (`completions`), Anthropic's Messages API (`anthropic`)
+//! and Google's Gemini API (`gemini`); the newer formats check requests as the
+//! real APIs do, and all of them share what they say (`reply`) and how streams
+//! misbehave (`sse`).
 //!
 //! Behaviour is chosen by the model name, so one mock serves every scenario and a
 //! gateway config picks one per model: `key=value` pairs separated by `+`, e.g.
@@ -10,11 +12,13 @@
 
 mod anthropic;
 mod chat;
+mod completions;
 mod directives;
 mod embeddings;
 mod gemini;
 mod oversize;
 mod reply;
+mod responses;
 #[cfg(test)]
 mod shape;
 mod sse;
@@ -58,6 +62,8 @@ pub struct MockState {
     api_key: Mutex<Option<String>>,
     /// Prompt prefixes the simulated Anthropic cache holds.
     prompt_cache: Mutex<HashSet<[u8; 32]>>,
+    /// Ids of the Responses API answers given (for `previous_response_id`).
+    responses: Mutex<HashSet<String>>,
 }
 
 impl MockState {
@@ -108,6 +114,16 @@ impl MockState {
             .lock()
             .map(|expected| expected.as_deref().is_none_or(|e| e == key))
             .unwrap_or(false)
+    }
+
+    fn remember_response(&self, id: &str) {
+        if let Ok(mut ids) = self.responses.lock() {
+            ids.insert(id.to_owned());
+        }
+    }
+
+    fn knows_response(&self, id: &str) -> bool {
+        self.responses.lock().is_ok_and(|ids| ids.contains(id))
     }
 
     /// Records a cached prompt prefix; whether it was there already.
@@ -184,7 +200,9 @@ pub async fn start_with(addr: SocketAddr, keep_bodies: bool) -> std::io::Result<
         .route("/redirect-target", any(redirect_target))
         .route("/messages", post(anthropic_messages))
         .route("/messages/count_tokens", post(anthropic_count_tokens))
-        .route("/models/{*rest}", post(gemini_route));
+        .route("/models/{*rest}", post(gemini_route))
+        .route("/responses", post(responses_route))
+        .route("/completions", post(completions_route));
     let app = Router::new()
         .route("/v1beta/models/{*rest}", post(gemini_route))
         .nest("/v1", api.clone())
@@ -270,6 +288,20 @@ async fn anthropic_route(
             anthropic::respond(shared.state.clone(), &parts.headers, &body, endpoint).await
         }
         Err(()) => (StatusCode::BAD_REQUEST, "unreadable body").into_response(),
+    }
+}
+
+async fn completions_route(State(shared): State<Shared>, request: Request) -> Response {
+    match read(&shared, request).await {
+        Ok(body) => completions::respond(shared.state.clone(), &body).await,
+        Err(response) => response,
+    }
+}
+
+async fn responses_route(State(shared): State<Shared>, request: Request) -> Response {
+    match read(&shared, request).await {
+        Ok(body) => responses::respond(shared.state.clone(), &body).await,
+        Err(response) => response,
     }
 }
 
