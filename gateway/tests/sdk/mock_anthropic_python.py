@@ -4,7 +4,9 @@ SDK's types, streams must accumulate with `messages.stream()`, and each HTTP err
 must become the SDK's error class for it. Run by gateway/tests/mock_sdk.rs with
 MOCK_BASE_URL set; exits non-zero on the first failed check."""
 
+import json
 import os
+from pathlib import Path
 
 import anthropic
 
@@ -114,5 +116,13 @@ except anthropic.APIStatusError as error:
 classic = anthropic.Anthropic(api_key="sk-ant-mock", base_url=BASE, max_retries=0,
                               default_headers={"anthropic-version": "2023-06-01"})
 assert classic.messages.create(model="c", max_tokens=10, messages=HI, extra_body={"temperature": 0.3}).stop_reason == "end_turn"
+
+# The recorded-shape fixtures are the SDK's types too.
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "anthropic"
+for path in sorted(FIXTURES.glob("response_*.json")):
+    model = anthropic.types.MessageTokensCount if "count_tokens" in path.name else anthropic.types.Message
+    model.model_validate(json.loads(path.read_text()))
+for path in sorted(FIXTURES.glob("error_*.json")):
+    anthropic.types.ErrorResponse.model_validate(json.loads(path.read_text()))
 
 print("anthropic", anthropic.__version__, "accepts every mock answer")

@@ -4,8 +4,11 @@ calling (automatic, through the SDK's own round trip), token counts, safety bloc
 and errors must all come out as the SDK's types. Run by gateway/tests/mock_sdk.rs
 with MOCK_BASE_URL set; exits non-zero on the first failed check."""
 
+import json
 import os
+import urllib.request
 import warnings
+from pathlib import Path
 
 from google import genai
 from google.genai import errors, types
@@ -101,5 +104,51 @@ try:
     raise AssertionError("role assistant was accepted")
 except errors.ClientError as error:
     assert error.code == 400 and "valid role" in error.message, error
+
+# The SDK's models forbid unknown fields: the fixtures and the mock's raw answers
+# must fit them exactly.
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gemini"
+for path in sorted(FIXTURES.glob("response_*.json")):
+    model = types.CountTokensResponse if "count_tokens" in path.name else types.GenerateContentResponse
+    model.model_validate(json.loads(path.read_text()))
+for path in sorted(FIXTURES.glob("stream_*.sse")):
+    raw = path.read_bytes().decode()
+    assert raw.count("\r\n\r\n") == raw.count("data: "), f"{path.name}: frames end with CRLF CRLF"
+    for line in raw.split("\r\n"):
+        if line.startswith("data: "):
+            types.GenerateContentResponse.model_validate(json.loads(line[len("data: "):]))
+for path in sorted(FIXTURES.glob("request_*.json")):
+    body = json.loads(path.read_text())
+    for content in body.get("contents", []):
+        types.Content.model_validate(content)
+    for tool in body.get("tools", []):
+        types.Tool.model_validate(tool)
+    for key, model in [("toolConfig", types.ToolConfig), ("systemInstruction", types.Content), ("generationConfig", types.GenerationConfig)]:
+        if key in body:
+            model.model_validate(body[key])
+
+
+def raw_post(path, body):
+    request = urllib.request.Request(
+        f"{BASE}/v1beta/models/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "x-goog-api-key": "AIza-mock"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        return answer.read().decode()
+
+
+WEATHER = {"functionDeclarations": [{"name": "get_weather", "parameters": {"type": "OBJECT", "properties": {"location": {"type": "STRING"}}}}]}
+for model, body in [
+    ("gemini-mock+thinking=5+cache_read=3", {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": {"thinkingConfig": {"includeThoughts": True}}}),
+    ("gemini-mock+tool_calls=2+text_first=1+thinking=4", {"contents": [{"role": "user", "parts": [{"text": "weather?"}]}], "tools": [WEATHER]}),
+    ("gemini-mock+safety=prompt", {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+    ("gemini-mock+safety=response", {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+]:
+    types.GenerateContentResponse.model_validate(json.loads(raw_post(f"{model}:generateContent", body)))
+    for line in raw_post(f"{model}:streamGenerateContent?alt=sse", body).split("\r\n"):
+        if line.startswith("data: "):
+            types.GenerateContentResponse.model_validate(json.loads(line[len("data: "):]))
+types.CountTokensResponse.model_validate(json.loads(raw_post("gemini-mock:countTokens", {"contents": [{"parts": [{"text": "hi"}]}]})))
 
 print("google-genai accepts every mock answer")

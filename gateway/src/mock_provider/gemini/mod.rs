@@ -116,10 +116,7 @@ pub(crate) async fn respond(
         .unwrap_or((raw.len() as u64 / 4).max(1));
     let cached = directives.cache_read.unwrap_or(0);
     let Some(checked) = checked else {
-        let mut answer = json!({
-            "totalTokens": fresh + cached,
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": fresh + cached}],
-        });
+        let mut answer = json!({ "totalTokens": fresh + cached });
         if cached > 0 {
             answer["cachedContentTokenCount"] = json!(cached);
         }
