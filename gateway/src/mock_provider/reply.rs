@@ -119,6 +119,8 @@ pub(crate) struct Ask<'a> {
     pub stop_sequences: &'a [String],
     /// Whether the request turns thinking on.
     pub thinking: bool,
+    /// Whether the request forbids parallel tool calls (at most one call).
+    pub single_call: bool,
 }
 
 /// The answer to `ask` under `directives`.
@@ -143,7 +145,11 @@ pub(crate) fn plan(ask: &Ask<'_>, directives: &Directives) -> Plan {
         ToolChoice::Auto if ask.answers_tool_results => Vec::new(),
         ToolChoice::Auto => ask.tools.iter().collect(),
     };
-    let wanted = directives.tool_calls.unwrap_or(1);
+    let wanted =
+        directives
+            .tool_calls
+            .unwrap_or(1)
+            .min(if ask.single_call { 1 } else { usize::MAX });
     if !callable.is_empty() && wanted > 0 {
         let tool_calls = (0..wanted)
             .map(|i| ToolCall {
@@ -358,6 +364,15 @@ mod tests {
         );
         assert_eq!(three.full_text(), "Let me check.");
         assert_eq!(three.output_tokens(), 4 + 3 * 7);
+        let single = plan(
+            &Ask {
+                tools: tools.clone(),
+                single_call: true,
+                ..ask(&none)
+            },
+            &Directives::parse("m+tool_calls=3"),
+        );
+        assert_eq!(names(&single), vec!["get_weather"]);
     }
 
     #[test]

@@ -641,6 +641,18 @@ async fn tools_are_called_with_json_input() {
         .map(|b| b["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids.len(), 3);
+    let single = with(
+        with(hello("c+tool_calls=3"), "tools", json!([tool()])),
+        "tool_choice",
+        json!({"type": "auto", "disable_parallel_tool_use": true}),
+    );
+    assert_eq!(
+        call(&single).await.json()["content"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let answered = call(&fixture_json("anthropic/request_tool_round_trip.json"))
         .await
         .json();

@@ -77,6 +77,8 @@ pub(crate) struct Checked {
     pub tool_choice: Option<ToolChoice>,
     pub answers_tool_results: bool,
     pub thinking: bool,
+    /// `tool_choice.disable_parallel_tool_use`.
+    pub single_call: bool,
 }
 
 impl Checked {
@@ -88,6 +90,7 @@ impl Checked {
             max_tokens: self.max_tokens,
             stop_sequences: &self.stop_sequences,
             thinking: self.thinking,
+            single_call: self.single_call,
         }
     }
 }
@@ -324,6 +327,11 @@ pub(crate) fn check(body: &Value, rules: Rules) -> Check<Checked> {
         None => Vec::new(),
     };
     let tool_choice = map.get("tool_choice").map(tool_choice).transpose()?;
+    let single_call = map
+        .get("tool_choice")
+        .and_then(|c| c.get("disable_parallel_tool_use"))
+        .and_then(Value::as_bool)
+        == Some(true);
     let thinking = match map.get("thinking") {
         Some(t) => thinking(t, max_tokens)?,
         None => false,
@@ -357,6 +365,7 @@ pub(crate) fn check(body: &Value, rules: Rules) -> Check<Checked> {
         tool_choice,
         answers_tool_results,
         thinking,
+        single_call,
     })
 }
 

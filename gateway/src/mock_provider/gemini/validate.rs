@@ -33,6 +33,7 @@ impl Checked {
             max_tokens: self.max_tokens,
             stop_sequences: &self.stop_sequences,
             thinking: self.include_thoughts && !self.thinking_off,
+            single_call: false,
         }
     }
 }

@@ -111,6 +111,8 @@ pub(crate) struct Checked {
     pub tool_choice: Option<ToolChoice>,
     pub answers_tool_results: bool,
     pub reasoning: bool,
+    /// `parallel_tool_calls: false`.
+    pub single_call: bool,
 }
 
 impl Checked {
@@ -122,6 +124,7 @@ impl Checked {
             max_tokens: self.max_output_tokens,
             stop_sequences: &[],
             thinking: self.reasoning,
+            single_call: self.single_call,
         }
     }
 }
@@ -232,6 +235,7 @@ pub(crate) fn check(body: &Value, known_response: impl Fn(&str) -> bool) -> Chec
         tool_choice,
         answers_tool_results,
         reasoning,
+        single_call: map.get("parallel_tool_calls").and_then(Value::as_bool) == Some(false),
     })
 }
 
