@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::sse::{self, StreamFaults};
 use super::{error_response, oversize, Directives, MockState};
 
 #[derive(Deserialize)]
@@ -61,7 +62,7 @@ const WORDS: [&str; 8] = [
 ];
 const TOOL_ARGUMENTS: &str = r#"{"location":"Paris, France","unit":"celsius"}"#;
 
-fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -171,7 +172,7 @@ pub async fn respond(state: Arc<MockState>, raw: &[u8]) -> Response {
     }
 }
 
-fn injected_error(status: u16) -> Response {
+pub(super) fn injected_error(status: u16) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (kind, code) = if status == StatusCode::TOO_MANY_REQUESTS {
         ("requests", Some("rate_limit_exceeded"))
@@ -315,23 +316,6 @@ fn stream_events(
     (events, content_count)
 }
 
-/// Counts a stream as cancelled unless it reached its end.
-struct StreamGuard {
-    state: Arc<MockState>,
-    completed: bool,
-}
-
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        let counter = if self.completed {
-            &self.state.streams_completed
-        } else {
-            &self.state.streams_cancelled
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 fn stream(
     state: Arc<MockState>,
     body: &ChatBody,
@@ -347,52 +331,15 @@ fn stream(
         let frames = futures_util::stream::iter(events.into_iter().map(Ok))
             .chain(oversize::big_event(&body.model, total))
             .chain(futures_util::stream::iter(after.into_iter().map(Ok)));
-        return event_stream(Body::from_stream(frames));
+        return sse::event_stream(Body::from_stream(frames));
     }
-    let guard = StreamGuard {
-        state,
-        completed: false,
-    };
     // The role chunk is event 0; `cut_after = k` stops after k content chunks.
-    let cut_at = directives.cut_after.map(|k| k + 1);
-    let silent = directives.silent_stream;
-    let abort = directives.abort_stream;
-    let delay = directives.chunk_delay;
-    let frames = futures_util::stream::unfold(
-        (events.into_iter().enumerate(), guard),
-        move |(mut events, mut guard)| async move {
-            if silent {
-                std::future::pending::<()>().await;
-            }
-            if abort {
-                return Some((
-                    Err(std::io::Error::other("simulated abort")),
-                    (events, guard),
-                ));
-            }
-            let (index, event) = events.next()?;
-            if cut_at == Some(index) {
-                // Let what was sent reach the wire before the connection drops.
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                return Some((Err(std::io::Error::other("simulated cut")), (events, guard)));
-            }
-            if index > 0 && !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            if events.len() == 0 {
-                guard.completed = true;
-            }
-            Some((Ok(event), (events, guard)))
-        },
-    );
-    event_stream(Body::from_stream(frames))
-}
-
-fn event_stream(body: Body) -> Response {
-    let mut response = body.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream; charset=utf-8"),
-    );
-    response
+    let faults = StreamFaults {
+        cut_at: directives.cut_after.map(|k| k + 1),
+        error_at: None,
+        silent: directives.silent_stream,
+        abort: directives.abort_stream,
+        delay: directives.chunk_delay,
+    };
+    sse::send(state, events, faults)
 }

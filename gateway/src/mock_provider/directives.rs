@@ -1,4 +1,7 @@
 //! Parsing the behaviour a test asks of the mock from the model name.
+//!
+//! One set of directives for every wire format the mock speaks; a format ignores
+//! the directives that mean nothing in it (each field says where it applies).
 
 use std::time::Duration;
 
@@ -33,6 +36,41 @@ pub struct Directives {
     pub big_event: Option<u64>,
     /// Index of the big event (0 is the role chunk; default 1).
     pub big_event_at: usize,
+    /// Anthropic, Gemini: how many tool calls to answer with when the request
+    /// offers tools and may call them (default 1; 0: answer with text).
+    pub tool_calls: Option<usize>,
+    /// Anthropic, Gemini: a short text before the tool calls.
+    pub text_first: bool,
+    /// Anthropic, Gemini: prompt tokens reported as neither read from nor written
+    /// to a cache (default: a quarter of the request body's bytes).
+    pub prompt_tokens: Option<u64>,
+    /// Anthropic: `cache_read_input_tokens`; Gemini: `cachedContentTokenCount`.
+    /// Given, it replaces the cache the mock simulates from `cache_control`.
+    pub cache_read: Option<u64>,
+    /// Anthropic: `cache_creation_input_tokens` (as 5-minute cache writes).
+    pub cache_write: Option<u64>,
+    /// Anthropic: a thinking block billed as this many output tokens; Gemini:
+    /// `thoughtsTokenCount` (and a thought part when the request asks for them).
+    pub thinking: Option<u64>,
+    /// Gemini: a safety block of the prompt (`safety=prompt`) or of the answer
+    /// (`safety=response`).
+    pub safety: Option<Safety>,
+    /// Anthropic streams: after this many content deltas, an `error` event
+    /// (`overloaded_error`) ends the stream, as the real API does when it is
+    /// overloaded mid-answer.
+    pub stream_error: Option<usize>,
+    /// Anthropic: accept `system` messages inside `messages`, as the first-party
+    /// API of late 2026 does (refused by default: see `anthropic::validate`).
+    pub system_messages: bool,
+}
+
+/// Which safety block a Gemini answer shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Safety {
+    /// `promptFeedback.blockReason = SAFETY`, no candidates.
+    Prompt,
+    /// A candidate with `finishReason = SAFETY` and no content.
+    Response,
 }
 
 impl Directives {
@@ -46,6 +84,14 @@ impl Directives {
                 continue;
             };
             let number = value.parse::<u64>().ok();
+            if key == "safety" {
+                directives.safety = match value {
+                    "prompt" => Some(Safety::Prompt),
+                    "response" => Some(Safety::Response),
+                    _ => directives.safety,
+                };
+                continue;
+            }
             match (key, number) {
                 ("status", Some(n)) => directives.status = u16::try_from(n).ok(),
                 ("delay_ms", Some(n)) => directives.delay = Duration::from_millis(n),
@@ -61,6 +107,14 @@ impl Directives {
                 ("big_event_at", Some(n)) => {
                     directives.big_event_at = usize::try_from(n).unwrap_or(usize::MAX);
                 }
+                ("tool_calls", Some(n)) => directives.tool_calls = usize::try_from(n.min(64)).ok(),
+                ("text_first", Some(n)) => directives.text_first = n > 0,
+                ("prompt_tokens", Some(n)) => directives.prompt_tokens = Some(n),
+                ("cache_read", Some(n)) => directives.cache_read = Some(n),
+                ("cache_write", Some(n)) => directives.cache_write = Some(n),
+                ("thinking", Some(n)) => directives.thinking = Some(n),
+                ("stream_error", Some(n)) => directives.stream_error = usize::try_from(n).ok(),
+                ("system_messages", Some(n)) => directives.system_messages = n > 0,
                 _ => {}
             }
         }
@@ -87,5 +141,31 @@ mod tests {
         );
         let d = Directives::parse("mock+big_event=5000+big_event_at=0");
         assert_eq!((d.big_event, d.big_event_at), (Some(5000), 0));
+    }
+
+    #[test]
+    fn reads_the_directives_of_the_other_formats() {
+        let d = Directives::parse(
+            "claude+tool_calls=2+text_first=1+prompt_tokens=50+cache_read=1000+cache_write=200\
+             +thinking=64+safety=prompt+stream_error=3+system_messages=1",
+        );
+        assert_eq!(d.tool_calls, Some(2));
+        assert!(d.text_first && d.system_messages);
+        assert_eq!(
+            (d.prompt_tokens, d.cache_read, d.cache_write, d.thinking),
+            (Some(50), Some(1000), Some(200), Some(64))
+        );
+        assert_eq!(d.safety, Some(Safety::Prompt));
+        assert_eq!(d.stream_error, Some(3));
+        assert_eq!(
+            Directives::parse("g+safety=response").safety,
+            Some(Safety::Response)
+        );
+        // An unknown value leaves the directive unset.
+        assert_eq!(Directives::parse("g+safety=maybe").safety, None);
+        assert_eq!(
+            Directives::parse("mock"),
+            Directives::parse("mock+tool_calls=x")
+        );
     }
 }

@@ -1,22 +1,36 @@
-//! A simulated OpenAI-compatible provider. Tests, benchmarks and offline trials
-//! use it in place of real vendors, which this project never calls in tests.
+//! A simulated provider. Tests, benchmarks and offline trials use it in place of
+//! real vendors, which this project never calls in tests. It speaks OpenAI's chat
+//! completions and embeddings (`chat`, `embeddings`), Responses API (`responses`)
+//! and legacy completions (`completions`), Anthropic's Messages API (`anthropic`)
+//! and Google's Gemini API (`gemini`); the newer formats check requests as the
+//! real APIs do, and all of them share what they say (`reply`) and how streams
+//! misbehave (`sse`).
 //!
 //! Behaviour is chosen by the model name, so one mock serves every scenario and a
 //! gateway config picks one per model: `key=value` pairs separated by `+`, e.g.
 //! `mock+status=500`, `mock+delay_ms=200`, `mock+cut_after=3`. See [`Directives`].
 
+mod anthropic;
 mod chat;
+mod completions;
 mod directives;
 mod embeddings;
+mod gemini;
 mod oversize;
+mod reply;
+mod responses;
+#[cfg(test)]
+mod shape;
+mod sse;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::body::Bytes;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::serve::ListenerExt;
@@ -24,7 +38,7 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use directives::Directives;
+pub use directives::{Directives, Safety};
 
 /// What the mock has seen, for tests to inspect.
 #[derive(Debug, Default)]
@@ -44,6 +58,12 @@ pub struct MockState {
     /// Directives applied to every request on top of the model's own, e.g.
     /// `status=500` to make this whole mock fail; tests change it at run time.
     behaviour: Mutex<String>,
+    /// The only API key the Anthropic and Gemini routes accept (any, if unset).
+    api_key: Mutex<Option<String>>,
+    /// Prompt prefixes the simulated Anthropic cache holds.
+    prompt_cache: Mutex<HashSet<[u8; 32]>>,
+    /// Ids of the Responses API answers given (for `previous_response_id`).
+    responses: Mutex<HashSet<String>>,
 }
 
 impl MockState {
@@ -62,6 +82,8 @@ impl MockState {
             *last = headers
                 .get("authorization")
                 .or_else(|| headers.get("api-key"))
+                .or_else(|| headers.get("x-api-key"))
+                .or_else(|| headers.get("x-goog-api-key"))
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
         }
@@ -78,6 +100,38 @@ impl MockState {
         if let Ok(mut behaviour) = self.behaviour.lock() {
             directives.clone_into(&mut behaviour);
         }
+    }
+
+    /// Makes the Anthropic and Gemini routes accept only `key` (`None`: any key).
+    pub fn require_api_key(&self, key: Option<&str>) {
+        if let Ok(mut expected) = self.api_key.lock() {
+            *expected = key.map(str::to_owned);
+        }
+    }
+
+    fn accepts_key(&self, key: &str) -> bool {
+        self.api_key
+            .lock()
+            .map(|expected| expected.as_deref().is_none_or(|e| e == key))
+            .unwrap_or(false)
+    }
+
+    fn remember_response(&self, id: &str) {
+        if let Ok(mut ids) = self.responses.lock() {
+            ids.insert(id.to_owned());
+        }
+    }
+
+    fn knows_response(&self, id: &str) -> bool {
+        self.responses.lock().is_ok_and(|ids| ids.contains(id))
+    }
+
+    /// Records a cached prompt prefix; whether it was there already.
+    fn remember_prefix(&self, key: [u8; 32]) -> bool {
+        self.prompt_cache
+            .lock()
+            .map(|mut cache| !cache.insert(key))
+            .unwrap_or(false)
     }
 
     /// The directives for a request for `model`: the model's, then this mock's.
@@ -143,8 +197,14 @@ pub async fn start_with(addr: SocketAddr, keep_bodies: bool) -> std::io::Result<
             "/openai/deployments/{deployment}/embeddings",
             post(embeddings_route),
         )
-        .route("/redirect-target", any(redirect_target));
+        .route("/redirect-target", any(redirect_target))
+        .route("/messages", post(anthropic_messages))
+        .route("/messages/count_tokens", post(anthropic_count_tokens))
+        .route("/models/{*rest}", post(gemini_route))
+        .route("/responses", post(responses_route))
+        .route("/completions", post(completions_route));
     let app = Router::new()
+        .route("/v1beta/models/{*rest}", post(gemini_route))
         .nest("/v1", api.clone())
         .merge(api)
         .with_state(shared);
@@ -170,22 +230,107 @@ pub fn error_response(
     (status, Json(body)).into_response()
 }
 
-async fn read(shared: &Shared, request: Request) -> Result<Bytes, Response> {
+/// A number for ids, unique in this process.
+fn next_number() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Half of a JSON answer, then a failed body: the connection cut mid-answer.
+fn cut_json(bytes: Bytes) -> Response {
+    let half = bytes.slice(..bytes.len() / 2);
+    let parts = futures_util::stream::iter([Ok(half), Err(std::io::Error::other("simulated cut"))]);
+    let mut response = Body::from_stream(parts).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The request's head and body, recorded in the mock's state; `Err` if the body
+/// cannot be read.
+async fn read_parts(
+    shared: &Shared,
+    request: Request,
+) -> Result<(axum::http::request::Parts, Bytes), ()> {
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
         .await
-        .map_err(|_| {
+        .map_err(|_| ())?;
+    shared
+        .state
+        .observe(&parts.uri, &parts.headers, &bytes, shared.keep_bodies);
+    Ok((parts, bytes))
+}
+
+async fn read(shared: &Shared, request: Request) -> Result<Bytes, Response> {
+    read_parts(shared, request)
+        .await
+        .map(|(_, bytes)| bytes)
+        .map_err(|()| {
             error_response(
                 StatusCode::BAD_REQUEST,
                 "unreadable body",
                 "invalid_request_error",
                 None,
             )
-        })?;
-    shared
-        .state
-        .observe(&parts.uri, &parts.headers, &bytes, shared.keep_bodies);
-    Ok(bytes)
+        })
+}
+
+async fn anthropic_route(
+    shared: Shared,
+    request: Request,
+    endpoint: anthropic::Endpoint,
+) -> Response {
+    match read_parts(&shared, request).await {
+        Ok((parts, body)) => {
+            anthropic::respond(shared.state.clone(), &parts.headers, &body, endpoint).await
+        }
+        Err(()) => (StatusCode::BAD_REQUEST, "unreadable body").into_response(),
+    }
+}
+
+async fn completions_route(State(shared): State<Shared>, request: Request) -> Response {
+    match read(&shared, request).await {
+        Ok(body) => completions::respond(shared.state.clone(), &body).await,
+        Err(response) => response,
+    }
+}
+
+async fn responses_route(State(shared): State<Shared>, request: Request) -> Response {
+    match read(&shared, request).await {
+        Ok(body) => responses::respond(shared.state.clone(), &body).await,
+        Err(response) => response,
+    }
+}
+
+async fn gemini_route(
+    State(shared): State<Shared>,
+    Path(rest): Path<String>,
+    request: Request,
+) -> Response {
+    match read_parts(&shared, request).await {
+        Ok((parts, body)) => {
+            gemini::respond(
+                shared.state.clone(),
+                &parts.headers,
+                &parts.uri,
+                &rest,
+                &body,
+            )
+            .await
+        }
+        Err(()) => (StatusCode::BAD_REQUEST, "unreadable body").into_response(),
+    }
+}
+
+async fn anthropic_messages(State(shared): State<Shared>, request: Request) -> Response {
+    anthropic_route(shared, request, anthropic::Endpoint::Create).await
+}
+
+async fn anthropic_count_tokens(State(shared): State<Shared>, request: Request) -> Response {
+    anthropic_route(shared, request, anthropic::Endpoint::CountTokens).await
 }
 
 async fn chat_route(State(shared): State<Shared>, request: Request) -> Response {
