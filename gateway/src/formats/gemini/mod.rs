@@ -1,0 +1,1 @@
+//! Gemini's `generateContent` API: the native egress format of Google's models.

@@ -1,0 +1,2 @@
+//! OpenAI's Responses API (`/v1/responses`): the ingress format of Codex CLI and
+//! newer OpenAI SDK code.
