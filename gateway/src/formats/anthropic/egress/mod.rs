@@ -28,6 +28,22 @@ mod request;
 mod response;
 mod stream;
 
+/// The `anthropic-version` header egress bodies are written for: the version
+/// that still takes `temperature`, `top_p` and `top_k` (`2026-10-21` refuses
+/// them even at their defaults).
+pub const API_VERSION: &str = "2023-06-01";
+
+/// The `data:` payload of one SSE event as Anthropic sends it (one `data:`
+/// line per event), ready for [`StreamDecoder::push`]; `None` for an event
+/// without data.
+pub fn sse_data(event: &[u8]) -> Option<&[u8]> {
+    event.split(|b| *b == b'\n').find_map(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        line.strip_prefix(b"data:")
+            .map(|rest| rest.strip_prefix(b" ").unwrap_or(rest))
+    })
+}
+
 pub use request::{to_request, EgressError, EgressPlan};
 pub use response::{parse_response, ResponseError};
 pub use stream::{StreamDecoder, StreamError};

@@ -32,6 +32,15 @@ impl IngressError {
     pub fn kind(&self) -> ErrorKind {
         ErrorKind::InvalidRequest
     }
+
+    /// The HTTP status and Anthropic error body to answer with.
+    pub fn response(&self) -> (u16, bytes::Bytes) {
+        let kind = self.kind();
+        (
+            kind.status(),
+            super::super::error::error_body(kind, &self.to_string(), None),
+        )
+    }
 }
 
 /// The name the format-neutral model gives a structured-output schema that

@@ -166,6 +166,11 @@ impl StreamEncoder {
         self.end(out);
     }
 
+    /// A `ping` frame, for keep-alives during long silences (clients skip it).
+    pub fn ping() -> Bytes {
+        frame(&StreamEventWire::Ping)
+    }
+
     /// Whether `message_stop` has been sent.
     pub fn is_done(&self) -> bool {
         self.done

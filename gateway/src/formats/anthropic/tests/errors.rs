@@ -133,3 +133,17 @@ fn upstream_failures_are_classified() {
         assert_eq!(got.retryable(), retryable, "{status} {kind:?}");
     }
 }
+
+#[test]
+fn an_ingress_error_renders_as_a_400_envelope() {
+    use crate::formats::anthropic::ingress::parse_request;
+    let (status, body) = parse_request(b"{}").unwrap_err().response();
+    assert_eq!(status, 400);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("model"),
+        "{body}"
+    );
+}

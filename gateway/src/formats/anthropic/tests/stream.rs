@@ -356,3 +356,20 @@ fn stream_errors() {
     ));
     assert!(events.is_empty());
 }
+
+#[test]
+fn sse_data_and_ping() {
+    use crate::formats::anthropic::egress::sse_data;
+    assert_eq!(
+        sse_data(b"event: ping\ndata: {\"type\": \"ping\"}\n\n"),
+        Some(&b"{\"type\": \"ping\"}"[..])
+    );
+    assert_eq!(sse_data(b"event: x\r\ndata:{}\r\n\r\n"), Some(&b"{}"[..]));
+    assert_eq!(sse_data(b": comment\n\n"), None);
+    let ping = StreamEncoder::ping();
+    let mut decoder = StreamDecoder::default();
+    let mut events = Vec::new();
+    decoder.push(sse_data(&ping).unwrap(), &mut events).unwrap();
+    assert!(events.is_empty());
+    assert_eq!(frames(&[ping])[0].0, "ping");
+}
