@@ -176,3 +176,132 @@ fn a_gateway_answer_as_an_anthropic_message() {
     );
     assert_eq!(message["stop_reason"], "end_turn");
 }
+
+/// A request as another format's ingress leaves it (system apart, one
+/// result per turn, parallel calls), in the forms Anthropic keeps exactly:
+/// sent to Anthropic and read back by the Anthropic ingress, it is the same.
+#[test]
+fn a_gateway_request_survives_anthropic_and_back() {
+    use crate::formats::anthropic::ingress::parse_request;
+    use crate::llm::{
+        CacheControl, ChatRequest, ImageSource, Message, Reasoning, Role, Tool, ToolChoice,
+    };
+    let call = |id: &str| Part::ToolCall {
+        id: id.into(),
+        name: "lookup".into(),
+        arguments: r#"{"key":"v"}"#.into(),
+    };
+    let result = |id: &str, text: &str| Message {
+        role: Role::User,
+        content: vec![Part::ToolResult {
+            call_id: id.into(),
+            content: vec![Part::text(text)],
+            is_error: false,
+            cache: None,
+        }],
+    };
+    let original = ChatRequest {
+        model: "claude-sonnet-4-6".into(),
+        system: vec![Part::Text {
+            text: "Be exact.".into(),
+            cache: Some(CacheControl::default()),
+        }],
+        messages: vec![
+            Message {
+                role: Role::User,
+                content: vec![
+                    Part::text("Look these up."),
+                    Part::Image {
+                        source: ImageSource::Base64 {
+                            media_type: "image/png".into(),
+                            data: "iVBORw0KGgo=".into(),
+                        },
+                        cache: None,
+                    },
+                ],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![
+                    Part::Thinking {
+                        text: "Two lookups.".into(),
+                        signature: Some("c2ln".into()),
+                    },
+                    call("call_1"),
+                    call("call_2"),
+                ],
+            },
+            result("call_1", "one"),
+            result("call_2", "two"),
+        ],
+        max_tokens: Some(5000),
+        temperature: Some(1.0),
+        top_p: Some(0.9),
+        stop: vec!["###".into()],
+        stream: true,
+        tools: vec![Tool {
+            name: "lookup".into(),
+            description: Some("Look a key up.".into()),
+            parameters: json!({"type": "object", "properties": {"key": {"type": "string"}}}),
+            strict: Some(true),
+            cache: Some(CacheControl {
+                ttl: Some("1h".into()),
+            }),
+        }],
+        tool_choice: Some(ToolChoice::Required),
+        parallel_tool_calls: Some(true),
+        reasoning: Some(Reasoning::BudgetTokens(2048)),
+        user: Some("user-7".into()),
+        ..ChatRequest::default()
+    };
+    let (wire, _) = to_request(&original, 1).unwrap();
+    let sent = judged(&wire);
+    let back = parse_request(sent.to_string().as_bytes()).unwrap();
+    // Anthropic keeps tool results of one turn together.
+    let mut merged = original.clone();
+    let second = merged.messages.pop().unwrap();
+    merged.messages[2].content.extend(second.content);
+    assert_eq!(back, merged);
+}
+
+/// A gateway answer sent to an Anthropic client and read back by the
+/// Anthropic egress is the same answer.
+#[test]
+fn a_gateway_answer_survives_anthropic_and_back() {
+    for finish in [
+        FinishReason::Stop,
+        FinishReason::StopSequence(Some("###".into())),
+        FinishReason::Length,
+        FinishReason::ToolCalls,
+        FinishReason::ContentFilter,
+        FinishReason::Other("pause_turn".into()),
+    ] {
+        let response = ChatResponse {
+            id: "msg_9".into(),
+            model: "claude-opus-4-8".into(),
+            content: vec![
+                Part::Thinking {
+                    text: "t".into(),
+                    signature: Some("s".into()),
+                },
+                Part::text("answer"),
+                Part::ToolCall {
+                    id: "toolu_9".into(),
+                    name: "f".into(),
+                    arguments: r#"{"a":[1,2]}"#.into(),
+                },
+            ],
+            finish,
+            usage: Some(TokenUsage {
+                prompt_tokens: 3000,
+                completion_tokens: 400,
+                cached_prompt_tokens: 2000,
+                cache_write_tokens: 500,
+                reasoning_tokens: 100,
+            }),
+            created: None,
+        };
+        let back = parse_response(&response_body(&response), &EgressPlan::default()).unwrap();
+        assert_eq!(back, response);
+    }
+}
