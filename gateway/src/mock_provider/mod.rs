@@ -23,6 +23,9 @@ mod responses;
 mod shape;
 mod sse;
 
+#[cfg(test)]
+pub(crate) use anthropic::check_request as check_anthropic_request;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
