@@ -79,7 +79,7 @@ pub fn router(state: AppState) -> Router {
         );
     }
     routes
-        .fallback(observed(&state, Route::Other, any(ops::unknown_route)))
+        .fallback(layered(&state, Route::Other, any(ops::unknown_route)))
         .layer(middleware::from_fn(request_id::request_id))
         .with_state(state)
 }
@@ -98,15 +98,23 @@ fn inference(
     observed(state, route, handlers)
 }
 
-/// One route's handlers inside layers 2 (`observe`) and 3 (`close_unread`),
-/// tagged with their [`Route`] outside them all.
+/// One route's handlers, a 405 for other methods, inside layers 2 and 3.
 fn observed(
     state: &AppState,
     route: Route,
     handlers: MethodRouter<AppState>,
 ) -> MethodRouter<AppState> {
+    layered(state, route, handlers.fallback(ops::method_not_allowed))
+}
+
+/// Handlers inside layers 2 (`observe`) and 3 (`close_unread`), tagged with
+/// their [`Route`] outside them all.
+fn layered(
+    state: &AppState,
+    route: Route,
+    handlers: MethodRouter<AppState>,
+) -> MethodRouter<AppState> {
     handlers
-        .fallback(ops::method_not_allowed)
         .layer::<_, Infallible>(middleware::from_fn(close_unread::close_unread))
         .layer::<_, Infallible>(middleware::from_fn_with_state(
             state.clone(),
