@@ -179,10 +179,17 @@ async fn get(addr: SocketAddr, path: &str, key: Option<&str>) -> Result<String, 
 
 /// Resident set size of `pid`, KiB.
 fn rss_kb(pid: u32) -> Option<u64> {
+    status_kb(pid, "VmRSS")
+}
+
+/// One KiB figure of `/proc/PID/status`: the resident set splits into anonymous
+/// memory (the heap: what a leak grows), file pages (the binary, SQLite's
+/// memory-mapped reads) and shared memory (SQLite's WAL index).
+fn status_kb(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kb| kb.parse().ok())
 }
@@ -340,6 +347,7 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
     }
 
     let mut samples: Vec<(u64, u64)> = Vec::new();
+    let mut anon_samples: Vec<(u64, u64)> = Vec::new();
     let mut totals = (0u64, 0u64);
     let mut next = started;
     loop {
@@ -356,12 +364,19 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
         totals.0 += ok;
         totals.1 += errors.values().sum::<u64>();
         samples.push((elapsed, rss));
+        let anon = status_kb(args.pid, "RssAnon");
+        if let Some(anon) = anon {
+            anon_samples.push((elapsed, anon));
+        }
         println!(
             "{}",
             json!({
                 "kind": "sample",
                 "t_s": elapsed,
                 "rss_kb": rss,
+                "rss_anon_kb": anon,
+                "rss_file_kb": status_kb(args.pid, "RssFile"),
+                "rss_shmem_kb": status_kb(args.pid, "RssShmem"),
                 "counter_keys": metric(&metrics, "gateway_counter_keys"),
                 "counter_keys_expired": metric(&metrics, "gateway_counter_keys_expired_total"),
                 "counter_keys_evicted": metric(&metrics, "gateway_counter_keys_evicted_total"),
@@ -385,6 +400,11 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
         .filter(|(t, _)| *t >= args.warmup)
         .map(|(t, rss)| (*t as f64 / 3600.0, *rss as f64))
         .collect();
+    let anon_after_warmup: Vec<(f64, f64)> = anon_samples
+        .iter()
+        .filter(|(t, _)| *t >= args.warmup)
+        .map(|(t, kb)| (*t as f64 / 3600.0, *kb as f64))
+        .collect();
     let at_warmup = samples.iter().find(|(t, _)| *t >= args.warmup).map(|s| s.1);
     let summary = json!({
         "kind": "summary",
@@ -400,6 +420,9 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
         "rss_max_after_warmup_kb": after_warmup.iter().map(|p| p.1 as u64).max(),
         "rss_min_after_warmup_kb": after_warmup.iter().map(|p| p.1 as u64).min(),
         "slope_kb_per_hour": slope(&after_warmup).map(|s| s.round()),
+        "rss_anon_start_kb": anon_samples.first().map(|s| s.1),
+        "rss_anon_end_kb": anon_samples.last().map(|s| s.1),
+        "anon_slope_kb_per_hour": slope(&anon_after_warmup).map(|s| s.round()),
     });
     println!("{summary}");
     eprintln!("{summary}");

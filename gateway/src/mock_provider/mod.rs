@@ -23,6 +23,9 @@ mod responses;
 mod shape;
 mod sse;
 
+#[cfg(test)]
+pub(crate) use anthropic::check_request as check_anthropic_request;
+
 /// The Gemini mock's request checks, which judge the Gemini translator's output.
 #[cfg(test)]
 pub(crate) mod gemini_judge {

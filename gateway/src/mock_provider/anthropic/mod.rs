@@ -224,5 +224,23 @@ fn stream_answer(
     sse::send(state, events, faults)
 }
 
+/// Checks a `/v1/messages` (or `count_tokens`) body as the mock does under
+/// `anthropic-version: 2023-06-01` without beta headers, so translators' tests
+/// judge their output by the same rules.
+#[cfg(test)]
+pub(crate) fn check_request(body: &Value, count_tokens: bool) -> Result<(), String> {
+    let rules = Rules {
+        endpoint: if count_tokens {
+            Endpoint::CountTokens
+        } else {
+            Endpoint::Create
+        },
+        version: Version::V2023,
+        beta: false,
+        system_messages: false,
+    };
+    validate::check(body, rules).map(drop)
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,3 @@
+//! Tables, fixtures and fuzz entries for the Responses translators.
+
+mod request;
