@@ -35,3 +35,7 @@ pub use request::{
 };
 pub use response::{parse, parse_count_tokens, ResponseError};
 pub use stream::{StreamDecoder, StreamError};
+
+#[cfg(test)]
+#[path = "cross_tests.rs"]
+mod cross_tests;
