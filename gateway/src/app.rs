@@ -3,6 +3,10 @@
 //! Layers, outermost first; each adds this to a request:
 //! 1. `request_id`: an `x-request-id` (the client's, if it is a plain token) on the
 //!    request's extensions and on every response, errors included.
+//!
+//! Then, per route (`observed`), the route's [`Route`] as an extension, set here
+//! and nowhere else (the layers below and the handlers read it, never the
+//! path), around:
 //! 2. `observe`: the in-flight gauge, the request counter by route/status/provider/
 //!    model, the total-latency histogram (streams until their last byte), the
 //!    overall request deadline, and `server.max_concurrent_requests` (503 with
@@ -17,26 +21,31 @@
 //! all of them, per connection, `server::accept` counts each request on its
 //! connection (idle connections are closed; see `server/connections.rs`).
 
-use axum::routing::{get, post};
-use axum::{middleware, Router};
+use std::convert::Infallible;
+
+use axum::routing::{any, get, post, MethodRouter};
+use axum::{middleware, Extension, Router};
 
 use crate::handlers::{analytics_api, chat, dashboard, embeddings, models, ops, roi};
 use crate::middleware::{auth, close_unread, observe, request_id};
+use crate::route::Route;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    // Paths are served with and without `/v1`, as clients configure their base URL
-    // either way.
+    // The inference API, one line per route. Paths are served with and without
+    // `/v1`, as clients configure their base URL either way.
+    let api = |route, handlers| inference(&state, route, handlers);
     let api = Router::new()
-        .route("/chat/completions", post(chat::chat_completions))
-        .route("/embeddings", post(embeddings::embeddings))
-        .route("/models", get(models::list))
-        .route("/models/{id}", get(models::retrieve))
-        .method_not_allowed_fallback(ops::method_not_allowed)
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ));
+        .route(
+            "/chat/completions",
+            api(Route::ChatCompletions, post(chat::chat_completions)),
+        )
+        .route(
+            "/embeddings",
+            api(Route::Embeddings, post(embeddings::embeddings)),
+        )
+        .route("/models", api(Route::Models, get(models::list)))
+        .route("/models/{id}", api(Route::Models, get(models::retrieve)));
 
     // The analytics API and the ROI calculator read with the caller's key too.
     let management = Router::new()
@@ -47,30 +56,83 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate_reader,
         ));
 
-    let mut routes = Router::new()
-        .nest("/v1", api.clone())
-        .merge(api)
+    let other = Router::new()
         .nest("/api/v1", management)
         .route(
             "/api/v1/openapi.json",
             get(analytics_api::openapi::document),
         )
-        .merge(dashboard::routes())
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz));
+        .merge(dashboard::routes());
+    let mut routes = Router::new()
+        .nest("/v1", api.clone())
+        .merge(api)
+        .merge(observed_router(&state, Route::Other, other))
+        .route(
+            "/healthz",
+            observed(&state, Route::Healthz, get(ops::healthz)),
+        )
+        .route("/readyz", observed(&state, Route::Readyz, get(ops::readyz)));
     if state.metrics_on_main_listener {
-        routes = routes.route("/metrics", get(ops::metrics));
+        routes = routes.route(
+            "/metrics",
+            observed(&state, Route::Metrics, get(ops::metrics)),
+        );
     }
     routes
-        .fallback(ops::unknown_route)
+        .fallback(layered(&state, Route::Other, any(ops::unknown_route)))
+        .layer(middleware::from_fn(request_id::request_id))
+        .with_state(state)
+}
+
+/// An inference route: layer 4 (authentication, not asked of a 405) inside
+/// layers 2 and 3.
+fn inference(
+    state: &AppState,
+    route: Route,
+    handlers: MethodRouter<AppState>,
+) -> MethodRouter<AppState> {
+    let handlers = handlers.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::authenticate,
+    ));
+    observed(state, route, handlers)
+}
+
+/// One route's handlers, a 405 for other methods, inside layers 2 and 3.
+fn observed(
+    state: &AppState,
+    route: Route,
+    handlers: MethodRouter<AppState>,
+) -> MethodRouter<AppState> {
+    layered(state, route, handlers.fallback(ops::method_not_allowed))
+}
+
+/// Handlers inside layers 2 (`observe`) and 3 (`close_unread`), tagged with
+/// their [`Route`] outside them all.
+fn layered(
+    state: &AppState,
+    route: Route,
+    handlers: MethodRouter<AppState>,
+) -> MethodRouter<AppState> {
+    handlers
+        .layer::<_, Infallible>(middleware::from_fn(close_unread::close_unread))
+        .layer::<_, Infallible>(middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
+        .layer(Extension(route))
+}
+
+/// [`observed`] for a group of routes that share one [`Route`].
+fn observed_router(state: &AppState, route: Route, routes: Router<AppState>) -> Router<AppState> {
+    routes
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(middleware::from_fn(close_unread::close_unread))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             observe::observe,
         ))
-        .layer(middleware::from_fn(request_id::request_id))
-        .with_state(state)
+        .layer(Extension(route))
 }
 
 /// The router of `server.metrics_listen`: `/metrics` only.

@@ -1,23 +1,72 @@
 //! Every error the gateway answers with, and the one place that decides each
-//! error's HTTP status, OpenAI-style body, metric label and log level.
+//! error's HTTP status, type and code, metric label and headers.
 //!
-//! Errors the gateway produces itself use OpenAI's shape
-//! `{"error": {"message", "type", "param", "code"}}` so SDKs raise their usual
-//! exception types. Errors from a provider are passed through as the provider sent
-//! them (`Upstream`).
+//! How an error is written is the client's format's business
+//! ([`crate::formats::IngressFormat`]): OpenAI's
+//! `{"error": {"message", "type", "param", "code"}}` for OpenAI clients, so SDKs
+//! raise their usual exception types. The `type` and `code` here are OpenAI's
+//! names, which other formats map from. Errors from a provider are passed
+//! through as the provider sent them (`Upstream`).
 
 use std::time::Duration;
 
+use crate::formats::IngressFormat;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde::Serialize;
-
-use crate::usage_event::ErrorKind;
 
 /// What an overloaded gateway asks clients to wait: a slot frees as soon as any
 /// request ends, so a short wait (OpenAI's SDKs honour it) is enough.
 const OVERLOAD_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The error kind a response carries (set by `GatewayError::into_response`),
+/// for the metrics layer and the usage event.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorKind(pub &'static str);
+
+/// Why a stream stopped after the client had its first event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interruption {
+    /// The provider closed the stream before its end.
+    Cut,
+    IdleTimeout,
+    Transport,
+    /// One event over `server.max_upstream_event_bytes`.
+    EventTooLarge,
+}
+
+impl Interruption {
+    /// The metric and usage-event label.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Interruption::Cut => "stream_cut",
+            Interruption::IdleTimeout => "stream_idle_timeout",
+            Interruption::Transport => "stream_transport",
+            Interruption::EventTooLarge => "stream_event_too_large",
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Interruption::Cut | Interruption::Transport => "stream_interrupted",
+            Interruption::IdleTimeout => "stream_idle_timeout",
+            Interruption::EventTooLarge => "upstream_too_large",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Interruption::Cut => "The provider ended the stream before it was complete.",
+            Interruption::IdleTimeout => {
+                "The provider sent nothing for longer than the idle timeout."
+            }
+            Interruption::Transport => "The connection to the provider failed during the stream.",
+            Interruption::EventTooLarge => {
+                "The provider sent a stream event larger than the gateway's limit; the stream was stopped."
+            }
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -93,6 +142,16 @@ pub enum GatewayError {
     /// 503) or failing the query (500). The cause is logged, never sent.
     #[error("{}", if *transient { "The analytics store is unavailable right now; try again shortly." } else { "The analytics store could not answer this query." })]
     AnalyticsStore { transient: bool },
+    /// A provider's error answer too large to relay (over `limit` bytes).
+    #[error("Provider `{provider}` answered {} with an error body over {limit} bytes; it was not relayed.", status.as_u16())]
+    UpstreamErrorTooLarge {
+        provider: String,
+        status: StatusCode,
+        limit: usize,
+    },
+    /// A stream that stopped after its first event; sent as the stream's last event.
+    #[error("{}", .0.message())]
+    StreamInterrupted(Interruption),
     /// A provider's own error answer, forwarded with its status and body.
     #[error("Provider `{provider}` answered {status}.")]
     Upstream {
@@ -103,20 +162,6 @@ pub enum GatewayError {
         headers: Box<HeaderMap>,
         body: Bytes,
     },
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    message: String,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    param: Option<&'a str>,
-    code: Option<&'a str>,
 }
 
 impl GatewayError {
@@ -147,7 +192,8 @@ impl GatewayError {
             GatewayError::UpstreamConnect { .. }
             | GatewayError::UpstreamProtocol { .. }
             | GatewayError::UpstreamTooLarge { .. }
-            | GatewayError::UpstreamRedirect { .. } => StatusCode::BAD_GATEWAY,
+            | GatewayError::UpstreamRedirect { .. }
+            | GatewayError::StreamInterrupted(_) => StatusCode::BAD_GATEWAY,
             GatewayError::ProviderUnavailable { .. }
             | GatewayError::NoProviderAvailable { .. }
             | GatewayError::ShuttingDown
@@ -157,7 +203,8 @@ impl GatewayError {
             }
             GatewayError::AnalyticsStore { transient: true } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::AnalyticsStore { transient: false } => StatusCode::INTERNAL_SERVER_ERROR,
-            GatewayError::Upstream { status, .. } => *status,
+            GatewayError::Upstream { status, .. }
+            | GatewayError::UpstreamErrorTooLarge { status, .. } => *status,
         }
     }
 
@@ -189,7 +236,10 @@ impl GatewayError {
             GatewayError::UpstreamTooLarge { .. } => "upstream_too_large",
             GatewayError::UpstreamRedirect { .. } => "upstream_redirect",
             GatewayError::AnalyticsStore { .. } => "analytics_store",
-            GatewayError::Upstream { .. } => "upstream_status",
+            GatewayError::Upstream { .. } | GatewayError::UpstreamErrorTooLarge { .. } => {
+                "upstream_status"
+            }
+            GatewayError::StreamInterrupted(why) => why.kind(),
         }
     }
 
@@ -202,7 +252,8 @@ impl GatewayError {
             | GatewayError::UpstreamProtocol { .. }
             | GatewayError::UpstreamRedirect { .. }
             | GatewayError::ProviderUnavailable { .. } => true,
-            GatewayError::Upstream { status, .. } => {
+            GatewayError::Upstream { status, .. }
+            | GatewayError::UpstreamErrorTooLarge { status, .. } => {
                 *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
             }
             _ => false,
@@ -220,10 +271,13 @@ impl GatewayError {
                 | GatewayError::UpstreamTooLarge { .. }
                 | GatewayError::UpstreamRedirect { .. }
                 | GatewayError::Upstream { .. }
+                | GatewayError::UpstreamErrorTooLarge { .. }
+                | GatewayError::StreamInterrupted(_)
         )
     }
 
-    fn openai_type_and_code(&self) -> (&'static str, Option<&'static str>) {
+    /// OpenAI's error `type` and `code` for this error.
+    pub fn type_and_code(&self) -> (&'static str, Option<&'static str>) {
         match self {
             GatewayError::InvalidJson(_)
             | GatewayError::InvalidRequest { .. }
@@ -257,7 +311,9 @@ impl GatewayError {
             GatewayError::UpstreamRedirect { .. } => ("upstream_error", Some("upstream_redirect")),
             GatewayError::UpstreamConnect { .. }
             | GatewayError::UpstreamProtocol { .. }
-            | GatewayError::Upstream { .. } => ("upstream_error", Some("bad_gateway")),
+            | GatewayError::Upstream { .. }
+            | GatewayError::UpstreamErrorTooLarge { .. } => ("upstream_error", Some("bad_gateway")),
+            GatewayError::StreamInterrupted(why) => ("upstream_error", Some(why.code())),
             GatewayError::UpstreamTimeout { .. } | GatewayError::RequestTimeout => {
                 ("timeout", Some("gateway_timeout"))
             }
@@ -268,7 +324,8 @@ impl GatewayError {
         }
     }
 
-    fn param(&self) -> Option<&'static str> {
+    /// The request field at fault, if one is.
+    pub fn param(&self) -> Option<&'static str> {
         match self {
             GatewayError::InvalidRequest { param, .. } => *param,
             GatewayError::ModelNotFound(_)
@@ -278,29 +335,19 @@ impl GatewayError {
             _ => None,
         }
     }
+}
 
-    /// The OpenAI-shaped JSON body for this error.
-    pub fn body(&self) -> Bytes {
-        let (kind, code) = self.openai_type_and_code();
-        let body = ErrorBody {
-            error: ErrorDetail {
-                message: self.to_string(),
-                kind,
-                param: self.param(),
-                code,
-            },
-        };
-        // Serializing a struct of strings cannot fail; fall back to a fixed body anyway.
-        serde_json::to_vec(&body).map(Bytes::from).unwrap_or_else(|_| {
-            Bytes::from_static(
-                br#"{"error":{"message":"internal error","type":"server_error","param":null,"code":null}}"#,
-            )
-        })
+/// OpenAI's shape: what every route but the other formats' own answers with.
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        self.render(IngressFormat::OpenAiChat)
     }
 }
 
-impl IntoResponse for GatewayError {
-    fn into_response(self) -> Response {
+impl GatewayError {
+    /// The answer to a client that speaks `format`: the status and headers
+    /// decided here, the body written by the format.
+    pub fn render(self, format: IngressFormat) -> Response {
         let status = self.status();
         let kind = self.kind();
         let origin = match self {
@@ -314,7 +361,7 @@ impl IntoResponse for GatewayError {
                 response
             }
             ref other => {
-                let mut response = (status, other.body()).into_response();
+                let mut response = (status, format.error_body(other)).into_response();
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
@@ -346,6 +393,15 @@ impl IntoResponse for GatewayError {
     }
 }
 
+/// A client-supplied name as repeated in an error message: at most 256 bytes.
+pub fn echo(name: &str) -> String {
+    let mut end = name.len().min(256);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,7 +424,8 @@ mod tests {
             },
         ];
         for error in errors {
-            let value: serde_json::Value = serde_json::from_slice(&error.body()).unwrap();
+            let body = IngressFormat::OpenAiChat.error_body(&error);
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
             let detail = &value["error"];
             assert!(detail["message"].is_string(), "{value}");
             assert!(detail["type"].is_string(), "{value}");

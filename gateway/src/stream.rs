@@ -21,9 +21,8 @@ use futures_util::StreamExt;
 use std::sync::Arc;
 
 use crate::billing::{Bill, Billing};
-use crate::error::GatewayError;
-use crate::handlers::dispatch::estimated_usage;
-use crate::handlers::explain;
+use crate::error::{GatewayError, Interruption};
+use crate::formats::IngressFormat;
 use crate::metrics::UpstreamLabels;
 use crate::providers::Adapter;
 use crate::routing::Requirements;
@@ -35,51 +34,6 @@ use crate::usage_event::DraftSlot;
 /// proxies and clients do not time the connection out.
 const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
-
-/// Why a stream stopped early; becomes an upstream-error metric and an error event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Interruption {
-    Cut,
-    IdleTimeout,
-    Transport,
-    /// One event over `server.max_upstream_event_bytes`.
-    EventTooLarge,
-}
-
-impl Interruption {
-    fn kind(self) -> &'static str {
-        match self {
-            Interruption::Cut => "stream_cut",
-            Interruption::IdleTimeout => "stream_idle_timeout",
-            Interruption::Transport => "stream_transport",
-            Interruption::EventTooLarge => "stream_event_too_large",
-        }
-    }
-
-    fn event(self) -> Bytes {
-        let (message, code) = match self {
-            Interruption::Cut => (
-                "The provider ended the stream before it was complete.",
-                "stream_interrupted",
-            ),
-            Interruption::IdleTimeout => (
-                "The provider sent nothing for longer than the idle timeout.",
-                "stream_idle_timeout",
-            ),
-            Interruption::Transport => (
-                "The connection to the provider failed during the stream.",
-                "stream_interrupted",
-            ),
-            Interruption::EventTooLarge => (
-                "The provider sent a stream event larger than the gateway's limit; the stream was stopped.",
-                "upstream_too_large",
-            ),
-        };
-        Bytes::from(format!(
-            "data: {{\"error\":{{\"message\":\"{message}\",\"type\":\"upstream_error\",\"param\":null,\"code\":\"{code}\"}}}}\n\n"
-        ))
-    }
-}
 
 enum Pull {
     Chunk(Bytes),
@@ -188,7 +142,8 @@ impl Relay {
             Some(usage) => (usage, false),
             // Providers send about one token per content chunk.
             None => (
-                estimated_usage(&self.requirements, self.data_events.saturating_sub(2)),
+                self.requirements
+                    .estimated_usage(self.data_events.saturating_sub(2)),
                 true,
             ),
         };
@@ -228,7 +183,7 @@ impl Relay {
         self.state
             .metrics
             .record_upstream_error(&self.labels.provider, why.kind());
-        why.event()
+        IngressFormat::OpenAiChat.error_event(&GatewayError::StreamInterrupted(why))
     }
 
     /// The next frame for the client, or `None` when the stream is over.
@@ -374,6 +329,6 @@ pub async fn forward(
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    explain(headers, deployment);
+    deployment.explain(headers);
     Ok(answer)
 }

@@ -137,7 +137,3 @@ impl DraftSlot {
         Some(event)
     }
 }
-
-/// The error kind a response carries (set by `GatewayError::into_response`).
-#[derive(Debug, Clone, Copy)]
-pub struct ErrorKind(pub &'static str);

@@ -3,6 +3,7 @@
 //! (`validate`) are separate steps so each error can name the key at fault.
 
 mod env;
+pub mod policy;
 mod raw;
 mod validate;
 
@@ -15,9 +16,10 @@ use pricing::{Catalog, Price};
 
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::keys::KeyHash;
-use crate::routing::{Mode, Policy};
+use crate::key_hash::KeyHash;
 use crate::secret::Secret;
+
+pub use policy::{Mode, Policy};
 
 /// A configuration that passed validation: no `Option`s left where a default exists.
 #[derive(Debug, Clone)]

@@ -20,8 +20,8 @@ use super::{
     ModelPrice, PolicySettings, PostgresLogins, ProviderConfig, ProviderKey, RoutingConfig,
     ServerConfig, TenantConfig, Timeouts, TokenCountConfig, UpstreamLimits, UserTagSecret,
 };
-use crate::keys::KeyHash;
-use crate::routing::Mode;
+use crate::config::Mode;
+use crate::key_hash::KeyHash;
 use crate::secret::Secret;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";

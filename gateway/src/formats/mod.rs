@@ -5,6 +5,9 @@
 //! bytes or values to values, so it is tested by tables and fixtures alone.
 
 pub mod anthropic;
+pub mod errors;
 pub mod gemini;
 pub mod openai_chat;
 pub mod responses;
+
+pub use errors::IngressFormat;

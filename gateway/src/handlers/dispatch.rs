@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use pricing::TokenUsage;
 
-use super::{explain, read_upstream_body, send_upstream, UpstreamRead};
+use super::{read_upstream_body, send_upstream, UpstreamRead};
 use crate::billing::Billing;
 use crate::config::Endpoint;
 use crate::error::GatewayError;
@@ -53,16 +52,6 @@ pub struct Job<'a, 'b> {
     pub requested: &'a [usize],
     /// The request's usage event, filled in as attempts happen.
     pub draft: Option<DraftSlot>,
-}
-
-/// The usage to bill when the provider reported none: the prompt estimate and
-/// `completion` counted by the caller.
-pub fn estimated_usage(requirements: &Requirements, completion_tokens: u64) -> TokenUsage {
-    TokenUsage {
-        prompt_tokens: requirements.expected_prompt_tokens(),
-        completion_tokens,
-        ..TokenUsage::default()
-    }
 }
 
 /// Tries `decision.attempts` in order; returns the answer and the labels of the
@@ -284,7 +273,7 @@ async fn buffered(
     let (usage, estimated) = match usage::from_response(&body) {
         Some(usage) => (usage, false),
         None => (
-            estimated_usage(&job.requirements, body.len() as u64 / 4),
+            job.requirements.estimated_usage(body.len() as u64 / 4),
             true,
         ),
     };
@@ -298,6 +287,6 @@ async fn buffered(
     answer
         .headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
-    explain(answer.headers_mut(), deployment);
+    deployment.explain(answer.headers_mut());
     Ok(answer)
 }

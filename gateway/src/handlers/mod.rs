@@ -18,6 +18,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 
 use crate::config::Endpoint;
+pub use crate::error::echo;
 use crate::error::GatewayError;
 use crate::metrics::UpstreamLabels;
 use crate::providers::{Adapter, UpstreamRequest};
@@ -86,25 +87,6 @@ pub fn route_error(model: &str, endpoint: Endpoint, error: RouteError) -> Gatewa
     }
 }
 
-/// A client-supplied name as repeated in an error message: at most 256 bytes.
-pub fn echo(name: &str) -> String {
-    let mut end = name.len().min(256);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    name[..end].to_owned()
-}
-
-/// Adds the headers that say where a request went.
-pub fn explain(headers: &mut HeaderMap, deployment: &Deployment) {
-    if let Some(provider) = &deployment.provider_header {
-        headers.insert("x-gateway-provider", provider.clone());
-    }
-    if let Some(model) = &deployment.model_header {
-        headers.insert("x-gateway-model", model.clone());
-    }
-}
-
 /// Sends one request to `deployment`'s provider. Transport failures are counted
 /// as upstream errors; a non-2xx answer becomes a relayed [`GatewayError::Upstream`].
 pub async fn send_upstream(
@@ -162,8 +144,16 @@ async fn upstream_error(
     }
     if body.len() > MAX_UPSTREAM_ERROR_BYTES {
         // A cut body is no longer what the provider sent (cut JSON is not JSON):
-        // say so in the OpenAI shape instead, keeping the status and rate headers.
-        body = too_large_error_body(provider, status);
+        // say so in the gateway's own words instead, keeping the status and rate
+        // headers.
+        let error = GatewayError::UpstreamErrorTooLarge {
+            provider: provider.to_string(),
+            status,
+            limit: MAX_UPSTREAM_ERROR_BYTES,
+        };
+        body = crate::formats::IngressFormat::OpenAiChat
+            .error_body(&error)
+            .to_vec();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -175,17 +165,6 @@ async fn upstream_error(
         headers: Box::new(headers),
         body: Bytes::from(body),
     }
-}
-
-fn too_large_error_body(provider: &str, status: StatusCode) -> Vec<u8> {
-    let message = format!(
-        "Provider `{provider}` answered {} with an error body over {MAX_UPSTREAM_ERROR_BYTES} bytes; it was not relayed.",
-        status.as_u16()
-    );
-    let body = serde_json::json!({"error": {
-        "message": message, "type": "upstream_error", "param": null, "code": "bad_gateway"
-    }});
-    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 /// The headers of a provider's error answer that clients act on.

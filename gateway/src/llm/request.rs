@@ -97,7 +97,10 @@ impl Part {
 pub enum ImageSource {
     /// An `https:` or `data:` URL.
     Url(String),
-    Base64 { media_type: String, data: String },
+    Base64 {
+        media_type: String,
+        data: String,
+    },
 }
 
 /// A prompt-cache breakpoint (Anthropic's `cache_control: {"type":"ephemeral"}`).

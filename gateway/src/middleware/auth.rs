@@ -10,7 +10,9 @@ use axum::response::Response;
 
 use crate::config::KeyRole;
 use crate::error::GatewayError;
+use crate::formats::IngressFormat;
 use crate::keys::ApiKey;
+use crate::route::Route;
 use crate::state::AppState;
 use crate::usage_event::DraftSlot;
 
@@ -32,12 +34,11 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// For the OpenAI-compatible API: `api` keys only.
-pub async fn authenticate(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, GatewayError> {
-    admit(state, request, next, openai_access).await
+pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let format = ingress(&request);
+    admit(state, request, next, openai_access)
+        .await
+        .unwrap_or_else(|error| error.render(format))
 }
 
 /// For the analytics API and the ROI calculator: every key, dashboard tokens too.
@@ -47,6 +48,14 @@ pub async fn authenticate_reader(
     next: Next,
 ) -> Result<Response, GatewayError> {
     admit(state, request, next, |_| Ok(())).await
+}
+
+/// The format the route's errors are written in (see [`Route`]).
+fn ingress(request: &Request) -> IngressFormat {
+    request
+        .extensions()
+        .get::<Route>()
+        .map_or(IngressFormat::OpenAiChat, |route| route.ingress())
 }
 
 /// Which keys may send traffic: `api` keys. A dashboard token is read-only; an

@@ -11,47 +11,34 @@ use std::time::Instant;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
-use crate::error::GatewayError;
+use crate::error::{ErrorKind, GatewayError};
 use crate::metrics::{none_label, RequestLabels, RouteLabels, UpstreamLabels};
 use crate::middleware::request_id::RequestId;
+use crate::route::Route;
 use crate::state::AppState;
-use crate::usage_event::{DraftSlot, ErrorKind};
+use crate::usage_event::DraftSlot;
 use analytics::event::client_family;
 use axum::http::{header, HeaderValue};
 use chrono::{DateTime, Utc};
 
-/// A fixed label for every path the gateway serves; anything else is `other`.
-pub fn route_label(path: &str) -> &'static str {
-    match path.strip_prefix("/v1").unwrap_or(path) {
-        "/chat/completions" => "chat_completions",
-        "/embeddings" => "embeddings",
-        "/models" => "models",
-        p if p.starts_with("/models/") => "models",
-        "/healthz" => "healthz",
-        "/readyz" => "readyz",
-        "/metrics" => "metrics",
-        _ => "other",
-    }
-}
-
-/// Routes served even at the concurrency limit: probes and scrapes must see an
-/// overloaded gateway, not time out on it.
-fn always_served(route: &str) -> bool {
-    matches!(route, "healthz" | "readyz" | "metrics")
-}
-
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = route_label(request.uri().path());
+    // Set by `app.rs` on every route it serves.
+    let tag = request
+        .extensions()
+        .get::<Route>()
+        .copied()
+        .unwrap_or(Route::Other);
+    let route = tag.label();
     let started = Instant::now();
     let before = state.metrics.in_flight.inc();
     if usize::try_from(before).is_ok_and(|n| n >= state.max_concurrent_requests)
-        && !always_served(route)
+        && !tag.always_served()
     {
         state.metrics.in_flight.dec();
         state.metrics.record_overload("requests");
-        let mut response = GatewayError::Overloaded("requests").into_response();
+        let mut response = GatewayError::Overloaded("requests").render(tag.ingress());
         if !request.body().is_end_stream() {
             // Answered unread: hyper closes the connection, so say so (see
             // `close_unread`, which this early answer does not pass through).
@@ -72,7 +59,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         return response;
     }
     // API calls leave a usage event; health checks and metrics scrapes do not.
-    let draft = matches!(route, "chat_completions" | "embeddings").then(|| {
+    let draft = tag.records_usage().then(|| {
         let user_agent = request
             .headers()
             .get(header::USER_AGENT)
@@ -97,7 +84,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let response =
         match tokio::time::timeout(state.snapshot().request_timeout, next.run(request)).await {
             Ok(response) => response,
-            Err(_) => GatewayError::RequestTimeout.into_response(),
+            Err(_) => GatewayError::RequestTimeout.render(tag.ingress()),
         };
     let labels = response.extensions().get::<UpstreamLabels>().cloned();
     let (provider, model) = match &labels {

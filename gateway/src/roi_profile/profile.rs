@@ -9,7 +9,7 @@ use pricing::{cost_of, Cost, Date, Quote, TokenUsage};
 use super::{
     InputError, ModelLine, Profile, MAX_REQUESTS_PER_SEAT_PER_DAY, MAX_TOKENS_PER_REQUEST,
 };
-use crate::handlers::echo;
+use crate::error::echo;
 use crate::routing::{decide, Health, Policy, Requirements, RouteError, RoutingTable};
 
 /// Health for projections: every provider up, no latency preference.

@@ -11,10 +11,11 @@
 use pricing::{Capabilities, Cost, Date, Rate};
 
 use super::health::Health;
-use super::policy::{virtual_model, Mode, Policy};
+use super::policy::virtual_model;
 use super::requirements::Requirements;
 use super::table::{Deployment, RoutingTable};
 use crate::config::Endpoint;
+use crate::config::{Mode, Policy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteReason {

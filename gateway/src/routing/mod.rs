@@ -16,8 +16,8 @@ pub mod policy;
 pub mod requirements;
 pub mod table;
 
+pub use crate::config::{Mode, Policy};
 pub use decide::{decide, Decision, RouteError, RouteReason};
 pub use health::Health;
-pub use policy::{Mode, Policy};
 pub use requirements::Requirements;
 pub use table::{Deployment, RoutingTable};

@@ -32,6 +32,16 @@ pub struct Requirements {
 }
 
 impl Requirements {
+    /// The usage to bill when the provider reported none: the prompt estimate
+    /// and `completion_tokens` counted by the caller.
+    pub fn estimated_usage(&self, completion_tokens: u64) -> pricing::TokenUsage {
+        pricing::TokenUsage {
+            prompt_tokens: self.expected_prompt_tokens(),
+            completion_tokens,
+            ..pricing::TokenUsage::default()
+        }
+    }
+
     /// Prompt tokens expected for comparing prices: about four bytes a token.
     pub fn expected_prompt_tokens(&self) -> u64 {
         if self.prompt_tokens_exact {

@@ -43,6 +43,16 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// Adds the headers that tell the client where its request went.
+    pub fn explain(&self, headers: &mut axum::http::HeaderMap) {
+        if let Some(provider) = &self.provider_header {
+            headers.insert("x-gateway-provider", provider.clone());
+        }
+        if let Some(model) = &self.model_header {
+            headers.insert("x-gateway-model", model.clone());
+        }
+    }
+
     /// Whether `name` names this deployment: its name, an alias, its upstream id,
     /// or `provider/name`.
     pub fn answers_to(&self, name: &str) -> bool {

@@ -272,3 +272,124 @@ fn stream_overloaded() {
     );
     assert!(!done);
 }
+
+/// An OpenAI-chat-shaped conversation as the Anthropic egress sends it.
+#[test]
+fn egress_request_from_chat() {
+    use crate::formats::anthropic::egress::to_request;
+    use crate::llm::{ChatRequest, Message, Tool};
+    let call = |id: &str, place: &str| Part::ToolCall {
+        id: id.into(),
+        name: "get_weather".into(),
+        arguments: format!("{{\"location\": \"{place}\"}}"),
+    };
+    let result = |id: &str, text: &str| Message {
+        role: Role::User,
+        content: vec![Part::ToolResult {
+            call_id: id.into(),
+            content: vec![Part::text(text)],
+            is_error: false,
+            cache: None,
+        }],
+    };
+    let request = ChatRequest {
+        model: "claude-sonnet-4-6".into(),
+        system: vec![Part::text("You are a travel assistant.")],
+        messages: vec![
+            Message {
+                role: Role::User,
+                content: vec![
+                    Part::text("Weather in Paris and Rome? Here is my map."),
+                    Part::Image {
+                        source: ImageSource::Url("data:image/png;base64,iVBORw0KGgo=".into()),
+                        cache: None,
+                    },
+                ],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![
+                    Part::text(""),
+                    call("call_paris", "Paris"),
+                    call("call_rome", "Rome"),
+                ],
+            },
+            result("call_paris", "15C, rain"),
+            result("call_rome", "24C, sun"),
+            Message {
+                role: Role::System,
+                content: vec![Part::text("Answer in French from now on.")],
+            },
+            Message {
+                role: Role::User,
+                content: vec![Part::text("Which is warmer?")],
+            },
+        ],
+        stop: vec!["###".into()],
+        temperature: Some(0.7),
+        stream: true,
+        user: Some("team-a".into()),
+        seed: Some(3),
+        n: Some(1),
+        tools: vec![Tool {
+            name: "get_weather".into(),
+            description: Some("Current weather at a place.".into()),
+            parameters: serde_json::json!({
+                "type": "object",
+                "properties": {"location": {"type": "string"}},
+                "required": ["location"]
+            }),
+            strict: None,
+            cache: None,
+        }],
+        tool_choice: Some(ToolChoice::Auto),
+        parallel_tool_calls: Some(true),
+        ..ChatRequest::default()
+    };
+    let (wire, _) = to_request(&request, 8192).unwrap();
+    assert_eq!(
+        super::judged(&wire),
+        fixture_json("egress_request_from_chat.json")
+    );
+}
+
+/// Another provider's streamed answer as the Anthropic ingress writes it.
+#[test]
+fn encoded_stream_tool_use() {
+    use crate::formats::anthropic::ingress::StreamEncoder;
+    let events = [
+        StreamEvent::Start {
+            id: "chatcmpl-42".into(),
+            model: "gpt-4.1".into(),
+        },
+        StreamEvent::Text("Let me check".into()),
+        StreamEvent::Text(".".into()),
+        StreamEvent::ToolCallStart {
+            index: 0,
+            id: "call_paris".into(),
+            name: "get_weather".into(),
+        },
+        StreamEvent::ToolCallArguments {
+            index: 0,
+            arguments: "{\"location\":".into(),
+        },
+        StreamEvent::ToolCallArguments {
+            index: 0,
+            arguments: " \"Paris\"}".into(),
+        },
+        StreamEvent::Finish(FinishReason::ToolCalls),
+        StreamEvent::Usage(usage(2224, 31, 1024, 0, 0)),
+    ];
+    let mut encoder = StreamEncoder::new("unused", "unused");
+    let mut out = Vec::new();
+    for event in &events {
+        encoder.push(event, &mut out);
+    }
+    encoder.finish(&mut out);
+    let written: Vec<u8> = out.concat();
+    let wanted = fixture("encoded_stream_tool_use.sse");
+    assert_eq!(
+        String::from_utf8(written).unwrap(),
+        String::from_utf8(wanted).unwrap()
+    );
+}

@@ -373,3 +373,98 @@ fn sse_data_and_ping() {
     assert!(events.is_empty());
     assert_eq!(frames(&[ping])[0].0, "ping");
 }
+
+/// Builds the message a client SDK accumulates from a stream (as
+/// `messages.stream()` does: blocks by index, deltas appended, tool input
+/// parsed from its JSON pieces, `message_delta` usage over `message_start`'s).
+fn accumulate(frames: &[Bytes]) -> Value {
+    let mut message = Value::Null;
+    let mut partial: Vec<String> = Vec::new();
+    for (name, data) in self::frames(frames) {
+        match name.as_str() {
+            "message_start" => message = data["message"].clone(),
+            "content_block_start" => {
+                let index = data["index"].as_u64().unwrap() as usize;
+                assert_eq!(
+                    index,
+                    message["content"].as_array().unwrap().len(),
+                    "blocks in order"
+                );
+                message["content"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(data["content_block"].clone());
+                partial.push(String::new());
+            }
+            "content_block_delta" => {
+                let index = data["index"].as_u64().unwrap() as usize;
+                let block = &mut message["content"][index];
+                let delta = &data["delta"];
+                match delta["type"].as_str().unwrap() {
+                    "text_delta" => {
+                        let text = block["text"].as_str().unwrap().to_owned();
+                        block["text"] = json!(text + delta["text"].as_str().unwrap());
+                    }
+                    "thinking_delta" => {
+                        let text = block["thinking"].as_str().unwrap().to_owned();
+                        block["thinking"] = json!(text + delta["thinking"].as_str().unwrap());
+                    }
+                    "signature_delta" => block["signature"] = delta["signature"].clone(),
+                    "input_json_delta" => {
+                        partial[index].push_str(delta["partial_json"].as_str().unwrap());
+                        block["input"] = serde_json::from_str(&partial[index]).unwrap_or(json!({}));
+                    }
+                    other => panic!("{other}"),
+                }
+            }
+            "content_block_stop" | "ping" | "message_stop" => {}
+            "message_delta" => {
+                message["stop_reason"] = data["delta"]["stop_reason"].clone();
+                message["stop_sequence"] = data["delta"]["stop_sequence"].clone();
+                for (k, v) in data["usage"].as_object().unwrap() {
+                    message["usage"][k] = v.clone();
+                }
+            }
+            other => panic!("{other}"),
+        }
+    }
+    message
+}
+
+/// What a client accumulates from the stream is the message the same answer
+/// gets unstreamed.
+#[test]
+fn streamed_and_whole_answers_agree() {
+    use crate::formats::anthropic::ingress::response_message;
+    use crate::llm::{ChatResponse, Part};
+    let events = text_answer();
+    let streamed = accumulate(&encode(&events));
+    let whole = ChatResponse {
+        id: "msg_1".into(),
+        model: "gpt-x".into(),
+        content: vec![
+            Part::Thinking {
+                text: "Let me see.".into(),
+                signature: Some("sig".into()),
+            },
+            Part::text("Hello"),
+            Part::ToolCall {
+                id: "call_a".into(),
+                name: "f".into(),
+                arguments: "{\"x\":1}".into(),
+            },
+            Part::ToolCall {
+                id: "call_b".into(),
+                name: "g".into(),
+                arguments: "{}".into(),
+            },
+        ],
+        finish: FinishReason::ToolCalls,
+        usage: Some(usage()),
+        created: None,
+    };
+    assert_eq!(
+        streamed,
+        serde_json::to_value(response_message(&whole)).unwrap()
+    );
+}
