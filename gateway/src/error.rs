@@ -324,6 +324,11 @@ impl GatewayError {
         }
     }
 
+    /// The OpenAI-shaped JSON body for this error, as OpenAI clients get it.
+    pub fn body(&self) -> Bytes {
+        crate::formats::openai_chat::error::body(self)
+    }
+
     /// The request field at fault, if one is.
     pub fn param(&self) -> Option<&'static str> {
         match self {

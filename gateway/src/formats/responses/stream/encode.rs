@@ -476,7 +476,7 @@ impl Encoder {
                 } else {
                     arguments.clone()
                 },
-                status: if open { status } else { "completed".to_owned() },
+                status,
             },
         }
     }

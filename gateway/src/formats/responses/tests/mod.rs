@@ -1,3 +1,6 @@
 //! Tables, fixtures and fuzz entries for the Responses translators.
 
+mod fixtures;
 mod request;
+mod response;
+mod stream;
