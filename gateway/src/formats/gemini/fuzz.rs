@@ -28,15 +28,17 @@ pub fn parse_upstream_bytes(bytes: &[u8]) -> usize {
 }
 
 /// Every option set the request translator knows.
-pub fn all_options() -> [RenderOptions; 4] {
+pub fn all_options() -> [RenderOptions; 5] {
     [
         RenderOptions::default(),
         RenderOptions::for_model("gemini-2.5-pro"),
         RenderOptions::for_model("gemini-3-pro-preview"),
+        RenderOptions::for_model("gemini-2.0-flash"),
         RenderOptions {
             schemas: SchemaDialect::JsonSchema,
             thinking: ThinkingStyle::Level,
             sign_unsigned_calls: false,
+            penalties: true,
         },
     ]
 }

@@ -6,7 +6,8 @@
 //! observe:
 //!
 //! - dropped: `user` (Gemini takes no end-user id), `parallel_tool_calls`
-//!   (Gemini has no switch for it), cache breakpoints (Gemini caches implicitly
+//!   (Gemini has no switch for it), `presence_penalty` and `frequency_penalty`
+//!   unless [`RenderOptions::penalties`] (only Gemini 2.0 takes them), cache breakpoints (Gemini caches implicitly
 //!   or through `cachedContent`), `Tool::strict`, thinking parts of earlier
 //!   answers (Gemini needs only their signatures, which travel in tool call ids,
 //!   see [`super::ids`]), empty text parts and turns left empty;
@@ -18,6 +19,8 @@
 //!   Gemini's ranges, more than five stop sequences, images by `http:` URL,
 //!   non-text system content, tool calls in user turns, tool results in
 //!   assistant turns, tool results whose call is not in the conversation,
+//!   a turn of tool results that does not answer each call of the model turn
+//!   just before it (Gemini pairs them by position and count),
 //!   invalid function names and schemas Gemini's subset cannot express
 //!   (see [`super::schema`]).
 //!
@@ -52,6 +55,11 @@ pub struct RenderOptions {
     /// Sign unsigned function calls with [`SKIP_SIGNATURE`] (Gemini 3 refuses
     /// unsigned calls in the current turn).
     pub sign_unsigned_calls: bool,
+    /// Send `presencePenalty` and `frequencyPenalty`. Only Gemini 2.0 takes
+    /// them; later models answer 400 "Penalty is not enabled for this model",
+    /// so by default they are dropped, as hints the answer keeps its shape
+    /// without.
+    pub penalties: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +87,7 @@ impl Default for RenderOptions {
             schemas: SchemaDialect::Subset,
             thinking: ThinkingStyle::Budget { can_disable: true },
             sign_unsigned_calls: false,
+            penalties: false,
         }
     }
 }
@@ -90,13 +99,18 @@ impl RenderOptions {
         let model = model.strip_prefix("models/").unwrap_or(model);
         if model.starts_with("gemini-3") {
             RenderOptions {
-                schemas: SchemaDialect::Subset,
                 thinking: ThinkingStyle::Level,
                 sign_unsigned_calls: true,
+                ..RenderOptions::default()
             }
         } else if model.starts_with("gemini-2.5-pro") {
             RenderOptions {
                 thinking: ThinkingStyle::Budget { can_disable: false },
+                ..RenderOptions::default()
+            }
+        } else if model.starts_with("gemini-2.0") {
+            RenderOptions {
+                penalties: true,
                 ..RenderOptions::default()
             }
         } else {
@@ -128,6 +142,12 @@ pub enum RequestError {
         "the tool result for call {0:?} has no matching tool call earlier in the conversation"
     )]
     UnmatchedToolResult(String),
+    #[error("turn {turn} holds {results} tool results for the {calls} tool calls of the turn before; Gemini wants one result per call, right after the calls")]
+    ToolResultsMismatch {
+        turn: usize,
+        calls: usize,
+        results: usize,
+    },
     #[error("the arguments of tool call {0:?} are not a JSON object")]
     ArgumentsNotObject(String),
     #[error("image {0}: only https:, gs: and base64 data: URLs are supported")]
@@ -254,7 +274,28 @@ fn turns(
     if contents.is_empty() {
         return Err(RequestError::EmptyConversation);
     }
+    check_pairing(&contents)?;
     Ok(contents)
+}
+
+/// Each turn of function responses answers the calls of the model turn just
+/// before it, as many responses as calls (the API's rule).
+fn check_pairing(contents: &[Content]) -> Result<(), RequestError> {
+    let count =
+        |content: &Content, f: fn(&Part) -> bool| content.parts.iter().filter(|p| f(p)).count();
+    let mut calls_before = 0;
+    for (turn, content) in contents.iter().enumerate() {
+        let responses = count(content, |p| p.function_response.is_some());
+        if responses > 0 && responses != calls_before {
+            return Err(RequestError::ToolResultsMismatch {
+                turn,
+                calls: calls_before,
+                results: responses,
+            });
+        }
+        calls_before = count(content, |p| p.function_call.is_some());
+    }
+    Ok(())
 }
 
 fn model_parts<'m>(
@@ -616,14 +657,16 @@ fn generation_config(
             -2.0,
             2.0,
             "Gemini takes -2 to 2",
-        )?,
+        )?
+        .filter(|_| options.penalties),
         frequency_penalty: in_range(
             "frequency_penalty",
             request.frequency_penalty,
             -2.0,
             2.0,
             "Gemini takes -2 to 2",
-        )?,
+        )?
+        .filter(|_| options.penalties),
         thinking_config: request
             .reasoning
             .as_ref()

@@ -62,14 +62,9 @@ fn generation_config_fields_map_one_to_one() {
             json!({"stopSequences": ["END", "STOP"]}),
         ),
         (|r| r.seed = Some(-7), json!({"seed": -7})),
-        (
-            |r| r.presence_penalty = Some(0.5),
-            json!({"presencePenalty": 0.5}),
-        ),
-        (
-            |r| r.frequency_penalty = Some(-1.0),
-            json!({"frequencyPenalty": -1.0}),
-        ),
+        // Gemini 2.5 and later refuse penalties: dropped unless the options say.
+        (|r| r.presence_penalty = Some(0.5), Value::Null),
+        (|r| r.frequency_penalty = Some(-1.0), Value::Null),
         (
             |r| r.response_format = Some(ResponseFormat::JsonObject),
             json!({"responseMimeType": "application/json"}),
@@ -124,6 +119,25 @@ fn generation_config_fields_map_one_to_one() {
         assert_eq!(got["generationConfig"], expected, "case {i}: {got}");
         assert!(got.get("user").is_none() && got.get("model").is_none());
     }
+}
+
+#[test]
+fn penalties_only_where_the_model_takes_them() {
+    let mut request = base();
+    request.presence_penalty = Some(0.5);
+    request.frequency_penalty = Some(-1.0);
+    let got = body(&request, &RenderOptions::for_model("gemini-2.0-flash"));
+    assert_eq!(
+        got["generationConfig"],
+        json!({"presencePenalty": 0.5, "frequencyPenalty": -1.0})
+    );
+    for model in ["gemini-2.5-flash", "gemini-3-pro-preview"] {
+        let got = body(&request, &RenderOptions::for_model(model));
+        assert!(got.get("generationConfig").is_none(), "{model}: {got}");
+    }
+    // Out of range is refused whatever the model.
+    request.presence_penalty = Some(3.0);
+    assert!(render(&request, &RenderOptions::default()).is_err());
 }
 
 #[test]
@@ -306,6 +320,74 @@ fn bad_values_are_refused_before_sending() {
                 })
             },
             RequestError::ArgumentsNotObject("c".into()),
+        ),
+        // Two calls, one result.
+        (
+            |r| {
+                r.messages.push(Message {
+                    role: Role::Assistant,
+                    content: vec![
+                        P::ToolCall {
+                            id: "a".into(),
+                            name: "f".into(),
+                            arguments: "{}".into(),
+                        },
+                        P::ToolCall {
+                            id: "b".into(),
+                            name: "f".into(),
+                            arguments: "{}".into(),
+                        },
+                    ],
+                });
+                r.messages.push(Message {
+                    role: Role::User,
+                    content: vec![P::ToolResult {
+                        call_id: "a".into(),
+                        content: vec![],
+                        is_error: false,
+                        cache: None,
+                    }],
+                });
+            },
+            RequestError::ToolResultsMismatch {
+                turn: 2,
+                calls: 2,
+                results: 1,
+            },
+        ),
+        // A result for a call two turns back.
+        (
+            |r| {
+                r.messages.insert(
+                    0,
+                    Message {
+                        role: Role::Assistant,
+                        content: vec![P::ToolCall {
+                            id: "a".into(),
+                            name: "f".into(),
+                            arguments: "{}".into(),
+                        }],
+                    },
+                );
+                r.messages.push(Message {
+                    role: Role::Assistant,
+                    content: vec![P::text("ok")],
+                });
+                r.messages.push(Message {
+                    role: Role::User,
+                    content: vec![P::ToolResult {
+                        call_id: "a".into(),
+                        content: vec![],
+                        is_error: false,
+                        cache: None,
+                    }],
+                });
+            },
+            RequestError::ToolResultsMismatch {
+                turn: 3,
+                calls: 0,
+                results: 1,
+            },
         ),
         (
             |r| {
