@@ -1,7 +1,7 @@
 //! What can be wrong with a Responses request, and how the Responses API says
 //! that something went wrong: OpenAI's `{"error": {...}}` body over HTTP, and in
-//! a stream an `error` event (before the Response began) or `response.failed`
-//! (after; built by the stream encoder with [`failure_code`]).
+//! a stream `response.failed` (built by the stream encoder with
+//! [`failure_code`]) or an `error` event.
 //!
 //! Which HTTP status a gateway error gets is decided once, in
 //! [`crate::error::GatewayError`]; this module only chooses the words.
@@ -160,7 +160,10 @@ impl ErrorObject {
             })
     }
 
-    /// The stream's `error` event, for a failure before `response.created`.
+    /// The stream's `error` event. The stream encoder ends failed answers with
+    /// `response.failed` instead; this is for a route that must end a stream
+    /// it did not encode. Send it after `response.created`: the `openai` SDK's
+    /// stream helper refuses any event before that one.
     pub fn event(&self, sequence_number: u64) -> Event {
         Event {
             body: EventBody::Error {

@@ -7,7 +7,8 @@
 //! output item `response.output_item.added`, its content
 //! (`response.content_part.added`, deltas, `.done`, `response.content_part.done`,
 //! or function-call argument deltas and `.done`), `response.output_item.done`;
-//! then `response.completed` or `response.incomplete`. A message or reasoning
+//! then `response.completed` or `response.incomplete` (`response.failed` when
+//! the answer broke off). A message or reasoning
 //! item closes when another item begins; function calls close at the end
 //! (providers may interleave the argument deltas of parallel calls).
 
@@ -270,19 +271,18 @@ impl Encoder {
         out
     }
 
-    /// The events that end a failed answer: `response.failed` once the
-    /// Response began, else an `error` event.
+    /// The events that end a failed answer: `response.failed` with what was
+    /// produced and the error. A failure before anything was sent still
+    /// begins the Response first: the `openai` SDK's stream helper
+    /// (`responses.stream`) raises a bare `RuntimeError` on any event before
+    /// `response.created`, while it hands `response.failed` to the caller.
     pub fn fail(&mut self, error: &ErrorObject) -> Vec<Event> {
         let mut out = Vec::new();
         if self.ended {
             return out;
         }
         self.ended = true;
-        if !self.started {
-            out.push(error.event(self.next_sequence));
-            self.next_sequence += 1;
-            return out;
-        }
+        self.start(&mut out);
         let mut response = self.response("failed");
         response.error = Some(ResponseError {
             code: failure_code(error).to_owned(),
