@@ -343,16 +343,31 @@ fn failures_end_the_stream_in_the_responses_shape() {
     let limited = ErrorObject::from_gateway(&crate::error::GatewayError::RateLimited {
         retry_after: std::time::Duration::from_secs(1),
     });
-    // Before the Response began: an `error` event.
+    // Before anything was sent: the Response begins, then fails.
     let mut encoder = Encoder::new(settings(json!({"model": "m", "input": "hi"})), 0, "r", "m");
     let early = values(&encoder.fail(&limited));
-    assert_eq!(early.len(), 1);
-    assert_eq!(early[0]["type"], "error");
-    assert_eq!(early[0]["code"], "rate_limit_exceeded");
-    assert_eq!(early[0]["sequence_number"], 0);
-    assert!(early[0]["message"]
+    well_formed(&early);
+    assert_eq!(
+        kinds(&early),
+        [
+            "response.created",
+            "response.in_progress",
+            "response.failed"
+        ]
+    );
+    let failed = &early[2]["response"];
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["code"], "rate_limit_exceeded");
+    assert!(failed["error"]["message"]
         .as_str()
         .is_some_and(|m| m.contains("Rate limit")));
+    assert_eq!(failed["output"], json!([]));
+    // The `error` event, for routes that need one.
+    let event = serde_json::to_value(limited.event(7)).unwrap_or_default();
+    assert_eq!(
+        event,
+        json!({"type": "error", "code": "rate_limit_exceeded", "message": limited.message, "param": null, "sequence_number": 7})
+    );
     assert!(encoder.push(&StreamEvent::Text("late".into())).is_empty());
     assert!(encoder.finish().is_empty());
     // After: `response.failed` with what was produced.
@@ -378,6 +393,11 @@ fn failures_end_the_stream_in_the_responses_shape() {
     assert_eq!(
         decode_all(&early).err().map(|e| e.message),
         Some(limited.message.clone())
+    );
+    let event = serde_json::to_value(limited.event(0)).unwrap_or_default();
+    assert_eq!(
+        decode_all(&[event]).err().and_then(|e| e.code),
+        Some("rate_limit_exceeded".into())
     );
 }
 
@@ -432,6 +452,22 @@ fn rendered_streams_match_the_committed_fixtures() {
     )));
     fixtures::golden(
         "gateway_stream_failed.sse",
+        &String::from_utf8_lossy(&frames(&events)),
+    );
+
+    let mut encoder = Encoder::new(
+        settings(json!({"model": "gpt-5.4", "input": "hi", "store": false})),
+        1_796_619_770,
+        "resp_0a1b2c",
+        "gpt-5.4",
+    );
+    let events = encoder.fail(&ErrorObject::from_gateway(
+        &crate::error::GatewayError::RateLimited {
+            retry_after: std::time::Duration::from_secs(3),
+        },
+    ));
+    fixtures::golden(
+        "gateway_stream_failed_early.sse",
         &String::from_utf8_lossy(&frames(&events)),
     );
 }
