@@ -5,6 +5,7 @@
 //! bytes or values to values, so it is tested by tables and fixtures alone.
 
 pub mod anthropic;
+pub mod codec;
 pub mod errors;
 pub mod gemini;
 pub mod openai_chat;

@@ -12,15 +12,16 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::dispatch::{self, Finish, Job};
 use super::{labelled, read_body, route_error};
 use crate::billing::Billing;
 use crate::clock;
 use crate::config::Endpoint;
 use crate::error::GatewayError;
+use crate::formats::IngressFormat;
 use crate::keys::ApiKey;
 use crate::metrics::{TokenCountLabels, UpstreamLabels};
 use crate::openai::request::{RawObject, Text};
+use crate::proxy::{self, Finish, Job};
 use crate::routing::counting::{self, CountBudget, Skipped};
 use crate::routing::{
     decide, requirements, Decision, Requirements, RouteError, RouteReason, RoutingTable,
@@ -119,7 +120,9 @@ async fn handle(
     let job = Job {
         state,
         snapshot,
+        source: body,
         body: &object,
+        ingress: IngressFormat::OpenAiChat,
         endpoint: Endpoint::Chat,
         finish: if request.stream {
             Finish::Stream {
@@ -133,8 +136,9 @@ async fn handle(
         billing: billing_for(snapshot, &decision),
         requested: snapshot.table.named(&request.model.0),
         draft,
+        translated: std::sync::OnceLock::new(),
     };
-    dispatch::run(&job, &decision).await
+    proxy::run(&job, &decision).await
 }
 
 /// The exact token count of the prompt in `body`, made on a counting thread

@@ -10,13 +10,14 @@ use axum::Extension;
 use serde_json::value::RawValue;
 
 use super::chat::{billing_for, record_model, tag_user};
-use super::dispatch::{self, Finish, Job};
 use super::{labelled, read_body, route_error};
 use crate::clock;
 use crate::config::Endpoint;
 use crate::error::GatewayError;
+use crate::formats::IngressFormat;
 use crate::keys::ApiKey;
 use crate::openai::request::{RawObject, Text};
+use crate::proxy::{self, Finish, Job};
 use crate::routing::{decide, Requirements};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::DraftSlot;
@@ -52,7 +53,9 @@ pub async fn embeddings(
     let job = Job {
         state: &state,
         snapshot: &snapshot,
+        source: &body,
         body: &object,
+        ingress: IngressFormat::OpenAiChat,
         endpoint: Endpoint::Embeddings,
         finish: Finish::Buffered,
         started,
@@ -60,8 +63,9 @@ pub async fn embeddings(
         billing: billing_for(&snapshot, &decision),
         requested: snapshot.table.named(&model),
         draft,
+        translated: std::sync::OnceLock::new(),
     };
-    let (result, labels) = dispatch::run(&job, &decision).await;
+    let (result, labels) = proxy::run(&job, &decision).await;
     labelled(result, labels)
 }
 

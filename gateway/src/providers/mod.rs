@@ -1,11 +1,17 @@
 //! Provider adapters: one module per wire protocol behind the [`Adapter`] trait,
 //! dispatched through the [`Provider`] enum (no trait objects on the hot path).
 //!
-//! An adapter turns the client's OpenAI-shaped request into the provider's body and
-//! sends it; it returns as soon as the provider's response headers arrive, so the
-//! caller decides whether to buffer or stream. Every OpenAI-compatible vendor
-//! (OpenAI, Azure OpenAI, Groq, Together, DeepSeek, Mistral, Fireworks, OpenRouter,
-//! vLLM, Ollama) shares the one adapter in `openai_compat`.
+//! An adapter knows where and how to send a request to its provider, and which
+//! wire format the provider speaks ([`EgressFormat`]). It is handed either the
+//! client's own body, when the client speaks that format too (sent with only its
+//! model swapped: the fast path), or the request in the gateway's terms, which it
+//! writes in its format; the proxy reads the answer back through the same
+//! format's translators. It returns as soon as the provider's response headers
+//! arrive, so the caller decides whether to buffer or stream. Every
+//! OpenAI-compatible vendor (OpenAI, Azure OpenAI, Groq, Together, DeepSeek,
+//! Mistral, Fireworks, OpenRouter, vLLM, Ollama) shares the one adapter in
+//! `openai_compat`; a provider with its own format (Anthropic, Gemini) is one
+//! module here, one [`Provider`] variant and one [`EgressFormat`] variant.
 
 pub mod openai_compat;
 
@@ -14,12 +20,23 @@ use std::sync::Arc;
 
 use crate::config::{Endpoint, ProviderConfig, Timeouts};
 use crate::error::GatewayError;
+use crate::formats::codec::EgressFormat;
+use crate::llm::ChatRequest;
 use crate::openai::request::RawObject;
+
+/// The body of one attempt.
+#[derive(Clone, Copy)]
+pub enum UpstreamBody<'a, 'b> {
+    /// The client's own body, already in the provider's format.
+    Same(&'b RawObject<'a>),
+    /// The request in the gateway's terms, to be written in the provider's format.
+    Translated(&'b ChatRequest),
+}
 
 /// What the router hands an adapter for one attempt.
 pub struct UpstreamRequest<'a, 'b> {
     pub endpoint: Endpoint,
-    pub body: &'b RawObject<'a>,
+    pub body: UpstreamBody<'a, 'b>,
     /// The provider's model id, already escaped as a JSON string literal.
     pub upstream_model_json: &'b str,
     pub upstream_model: &'b str,
@@ -31,6 +48,9 @@ pub trait Adapter {
     fn name(&self) -> &Arc<String>;
 
     fn timeouts(&self) -> &Timeouts;
+
+    /// The wire format the provider speaks.
+    fn format(&self) -> EgressFormat;
 
     /// Why this provider cannot be called at all (no API key), if so. Checked
     /// before an attempt, so a keyless provider never uses one up.
@@ -71,6 +91,12 @@ impl Adapter for Provider {
     fn unusable(&self) -> Option<GatewayError> {
         match self {
             Provider::OpenAiCompatible(p) => p.unusable(),
+        }
+    }
+
+    fn format(&self) -> EgressFormat {
+        match self {
+            Provider::OpenAiCompatible(p) => p.format(),
         }
     }
 

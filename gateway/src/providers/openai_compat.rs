@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 
-use super::{transport_error, Adapter, UpstreamRequest};
+use super::{transport_error, Adapter, UpstreamBody, UpstreamRequest};
 use crate::config::{Endpoint, Flavor, ProviderConfig, ProviderKey, Timeouts};
 use crate::error::GatewayError;
+use crate::formats::codec::EgressFormat;
+use crate::openai::request::RawObject;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -92,21 +94,28 @@ impl OpenAiCompatible {
 }
 
 /// The upstream body: the client's fields verbatim except `model` and, when the
-/// gateway needs usage from a stream, `stream_options`.
+/// gateway needs usage from a stream, `stream_options`; or a request from
+/// another format, written as chat completions.
 pub fn upstream_body(request: &UpstreamRequest<'_, '_>) -> Vec<u8> {
+    let body = match request.body {
+        UpstreamBody::Same(body) => body,
+        UpstreamBody::Translated(chat) => {
+            return EgressFormat::OpenAiChat.encode_request(chat, request.upstream_model)
+        }
+    };
     let stream_options;
     // Azure names the deployment in the URL and ignores the body's model; it is
     // rewritten the same way for every flavor.
     let mut replace: Vec<(&str, &str)> = vec![("model", request.upstream_model_json)];
     if request.force_stream_usage {
-        stream_options = merged_stream_options(request);
+        stream_options = merged_stream_options(body);
         replace.push(("stream_options", &stream_options));
     }
-    request.body.write_with(&replace)
+    body.write_with(&replace)
 }
 
-fn merged_stream_options(request: &UpstreamRequest<'_, '_>) -> String {
-    let existing = request.body.get("stream_options").and_then(|raw| {
+fn merged_stream_options(body: &RawObject<'_>) -> String {
+    let existing = body.get("stream_options").and_then(|raw| {
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get()).ok()
     });
     match existing {
@@ -126,6 +135,10 @@ impl Adapter for OpenAiCompatible {
 
     fn timeouts(&self) -> &Timeouts {
         &self.timeouts
+    }
+
+    fn format(&self) -> EgressFormat {
+        EgressFormat::OpenAiChat
     }
 
     fn unusable(&self) -> Option<GatewayError> {
@@ -184,7 +197,7 @@ mod tests {
         let object = RawObject::parse(client_body).unwrap();
         let request = UpstreamRequest {
             endpoint: Endpoint::Chat,
-            body: &object,
+            body: UpstreamBody::Same(&object),
             upstream_model_json: "\"up-model\"",
             upstream_model: "up-model",
             force_stream_usage: force,
@@ -243,6 +256,34 @@ mod tests {
         assert_eq!(body["temperature"], 0.2);
         assert_eq!(body["n"], 2);
         assert!(body.get("stream_options").is_none());
+    }
+
+    #[test]
+    fn writes_a_translated_request_as_chat_completions() {
+        let chat = crate::llm::ChatRequest {
+            model: "claude-x".into(),
+            system: vec![crate::llm::Part::text("be brief")],
+            messages: vec![crate::llm::Message {
+                role: crate::llm::Role::User,
+                content: vec![crate::llm::Part::text("hi")],
+            }],
+            max_tokens: Some(10),
+            stream: true,
+            ..Default::default()
+        };
+        let request = UpstreamRequest {
+            endpoint: Endpoint::Chat,
+            body: UpstreamBody::Translated(&chat),
+            upstream_model_json: "\"up-model\"",
+            upstream_model: "up-model",
+            force_stream_usage: false,
+        };
+        let body: serde_json::Value = serde_json::from_slice(&upstream_body(&request)).unwrap();
+        assert_eq!(body["model"], "up-model");
+        assert_eq!(body["messages"][0]["role"], "system");
+        assert_eq!(body["messages"][1]["content"], "hi");
+        assert_eq!(body["max_tokens"], 10);
+        assert_eq!(body["stream_options"]["include_usage"], true);
     }
 
     #[test]

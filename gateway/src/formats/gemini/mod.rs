@@ -45,3 +45,7 @@ pub use stream::{StreamDecoder, StreamError};
 #[cfg(test)]
 #[path = "cross_tests.rs"]
 mod cross_tests;
+
+#[cfg(test)]
+#[path = "live_tests.rs"]
+mod live_tests;

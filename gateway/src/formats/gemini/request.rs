@@ -682,6 +682,10 @@ fn generation_config(
         None | Some(ResponseFormat::Text) => (None, None, None),
         Some(ResponseFormat::JsonObject) => (Some("application/json"), None, None),
         Some(ResponseFormat::JsonSchema { schema: s, .. }) => match options.schemas {
+            // An empty object is JSON mode: Gemini refuses an OBJECT without properties.
+            SchemaDialect::Subset if schema::takes_no_arguments(s) => {
+                (Some("application/json"), None, None)
+            }
             SchemaDialect::Subset => (
                 Some("application/json"),
                 Some(schema::to_gemini(s).map_err(RequestError::ResponseSchema)?),

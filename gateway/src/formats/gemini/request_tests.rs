@@ -81,6 +81,17 @@ fn generation_config_fields_map_one_to_one() {
             json!({"responseMimeType": "application/json",
                    "responseSchema": {"type": "OBJECT", "properties": {"n": {"type": "INTEGER"}}}}),
         ),
+        // An empty object schema is JSON mode (Gemini refuses an OBJECT without properties).
+        (
+            |r| {
+                r.response_format = Some(ResponseFormat::JsonSchema {
+                    name: "any".into(),
+                    schema: json!({"type": "object", "additionalProperties": false}),
+                    strict: None,
+                })
+            },
+            json!({"responseMimeType": "application/json"}),
+        ),
         (
             |r| r.reasoning = Some(Reasoning::BudgetTokens(2048)),
             json!({"thinkingConfig": {"thinkingBudget": 2048, "includeThoughts": true}}),

@@ -1,4 +1,5 @@
-//! Relaying a provider's SSE stream to the client event by event.
+//! Relaying a provider's SSE stream to the client event by event, each event
+//! passed through or translated by the [`Transcoder`].
 //!
 //! The first event is read before the gateway answers 200, so a provider that
 //! fails at once becomes a clean error instead of a broken stream. After that every
@@ -20,13 +21,14 @@ use futures_util::StreamExt;
 
 use std::sync::Arc;
 
+use super::transcode::{Transcoder, Unreadable};
 use crate::billing::{Bill, Billing};
 use crate::error::{GatewayError, Interruption};
 use crate::formats::IngressFormat;
 use crate::metrics::UpstreamLabels;
 use crate::providers::Adapter;
 use crate::routing::Requirements;
-use crate::sse::{single_data, EventSplitter, UsageFilter};
+use crate::sse::{single_data, EventSplitter};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::DraftSlot;
 
@@ -48,7 +50,9 @@ pub struct StreamJob {
     pub snapshot: Arc<Snapshot>,
     /// Index of the deployment serving the stream.
     pub deployment: usize,
-    pub filter: UsageFilter,
+    pub transcoder: Transcoder,
+    /// The client's format, for the error event of a failed stream.
+    pub ingress: IngressFormat,
     pub billing: Billing,
     pub requirements: Requirements,
     pub started: Instant,
@@ -70,7 +74,8 @@ struct Relay {
     splitter: EventSplitter,
     /// `server.max_upstream_event_bytes`.
     max_event: usize,
-    filter: UsageFilter,
+    transcoder: Transcoder,
+    ingress: IngressFormat,
     ready: VecDeque<Bytes>,
     idle: Duration,
     last_activity: Instant,
@@ -98,47 +103,57 @@ impl Relay {
         }
     }
 
-    /// Adds a chunk and moves the complete events on; `false` when an event,
-    /// complete or still arriving, is over the size limit and the stream must stop.
-    fn absorb(&mut self, chunk: &[u8]) -> bool {
+    /// Adds a chunk and moves the complete events on; `Err` when an event,
+    /// complete or still arriving, is over the size limit or unreadable and the
+    /// stream must stop.
+    fn absorb(&mut self, chunk: &[u8]) -> Result<(), Interruption> {
         self.splitter.push(chunk);
-        self.take_events() && self.splitter.pending().len() <= self.max_event
+        self.take_events()?;
+        if self.splitter.pending().len() > self.max_event {
+            return Err(Interruption::EventTooLarge);
+        }
+        Ok(())
     }
 
-    /// Ends the stream after what is ready with the error event for an oversized
-    /// event, billing what was streamed.
-    fn stop_oversized(&mut self) {
+    /// Ends the stream after what is ready with the error event for `why`,
+    /// billing what was streamed.
+    fn stop(&mut self, why: Interruption) {
         self.bill();
-        let event = self.interrupt(Interruption::EventTooLarge);
+        let event = self.interrupt(why);
         self.ready.push_back(event);
     }
 
-    /// Moves every complete event of the buffer through the usage filter (the bill
-    /// goes out as a comment just before `[DONE]`); `false` at an oversized one.
-    fn take_events(&mut self) -> bool {
+    /// Moves every complete event of the buffer through the transcoder (the bill
+    /// goes out as a comment just before the closing events); `Err` at an
+    /// oversized or unreadable one.
+    fn take_events(&mut self) -> Result<(), Interruption> {
         while let Some(event) = self.splitter.next_event() {
             if event.len() > self.max_event {
-                return false;
+                return Err(Interruption::EventTooLarge);
             }
-            let was_done = self.filter.done;
             if single_data(&event).is_some_and(|d| d.starts_with(b"{")) {
                 self.data_events += 1;
             }
-            if let Some(out) = self.filter.on_event(event) {
-                if self.filter.done && !was_done {
-                    let comment = self.bill().sse_comment();
-                    self.ready.push_back(comment);
-                }
-                self.ready.push_back(out);
+            let out = self
+                .transcoder
+                .on_event(event)
+                .map_err(|Unreadable| Interruption::Cut)?;
+            if let Some(body) = out.body {
+                self.ready.push_back(body);
+            }
+            if let Some(closing) = out.closing {
+                let comment = self.bill().sse_comment();
+                self.ready.push_back(comment);
+                self.ready.push_back(closing);
             }
         }
-        true
+        Ok(())
     }
 
     /// Bills the stream once, from reported usage or an estimate, and counts the
     /// tokens in the metrics.
     fn bill(&mut self) -> Bill {
-        let (usage, estimated) = match self.filter.usage {
+        let (usage, estimated) = match self.transcoder.usage() {
             Some(usage) => (usage, false),
             // Providers send about one token per content chunk.
             None => (
@@ -183,7 +198,8 @@ impl Relay {
         self.state
             .metrics
             .record_upstream_error(&self.labels.provider, why.kind());
-        IngressFormat::OpenAiChat.error_event(&GatewayError::StreamInterrupted(why))
+        self.ingress
+            .error_event(&GatewayError::StreamInterrupted(why))
     }
 
     /// The next frame for the client, or `None` when the stream is over.
@@ -197,11 +213,11 @@ impl Relay {
             }
             match self.pull().await {
                 Pull::Chunk(chunk) => {
-                    if !self.absorb(&chunk) {
-                        self.stop_oversized();
+                    if let Err(why) = self.absorb(&chunk) {
+                        self.stop(why);
                     }
                 }
-                Pull::End if self.filter.done => {
+                Pull::End if self.transcoder.done() => {
                     self.finished = true;
                 }
                 Pull::End => {
@@ -254,7 +270,8 @@ pub async fn forward(
         upstream: response.bytes_stream().boxed(),
         splitter: EventSplitter::default(),
         max_event: job.snapshot.upstream_limits.max_event_bytes,
-        filter: job.filter,
+        transcoder: job.transcoder,
+        ingress: job.ingress,
         ready: VecDeque::new(),
         idle: timeouts.first_byte,
         last_activity: Instant::now(),
@@ -270,20 +287,25 @@ pub async fn forward(
     while relay.ready.is_empty() {
         let failure = match relay.pull().await {
             Pull::Chunk(chunk) => {
-                if relay.absorb(&chunk) {
+                let Err(why) = relay.absorb(&chunk) else {
                     continue;
-                }
+                };
                 if !relay.ready.is_empty() {
                     // Whole events came first: send them, then the error event.
-                    relay.stop_oversized();
+                    relay.stop(why);
                     continue;
                 }
-                // The first event is already too large: a clean 502.
+                // The first event is already bad: a clean error, maybe a failover.
                 relay.splitter.clear();
-                GatewayError::UpstreamTooLarge {
-                    provider: labels.provider.to_string(),
-                    what: "a stream event",
-                    limit: relay.max_event,
+                match why {
+                    Interruption::EventTooLarge => GatewayError::UpstreamTooLarge {
+                        provider: labels.provider.to_string(),
+                        what: "a stream event",
+                        limit: relay.max_event,
+                    },
+                    _ => GatewayError::UpstreamProtocol {
+                        provider: labels.provider.to_string(),
+                    },
                 }
             }
             Pull::Silent => continue,

@@ -1,4 +1,4 @@
-//! Carrying out a routing decision: try each candidate in order until one answers.
+//! Trying each candidate of a routing decision in order until one answers.
 //!
 //! A retryable failure (connect error, timeout, 429, 5xx, a stream that dies
 //! before its first event) moves on to the next candidate, as long as nothing
@@ -7,52 +7,22 @@
 //! breaker is consulted before and told after every attempt. Once an answer is
 //! chosen it is final: a stream cut later is reported in the stream, not retried.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
 
-use super::{read_upstream_body, send_upstream, UpstreamRead};
-use crate::billing::Billing;
-use crate::config::Endpoint;
+use super::relay::{self, StreamJob};
+use super::transcode::Transcoder;
+use super::{upstream, whole, Finish, Job};
 use crate::error::GatewayError;
+use crate::formats::codec::EgressFormat;
 use crate::metrics::UpstreamLabels;
-use crate::openai::request::RawObject;
-use crate::openai::usage;
-use crate::providers::{transport_error, Adapter, UpstreamRequest};
+use crate::providers::{Adapter, UpstreamBody, UpstreamRequest};
 use crate::routing::health::Admission;
 use crate::routing::table::Deployment;
-use crate::routing::{Decision, Requirements};
+use crate::routing::Decision;
 use crate::sse::UsageFilter;
-use crate::state::{AppState, Snapshot};
-use crate::stream;
-use crate::usage_event::DraftSlot;
-
-/// How a successful answer is relayed.
-#[derive(Debug, Clone, Copy)]
-pub enum Finish {
-    Buffered,
-    Stream { client_wants_usage: bool },
-}
-
-/// Everything one request's attempts share.
-pub struct Job<'a, 'b> {
-    pub state: &'a AppState,
-    pub snapshot: &'a Arc<Snapshot>,
-    pub body: &'a RawObject<'b>,
-    pub endpoint: Endpoint,
-    pub finish: Finish,
-    pub started: Instant,
-    pub requirements: Requirements,
-    /// Baseline and shadow rates; the served rate is set per attempt.
-    pub billing: Billing,
-    /// The requested model's own deployments (none for a virtual name): served
-    /// by one of them, a request is billed as asked.
-    pub requested: &'a [usize],
-    /// The request's usage event, filled in as attempts happen.
-    pub draft: Option<DraftSlot>,
-}
 
 /// Tries `decision.attempts` in order; returns the answer and the labels of the
 /// last deployment tried.
@@ -186,9 +156,17 @@ fn with_attempts(error: GatewayError, tried: usize) -> GatewayError {
 /// One attempt at one deployment, through to a complete buffered answer or the
 /// first event of a stream.
 async fn attempt(job: &Job<'_, '_>, deployment: &Deployment) -> Result<Response, GatewayError> {
+    let provider = &job.snapshot.providers[deployment.provider];
+    // `None`: the provider speaks the client's format.
+    let egress = provider.format();
+    let translate = (!egress.passes(job.ingress)).then_some(egress);
+    let body = match translate {
+        None => UpstreamBody::Same(job.body),
+        Some(_) => UpstreamBody::Translated(job.translated()?),
+    };
     let request = UpstreamRequest {
         endpoint: job.endpoint,
-        body: job.body,
+        body,
         upstream_model_json: &deployment.upstream_model_json,
         upstream_model: &deployment.upstream_model,
         force_stream_usage: matches!(
@@ -199,29 +177,32 @@ async fn attempt(job: &Job<'_, '_>, deployment: &Deployment) -> Result<Response,
         ),
     };
     let sent_at = Instant::now();
-    let response = send_upstream(job.state, job.snapshot, deployment, request).await?;
+    let response = upstream::send(job.state, job.snapshot, deployment, request).await?;
     let billing = job
         .billing
         .serving(deployment, job.requested.contains(&deployment.index));
     match job.finish {
-        Finish::Buffered => buffered(job, deployment, response, billing, sent_at).await,
+        Finish::Buffered => {
+            whole::relay(job, deployment, response, billing, sent_at, translate).await
+        }
         Finish::Stream { client_wants_usage } => {
             if is_event_stream(response.headers()) {
-                let relay = stream::StreamJob {
+                let relay = StreamJob {
                     state: job.state.clone(),
                     snapshot: job.snapshot.clone(),
                     deployment: deployment.index,
-                    filter: UsageFilter::new(client_wants_usage),
+                    transcoder: transcoder(job, translate, client_wants_usage),
+                    ingress: job.ingress,
                     billing,
                     requirements: job.requirements,
                     started: job.started,
                     sent_at,
                     draft: job.draft.clone(),
                 };
-                stream::forward(relay, response).await
+                relay::forward(relay, response).await
             } else {
                 // Asked for a stream, got a whole answer: relay it as it is.
-                buffered(job, deployment, response, billing, sent_at).await
+                whole::relay(job, deployment, response, billing, sent_at, translate).await
             }
         }
     }
@@ -234,59 +215,17 @@ fn is_event_stream(headers: &reqwest::header::HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("text/event-stream"))
 }
 
-/// Reads a whole (non-streaming) answer and relays it unchanged, with its bill.
-async fn buffered(
+fn transcoder(
     job: &Job<'_, '_>,
-    deployment: &Deployment,
-    response: reqwest::Response,
-    billing: Billing,
-    sent_at: Instant,
-) -> Result<Response, GatewayError> {
-    let metrics = &job.state.metrics;
-    let provider = &deployment.labels.provider;
-    let status =
-        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static("application/json"));
-    let limit = job.snapshot.upstream_limits.max_response_bytes;
-    let body = read_upstream_body(response, limit)
-        .await
-        .map_err(|failure| {
-            let error = match failure {
-                UpstreamRead::Transport(error) => transport_error(provider, &error),
-                UpstreamRead::TooLarge => GatewayError::UpstreamTooLarge {
-                    provider: provider.to_string(),
-                    what: "a response",
-                    limit,
-                },
-            };
-            metrics.record_upstream_error(provider, error.kind());
-            error
-        })?;
-    metrics
-        .upstream_duration
-        .get_or_create(&deployment.labels)
-        .observe(sent_at.elapsed().as_secs_f64());
-    let (usage, estimated) = match usage::from_response(&body) {
-        Some(usage) => (usage, false),
-        None => (
-            job.requirements.estimated_usage(body.len() as u64 / 4),
-            true,
+    translate: Option<EgressFormat>,
+    client_wants_usage: bool,
+) -> Transcoder {
+    match translate {
+        None => Transcoder::Same(UsageFilter::new(client_wants_usage)),
+        Some(egress) => Transcoder::translate(
+            egress.stream_decoder(),
+            job.ingress
+                .stream_encoder(chrono::Utc::now().timestamp(), client_wants_usage),
         ),
-    };
-    metrics.record_tokens(&deployment.labels, &usage);
-    let bill = billing.bill(usage, estimated);
-    let mut answer = (status, body).into_response();
-    bill.write_headers(answer.headers_mut());
-    if let Some(draft) = &job.draft {
-        draft.update(|d| d.bill = Some(bill));
     }
-    answer
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
-    deployment.explain(answer.headers_mut());
-    Ok(answer)
 }

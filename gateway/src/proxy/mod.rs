@@ -1,0 +1,76 @@
+//! Carrying out a routing decision: the attempts and failover (`attempt`), the
+//! call to a provider (`upstream`), and the answer, whole (`whole`) or streamed
+//! (`relay`, event by event through `transcode`), billed once either way.
+//! Handlers parse and route; everything from the first upstream byte to the last
+//! client byte is here.
+//!
+//! When the client and the provider speak the same wire format, bodies and
+//! streams pass through untouched (only the model is swapped in the request and
+//! the usage chunk the gateway asked for is hidden from a client that did not).
+//! Otherwise the request is read once into the gateway's model and written in
+//! the provider's format, and the answer comes back the same way
+//! ([`crate::formats::codec`]).
+
+mod attempt;
+mod relay;
+mod transcode;
+mod upstream;
+mod whole;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+pub use attempt::run;
+
+use crate::billing::Billing;
+use crate::config::Endpoint;
+use crate::error::GatewayError;
+use crate::formats::IngressFormat;
+use crate::llm::ChatRequest;
+use crate::openai::request::RawObject;
+use crate::routing::Requirements;
+use crate::state::{AppState, Snapshot};
+use crate::usage_event::DraftSlot;
+
+/// How a successful answer is relayed.
+#[derive(Debug, Clone, Copy)]
+pub enum Finish {
+    Buffered,
+    Stream { client_wants_usage: bool },
+}
+
+/// Everything one request's attempts share.
+pub struct Job<'a, 'b> {
+    pub state: &'a AppState,
+    pub snapshot: &'a Arc<Snapshot>,
+    /// The client's body as sent, and parsed into fields.
+    pub source: &'a [u8],
+    pub body: &'a RawObject<'b>,
+    /// The format the client speaks.
+    pub ingress: IngressFormat,
+    pub endpoint: Endpoint,
+    pub finish: Finish,
+    pub started: Instant,
+    pub requirements: Requirements,
+    /// Baseline and shadow rates; the served rate is set per attempt.
+    pub billing: Billing,
+    /// The requested model's own deployments (none for a virtual name): served
+    /// by one of them, a request is billed as asked.
+    pub requested: &'a [usize],
+    /// The request's usage event, filled in as attempts happen.
+    pub draft: Option<DraftSlot>,
+    /// The request in the gateway's terms, read at the first attempt that
+    /// needs a translation.
+    pub translated: OnceLock<ChatRequest>,
+}
+
+impl Job<'_, '_> {
+    /// The request in the gateway's terms, read once.
+    fn translated(&self) -> Result<&ChatRequest, GatewayError> {
+        if let Some(request) = self.translated.get() {
+            return Ok(request);
+        }
+        let request = self.ingress.decode_request(self.source)?;
+        Ok(self.translated.get_or_init(|| request))
+    }
+}

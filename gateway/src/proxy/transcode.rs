@@ -1,0 +1,188 @@
+//! What becomes of each upstream stream event on its way to the client. When
+//! both sides speak one format the event passes through as it came (only the
+//! usage chunk the gateway asked for on the client's behalf is hidden again);
+//! otherwise it is read into the gateway's events and written in the client's
+//! format. Pure, like the translators it calls: the IO is in `relay`.
+
+use bytes::{Bytes, BytesMut};
+use pricing::TokenUsage;
+
+use crate::formats::codec::{StreamDecoder, StreamEncoder};
+use crate::llm::StreamEvent;
+use crate::sse::{single_data, UsageFilter};
+
+pub enum Transcoder {
+    Same(UsageFilter),
+    Translate(Translation),
+}
+
+pub struct Translation {
+    decoder: StreamDecoder,
+    encoder: StreamEncoder,
+    usage: Option<TokenUsage>,
+}
+
+/// What one upstream event becomes.
+#[derive(Debug, Default)]
+pub struct Out {
+    /// Events for the client.
+    pub body: Option<Bytes>,
+    /// The events that close the stream, when this event ended it; the bill
+    /// goes out just before them.
+    pub closing: Option<Bytes>,
+}
+
+/// The provider sent an error event or one that could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreadable;
+
+impl Transcoder {
+    pub fn translate(decoder: StreamDecoder, encoder: StreamEncoder) -> Transcoder {
+        Transcoder::Translate(Translation {
+            decoder,
+            encoder,
+            usage: None,
+        })
+    }
+
+    /// Takes one whole SSE event from the provider.
+    pub fn on_event(&mut self, event: Bytes) -> Result<Out, Unreadable> {
+        match self {
+            Transcoder::Same(filter) => {
+                let was_done = filter.done;
+                let out = filter.on_event(event);
+                Ok(if filter.done && !was_done {
+                    Out {
+                        body: None,
+                        closing: out,
+                    }
+                } else {
+                    Out {
+                        body: out,
+                        closing: None,
+                    }
+                })
+            }
+            Transcoder::Translate(translation) => translation.on_event(&event),
+        }
+    }
+
+    /// The usage the provider reported so far.
+    pub fn usage(&self) -> Option<TokenUsage> {
+        match self {
+            Transcoder::Same(filter) => filter.usage,
+            Transcoder::Translate(translation) => translation.usage,
+        }
+    }
+
+    /// Whether the provider's stream reached its proper end.
+    pub fn done(&self) -> bool {
+        match self {
+            Transcoder::Same(filter) => filter.done,
+            Transcoder::Translate(translation) => translation.decoder.done(),
+        }
+    }
+}
+
+impl Translation {
+    fn on_event(&mut self, event: &[u8]) -> Result<Out, Unreadable> {
+        let Some(data) = single_data(event) else {
+            // Comments and keep-alives carry nothing to translate.
+            return Ok(Out::default());
+        };
+        if self.decoder.done() {
+            return Ok(Out::default());
+        }
+        let events = self.decoder.decode(data).ok_or(Unreadable)?;
+        let mut body = BytesMut::new();
+        for event in &events {
+            if let StreamEvent::Usage(usage) = event {
+                self.usage = Some(*usage);
+            }
+            if let Some(bytes) = self.encoder.encode(event) {
+                body.extend_from_slice(&bytes);
+            }
+        }
+        Ok(Out {
+            body: (!body.is_empty()).then(|| body.freeze()),
+            closing: self.decoder.done().then(|| self.encoder.finish()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::codec::EgressFormat;
+    use crate::formats::IngressFormat;
+
+    fn run(transcoder: &mut Transcoder, sse: &str) -> (String, String) {
+        let mut body = String::new();
+        let mut closing = String::new();
+        for event in sse.split_inclusive("\n\n") {
+            let out = transcoder
+                .on_event(Bytes::copy_from_slice(event.as_bytes()))
+                .unwrap();
+            if let Some(b) = out.body {
+                body.push_str(std::str::from_utf8(&b).unwrap());
+            }
+            if let Some(c) = out.closing {
+                closing.push_str(std::str::from_utf8(&c).unwrap());
+            }
+        }
+        (body, closing)
+    }
+
+    const STREAM: &str = concat!(
+        "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n",
+        ": keep-alive\n\n",
+        "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n",
+        "data: [DONE]\n\n",
+    );
+
+    #[test]
+    fn the_same_format_passes_and_done_closes() {
+        let mut same = Transcoder::Same(UsageFilter::new(false));
+        let (body, closing) = run(&mut same, STREAM);
+        assert!(
+            body.contains("\"content\":\"hi\"") && !body.contains("usage"),
+            "{body}"
+        );
+        assert_eq!(closing, "data: [DONE]\n\n");
+        assert!(same.done());
+        assert_eq!(same.usage().map(|u| u.total()), Some(7));
+    }
+
+    #[test]
+    fn a_translated_stream_is_rewritten_and_closed_by_the_encoder() {
+        let mut translated = Transcoder::translate(
+            EgressFormat::OpenAiChat.stream_decoder(),
+            IngressFormat::OpenAiChat.stream_encoder(9, true),
+        );
+        let (body, closing) = run(&mut translated, STREAM);
+        assert!(body.contains("\"role\":\"assistant\""), "{body}");
+        assert!(body.contains("\"content\":\"hi\""), "{body}");
+        assert!(body.contains("\"created\":9"), "{body}");
+        assert!(closing.contains("\"prompt_tokens\":5"), "{closing}");
+        assert!(closing.ends_with("data: [DONE]\n\n"));
+        assert!(translated.done());
+        assert_eq!(translated.usage().map(|u| u.total()), Some(7));
+        let error = translated.on_event(Bytes::from_static(
+            b"data: {\"error\":{\"message\":\"x\"}}\n\n",
+        ));
+        assert!(error.is_ok(), "events after the end are ignored");
+        let mut fresh = Transcoder::translate(
+            EgressFormat::OpenAiChat.stream_decoder(),
+            IngressFormat::OpenAiChat.stream_encoder(9, true),
+        );
+        assert_eq!(
+            fresh
+                .on_event(Bytes::from_static(
+                    b"data: {\"error\":{\"message\":\"x\"}}\n\n"
+                ))
+                .unwrap_err(),
+            Unreadable
+        );
+    }
+}
