@@ -10,7 +10,8 @@
 //!
 //! Case `i` of a run is made from its own seed (the run's seed and `i`), so
 //! any case can be replayed alone with `--case i` whatever the thread count.
-//! Usage: `translate_fuzz [--n 1000000] [--seed 1] [--threads 2] [--only NAME]`
+//! Usage: `translate_fuzz [--n 1000000] [--seed 1] [--threads 2] [--only NAME]
+//! [--self-test]`
 //! (or `FUZZ_N`, `FUZZ_SEED`, `FUZZ_THREADS`); `benches/translate_fuzz.sh`
 //! builds and runs it.
 
@@ -62,6 +63,9 @@ struct Args {
     /// print its input.
     #[arg(long)]
     case: Option<u64>,
+    /// Add a target that fails on purpose, to see failures caught and reported.
+    #[arg(long)]
+    self_test: bool,
     /// Failures printed in full.
     #[arg(long, default_value_t = 5)]
     show: usize,
@@ -125,14 +129,15 @@ fn case_seed(seed: u64, i: u64) -> u64 {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let targets: Vec<Target> = targets::all()
-        .into_iter()
-        .filter(|t| {
-            args.only
-                .as_deref()
-                .is_none_or(|only| t.name.contains(only))
-        })
-        .collect();
+    let mut targets: Vec<Target> = targets::all();
+    if args.self_test {
+        targets.push(targets::self_test());
+    }
+    targets.retain(|t| {
+        args.only
+            .as_deref()
+            .is_none_or(|only| t.name.contains(only))
+    });
     if targets.is_empty() {
         eprintln!("no target matches");
         return ExitCode::FAILURE;

@@ -305,6 +305,30 @@ pub fn all() -> Vec<Target> {
     ]
 }
 
+/// A target that fails on purpose (a panic on about one input in 16, a broken
+/// property on another): `--self-test` adds it to show that the run catches,
+/// counts and reports both, and exits non-zero.
+pub fn self_test() -> Target {
+    Target {
+        name: "self-test (fails on purpose)",
+        source: Source::Typed(|rng| Input::Bytes(mutate::random(rng))),
+        corpus: Vec::new(),
+        feed: |input| {
+            let data = bytes(input)?;
+            match data.first().map(|b| b % 16) {
+                Some(0) => deliberate_panic(data.len()),
+                Some(1) => Err("deliberately broken property".into()),
+                _ => Ok(data.len()),
+            }
+        },
+    }
+}
+
+#[expect(clippy::panic, reason = "the self-test target must panic")]
+fn deliberate_panic(len: usize) -> Result<usize, String> {
+    panic!("deliberate panic on a {len}-byte input")
+}
+
 fn bytes(input: &Input) -> Result<&[u8], String> {
     match input {
         Input::Bytes(bytes) => Ok(bytes),
