@@ -200,7 +200,7 @@ fn main() -> ExitCode {
         let mut rng = Rng::with_seed(case_seed(args.seed, failure.case));
         let (input, _) = target.input(&mut rng);
         println!(
-            "\nFAILED {} seed {} case {}: {}\ninput: {}\nreplay: translate_fuzz --seed {} --case {}{}",
+            "\nFAILED {} seed {} case {}: {}\ninput: {}\nreplay: translate_fuzz --seed {} --case {}{}{}",
             failure.target,
             args.seed,
             failure.case,
@@ -212,6 +212,7 @@ fn main() -> ExitCode {
                 .as_deref()
                 .map(|o| format!(" --only '{o}'"))
                 .unwrap_or_default(),
+            if args.self_test { " --self-test" } else { "" },
         );
     }
     let total: u64 = tallies.iter().map(|t| t.cases).sum();
