@@ -26,6 +26,12 @@ mod sse;
 #[cfg(test)]
 pub(crate) use anthropic::check_request as check_anthropic_request;
 
+/// The Gemini mock's request checks, which judge the Gemini translator's output.
+#[cfg(test)]
+pub(crate) mod gemini_judge {
+    pub(crate) use super::gemini::{check_count_tokens, check_generate_content};
+}
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

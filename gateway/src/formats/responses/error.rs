@@ -1,7 +1,7 @@
 //! What can be wrong with a Responses request, and how the Responses API says
 //! that something went wrong: OpenAI's `{"error": {...}}` body over HTTP, and in
-//! a stream an `error` event (before the Response began) or `response.failed`
-//! (after; built by the stream encoder with [`failure_code`]).
+//! a stream `response.failed` (built by the stream encoder with
+//! [`failure_code`]) or an `error` event.
 //!
 //! Which HTTP status a gateway error gets is decided once, in
 //! [`crate::error::GatewayError`]; this module only chooses the words.
@@ -112,7 +112,9 @@ pub struct ErrorObject {
     pub code: Option<String>,
 }
 
+/// Closed: an Anthropic error (`{"type": "error", "error": {...}}`) is not one.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Envelope {
     error: ErrorObject,
 }
@@ -126,15 +128,22 @@ impl ErrorObject {
             .map(|e| e.error)
     }
 
-    /// From any gateway error: its OpenAI body when it has one, else (a
-    /// provider's error in another shape) a generic one with the same meaning.
+    /// From any gateway error: a provider's own OpenAI-shaped error as it
+    /// sent it, else the gateway's words for it (type and code decided in
+    /// [`crate::error::GatewayError::type_and_code`]).
     pub fn from_gateway(error: &crate::error::GatewayError) -> ErrorObject {
-        ErrorObject::from_body(&error.body()).unwrap_or_else(|| ErrorObject {
+        if let crate::error::GatewayError::Upstream { body, .. } = error {
+            if let Some(object) = ErrorObject::from_body(body) {
+                return object;
+            }
+        }
+        let (kind, code) = error.type_and_code();
+        ErrorObject {
             message: error.to_string(),
-            kind: "server_error".to_owned(),
-            param: None,
-            code: None,
-        })
+            kind: kind.to_owned(),
+            param: error.param().map(str::to_owned),
+            code: code.map(str::to_owned),
+        }
     }
 
     /// `{"error": {...}}` as bytes.
@@ -151,7 +160,10 @@ impl ErrorObject {
             })
     }
 
-    /// The stream's `error` event, for a failure before `response.created`.
+    /// The stream's `error` event. The stream encoder ends failed answers with
+    /// `response.failed` instead; this is for a route that must end a stream
+    /// it did not encode. Send it after `response.created`: the `openai` SDK's
+    /// stream helper refuses any event before that one.
     pub fn event(&self, sequence_number: u64) -> Event {
         Event {
             body: EventBody::Error {
@@ -164,15 +176,12 @@ impl ErrorObject {
     }
 }
 
-/// The `ResponseErrorCode` of a failed Response for this error (the spec's
-/// enum has no room for ours, so anything that is not a rate limit or a bad
-/// prompt is a `server_error`).
+/// The `ResponseErrorCode` of a failed Response for this error. The spec's
+/// enum has no room for the gateway's kinds (its other codes are about prompts
+/// and images), so anything but a rate limit is a `server_error`.
 pub fn failure_code(error: &ErrorObject) -> &'static str {
-    let code = error.code.as_deref().unwrap_or_default();
-    if code == "rate_limit_exceeded" || error.kind == "requests" {
+    if error.code.as_deref() == Some("rate_limit_exceeded") || error.kind == "requests" {
         "rate_limit_exceeded"
-    } else if error.kind == "invalid_request_error" {
-        "invalid_prompt"
     } else {
         "server_error"
     }

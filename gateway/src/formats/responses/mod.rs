@@ -6,13 +6,16 @@
 //! [`egress::request`] (the other way, stateless), [`response::render`] and
 //! [`response::decode`] for whole Responses, [`stream::Encoder`] and
 //! [`stream::Decoder`] for the typed event stream, and [`error`] for the error
-//! shapes. The Responses API is stateful at OpenAI (`previous_response_id`,
+//! shapes; [`fuzz`] holds the entry points of fuzz and property runs.
+//!
+//! The Responses API is stateful at OpenAI (`previous_response_id`,
 //! `store`); the gateway is not, so requests that need stored state are set
 //! aside by [`request::Parsed::require_stateless`] for the route to refuse or
 //! pass through to an upstream that keeps state.
 
 pub mod egress;
 pub mod error;
+pub mod fuzz;
 mod items;
 pub mod request;
 pub mod response;

@@ -195,12 +195,13 @@ pub(crate) fn status(finish: &FinishReason) -> (&'static str, Option<IncompleteD
     }
 }
 
-/// An item's status inside a Response in `status`.
+/// A finished item's status inside a Response in `status` (`incomplete`
+/// when the Response was cut or failed).
 pub(crate) fn item_status(status: &str) -> String {
-    if status == "incomplete" {
-        "incomplete".to_owned()
-    } else {
+    if status == "completed" {
         "completed".to_owned()
+    } else {
+        "incomplete".to_owned()
     }
 }
 

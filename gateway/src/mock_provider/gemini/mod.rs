@@ -172,5 +172,17 @@ pub(crate) async fn respond(
     sse::send(state, chunks.iter().map(stream::frame).collect(), faults)
 }
 
+/// The mock's verdict on a `generateContent` body, for translators' tests.
+#[cfg(test)]
+pub(crate) fn check_generate_content(body: &Value) -> Result<(), String> {
+    validate::check(body).map(drop)
+}
+
+/// The mock's verdict on a `countTokens` body, for translators' tests.
+#[cfg(test)]
+pub(crate) fn check_count_tokens(body: &Value) -> Result<(), String> {
+    validate::check_count(body)
+}
+
 #[cfg(test)]
 mod tests;

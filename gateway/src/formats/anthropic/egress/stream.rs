@@ -119,7 +119,7 @@ impl StreamDecoder {
                             Block::Format
                         } else {
                             let tool = self.next_tool;
-                            self.next_tool += 1;
+                            self.next_tool = self.next_tool.saturating_add(1);
                             out.push(StreamEvent::ToolCallStart {
                                 index: tool,
                                 id,

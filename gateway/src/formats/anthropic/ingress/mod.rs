@@ -8,6 +8,10 @@
 //! only tunes Anthropic's own service (`service_tier`, `speed`, `container`,
 //! `inference_geo`, beta fields) is ignored. `redacted_thinking` blocks are
 //! dropped: only Anthropic can read them, and the model has no place for them.
+//! So is a `cache_control` on a `tool_use` block (the model's tool calls carry
+//! no breakpoint; the next breakpoint, which Claude Code puts on the turn
+//! after, still caches the prefix), and `thinking` of type `adaptive` or
+//! `disabled` (no hidden reasoning is asked for).
 
 mod request;
 mod response;

@@ -111,7 +111,7 @@ impl StreamEncoder {
             StreamEvent::ToolCallStart { index, id, name } => {
                 self.close(out);
                 let at = self.next_index;
-                self.next_index += 1;
+                self.next_index = self.next_index.saturating_add(1);
                 self.tools.retain(|(tool, _)| tool != index);
                 self.tools.push((*index, at));
                 self.open = Some((Open::Tool, at));
@@ -206,7 +206,7 @@ impl StreamEncoder {
         }
         self.close(out);
         let at = self.next_index;
-        self.next_index += 1;
+        self.next_index = self.next_index.saturating_add(1);
         self.open = Some((kind, at));
         out.push(frame(&StreamEventWire::ContentBlockStart {
             index: at,

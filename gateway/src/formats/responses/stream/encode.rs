@@ -7,7 +7,8 @@
 //! output item `response.output_item.added`, its content
 //! (`response.content_part.added`, deltas, `.done`, `response.content_part.done`,
 //! or function-call argument deltas and `.done`), `response.output_item.done`;
-//! then `response.completed` or `response.incomplete`. A message or reasoning
+//! then `response.completed` or `response.incomplete` (`response.failed` when
+//! the answer broke off). A message or reasoning
 //! item closes when another item begins; function calls close at the end
 //! (providers may interleave the argument deltas of parallel calls).
 
@@ -55,8 +56,8 @@ pub struct Encoder {
     started: bool,
     ended: bool,
     items: Vec<Item>,
-    /// Whether `items[i]` is still open.
-    open: Vec<bool>,
+    /// The status `items[i]` closed with; `None` while it is open.
+    closed: Vec<Option<String>>,
     finish: Option<FinishReason>,
     usage: Option<TokenUsage>,
 }
@@ -74,7 +75,7 @@ impl Encoder {
             started: false,
             ended: false,
             items: Vec::new(),
-            open: Vec::new(),
+            closed: Vec::new(),
             finish: None,
             usage: None,
         }
@@ -270,19 +271,18 @@ impl Encoder {
         out
     }
 
-    /// The events that end a failed answer: `response.failed` once the
-    /// Response began, else an `error` event.
+    /// The events that end a failed answer: `response.failed` with what was
+    /// produced and the error. A failure before anything was sent still
+    /// begins the Response first: the `openai` SDK's stream helper
+    /// (`responses.stream`) raises a bare `RuntimeError` on any event before
+    /// `response.created`, while it hands `response.failed` to the caller.
     pub fn fail(&mut self, error: &ErrorObject) -> Vec<Event> {
         let mut out = Vec::new();
         if self.ended {
             return out;
         }
         self.ended = true;
-        if !self.started {
-            out.push(error.event(self.next_sequence));
-            self.next_sequence += 1;
-            return out;
-        }
+        self.start(&mut out);
         let mut response = self.response("failed");
         response.error = Some(ResponseError {
             code: failure_code(error).to_owned(),
@@ -329,15 +329,14 @@ impl Encoder {
     fn open_item(&self, kind: impl Fn(&Item) -> bool) -> Option<usize> {
         let last = self.items.len().checked_sub(1)?;
         let item = self.items.get(last)?;
-        (kind(item) && self.open.get(last).copied().unwrap_or(false)).then_some(last)
+        (kind(item) && self.is_open(last)).then_some(last)
     }
 
     fn add(&mut self, item: Item, out: &mut Vec<Event>) -> usize {
         let at = self.items.len();
-        let state = self.final_state();
-        let added = self.item(&item, true, &state);
+        let added = self.item(&item, None);
         self.items.push(item);
-        self.open.push(true);
+        self.closed.push(None);
         self.emit(
             out,
             EventBody::OutputItemAdded {
@@ -357,11 +356,12 @@ impl Encoder {
     }
 
     fn close(&mut self, at: usize, out: &mut Vec<Event>) {
-        if !self.open.get(at).copied().unwrap_or(false) {
+        if !self.is_open(at) {
             return;
         }
-        if let Some(open) = self.open.get_mut(at) {
-            *open = false;
+        let closed_as = item_status(&self.final_state());
+        if let Some(closed) = self.closed.get_mut(at) {
+            *closed = Some(closed_as.clone());
         }
         let Some(item) = self.items.get(at).cloned() else {
             return;
@@ -426,8 +426,7 @@ impl Encoder {
                 );
             }
         }
-        let state = self.final_state();
-        let done = self.item(&item, false, &state);
+        let done = self.item(&item, Some(&closed_as));
         self.emit(
             out,
             EventBody::OutputItemDone {
@@ -437,13 +436,15 @@ impl Encoder {
         );
     }
 
-    /// The item as the wire shows it, `in_progress` while open.
-    fn item(&self, item: &Item, open: bool, state: &str) -> OutputItem {
-        let status = if open {
-            "in_progress".to_owned()
-        } else {
-            item_status(state)
-        };
+    fn is_open(&self, at: usize) -> bool {
+        matches!(self.closed.get(at), Some(None))
+    }
+
+    /// The item as the wire shows it: `in_progress` and empty while open
+    /// (`status` is `None`), whole once closed with `status`.
+    fn item(&self, item: &Item, status: Option<&str>) -> OutputItem {
+        let open = status.is_none();
+        let status = status.unwrap_or("in_progress").to_owned();
         match item {
             Item::Message { id, text } => {
                 let content = if open {
@@ -476,7 +477,7 @@ impl Encoder {
                 } else {
                     arguments.clone()
                 },
-                status: if open { status } else { "completed".to_owned() },
+                status,
             },
         }
     }
@@ -493,9 +494,11 @@ impl Encoder {
         let output = if state == "in_progress" {
             Vec::new()
         } else {
+            let open_as = item_status(state);
             self.items
                 .iter()
-                .map(|item| self.item(item, false, state))
+                .zip(&self.closed)
+                .map(|(item, closed)| self.item(item, Some(closed.as_deref().unwrap_or(&open_as))))
                 .collect()
         };
         envelope(

@@ -534,8 +534,8 @@ fn requests_round_trip_through_the_egress_renderer() {
             {"role": "developer", "content": "later"},
             {"role": "user", "content": "more"}
         ], "tool_choice": "required", "text": {"format": {"type": "json_object"}}}),
-        include_fixture("request_text.json"),
-        include_fixture("request_tool_round_trip.json"),
+        super::fixtures::json("request_text.json"),
+        super::fixtures::json("request_tool_round_trip.json"),
     ];
     for body in bodies {
         let first = chat(body.clone());
@@ -553,24 +553,16 @@ fn requests_round_trip_through_the_egress_renderer() {
     }
 }
 
-pub(super) fn include_fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/openai-responses")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 #[test]
 fn the_fixture_requests_translate() {
-    let text = chat(include_fixture("request_text.json"));
+    let text = chat(super::fixtures::json("request_text.json"));
     assert_eq!(
         text.system,
         vec![Part::text("You answer in one short sentence.")]
     );
     assert_eq!(text.messages, vec![user("Say hello.")]);
     assert_eq!(text.max_tokens, Some(256));
-    let tools = parsed(include_fixture("request_tool_round_trip.json"));
+    let tools = parsed(super::fixtures::json("request_tool_round_trip.json"));
     let chat = &tools.chat;
     assert!(chat.stream);
     assert_eq!(
