@@ -17,14 +17,17 @@ pub enum Method {
 /// The header that carries the API key.
 pub const API_KEY_HEADER: &str = "x-goog-api-key";
 
-/// The model id without a `models/` prefix, if it is safe in a URL path.
+/// The model id without a `models/` prefix, if it is safe in a URL path:
+/// letters, digits and `-._+=@` (the last three for the mock provider's
+/// directive names such as `mock+tool_calls=1`); never `/`, `?`, `#`, `%`,
+/// `:` or spaces, which would change the URL's meaning.
 pub fn model_id(model: &str) -> Result<&str, RequestError> {
     let id = model.strip_prefix("models/").unwrap_or(model);
     let safe = !id.is_empty()
         && id.len() <= 200
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        && id.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'+' | b'=' | b'@')
+        });
     if safe {
         Ok(id)
     } else {
@@ -67,6 +70,13 @@ mod tests {
             ("", Method::Generate, Err(())),
             ("a/b", Method::Generate, Err(())),
             ("x:generateContent?key=1", Method::Generate, Err(())),
+            ("a b", Method::Generate, Err(())),
+            ("a%2F", Method::Generate, Err(())),
+            (
+                "mock+tool_calls=2",
+                Method::Generate,
+                Ok("models/mock+tool_calls=2:generateContent"),
+            ),
         ];
         for (model, method, expected) in cases {
             let got = path(model, method);

@@ -16,6 +16,12 @@
 //!
 //! Everything here is pure: no IO, no clock, no logging (request and answer
 //! text never leave these functions except in their return values).
+//!
+//! A provider adapter needs: [`outgoing`] (path and body for a request and
+//! the upstream model), the [`API_KEY_HEADER`], then [`parse`] for a whole
+//! answer, a [`StreamDecoder`] per streamed one (`event` per SSE event, `end`
+//! at the end of the body), [`classify`] for a non-2xx answer, and
+//! [`render_count_tokens`] / [`parse_count_tokens`] for counting.
 
 pub mod endpoint;
 pub mod error;
@@ -30,8 +36,8 @@ pub mod wire;
 pub use endpoint::{path, Method, API_KEY_HEADER};
 pub use error::{classify, ErrorKind, UpstreamError};
 pub use request::{
-    render, render_body, render_count_tokens, RenderOptions, RequestError, SchemaDialect,
-    ThinkingStyle,
+    outgoing, render, render_body, render_count_tokens, Outgoing, RenderOptions, RequestError,
+    SchemaDialect, ThinkingStyle,
 };
 pub use response::{parse, parse_count_tokens, ResponseError};
 pub use stream::{StreamDecoder, StreamError};
@@ -39,3 +45,7 @@ pub use stream::{StreamDecoder, StreamError};
 #[cfg(test)]
 #[path = "cross_tests.rs"]
 mod cross_tests;
+
+#[cfg(test)]
+#[path = "live_tests.rs"]
+mod live_tests;

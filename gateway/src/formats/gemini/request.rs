@@ -169,6 +169,62 @@ pub enum RequestError {
     BadModelName(String),
 }
 
+impl RequestError {
+    /// The request field at fault, by its OpenAI chat name, for error bodies.
+    pub fn param(&self) -> Option<&'static str> {
+        match self {
+            RequestError::OutOfRange { field, .. } if !field.contains(' ') => Some(field),
+            RequestError::OutOfRange { .. } => Some("reasoning_effort"),
+            RequestError::Unsupported("more than one choice (n > 1)") => Some("n"),
+            RequestError::InvalidToolName(_) | RequestError::ToolSchema { .. } => Some("tools"),
+            RequestError::UnknownToolChoice(_) | RequestError::ToolChoiceWithoutTools => {
+                Some("tool_choice")
+            }
+            RequestError::UnknownEffort(_) => Some("reasoning_effort"),
+            RequestError::ResponseSchema(_) => Some("response_format"),
+            RequestError::EmptyConversation
+            | RequestError::UnmatchedToolResult(_)
+            | RequestError::ToolResultsMismatch { .. }
+            | RequestError::ArgumentsNotObject(_)
+            | RequestError::UnsupportedImageUrl(_)
+            | RequestError::BadDataUrl
+            | RequestError::Unsupported(_) => Some("messages"),
+            RequestError::Encoding | RequestError::BadModelName(_) => None,
+        }
+    }
+
+    /// Whether the client's request is at fault (answer 400), rather than the
+    /// gateway's configuration (a model name no URL can hold) or the gateway
+    /// itself: those are worth another candidate instead.
+    pub fn is_client_error(&self) -> bool {
+        !matches!(self, RequestError::Encoding | RequestError::BadModelName(_))
+    }
+}
+
+/// What a provider adapter sends for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The path after the API version prefix (e.g. after `/v1beta/`), with
+    /// `?alt=sse` for a stream.
+    pub path: String,
+    pub body: Vec<u8>,
+}
+
+/// The path and body for `request` served by `upstream_model`, with the
+/// options that model needs: all a Gemini adapter has to add is the base URL
+/// and the key header ([`super::API_KEY_HEADER`]).
+pub fn outgoing(request: &ChatRequest, upstream_model: &str) -> Result<Outgoing, RequestError> {
+    let method = if request.stream {
+        super::Method::Stream
+    } else {
+        super::Method::Generate
+    };
+    Ok(Outgoing {
+        path: super::endpoint::path(upstream_model, method)?,
+        body: render_body(request, &RenderOptions::for_model(upstream_model))?,
+    })
+}
+
 /// `request` as a `generateContent` body.
 pub fn render(
     request: &ChatRequest,
@@ -626,6 +682,10 @@ fn generation_config(
         None | Some(ResponseFormat::Text) => (None, None, None),
         Some(ResponseFormat::JsonObject) => (Some("application/json"), None, None),
         Some(ResponseFormat::JsonSchema { schema: s, .. }) => match options.schemas {
+            // An empty object is JSON mode: Gemini refuses an OBJECT without properties.
+            SchemaDialect::Subset if schema::takes_no_arguments(s) => {
+                (Some("application/json"), None, None)
+            }
             SchemaDialect::Subset => (
                 Some("application/json"),
                 Some(schema::to_gemini(s).map_err(RequestError::ResponseSchema)?),

@@ -81,6 +81,17 @@ fn generation_config_fields_map_one_to_one() {
             json!({"responseMimeType": "application/json",
                    "responseSchema": {"type": "OBJECT", "properties": {"n": {"type": "INTEGER"}}}}),
         ),
+        // An empty object schema is JSON mode (Gemini refuses an OBJECT without properties).
+        (
+            |r| {
+                r.response_format = Some(ResponseFormat::JsonSchema {
+                    name: "any".into(),
+                    schema: json!({"type": "object", "additionalProperties": false}),
+                    strict: None,
+                })
+            },
+            json!({"responseMimeType": "application/json"}),
+        ),
         (
             |r| r.reasoning = Some(Reasoning::BudgetTokens(2048)),
             json!({"thinkingConfig": {"thinkingBudget": 2048, "includeThoughts": true}}),
@@ -695,4 +706,61 @@ fn render_body_is_the_json_of_render() {
     let bytes = render_body(&request, &RenderOptions::default()).unwrap();
     let parsed: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(parsed, default_body(&request));
+}
+
+#[test]
+fn outgoing_picks_path_and_options_from_the_model() {
+    let mut request = base();
+    request.reasoning = Some(Reasoning::Effort("high".into()));
+    request.stream = true;
+    let out = outgoing(&request, "gemini-3-pro-preview").unwrap();
+    assert_eq!(
+        out.path,
+        "models/gemini-3-pro-preview:streamGenerateContent?alt=sse"
+    );
+    let body: Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(
+        body["generationConfig"]["thinkingConfig"]["thinkingLevel"],
+        "HIGH"
+    );
+    request.stream = false;
+    let out = outgoing(&request, "gemini-2.5-flash").unwrap();
+    assert_eq!(out.path, "models/gemini-2.5-flash:generateContent");
+    let body: Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(
+        body["generationConfig"]["thinkingConfig"]["thinkingBudget"],
+        24576
+    );
+    let error = outgoing(&request, "x?y").unwrap_err();
+    assert!(!error.is_client_error() && error.param().is_none());
+}
+
+#[test]
+fn errors_name_the_field_at_fault() {
+    let cases = [
+        (
+            RequestError::OutOfRange {
+                field: "temperature",
+                reason: "r",
+            },
+            Some("temperature"),
+        ),
+        (
+            RequestError::Unsupported("more than one choice (n > 1)"),
+            Some("n"),
+        ),
+        (
+            RequestError::UnknownToolChoice("x".into()),
+            Some("tool_choice"),
+        ),
+        (
+            RequestError::UnmatchedToolResult("x".into()),
+            Some("messages"),
+        ),
+        (RequestError::Encoding, None),
+    ];
+    for (error, param) in cases {
+        assert_eq!(error.param(), param, "{error}");
+    }
+    assert!(RequestError::BadDataUrl.is_client_error());
 }

@@ -11,6 +11,12 @@
 //! explicit cache is created and billed apart), so cache-write tokens are 0.
 //! The catalog prices reasoning at the output price unless it says otherwise,
 //! which is how Google bills thinking.
+//!
+//! Thought parts become [`Part::Thinking`] without a signature: a function
+//! call's `thoughtSignature` travels in its tool call id ([`super::ids`]), the
+//! only place Gemini requires one back; a signature on a text or thought part
+//! is dropped, as no client format could return it to Gemini and another
+//! provider could not verify it.
 
 use super::error::{from_status, UpstreamError};
 use super::ids;

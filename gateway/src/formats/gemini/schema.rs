@@ -42,8 +42,10 @@ pub fn to_gemini(schema: &Value) -> Result<Value, SchemaError> {
     Converter { root: schema }.node(schema, "#", 0)
 }
 
-/// Whether a JSON Schema of tool parameters takes no arguments (Gemini wants
-/// `parameters` left out then: an `OBJECT` without properties is refused).
+/// Whether a JSON Schema of tool parameters (or of a response) is an object
+/// with nothing in it. Gemini wants `parameters` left out then (an `OBJECT`
+/// without properties is refused), and a response format of that kind is
+/// JSON mode without a schema.
 pub fn takes_no_arguments(schema: &Value) -> bool {
     match schema {
         Value::Null | Value::Bool(true) => true,
@@ -58,6 +60,10 @@ pub fn takes_no_arguments(schema: &Value) -> bool {
                 && ["anyOf", "oneOf", "allOf", "$ref"]
                     .iter()
                     .all(|k| !map.contains_key(*k))
+                // A free-form map takes arguments, even without properties.
+                && map
+                    .get("additionalProperties")
+                    .is_none_or(|a| *a == Value::Bool(false))
         }
         _ => false,
     }
@@ -447,6 +453,18 @@ mod tests {
             (json!(null), true),
             (json!({"type": "object", "properties": {"a": {}}}), false),
             (json!({"anyOf": [{"type": "object"}]}), false),
+            (
+                json!({"type": "object", "additionalProperties": false}),
+                true,
+            ),
+            (
+                json!({"type": "object", "additionalProperties": {"type": "string"}}),
+                false,
+            ),
+            (
+                json!({"type": "object", "additionalProperties": true}),
+                false,
+            ),
         ] {
             assert_eq!(takes_no_arguments(&schema), none, "{schema}");
         }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::llm::{ChatResponse, FinishReason, Part, TokenUsage};
 
-use super::wire::request::CreateResponse;
+use super::wire::request::{CreateResponse, ToolParam};
 use super::wire::response::{
     IncompleteDetails, InputTokensDetails, OutputContent, OutputItem, OutputTokensDetails,
     ReasoningText, ResponseObject, Usage,
@@ -325,12 +325,8 @@ pub(crate) fn envelope(
                 .and_then(|t| serde_json::to_value(t).ok()),
             json!("auto"),
         )),
-        tools: Some(to_value(
-            settings
-                .tools
-                .as_ref()
-                .and_then(|t| serde_json::to_value(t).ok()),
-            json!([]),
+        tools: Some(Value::Array(
+            settings.tools.iter().flatten().map(echoed_tool).collect(),
         )),
         top_logprobs: Some(settings.top_logprobs.unwrap_or(0)),
         top_p: Some(settings.top_p.unwrap_or(1.0)),
@@ -343,4 +339,16 @@ pub(crate) fn envelope(
         usage,
         user: settings.user.clone(),
     }
+}
+
+/// A tool as a Response echoes it: a function tool always has `parameters`
+/// and `strict` (null when the client left them out).
+fn echoed_tool(tool: &ToolParam) -> Value {
+    let mut value = serde_json::to_value(tool).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut().filter(|_| tool.kind == "function") {
+        for key in ["parameters", "strict"] {
+            fields.entry(key).or_insert(Value::Null);
+        }
+    }
+    value
 }

@@ -201,6 +201,16 @@ fn the_request_settings_are_echoed_with_openai_defaults() {
     ] {
         assert_eq!(echoed[field], value, "{field}");
     }
+    // A function tool given without parameters or strict echoes them as null
+    // (the spec's FunctionTool requires both).
+    let bare = rendered(
+        &answer(vec![], FinishReason::Stop),
+        json!({"model": "m", "input": "hi", "tools": [{"type": "function", "name": "f"}]}),
+    );
+    assert_eq!(
+        bare["tools"],
+        json!([{"type": "function", "name": "f", "parameters": null, "strict": null}])
+    );
     // No model name from the provider: the requested one.
     let mut nameless = answer(vec![], FinishReason::Stop);
     nameless.model.clear();
