@@ -24,6 +24,10 @@ use crate::routing::table::Deployment;
 use crate::routing::Decision;
 use crate::sse::UsageFilter;
 
+/// `max_tokens` for a model the catalog does not know, where a provider's
+/// format needs one and the client gave none.
+const DEFAULT_MAX_OUTPUT: u64 = 4096;
+
 /// Tries `decision.attempts` in order; returns the answer and the labels of the
 /// last deployment tried.
 pub async fn run(
@@ -169,6 +173,10 @@ async fn attempt(job: &Job<'_, '_>, deployment: &Deployment) -> Result<Response,
         body,
         upstream_model_json: &deployment.upstream_model_json,
         upstream_model: &deployment.upstream_model,
+        max_output: deployment
+            .entry
+            .as_ref()
+            .map_or(DEFAULT_MAX_OUTPUT, |entry| entry.max_output),
         force_stream_usage: matches!(
             job.finish,
             Finish::Stream {
@@ -177,7 +185,12 @@ async fn attempt(job: &Job<'_, '_>, deployment: &Deployment) -> Result<Response,
         ),
     };
     let sent_at = Instant::now();
-    let response = upstream::send(job.state, job.snapshot, deployment, request).await?;
+    let response = upstream::send(job.state, job.snapshot, deployment, request)
+        .await
+        .map_err(|error| match translate {
+            Some(egress) => egress.relay_error(job.ingress, error),
+            None => error,
+        })?;
     let billing = job
         .billing
         .serving(deployment, job.requested.contains(&deployment.index));
@@ -191,7 +204,7 @@ async fn attempt(job: &Job<'_, '_>, deployment: &Deployment) -> Result<Response,
                     state: job.state.clone(),
                     snapshot: job.snapshot.clone(),
                     deployment: deployment.index,
-                    transcoder: transcoder(job, translate, client_wants_usage),
+                    transcoder: transcoder(job, translate, client_wants_usage)?,
                     ingress: job.ingress,
                     billing,
                     requirements: job.requirements,
@@ -219,13 +232,13 @@ fn transcoder(
     job: &Job<'_, '_>,
     translate: Option<EgressFormat>,
     client_wants_usage: bool,
-) -> Transcoder {
-    match translate {
+) -> Result<Transcoder, GatewayError> {
+    Ok(match translate {
         None => Transcoder::Same(UsageFilter::new(client_wants_usage)),
         Some(egress) => Transcoder::translate(
-            egress.stream_decoder(),
+            egress.stream_decoder(job.translated()?),
             job.ingress
                 .stream_encoder(chrono::Utc::now().timestamp(), client_wants_usage),
         ),
-    }
+    })
 }
