@@ -77,6 +77,8 @@ struct Tally {
     random: u64,
     /// Cases from which at least one translated value came out.
     reached: u64,
+    /// Generated (valid-shaped) cases that did.
+    valid_reached: u64,
     panics: u64,
     broken: u64,
     slowest: Duration,
@@ -91,6 +93,7 @@ impl Tally {
         self.fixture += other.fixture;
         self.random += other.random;
         self.reached += other.reached;
+        self.valid_reached += other.valid_reached;
         self.panics += other.panics;
         self.broken += other.broken;
         if other.slowest > self.slowest {
@@ -257,7 +260,12 @@ fn run(
                     Origin::Random => tally.random += 1,
                 }
                 match result {
-                    Ok(produced) => tally.reached += u64::from(produced > 0),
+                    Ok(produced) => {
+                        tally.reached += u64::from(produced > 0);
+                        if origin == Origin::Valid {
+                            tally.valid_reached += u64::from(produced > 0);
+                        }
+                    }
                     Err(what) => {
                         tally.broken += 1;
                         failures.push(Failure {
@@ -309,9 +317,9 @@ fn replay(targets: &[Target], seed: u64, case: u64) -> ExitCode {
 
 fn report(targets: &[Target], tallies: &[Tally], elapsed: Duration) {
     println!(
-        "\n| translator | inputs | valid | mutated | fixture-based | random bytes | reached a translation | panics | broken round trips | slowest input |"
+        "\n| translator | inputs | generated | of which translated | mutated | fixture-based | random bytes | translated in all | panics | broken round trips | slowest input |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut sum = Tally::default();
     for (target, tally) in targets.iter().zip(tallies) {
         sum.add(tally);
@@ -323,9 +331,10 @@ fn report(targets: &[Target], tallies: &[Tally], elapsed: Duration) {
 
 fn row(name: &str, t: &Tally) {
     println!(
-        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} ms (case {}) |",
+        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} ms (case {}) |",
         t.cases,
         t.valid,
+        t.valid_reached,
         t.mutated,
         t.fixture,
         t.random,

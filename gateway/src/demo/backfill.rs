@@ -23,7 +23,7 @@ use crate::keys::ApiKey;
 use crate::routing::{decide, Health};
 use crate::server::RunningGateway;
 use crate::state::Snapshot;
-use crate::usage_event::DraftSlot;
+use crate::usage_event::{fold, Ending, Outcome};
 use analytics::event::UserTagKey;
 
 /// Requests per weekday across all tenants at the end of the history; earlier
@@ -154,15 +154,12 @@ fn event(
         "chat_completions"
     };
     let client = analytics::event::client_family(Some(synthetic.profile.user_agent));
-    let draft = DraftSlot::new(endpoint, client);
-    draft.update(|d| {
-        d.tenant = Some(key.tenant.clone());
-        d.key_id.clone_from(&key.id);
-        d.team.clone_from(&key.team);
-        d.requested_model = Some(synthetic.model.to_owned());
-        d.stream = synthetic.stream;
-        d.user_tag = Some(user_tags.tag(&format!("dev{}", rng.between(1, 40))));
-    });
+    let mut outcome = Outcome {
+        requested_model: Some(synthetic.model.to_owned()),
+        stream: synthetic.stream,
+        user_tag: Some(user_tags.tag(&format!("dev{}", rng.between(1, 40)))),
+        ..Outcome::default()
+    };
 
     // Which attempt serves: the flaky provider's first attempts fail in its bad hours.
     let max = snapshot.routing.max_attempts;
@@ -197,20 +194,27 @@ fn event(
         ttft + generation
     };
     let total = failover_wait + ttft + generation + rng.between(1, 4) as f64;
-    draft.update(|d| {
-        d.routed_provider = Some(deployment.labels.provider.clone());
-        d.routed_model = Some(deployment.labels.model.clone());
-        d.reason = Some(decision.reason.as_str());
-        d.attempts = tried;
-        d.upstream_ms = Some(upstream as u32);
-        if synthetic.stream && served.is_some() {
-            d.ttft_ms = Some((failover_wait + ttft) as u32);
-        }
-    });
+    outcome.routed_provider = Some(deployment.labels.provider.clone());
+    outcome.routed_model = Some(deployment.labels.model.clone());
+    outcome.reason = Some(decision.reason.as_str());
+    outcome.attempts = tried;
+    outcome.upstream_ms = Some(upstream as u32);
+    if synthetic.stream && served.is_some() {
+        outcome.ttft_ms = Some((failover_wait + ttft) as u32);
+    }
     let latency = std::time::Duration::from_millis(total as u64);
+    let ending = |status| Ending {
+        key,
+        endpoint,
+        client_family: client,
+        at,
+        status,
+        error_kind: None,
+        latency,
+    };
     if served.is_none() {
-        draft.update(|d| d.error_kind = Some("upstream_status"));
-        return draft.finish(at, 503, None, latency);
+        outcome.error_kind = Some("upstream_status");
+        return Some(fold(ending(503), outcome));
     }
     let as_requested = snapshot
         .table
@@ -223,8 +227,8 @@ fn event(
         ..pricing::TokenUsage::default()
     };
     let bill = billing.bill(usage, false);
-    draft.update(|d| d.bill = Some(bill));
-    draft.finish(at, 200, None, latency)
+    outcome.bill = Some(bill);
+    Some(fold(ending(200), outcome))
 }
 
 #[cfg(test)]

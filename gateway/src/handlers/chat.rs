@@ -27,7 +27,7 @@ use crate::routing::{
     decide, requirements, Decision, Requirements, RouteError, RouteReason, RoutingTable,
 };
 use crate::state::{AppState, Snapshot};
-use crate::usage_event::DraftSlot;
+use crate::usage_event::Outcome;
 use analytics::event::UserTagKey;
 
 #[derive(Deserialize)]
@@ -40,18 +40,20 @@ pub async fn chat_completions(
     State(state): State<AppState>,
     Extension(key): Extension<Arc<ApiKey>>,
     Extension(snapshot): Extension<Arc<Snapshot>>,
-    draft: Option<Extension<DraftSlot>>,
     request: Request,
 ) -> Response {
-    let started = Instant::now();
-    let draft = draft.map(|Extension(d)| d);
+    let started = super::started(&request);
+    let mut outcome = Outcome {
+        ingress_format: Some(IngressFormat::OpenAiChat.label()),
+        ..Outcome::default()
+    };
     let (parts, body) = request.into_parts();
     let body = read_body(body, &parts.headers, snapshot.max_body_bytes).await;
     let (result, labels) = match body {
-        Ok(body) => handle(&state, &snapshot, &key, &body, started, draft).await,
+        Ok(body) => handle(&state, &snapshot, &key, &body, started, &mut outcome).await,
         Err(error) => (Err(error), None),
     };
-    labelled(result, labels)
+    labelled(result, labels, outcome)
 }
 
 /// Checks the parts of a chat request the gateway relies on.
@@ -110,9 +112,9 @@ async fn handle(
     key: &ApiKey,
     body: &Bytes,
     started: Instant,
-    draft: Option<DraftSlot>,
+    outcome: &mut Outcome,
 ) -> (Result<Response, GatewayError>, Option<UpstreamLabels>) {
-    let prepared = prepare(state, snapshot, key, body, draft.as_ref(), &state.user_tags).await;
+    let prepared = prepare(state, snapshot, key, body, outcome, &state.user_tags).await;
     let (object, request, requirements, decision) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return (Err(error), None),
@@ -135,10 +137,9 @@ async fn handle(
         requirements,
         billing: billing_for(snapshot, &decision),
         requested: snapshot.table.named(&request.model.0),
-        draft,
         translated: std::sync::OnceLock::new(),
     };
-    proxy::run(&job, &decision).await
+    proxy::run(&job, &decision, outcome).await
 }
 
 /// The exact token count of the prompt in `body`, made on a counting thread
@@ -192,23 +193,16 @@ async fn prepare<'a>(
     snapshot: &Snapshot,
     key: &ApiKey,
     body: &'a Bytes,
-    draft: Option<&DraftSlot>,
+    outcome: &mut Outcome,
     user_tags: &UserTagKey,
 ) -> Result<Prepared<'a>, GatewayError> {
     // Linear in the body: large ones are read with the worker's queue handed on.
     let (object, request, mut requirements) = counting::scan(body.len(), || {
         let object = RawObject::parse(body)?;
-        if let Some(draft) = draft {
-            record_model(draft, &snapshot.table, &object);
-        }
+        outcome.requested_model = known_model(&snapshot.table, &object);
         let request = read_request(&object)?;
-        if let Some(draft) = draft {
-            let user_tag = tag_user(user_tags, &object);
-            draft.update(|d| {
-                d.stream = request.stream;
-                d.user_tag = user_tag;
-            });
-        }
+        outcome.stream = request.stream;
+        outcome.user_tag = tag_user(user_tags, &object);
         let requirements = requirements::for_chat(&object, request.stream)?;
         Ok::<_, GatewayError>((object, request, requirements))
     })?;
@@ -248,15 +242,12 @@ async fn prepare<'a>(
     Ok((object, request, requirements, decision))
 }
 
-/// Records the request's model in its event if the gateway knows the name; a
-/// name it does not know stays [`crate::usage_event::UNKNOWN_MODEL`], whatever
+/// The request's model for its event if the gateway knows the name; a name it
+/// does not know is recorded as [`crate::usage_event::UNKNOWN_MODEL`], whatever
 /// the client wrote.
-pub(crate) fn record_model(draft: &DraftSlot, table: &RoutingTable, object: &RawObject<'_>) {
-    if let Ok(Some(model)) = object.optional::<Text>("model", "a string") {
-        if table.knows(&model.0) {
-            draft.update(|d| d.requested_model = Some(model.0.into_owned()));
-        }
-    }
+pub(crate) fn known_model(table: &RoutingTable, object: &RawObject<'_>) -> Option<String> {
+    let model = object.optional::<Text>("model", "a string").ok()??;
+    table.knows(&model.0).then(|| model.0.into_owned())
 }
 
 /// The tag of the request's `user` field, if any: it may name a person, so only

@@ -2,14 +2,13 @@
 //! streams), relayed as is.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::value::RawValue;
 
-use super::chat::{billing_for, record_model, tag_user};
+use super::chat::{billing_for, known_model, tag_user};
 use super::{labelled, read_body, route_error};
 use crate::clock;
 use crate::config::Endpoint;
@@ -20,35 +19,34 @@ use crate::openai::request::{RawObject, Text};
 use crate::proxy::{self, Finish, Job};
 use crate::routing::{decide, Requirements};
 use crate::state::{AppState, Snapshot};
-use crate::usage_event::DraftSlot;
+use crate::usage_event::Outcome;
 
 pub async fn embeddings(
     State(state): State<AppState>,
     Extension(key): Extension<Arc<ApiKey>>,
     Extension(snapshot): Extension<Arc<Snapshot>>,
-    draft: Option<Extension<DraftSlot>>,
     request: Request,
 ) -> Response {
-    let started = Instant::now();
-    let draft = draft.map(|Extension(d)| d);
+    let started = super::started(&request);
+    let mut outcome = Outcome {
+        ingress_format: Some(IngressFormat::OpenAiChat.label()),
+        ..Outcome::default()
+    };
     let (parts, body) = request.into_parts();
     let body = match read_body(body, &parts.headers, snapshot.max_body_bytes).await {
         Ok(body) => body,
-        Err(error) => return labelled(Err(error), None),
+        Err(error) => return labelled(Err(error), None, outcome),
     };
     let object = match RawObject::parse(&body) {
         Ok(object) => object,
-        Err(error) => return labelled(Err(error), None),
+        Err(error) => return labelled(Err(error), None, outcome),
     };
-    if let Some(draft) = &draft {
-        record_model(draft, &snapshot.table, &object);
-        let user_tag = tag_user(&state.user_tags, &object);
-        draft.update(|d| d.user_tag = user_tag);
-    }
+    outcome.requested_model = known_model(&snapshot.table, &object);
+    outcome.user_tag = tag_user(&state.user_tags, &object);
     let routed = route(&snapshot, &key, &object);
     let (model, requirements, decision) = match routed {
         Ok(routed) => routed,
-        Err(error) => return labelled(Err(error), None),
+        Err(error) => return labelled(Err(error), None, outcome),
     };
     let job = Job {
         state: &state,
@@ -62,11 +60,10 @@ pub async fn embeddings(
         requirements,
         billing: billing_for(&snapshot, &decision),
         requested: snapshot.table.named(&model),
-        draft,
         translated: std::sync::OnceLock::new(),
     };
-    let (result, labels) = proxy::run(&job, &decision).await;
-    labelled(result, labels)
+    let (result, labels) = proxy::run(&job, &decision, &mut outcome).await;
+    labelled(result, labels, outcome)
 }
 
 fn route(

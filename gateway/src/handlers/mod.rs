@@ -20,7 +20,9 @@ use crate::config::Endpoint;
 pub use crate::error::echo;
 use crate::error::GatewayError;
 use crate::metrics::UpstreamLabels;
+use crate::middleware::observe::RequestStarted;
 use crate::routing::RouteError;
+use crate::usage_event::Outcome;
 
 /// Longest wait for a request body: a client that declares more than it sends
 /// must not hold a connection and a task until the request deadline.
@@ -79,16 +81,30 @@ pub fn route_error(model: &str, endpoint: Endpoint, error: RouteError) -> Gatewa
     }
 }
 
-/// Attaches the upstream labels the metrics layer reads, to answers and errors alike.
+/// Attaches what the observe layer reads (the upstream labels of the metrics
+/// and the request's [`Outcome`] for its usage event), to answers and errors
+/// alike.
 pub fn labelled(
     result: Result<Response, GatewayError>,
     labels: Option<UpstreamLabels>,
+    outcome: Outcome,
 ) -> Response {
     let mut response = result.unwrap_or_else(IntoResponse::into_response);
     if let Some(labels) = labels {
         response.extensions_mut().insert(labels);
     }
+    response.extensions_mut().insert(outcome);
     response
+}
+
+/// When the request began, as the observe layer set it (its deadline counts
+/// from then, and so do the proxy's, so the proxy's timeout answers first, with
+/// its outcome).
+pub fn started(request: &axum::extract::Request) -> std::time::Instant {
+    request
+        .extensions()
+        .get::<RequestStarted>()
+        .map_or_else(std::time::Instant::now, |started| started.0)
 }
 
 #[cfg(test)]

@@ -14,7 +14,6 @@ use crate::formats::IngressFormat;
 use crate::keys::ApiKey;
 use crate::route::Route;
 use crate::state::AppState;
-use crate::usage_event::DraftSlot;
 
 /// The key from `Authorization: Bearer <key>`, or Azure-style `api-key: <key>`.
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
@@ -36,9 +35,7 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 /// For the OpenAI-compatible API: `api` keys only.
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let format = ingress(&request);
-    admit(state, request, next, openai_access)
-        .await
-        .unwrap_or_else(|error| error.render(format))
+    admit(state, request, next, openai_access, format).await
 }
 
 /// For the analytics API and the ROI calculator: every key, dashboard tokens too.
@@ -46,8 +43,8 @@ pub async fn authenticate_reader(
     State(state): State<AppState>,
     request: Request,
     next: Next,
-) -> Result<Response, GatewayError> {
-    admit(state, request, next, |_| Ok(())).await
+) -> Response {
+    admit(state, request, next, |_| Ok(()), IngressFormat::OpenAiChat).await
 }
 
 /// The format the route's errors are written in (see [`Route`]).
@@ -69,36 +66,41 @@ fn openai_access(role: KeyRole) -> Result<(), &'static str> {
     }
 }
 
+/// Runs the request as the caller whose key it presents, or answers with why
+/// not. Once the key is known it is on the answer too (for the usage event),
+/// a refusal by the rate limit included.
 async fn admit(
     state: AppState,
     mut request: Request,
     next: Next,
     allowed: impl Fn(KeyRole) -> Result<(), &'static str>,
-) -> Result<Response, GatewayError> {
-    let presented = presented_key(request.headers()).ok_or(GatewayError::MissingKey)?;
+    format: IngressFormat,
+) -> Response {
+    let Some(presented) = presented_key(request.headers()) else {
+        return GatewayError::MissingKey.render(format);
+    };
     let snapshot = state.snapshot();
-    let key: Arc<ApiKey> = snapshot
-        .keys
-        .find(presented)
-        .cloned()
-        .ok_or(GatewayError::InvalidKey)?;
-    allowed(key.role).map_err(GatewayError::Forbidden)?;
-    if let Some(draft) = request.extensions().get::<DraftSlot>() {
-        draft.update(|d| {
-            d.tenant = Some(key.tenant.clone());
-            d.key_id.clone_from(&key.id);
-            d.team.clone_from(&key.team);
-        });
+    let Some(key) = snapshot.keys.find(presented).cloned() else {
+        return GatewayError::InvalidKey.render(format);
+    };
+    if let Err(what) = allowed(key.role) {
+        return GatewayError::Forbidden(what).render(format);
     }
-    if let Some(limiter) = &key.limiter {
-        limiter
-            .check()
-            .map_err(|retry_after| GatewayError::RateLimited { retry_after })?;
-    }
-    request.extensions_mut().insert(key);
-    // The request works with this one snapshot to the end, even across a reload.
-    request.extensions_mut().insert(snapshot);
-    Ok(next.run(request).await)
+    let limited = key
+        .limiter
+        .as_ref()
+        .and_then(|limiter| limiter.check().err());
+    let mut response = match limited {
+        Some(retry_after) => GatewayError::RateLimited { retry_after }.render(format),
+        None => {
+            request.extensions_mut().insert(key.clone());
+            // The request works with this one snapshot to the end, even across a reload.
+            request.extensions_mut().insert(snapshot);
+            next.run(request).await
+        }
+    };
+    response.extensions_mut().insert::<Arc<ApiKey>>(key);
+    response
 }
 
 #[cfg(test)]

@@ -14,14 +14,16 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::error::{ErrorKind, GatewayError};
+use crate::keys::ApiKey;
 use crate::metrics::{none_label, RequestLabels, RouteLabels, UpstreamLabels};
 use crate::middleware::request_id::RequestId;
 use crate::route::Route;
 use crate::state::AppState;
-use crate::usage_event::DraftSlot;
+use crate::usage_event::{self, Ending, Outcome};
 use analytics::event::client_family;
 use axum::http::{header, HeaderValue};
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // Set by `app.rs` on every route it serves.
@@ -59,17 +61,15 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         return response;
     }
     // API calls leave a usage event; health checks and metrics scrapes do not.
-    let draft = tag.records_usage().then(|| {
+    let family = tag.records_usage().then(|| {
         let user_agent = request
             .headers()
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok());
-        DraftSlot::new(route, client_family(user_agent))
+        client_family(user_agent)
     });
     let mut request = request;
-    if let Some(draft) = &draft {
-        request.extensions_mut().insert(draft.clone());
-    }
+    request.extensions_mut().insert(RequestStarted(started));
     let mut recorder = EndRecorder {
         state: state.clone(),
         route,
@@ -78,14 +78,16 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         request_id: request.extensions().get::<RequestId>().cloned(),
         status: 0,
         labels: None,
-        draft,
+        usage: None,
         error_kind: None,
     };
-    let response =
-        match tokio::time::timeout(state.snapshot().request_timeout, next.run(request)).await {
-            Ok(response) => response,
-            Err(_) => GatewayError::RequestTimeout.render(tag.ingress()),
-        };
+    // The same deadline as the proxy's (see `RequestStarted`); this one answers
+    // only a request still in its handler before the proxy.
+    let deadline = started + state.snapshot().request_timeout;
+    let mut response = match tokio::time::timeout_at(deadline.into(), next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => GatewayError::RequestTimeout.render(tag.ingress()),
+    };
     let labels = response.extensions().get::<UpstreamLabels>().cloned();
     let (provider, model) = match &labels {
         Some(labels) => (labels.provider.clone(), labels.model.clone()),
@@ -94,6 +96,16 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     recorder.status = response.status().as_u16();
     recorder.labels = labels;
     recorder.error_kind = response.extensions().get::<ErrorKind>().map(|k| k.0);
+    // A request whose caller is known is some tenant's usage; an unknown key
+    // is counted in metrics only.
+    if let (Some(family), Some(key)) = (family, response.extensions().get::<Arc<ApiKey>>()) {
+        let key = key.clone();
+        let outcome = response
+            .extensions_mut()
+            .remove::<Outcome>()
+            .unwrap_or_default();
+        recorder.usage = Some((key, outcome, family));
+    }
     state
         .metrics
         .requests
@@ -121,17 +133,30 @@ struct EndRecorder {
     request_id: Option<RequestId>,
     status: u16,
     labels: Option<UpstreamLabels>,
-    draft: Option<DraftSlot>,
+    /// The caller, what the request came to and its client family, for the
+    /// usage event.
+    usage: Option<(Arc<ApiKey>, Outcome, &'static str)>,
     error_kind: Option<&'static str>,
 }
+
+/// When the observe layer first saw the request: the start of its deadline.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestStarted(pub Instant);
 
 impl Drop for EndRecorder {
     fn drop(&mut self) {
         let elapsed = self.started.elapsed();
-        if let Some(draft) = &self.draft {
-            if let Some(event) = draft.finish(self.at, self.status, self.error_kind, elapsed) {
-                self.state.events.emit(event);
-            }
+        if let Some((key, outcome, client_family)) = self.usage.take() {
+            let ending = Ending {
+                key: &key,
+                endpoint: self.route,
+                client_family,
+                at: self.at,
+                status: self.status,
+                error_kind: self.error_kind,
+                latency: elapsed,
+            };
+            self.state.events.emit(usage_event::fold(ending, outcome));
         }
         let metrics = &self.state.metrics;
         metrics.in_flight.dec();

@@ -23,16 +23,18 @@ use crate::routing::health::Admission;
 use crate::routing::table::Deployment;
 use crate::routing::Decision;
 use crate::sse::UsageFilter;
+use crate::usage_event::Outcome;
 
 /// `max_tokens` for a model the catalog does not know, where a provider's
 /// format needs one and the client gave none.
 const DEFAULT_MAX_OUTPUT: u64 = 4096;
 
 /// Tries `decision.attempts` in order; returns the answer and the labels of the
-/// last deployment tried.
+/// last deployment tried, and writes what happened into `outcome`.
 pub async fn run(
     job: &Job<'_, '_>,
     decision: &Decision,
+    outcome: &mut Outcome,
 ) -> (Result<Response, GatewayError>, Option<UpstreamLabels>) {
     let snapshot = job.snapshot;
     let metrics = &job.state.metrics;
@@ -71,24 +73,20 @@ pub async fn run(
         }
         tried += 1;
         labels = Some(deployment.labels.clone());
-        if let Some(draft) = &job.draft {
-            draft.update(|d| {
-                d.routed_provider = Some(deployment.labels.provider.clone());
-                d.routed_model = Some(deployment.labels.model.clone());
-                d.reason = Some(decision.reason.as_str());
-                d.attempts = u16::try_from(tried).unwrap_or(u16::MAX);
-            });
-        }
+        outcome.routed_provider = Some(deployment.labels.provider.clone());
+        outcome.routed_model = Some(deployment.labels.model.clone());
+        outcome.reason = Some(decision.reason.as_str());
+        outcome.attempts = u16::try_from(tried).unwrap_or(u16::MAX);
+        let provider = &snapshot.providers[deployment.provider];
+        outcome.upstream_format = Some(provider.format().label());
         let attempt_started = Instant::now();
-        let outcome = tokio::time::timeout_at(deadline.into(), attempt(job, deployment))
+        let answer = tokio::time::timeout_at(deadline.into(), attempt(job, deployment, outcome))
             .await
             .unwrap_or(Err(GatewayError::RequestTimeout));
         let waited = attempt_started.elapsed();
         upstream_wait += waited;
-        if let Some(draft) = &job.draft {
-            draft.update(|d| d.upstream_ms = u32::try_from(waited.as_millis()).ok());
-        }
-        match outcome {
+        outcome.upstream_ms = u32::try_from(waited.as_millis()).ok();
+        match answer {
             Ok(mut response) => {
                 breaker.record_success();
                 snapshot.health.latency[deployment.index].observe(waited);
@@ -159,7 +157,11 @@ fn with_attempts(error: GatewayError, tried: usize) -> GatewayError {
 
 /// One attempt at one deployment, through to a complete buffered answer or the
 /// first event of a stream.
-async fn attempt(job: &Job<'_, '_>, deployment: &Deployment) -> Result<Response, GatewayError> {
+async fn attempt(
+    job: &Job<'_, '_>,
+    deployment: &Deployment,
+    outcome: &mut Outcome,
+) -> Result<Response, GatewayError> {
     let provider = &job.snapshot.providers[deployment.provider];
     // `None`: the provider speaks the client's format.
     let egress = provider.format();
@@ -196,7 +198,10 @@ async fn attempt(job: &Job<'_, '_>, deployment: &Deployment) -> Result<Response,
         .serving(deployment, job.requested.contains(&deployment.index));
     match job.finish {
         Finish::Buffered => {
-            whole::relay(job, deployment, response, billing, sent_at, translate).await
+            whole::relay(
+                job, deployment, response, billing, sent_at, translate, outcome,
+            )
+            .await
         }
         Finish::Stream { client_wants_usage } => {
             if is_event_stream(response.headers()) {
@@ -210,12 +215,14 @@ async fn attempt(job: &Job<'_, '_>, deployment: &Deployment) -> Result<Response,
                     requirements: job.requirements,
                     started: job.started,
                     sent_at,
-                    draft: job.draft.clone(),
                 };
-                relay::forward(relay, response).await
+                relay::forward(relay, response, outcome).await
             } else {
                 // Asked for a stream, got a whole answer: relay it as it is.
-                whole::relay(job, deployment, response, billing, sent_at, translate).await
+                whole::relay(
+                    job, deployment, response, billing, sent_at, translate, outcome,
+                )
+                .await
             }
         }
     }

@@ -2,7 +2,9 @@
 //! call to a provider (`upstream`), and the answer, whole (`whole`) or streamed
 //! (`relay`, event by event through `transcode`), billed once either way.
 //! Handlers parse and route; everything from the first upstream byte to the last
-//! client byte is here.
+//! client byte is here. What happened is written into the request's
+//! [`Outcome`](crate::usage_event::Outcome), which the handler returns with the
+//! response; a stream completes it through its [`StreamEnd`](crate::usage_event::StreamEnd).
 //!
 //! When the client and the provider speak the same wire format, bodies and
 //! streams pass through untouched (only the model is swapped in the request and
@@ -30,7 +32,6 @@ use crate::llm::ChatRequest;
 use crate::openai::request::RawObject;
 use crate::routing::Requirements;
 use crate::state::{AppState, Snapshot};
-use crate::usage_event::DraftSlot;
 
 /// How a successful answer is relayed.
 #[derive(Debug, Clone, Copy)]
@@ -57,8 +58,6 @@ pub struct Job<'a, 'b> {
     /// The requested model's own deployments (none for a virtual name): served
     /// by one of them, a request is billed as asked.
     pub requested: &'a [usize],
-    /// The request's usage event, filled in as attempts happen.
-    pub draft: Option<DraftSlot>,
     /// The request in the gateway's terms, read at the first attempt that
     /// needs a translation.
     pub translated: OnceLock<ChatRequest>,

@@ -30,7 +30,7 @@ use crate::providers::Adapter;
 use crate::routing::Requirements;
 use crate::sse::{single_data, EventSplitter};
 use crate::state::{AppState, Snapshot};
-use crate::usage_event::DraftSlot;
+use crate::usage_event::{Outcome, StreamEnd, StreamReport};
 
 /// A comment line SSE clients ignore, sent during long upstream silences so
 /// proxies and clients do not time the connection out.
@@ -57,7 +57,6 @@ pub struct StreamJob {
     pub requirements: Requirements,
     pub started: Instant,
     pub sent_at: Instant,
-    pub draft: Option<DraftSlot>,
 }
 
 struct Relay {
@@ -69,7 +68,9 @@ struct Relay {
     /// the provider reports no usage.
     data_events: u64,
     billed: bool,
-    draft: Option<DraftSlot>,
+    /// Where the stream's bill and early end are reported when it is over.
+    end: StreamEnd,
+    report: StreamReport,
     upstream: BoxStream<'static, reqwest::Result<Bytes>>,
     splitter: EventSplitter,
     /// `server.max_upstream_event_bytes`.
@@ -166,10 +167,7 @@ impl Relay {
         if !self.billed {
             self.billed = true;
             self.state.metrics.record_tokens(&self.labels, &usage);
-            if let Some(draft) = &self.draft {
-                let bill = bill.clone();
-                draft.update(|d| d.bill = Some(bill));
-            }
+            self.report.bill = Some(bill.clone());
         }
         bill
     }
@@ -191,9 +189,7 @@ impl Relay {
 
     fn interrupt(&mut self, why: Interruption) -> Bytes {
         self.finished = true;
-        if let Some(draft) = &self.draft {
-            draft.update(|d| d.error_kind = Some(why.kind()));
-        }
+        self.report.error_kind = Some(why.kind());
         self.splitter.clear();
         self.state
             .metrics
@@ -209,6 +205,7 @@ impl Relay {
                 return Some(frame);
             }
             if self.finished {
+                self.end.report(std::mem::take(&mut self.report));
                 return None;
             }
             match self.pull().await {
@@ -241,11 +238,11 @@ impl Drop for Relay {
             // provider connection so the provider stops generating (and billing).
             // What was streamed is still billed.
             self.bill();
-            if let Some(draft) = &self.draft {
-                draft.update(|d| d.error_kind = Some("client_cancelled"));
-            }
+            self.report.error_kind = Some("client_cancelled");
             tracing::debug!(provider = %self.labels.provider, model = %self.labels.model, "client left during stream");
         }
+        // Once only: a stream that ended reported already.
+        self.end.report(std::mem::take(&mut self.report));
     }
 }
 
@@ -254,6 +251,7 @@ impl Drop for Relay {
 pub async fn forward(
     job: StreamJob,
     response: reqwest::Response,
+    outcome: &mut Outcome,
 ) -> Result<Response, GatewayError> {
     let deployment = job.snapshot.table.get(job.deployment);
     let timeouts = *job.snapshot.providers[deployment.provider].timeouts();
@@ -266,7 +264,8 @@ pub async fn forward(
         requirements: job.requirements,
         data_events: 0,
         billed: false,
-        draft: job.draft,
+        end: StreamEnd::default(),
+        report: StreamReport::default(),
         upstream: response.bytes_stream().boxed(),
         splitter: EventSplitter::default(),
         max_event: job.snapshot.upstream_limits.max_event_bytes,
@@ -335,9 +334,8 @@ pub async fn forward(
         .time_to_first_token
         .get_or_create(&labels)
         .observe(ttft.as_secs_f64());
-    if let Some(draft) = &relay.draft {
-        draft.update(|d| d.ttft_ms = u32::try_from(ttft.as_millis()).ok());
-    }
+    outcome.ttft_ms = u32::try_from(ttft.as_millis()).ok();
+    outcome.stream_end = Some(relay.end.clone());
 
     let frames = futures_util::stream::unfold(relay, |mut relay| async move {
         let frame = relay.next_frame().await?;

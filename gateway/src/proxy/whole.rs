@@ -15,6 +15,7 @@ use crate::formats::codec::EgressFormat;
 use crate::openai::usage;
 use crate::providers::transport_error;
 use crate::routing::table::Deployment;
+use crate::usage_event::Outcome;
 
 /// Reads a whole answer and relays it, unchanged or (`translate`: the format
 /// the provider spoke) in the client's format, with its bill.
@@ -25,6 +26,7 @@ pub(super) async fn relay(
     billing: Billing,
     sent_at: Instant,
     translate: Option<EgressFormat>,
+    outcome: &mut Outcome,
 ) -> Result<Response, GatewayError> {
     let metrics = &job.state.metrics;
     let provider = &deployment.labels.provider;
@@ -85,9 +87,7 @@ pub(super) async fn relay(
     let bill = billing.bill(usage, estimated);
     let mut answer = (status, body).into_response();
     bill.write_headers(answer.headers_mut());
-    if let Some(draft) = &job.draft {
-        draft.update(|d| d.bill = Some(bill));
-    }
+    outcome.bill = Some(bill);
     let content_type = match translate {
         None => content_type,
         Some(_) => HeaderValue::from_static("application/json"),

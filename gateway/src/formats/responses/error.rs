@@ -186,3 +186,15 @@ pub fn failure_code(error: &ErrorObject) -> &'static str {
         "server_error"
     }
 }
+
+/// The HTTP body of a gateway error for a Responses client.
+pub fn body(error: &crate::error::GatewayError) -> Bytes {
+    ErrorObject::from_gateway(error).body()
+}
+
+/// A gateway error as the `error` event of a Responses stream numbered
+/// `sequence_number`, for a stream the encoder did not make (a passthrough
+/// cut short). Streams the encoder makes end with [`super::stream::Encoder::fail`].
+pub fn event(error: &crate::error::GatewayError, sequence_number: u64) -> Bytes {
+    super::stream::frame(&ErrorObject::from_gateway(error).event(sequence_number))
+}

@@ -121,3 +121,28 @@ fn rendered_errors_match_the_committed_fixtures() {
         &String::from_utf8_lossy(&frames(&[event])),
     );
 }
+
+#[test]
+fn the_route_helpers_spell_gateway_errors() {
+    let error = GatewayError::UpstreamTimeout {
+        provider: "openai".into(),
+        phase: "between chunks",
+    };
+    assert_eq!(
+        body(&crate::formats::responses::error::body(&error)),
+        body(&error.body())
+    );
+    let frame = crate::formats::responses::error::event(&error, 41);
+    let text = String::from_utf8_lossy(&frame);
+    assert!(text.starts_with("event: error\ndata: {"), "{text}");
+    assert!(text.ends_with("}\n\n"), "{text}");
+    let data: Value = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default();
+    assert_eq!(data["type"], "error");
+    assert_eq!(data["sequence_number"], 41);
+    assert_eq!(data["code"], json!(error.type_and_code().1));
+    assert_eq!(data["message"], error.to_string());
+}
