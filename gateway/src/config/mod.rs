@@ -240,6 +240,8 @@ pub enum Flavor {
     OpenAi,
     /// `POST {base_url}/openai/deployments/{model}/chat/completions` with `api-key`.
     Azure,
+    /// Anthropic's Messages API: `POST {base_url}/messages` with `x-api-key`.
+    Anthropic,
 }
 
 #[derive(Debug, Clone)]

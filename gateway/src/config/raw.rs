@@ -143,7 +143,7 @@ pub struct RawServer {
 #[serde(deny_unknown_fields)]
 pub struct RawProvider {
     pub name: String,
-    /// `openai` (default) or `azure`.
+    /// `openai` (default), `azure` or `anthropic`.
     pub flavor: Option<String>,
     /// The catalog provider whose models this endpoint serves (default: `name`).
     pub catalog: Option<String>,

@@ -585,10 +585,11 @@ fn validate_provider(
     let flavor = match raw.flavor.as_deref() {
         None | Some("openai") => Flavor::OpenAi,
         Some("azure") => Flavor::Azure,
+        Some("anthropic") => Flavor::Anthropic,
         Some(other) => {
             return Err(invalid(
                 format!("{path}.flavor"),
-                format!("unknown flavor `{other}` (expected `openai` or `azure`)"),
+                format!("unknown flavor `{other}` (expected `openai`, `azure` or `anthropic`)"),
             ))
         }
     };

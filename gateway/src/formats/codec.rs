@@ -6,8 +6,10 @@
 //! When the client and the provider speak the same format none of this runs:
 //! the body and the stream pass through untouched (`crate::proxy`).
 
+use axum::http::{header, HeaderValue, StatusCode};
 use bytes::Bytes;
 
+use super::anthropic;
 use super::openai_chat;
 use super::IngressFormat;
 use crate::error::GatewayError;
@@ -18,6 +20,8 @@ use crate::llm::{ChatRequest, ChatResponse, StreamEvent};
 pub enum EgressFormat {
     /// OpenAI chat completions: OpenAI, Azure and every compatible vendor.
     OpenAiChat,
+    /// Anthropic's Messages API.
+    Anthropic,
 }
 
 impl EgressFormat {
@@ -33,27 +37,116 @@ impl EgressFormat {
     pub fn label(self) -> &'static str {
         match self {
             EgressFormat::OpenAiChat => "openai_chat",
+            EgressFormat::Anthropic => "anthropic",
         }
     }
 
-    /// The body that asks the provider for `request`, as `upstream_model`.
-    pub fn encode_request(self, request: &ChatRequest, upstream_model: &str) -> Vec<u8> {
+    /// The body that asks the provider for `request`, as `upstream_model`;
+    /// `max_output` (the model's largest output) stands in for a `max_tokens`
+    /// the client did not give where the format requires one. An error is a
+    /// request the format cannot carry: the client's to fix.
+    pub fn encode_request(
+        self,
+        request: &ChatRequest,
+        upstream_model: &str,
+        max_output: u64,
+    ) -> Result<Vec<u8>, GatewayError> {
         match self {
-            EgressFormat::OpenAiChat => openai_chat::request::encode(request, upstream_model),
+            EgressFormat::OpenAiChat => Ok(openai_chat::request::encode(request, upstream_model)),
+            EgressFormat::Anthropic => {
+                let (mut body, _) = anthropic::egress::to_request(request, max_output)
+                    .map_err(|e| GatewayError::invalid(e.to_string(), None))?;
+                upstream_model.clone_into(&mut body.model);
+                serde_json::to_vec(&body).map_err(|e| GatewayError::invalid(e.to_string(), None))
+            }
         }
     }
 
-    /// The provider's whole answer in the gateway's terms.
-    pub fn decode_response(self, body: &[u8]) -> Option<ChatResponse> {
+    /// The provider's whole answer to `request` in the gateway's terms.
+    pub fn decode_response(self, body: &[u8], request: &ChatRequest) -> Option<ChatResponse> {
         match self {
             EgressFormat::OpenAiChat => openai_chat::response::decode(body).ok(),
+            EgressFormat::Anthropic => {
+                anthropic::egress::parse_response(body, &anthropic_plan(request)).ok()
+            }
         }
     }
 
-    pub fn stream_decoder(self) -> StreamDecoder {
+    /// The reader of the provider's stream answering `request`.
+    pub fn stream_decoder(self, request: &ChatRequest) -> StreamDecoder {
         match self {
             EgressFormat::OpenAiChat => StreamDecoder::OpenAiChat(Default::default()),
+            EgressFormat::Anthropic => StreamDecoder::Anthropic(Box::new(
+                anthropic::egress::StreamDecoder::new(anthropic_plan(request)),
+            )),
         }
+    }
+
+    /// A provider's error answer (`GatewayError::Upstream`) rewritten for a
+    /// client of another format: the provider's message in the client's error
+    /// shape, with a status the client's SDK knows (Anthropic's 529 is a 503
+    /// elsewhere; both are retried and failed over alike). Other errors are
+    /// the gateway's own and already render in any format.
+    pub fn relay_error(self, ingress: IngressFormat, error: GatewayError) -> GatewayError {
+        let GatewayError::Upstream {
+            provider,
+            status,
+            mut headers,
+            body,
+        } = error
+        else {
+            return error;
+        };
+        let message = match self {
+            EgressFormat::OpenAiChat => openai_error_message(&body),
+            EgressFormat::Anthropic => anthropic::error::parse_error(&body).map(|(_, m)| m),
+        }
+        .unwrap_or_else(|| format!("Provider `{provider}` answered {}.", status.as_u16()));
+        let (status, body) = ingress.upstream_error(status, &message);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        GatewayError::Upstream {
+            provider,
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// What the Anthropic answer's reader must know of how its request was
+/// written (the tool standing for a response format); only a request with a
+/// response format has anything to know, so only it is written again.
+fn anthropic_plan(request: &ChatRequest) -> anthropic::egress::EgressPlan {
+    if request.response_format.is_none() {
+        return anthropic::egress::EgressPlan::default();
+    }
+    anthropic::egress::to_request(request, request.max_tokens.unwrap_or(1))
+        .map(|(_, plan)| plan)
+        .unwrap_or_default()
+}
+
+/// The `error.message` of an OpenAI-shaped error body.
+fn openai_error_message(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value
+        .get("error")?
+        .get("message")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// OpenAI's error `type` for a provider's status.
+fn openai_error_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        429 => "rate_limit_error",
+        500..=599 => "server_error",
+        _ => "invalid_request_error",
     }
 }
 
@@ -94,6 +187,31 @@ impl IngressFormat {
         }
     }
 
+    /// A provider's error, as `message` and `status`, in this format's error
+    /// shape and with the status this format's clients expect.
+    pub fn upstream_error(self, status: StatusCode, message: &str) -> (StatusCode, Bytes) {
+        match self {
+            IngressFormat::Anthropic => {
+                let kind = anthropic::ErrorKind::from_status(status.as_u16());
+                (status, anthropic::error_body(kind, message, None))
+            }
+            IngressFormat::OpenAiChat | IngressFormat::Responses => {
+                let status = if status.as_u16() == 529 {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    status
+                };
+                let body = serde_json::json!({"error": {
+                    "message": message,
+                    "type": openai_error_type(status),
+                    "param": null,
+                    "code": null,
+                }});
+                (status, Bytes::from(body.to_string()))
+            }
+        }
+    }
+
     fn untranslated(self) -> GatewayError {
         GatewayError::invalid(
             format!(
@@ -109,6 +227,7 @@ impl IngressFormat {
 #[derive(Debug)]
 pub enum StreamDecoder {
     OpenAiChat(openai_chat::stream::Decoder),
+    Anthropic(Box<anthropic::egress::StreamDecoder>),
 }
 
 impl StreamDecoder {
@@ -117,6 +236,11 @@ impl StreamDecoder {
     pub fn decode(&mut self, data: &[u8]) -> Option<Vec<StreamEvent>> {
         match self {
             StreamDecoder::OpenAiChat(decoder) => decoder.decode(data).ok(),
+            StreamDecoder::Anthropic(decoder) => {
+                let mut events = Vec::new();
+                decoder.push(data, &mut events).ok()?;
+                Some(events)
+            }
         }
     }
 
@@ -124,6 +248,7 @@ impl StreamDecoder {
     pub fn done(&self) -> bool {
         match self {
             StreamDecoder::OpenAiChat(decoder) => decoder.done(),
+            StreamDecoder::Anthropic(decoder) => decoder.is_done(),
         }
     }
 }
@@ -146,5 +271,158 @@ impl StreamEncoder {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.finish(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderMap;
+
+    use super::*;
+    use crate::llm::{FinishReason, Message, Part, ResponseFormat, Role};
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/tests/fixtures/anthropic/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(path).unwrap()
+    }
+
+    fn request() -> ChatRequest {
+        ChatRequest {
+            model: "claude-x".into(),
+            messages: vec![Message {
+                role: Role::User,
+                content: vec![Part::text("hi")],
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn upstream(status: u16, body: &[u8]) -> GatewayError {
+        GatewayError::Upstream {
+            provider: "p".into(),
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: Box::new(HeaderMap::new()),
+            body: Bytes::copy_from_slice(body),
+        }
+    }
+
+    #[test]
+    fn anthropic_requests_take_the_upstream_model_and_the_default_max_tokens() {
+        let body = EgressFormat::Anthropic
+            .encode_request(&request(), "claude-up", 777)
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["model"], "claude-up");
+        assert_eq!(body["max_tokens"], 777);
+        let mut bad = request();
+        bad.n = Some(2);
+        let error = EgressFormat::Anthropic
+            .encode_request(&bad, "claude-up", 1)
+            .unwrap_err();
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn anthropic_answers_decode_whole_and_streamed() {
+        let answer = EgressFormat::Anthropic
+            .decode_response(&fixture("response_tool_use.json"), &request())
+            .unwrap();
+        assert_eq!(answer.finish, FinishReason::ToolCalls);
+        let usage = answer.usage.unwrap();
+        assert_eq!(usage.cache_write_tokens, 1510);
+        assert!(EgressFormat::Anthropic
+            .decode_response(&fixture("error_overloaded.json"), &request())
+            .is_none());
+
+        let sse = String::from_utf8(fixture("stream_text.sse")).unwrap();
+        let mut decoder = EgressFormat::Anthropic.stream_decoder(&request());
+        let mut text = String::new();
+        for event in sse.split("\n\n").filter(|e| !e.trim().is_empty()) {
+            let data = crate::sse::single_data(event.as_bytes()).unwrap();
+            for event in decoder.decode(data).unwrap() {
+                if let StreamEvent::Text(t) = event {
+                    text.push_str(&t);
+                }
+            }
+        }
+        assert!(!text.is_empty());
+        assert!(decoder.done());
+        let mut broken = EgressFormat::Anthropic.stream_decoder(&request());
+        assert!(broken.decode(b"{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}").is_none());
+    }
+
+    #[test]
+    fn a_format_tool_answer_comes_back_as_text() {
+        let mut asks_json = request();
+        asks_json.response_format = Some(ResponseFormat::JsonObject);
+        let body = EgressFormat::Anthropic
+            .encode_request(&asks_json, "claude-up", 100)
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let tool = body["tool_choice"]["name"].as_str().unwrap().to_owned();
+        let answer = serde_json::json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-up",
+            "content": [{"type": "tool_use", "id": "toolu_1", "name": tool, "input": {"a": 1}}],
+            "stop_reason": "tool_use", "stop_sequence": null,
+            "usage": {"input_tokens": 3, "output_tokens": 4}
+        });
+        let answer = EgressFormat::Anthropic
+            .decode_response(answer.to_string().as_bytes(), &asks_json)
+            .unwrap();
+        assert_eq!(answer.finish, FinishReason::Stop);
+        assert!(matches!(&answer.content[..], [Part::Text { text, .. }] if text.contains("\"a\"")));
+    }
+
+    #[test]
+    fn anthropic_errors_are_rewritten_for_openai_clients() {
+        let overloaded = EgressFormat::Anthropic.relay_error(
+            IngressFormat::OpenAiChat,
+            upstream(529, &fixture("error_overloaded.json")),
+        );
+        assert!(overloaded.is_retryable());
+        let GatewayError::Upstream { status, body, .. } = &overloaded else {
+            panic!("{overloaded:?}");
+        };
+        assert_eq!(*status, StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["error"]["type"], "server_error");
+        assert!(body["error"]["message"].as_str().unwrap().len() > 3);
+
+        let invalid = EgressFormat::Anthropic.relay_error(
+            IngressFormat::OpenAiChat,
+            upstream(400, &fixture("error_invalid_request.json")),
+        );
+        assert!(!invalid.is_retryable());
+        let GatewayError::Upstream { status, body, .. } = &invalid else {
+            panic!("{invalid:?}");
+        };
+        assert_eq!(*status, StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+
+        // An OpenAI provider's error for an Anthropic client, in Anthropic's envelope.
+        let limited = EgressFormat::OpenAiChat.relay_error(
+            IngressFormat::Anthropic,
+            upstream(
+                429,
+                br#"{"error":{"message":"slow down","type":"requests"}}"#,
+            ),
+        );
+        let GatewayError::Upstream { status, body, .. } = &limited else {
+            panic!("{limited:?}");
+        };
+        assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS);
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["type"], "error");
+        assert_eq!(body["error"]["type"], "rate_limit_error");
+        assert_eq!(body["error"]["message"], "slow down");
+
+        // The gateway's own errors are left to the client's renderer.
+        let own = EgressFormat::Anthropic
+            .relay_error(IngressFormat::OpenAiChat, GatewayError::RequestTimeout);
+        assert!(matches!(own, GatewayError::RequestTimeout));
     }
 }

@@ -13,12 +13,13 @@
 //! `openai_compat`; a provider with its own format (Anthropic, Gemini) is one
 //! module here, one [`Provider`] variant and one [`EgressFormat`] variant.
 
+pub mod anthropic;
 pub mod openai_compat;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::config::{Endpoint, ProviderConfig, Timeouts};
+use crate::config::{Endpoint, Flavor, ProviderConfig, Timeouts};
 use crate::error::GatewayError;
 use crate::formats::codec::EgressFormat;
 use crate::llm::ChatRequest;
@@ -40,6 +41,9 @@ pub struct UpstreamRequest<'a, 'b> {
     /// The provider's model id, already escaped as a JSON string literal.
     pub upstream_model_json: &'b str,
     pub upstream_model: &'b str,
+    /// The model's largest output (the catalog's): `max_tokens` for a provider
+    /// that needs one when the client gave none.
+    pub max_output: u64,
     /// Ask the provider for a final usage chunk (`stream_options.include_usage`).
     pub force_stream_usage: bool,
 }
@@ -65,13 +69,17 @@ pub trait Adapter {
 
 pub enum Provider {
     OpenAiCompatible(openai_compat::OpenAiCompatible),
+    Anthropic(anthropic::Anthropic),
 }
 
 impl Provider {
     pub fn from_config(config: &ProviderConfig) -> Result<Provider, openai_compat::BuildError> {
-        Ok(Provider::OpenAiCompatible(
-            openai_compat::OpenAiCompatible::new(config)?,
-        ))
+        Ok(match config.flavor {
+            Flavor::Anthropic => Provider::Anthropic(anthropic::Anthropic::new(config)?),
+            Flavor::OpenAi | Flavor::Azure => {
+                Provider::OpenAiCompatible(openai_compat::OpenAiCompatible::new(config)?)
+            }
+        })
     }
 }
 
@@ -79,24 +87,28 @@ impl Adapter for Provider {
     fn name(&self) -> &Arc<String> {
         match self {
             Provider::OpenAiCompatible(p) => p.name(),
+            Provider::Anthropic(p) => p.name(),
         }
     }
 
     fn timeouts(&self) -> &Timeouts {
         match self {
             Provider::OpenAiCompatible(p) => p.timeouts(),
+            Provider::Anthropic(p) => p.timeouts(),
         }
     }
 
     fn unusable(&self) -> Option<GatewayError> {
         match self {
             Provider::OpenAiCompatible(p) => p.unusable(),
+            Provider::Anthropic(p) => p.unusable(),
         }
     }
 
     fn format(&self) -> EgressFormat {
         match self {
             Provider::OpenAiCompatible(p) => p.format(),
+            Provider::Anthropic(p) => p.format(),
         }
     }
 
@@ -106,6 +118,7 @@ impl Adapter for Provider {
     ) -> Result<reqwest::Response, GatewayError> {
         match self {
             Provider::OpenAiCompatible(p) => p.send(request).await,
+            Provider::Anthropic(p) => p.send(request).await,
         }
     }
 }

@@ -69,8 +69,11 @@ impl OpenAiCompatible {
 
     fn url(&self, endpoint: Endpoint, upstream_model: &str) -> Result<reqwest::Url, GatewayError> {
         match (self.flavor, endpoint) {
-            (Flavor::OpenAi, Endpoint::Chat) => Ok(self.chat_url.clone()),
-            (Flavor::OpenAi, Endpoint::Embeddings) => Ok(self.embeddings_url.clone()),
+            // An `anthropic` provider has its own adapter and never gets here.
+            (Flavor::OpenAi | Flavor::Anthropic, Endpoint::Chat) => Ok(self.chat_url.clone()),
+            (Flavor::OpenAi | Flavor::Anthropic, Endpoint::Embeddings) => {
+                Ok(self.embeddings_url.clone())
+            }
             (Flavor::Azure, _) => {
                 let tail: &[&str] = match endpoint {
                     Endpoint::Chat => &["chat", "completions"],
@@ -96,11 +99,15 @@ impl OpenAiCompatible {
 /// The upstream body: the client's fields verbatim except `model` and, when the
 /// gateway needs usage from a stream, `stream_options`; or a request from
 /// another format, written as chat completions.
-pub fn upstream_body(request: &UpstreamRequest<'_, '_>) -> Vec<u8> {
+pub fn upstream_body(request: &UpstreamRequest<'_, '_>) -> Result<Vec<u8>, GatewayError> {
     let body = match request.body {
         UpstreamBody::Same(body) => body,
         UpstreamBody::Translated(chat) => {
-            return EgressFormat::OpenAiChat.encode_request(chat, request.upstream_model)
+            return EgressFormat::OpenAiChat.encode_request(
+                chat,
+                request.upstream_model,
+                request.max_output,
+            )
         }
     };
     let stream_options;
@@ -111,7 +118,7 @@ pub fn upstream_body(request: &UpstreamRequest<'_, '_>) -> Vec<u8> {
         stream_options = merged_stream_options(body);
         replace.push(("stream_options", &stream_options));
     }
-    body.write_with(&replace)
+    Ok(body.write_with(&replace))
 }
 
 fn merged_stream_options(body: &RawObject<'_>) -> String {
@@ -164,7 +171,9 @@ impl Adapter for OpenAiCompatible {
         }
         builder = match (&self.key, self.flavor) {
             (ProviderKey::None, _) => builder,
-            (ProviderKey::Present(key), Flavor::OpenAi) => builder.bearer_auth(key.expose()),
+            (ProviderKey::Present(key), Flavor::OpenAi | Flavor::Anthropic) => {
+                builder.bearer_auth(key.expose())
+            }
             (ProviderKey::Present(key), Flavor::Azure) => builder.header("api-key", key.expose()),
             (ProviderKey::Missing(_) | ProviderKey::FromFile(_), _) => {
                 return Err(self
@@ -175,7 +184,7 @@ impl Adapter for OpenAiCompatible {
                     }))
             }
         };
-        let body = upstream_body(&request);
+        let body = upstream_body(&request)?;
         let sent = tokio::time::timeout(self.timeouts.first_byte, builder.body(body).send()).await;
         match sent {
             Err(_) => Err(GatewayError::UpstreamTimeout {
@@ -200,9 +209,10 @@ mod tests {
             body: UpstreamBody::Same(&object),
             upstream_model_json: "\"up-model\"",
             upstream_model: "up-model",
+            max_output: 1000,
             force_stream_usage: force,
         };
-        serde_json::from_slice(&upstream_body(&request)).unwrap()
+        serde_json::from_slice(&upstream_body(&request).unwrap()).unwrap()
     }
 
     fn provider(flavor: Flavor, base_url: &str) -> OpenAiCompatible {
@@ -276,9 +286,11 @@ mod tests {
             body: UpstreamBody::Translated(&chat),
             upstream_model_json: "\"up-model\"",
             upstream_model: "up-model",
+            max_output: 1000,
             force_stream_usage: false,
         };
-        let body: serde_json::Value = serde_json::from_slice(&upstream_body(&request)).unwrap();
+        let body: serde_json::Value =
+            serde_json::from_slice(&upstream_body(&request).unwrap()).unwrap();
         assert_eq!(body["model"], "up-model");
         assert_eq!(body["messages"][0]["role"], "system");
         assert_eq!(body["messages"][1]["content"], "hi");

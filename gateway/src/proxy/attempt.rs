@@ -25,6 +25,10 @@ use crate::routing::Decision;
 use crate::sse::UsageFilter;
 use crate::usage_event::Outcome;
 
+/// `max_tokens` for a model the catalog does not know, where a provider's
+/// format needs one and the client gave none.
+const DEFAULT_MAX_OUTPUT: u64 = 4096;
+
 /// Tries `decision.attempts` in order; returns the answer and the labels of the
 /// last deployment tried, and writes what happened into `outcome`.
 pub async fn run(
@@ -171,6 +175,10 @@ async fn attempt(
         body,
         upstream_model_json: &deployment.upstream_model_json,
         upstream_model: &deployment.upstream_model,
+        max_output: deployment
+            .entry
+            .as_ref()
+            .map_or(DEFAULT_MAX_OUTPUT, |entry| entry.max_output),
         force_stream_usage: matches!(
             job.finish,
             Finish::Stream {
@@ -179,7 +187,12 @@ async fn attempt(
         ),
     };
     let sent_at = Instant::now();
-    let response = upstream::send(job.state, job.snapshot, deployment, request).await?;
+    let response = upstream::send(job.state, job.snapshot, deployment, request)
+        .await
+        .map_err(|error| match translate {
+            Some(egress) => egress.relay_error(job.ingress, error),
+            None => error,
+        })?;
     let billing = job
         .billing
         .serving(deployment, job.requested.contains(&deployment.index));
@@ -196,7 +209,7 @@ async fn attempt(
                     state: job.state.clone(),
                     snapshot: job.snapshot.clone(),
                     deployment: deployment.index,
-                    transcoder: transcoder(job, translate, client_wants_usage),
+                    transcoder: transcoder(job, translate, client_wants_usage)?,
                     ingress: job.ingress,
                     billing,
                     requirements: job.requirements,
@@ -226,13 +239,13 @@ fn transcoder(
     job: &Job<'_, '_>,
     translate: Option<EgressFormat>,
     client_wants_usage: bool,
-) -> Transcoder {
-    match translate {
+) -> Result<Transcoder, GatewayError> {
+    Ok(match translate {
         None => Transcoder::Same(UsageFilter::new(client_wants_usage)),
         Some(egress) => Transcoder::translate(
-            egress.stream_decoder(),
+            egress.stream_decoder(job.translated()?),
             job.ingress
                 .stream_encoder(chrono::Utc::now().timestamp(), client_wants_usage),
         ),
-    }
+    })
 }

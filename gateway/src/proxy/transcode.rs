@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn a_translated_stream_is_rewritten_and_closed_by_the_encoder() {
         let mut translated = Transcoder::translate(
-            EgressFormat::OpenAiChat.stream_decoder(),
+            EgressFormat::OpenAiChat.stream_decoder(&crate::llm::ChatRequest::default()),
             IngressFormat::OpenAiChat.stream_encoder(9, true),
         );
         let (body, closing) = run(&mut translated, STREAM);
@@ -173,7 +173,7 @@ mod tests {
         ));
         assert!(error.is_ok(), "events after the end are ignored");
         let mut fresh = Transcoder::translate(
-            EgressFormat::OpenAiChat.stream_decoder(),
+            EgressFormat::OpenAiChat.stream_decoder(&crate::llm::ChatRequest::default()),
             IngressFormat::OpenAiChat.stream_encoder(9, true),
         );
         assert_eq!(

@@ -62,13 +62,15 @@ pub(super) async fn relay(
             (body, reported)
         }
         Some(egress) => {
-            let answer = egress.decode_response(&body).ok_or_else(|| {
-                let error = GatewayError::UpstreamProtocol {
-                    provider: provider.to_string(),
-                };
-                metrics.record_upstream_error(provider, error.kind());
-                error
-            })?;
+            let answer = egress
+                .decode_response(&body, job.translated()?)
+                .ok_or_else(|| {
+                    let error = GatewayError::UpstreamProtocol {
+                        provider: provider.to_string(),
+                    };
+                    metrics.record_upstream_error(provider, error.kind());
+                    error
+                })?;
             let now = chrono::Utc::now().timestamp();
             let written = job.ingress.encode_response(&answer, now);
             (bytes::Bytes::from(written), answer.usage)

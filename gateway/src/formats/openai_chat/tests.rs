@@ -383,3 +383,26 @@ fn usage_is_sent_only_to_clients_that_asked_and_thinking_not_at_all() {
     assert!(text.contains("\"finish_reason\":\"length\""));
     assert!(text.ends_with("data: [DONE]\n\n"));
 }
+
+#[test]
+fn finish_reasons_map_both_ways() {
+    let table = [
+        ("stop", FinishReason::Stop),
+        ("length", FinishReason::Length),
+        ("tool_calls", FinishReason::ToolCalls),
+        ("content_filter", FinishReason::ContentFilter),
+        ("something_new", FinishReason::Other("something_new".into())),
+    ];
+    for (text, reason) in table {
+        assert_eq!(response::finish_reason(text), reason, "{text}");
+        assert_eq!(response::finish_reason_text(&reason), text);
+    }
+    assert_eq!(
+        response::finish_reason("function_call"),
+        FinishReason::ToolCalls
+    );
+    assert_eq!(
+        response::finish_reason_text(&FinishReason::StopSequence(Some("END".into()))),
+        "stop"
+    );
+}

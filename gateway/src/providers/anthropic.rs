@@ -1,0 +1,207 @@
+//! The Anthropic Messages API adapter (`flavor = "anthropic"`): `POST
+//! {base_url}/messages` with `x-api-key` and `anthropic-version`. A client that
+//! speaks Anthropic too has its body sent with only the model swapped; any
+//! other is written by the Anthropic egress translator, with the catalog's max
+//! output as `max_tokens` when the client set none (the API requires it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
+
+use super::openai_compat::BuildError;
+use super::{transport_error, Adapter, UpstreamBody, UpstreamRequest};
+use crate::config::{Endpoint, ProviderConfig, ProviderKey, Timeouts};
+use crate::error::GatewayError;
+use crate::formats::anthropic::egress::API_VERSION;
+use crate::formats::codec::EgressFormat;
+
+pub struct Anthropic {
+    name: Arc<String>,
+    client: reqwest::Client,
+    messages_url: reqwest::Url,
+    key: ProviderKey,
+    query: Vec<(String, String)>,
+    timeouts: Timeouts,
+}
+
+impl Anthropic {
+    pub fn new(config: &ProviderConfig) -> Result<Anthropic, BuildError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .tcp_nodelay(true)
+            // A redirect would carry the key and the prompt elsewhere: a 3xx is an error.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.timeouts.connect)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(1024)
+            .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let text = format!("{}/messages", config.base_url);
+        let messages_url = reqwest::Url::parse(&text).map_err(|_| BuildError::Url(text))?;
+        Ok(Anthropic {
+            name: Arc::new(config.name.clone()),
+            client,
+            messages_url,
+            key: config.api_key.clone(),
+            query: config.query.clone(),
+            timeouts: config.timeouts,
+        })
+    }
+}
+
+/// The body for one attempt: the client's own Anthropic body with the model
+/// swapped, or the gateway's request written as a Messages request.
+pub fn upstream_body(request: &UpstreamRequest<'_, '_>) -> Result<Vec<u8>, GatewayError> {
+    match request.body {
+        UpstreamBody::Same(body) => Ok(body.write_with(&[("model", request.upstream_model_json)])),
+        UpstreamBody::Translated(chat) => {
+            EgressFormat::Anthropic.encode_request(chat, request.upstream_model, request.max_output)
+        }
+    }
+}
+
+impl Adapter for Anthropic {
+    fn name(&self) -> &Arc<String> {
+        &self.name
+    }
+
+    fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    fn format(&self) -> EgressFormat {
+        EgressFormat::Anthropic
+    }
+
+    fn unusable(&self) -> Option<GatewayError> {
+        self.key
+            .unavailable()
+            .map(|reason| GatewayError::ProviderUnavailable {
+                provider: self.name.to_string(),
+                reason,
+            })
+    }
+
+    async fn send(
+        &self,
+        request: UpstreamRequest<'_, '_>,
+    ) -> Result<reqwest::Response, GatewayError> {
+        if request.endpoint != Endpoint::Chat {
+            return Err(GatewayError::ProviderUnavailable {
+                provider: self.name.to_string(),
+                reason: "Anthropic's API serves no embeddings".to_owned(),
+            });
+        }
+        let mut builder = self
+            .client
+            .post(self.messages_url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header("anthropic-version", API_VERSION)
+            .timeout(self.timeouts.total);
+        if !self.query.is_empty() {
+            builder = builder.query(&self.query);
+        }
+        builder = match &self.key {
+            ProviderKey::None => builder,
+            ProviderKey::Present(key) => builder.header("x-api-key", key.expose()),
+            ProviderKey::Missing(_) | ProviderKey::FromFile(_) => {
+                return Err(self
+                    .unusable()
+                    .unwrap_or_else(|| GatewayError::ProviderUnavailable {
+                        provider: self.name.to_string(),
+                        reason: "it has no API key".to_owned(),
+                    }))
+            }
+        };
+        let body = upstream_body(&request)?;
+        let sent = tokio::time::timeout(self.timeouts.first_byte, builder.body(body).send()).await;
+        match sent {
+            Err(_) => Err(GatewayError::UpstreamTimeout {
+                provider: self.name.to_string(),
+                phase: "first byte",
+            }),
+            Ok(Err(error)) => Err(transport_error(&self.name, &error)),
+            Ok(Ok(response)) => Ok(response),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::{ChatRequest, Message, Part, Role};
+    use crate::openai::request::RawObject;
+
+    fn request<'a, 'b>(body: UpstreamBody<'a, 'b>) -> UpstreamRequest<'a, 'b> {
+        UpstreamRequest {
+            endpoint: Endpoint::Chat,
+            body,
+            upstream_model_json: "\"claude-up\"",
+            upstream_model: "claude-up",
+            max_output: 64000,
+            force_stream_usage: true,
+        }
+    }
+
+    fn chat(max_tokens: Option<u64>) -> ChatRequest {
+        ChatRequest {
+            model: "alias".into(),
+            system: vec![Part::text("be brief")],
+            messages: vec![Message {
+                role: Role::User,
+                content: vec![Part::text("hi")],
+            }],
+            max_tokens,
+            stream: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_translated_request_defaults_max_tokens_from_the_catalog() {
+        let request = chat(None);
+        let body = upstream_body(&request_for(&request)).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["model"], "claude-up");
+        assert_eq!(body["max_tokens"], 64000);
+        assert_eq!(body["system"], "be brief");
+        assert_eq!(body["messages"][0]["role"], "user");
+        assert_eq!(body["stream"], true);
+        // OpenAI's stream option is not Anthropic's: the usage comes anyway.
+        assert!(body.get("stream_options").is_none());
+
+        let request = chat(Some(12));
+        let body = upstream_body(&request_for(&request)).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["max_tokens"], 12);
+    }
+
+    fn request_for(chat: &ChatRequest) -> UpstreamRequest<'static, '_> {
+        request(UpstreamBody::Translated(chat))
+    }
+
+    #[test]
+    fn an_anthropic_body_is_sent_with_only_the_model_swapped() {
+        let raw = br#"{"model":"alias","max_tokens":5,"messages":[{"role":"user","content":"x"}],"stream":true}"#;
+        let object = RawObject::parse(raw).unwrap();
+        let body = upstream_body(&request(UpstreamBody::Same(&object))).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"model":"claude-up","max_tokens":5,"messages":[{"role":"user","content":"x"}],"stream":true}"#
+        );
+    }
+
+    #[test]
+    fn a_request_anthropic_refuses_is_a_client_error() {
+        let mut hot = chat(Some(10));
+        hot.temperature = Some(1.5);
+        let error = upstream_body(&request_for(&hot)).unwrap_err();
+        assert_eq!(error.status(), 400);
+        assert!(error.to_string().contains("temperature"), "{error}");
+    }
+}
