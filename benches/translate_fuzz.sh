@@ -17,6 +17,10 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 target_dir="${CARGO_TARGET_DIR:-target}"
+# Overflow checks on, as in debug builds: an overflow that release code would
+# wrap silently is a failure here (it found TokenUsage::total overflowing on
+# absurd provider counts, which a release run without checks reported clean).
+export CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true
 if [[ -z "${NO_BUILD:-}" ]]; then
     cargo build --release -p benches --bin translate_fuzz
 fi

@@ -17,8 +17,10 @@ pub struct TokenUsage {
 }
 
 impl TokenUsage {
+    /// Prompt plus completion tokens. The counts come from providers, which may
+    /// report anything: an absurd count saturates instead of overflowing.
     pub fn total(&self) -> u64 {
-        self.prompt_tokens + self.completion_tokens
+        self.prompt_tokens.saturating_add(self.completion_tokens)
     }
 }
 
@@ -36,5 +38,15 @@ mod tests {
             reasoning_tokens: 3,
         };
         assert_eq!(usage.total(), 15);
+    }
+
+    #[test]
+    fn an_absurd_reported_count_saturates() {
+        let usage = TokenUsage {
+            prompt_tokens: u64::MAX - 1,
+            completion_tokens: 5,
+            ..TokenUsage::default()
+        };
+        assert_eq!(usage.total(), u64::MAX);
     }
 }
