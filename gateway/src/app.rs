@@ -26,7 +26,7 @@ use std::convert::Infallible;
 use axum::routing::{any, get, post, MethodRouter};
 use axum::{middleware, Extension, Router};
 
-use crate::handlers::{analytics_api, chat, dashboard, embeddings, models, ops, roi};
+use crate::handlers::{analytics_api, chat, completions, dashboard, embeddings, models, ops, roi};
 use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::route::Route;
 use crate::state::AppState;
@@ -43,6 +43,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/embeddings",
             api(Route::Embeddings, post(embeddings::embeddings)),
+        )
+        .route(
+            "/completions",
+            api(Route::Completions, post(completions::completions)),
         )
         .route("/models", api(Route::Models, get(models::list)))
         .route("/models/{id}", api(Route::Models, get(models::retrieve)));

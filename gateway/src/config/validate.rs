@@ -593,6 +593,13 @@ fn validate_provider(
             ))
         }
     };
+    let responses_api = raw.responses_api.unwrap_or(false);
+    if responses_api && flavor != Flavor::OpenAi {
+        return Err(invalid(
+            format!("{path}.responses_api"),
+            "only an `openai`-flavored provider can serve the Responses API",
+        ));
+    }
     let base_url = raw.base_url.trim_end_matches('/').to_owned();
     match reqwest::Url::parse(&base_url) {
         Ok(url) if url.scheme() == "https" => {}
@@ -676,6 +683,7 @@ fn validate_provider(
         headers,
         query: raw.query.into_iter().collect(),
         timeouts,
+        responses_api,
     })
 }
 
@@ -699,10 +707,13 @@ fn validate_model(
     let endpoint = match raw.endpoint.as_deref() {
         None | Some("chat") => Endpoint::Chat,
         Some("embeddings") => Endpoint::Embeddings,
+        Some("completions") => Endpoint::Completions,
         Some(other) => {
             return Err(invalid(
                 format!("{path}.endpoint"),
-                format!("unknown endpoint `{other}` (expected `chat` or `embeddings`)"),
+                format!(
+                    "unknown endpoint `{other}` (expected `chat`, `embeddings` or `completions`)"
+                ),
             ))
         }
     };
@@ -751,10 +762,10 @@ fn validate_price(
     let output = match (raw.output, endpoint) {
         (Some(output), _) => amount("output", output)?,
         (None, Endpoint::Embeddings) => Price(0),
-        (None, Endpoint::Chat) => {
+        (None, Endpoint::Chat | Endpoint::Completions) => {
             return Err(invalid(
                 format!("{path}.output"),
-                "a chat model needs an output price (USD per million tokens)",
+                "a chat or completions model needs an output price (USD per million tokens)",
             ))
         }
     };

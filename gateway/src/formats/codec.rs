@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use super::anthropic;
 use super::openai_chat;
+use super::responses;
 use super::IngressFormat;
 use crate::error::GatewayError;
 use crate::llm::{ChatRequest, ChatResponse, StreamEvent};
@@ -22,6 +23,9 @@ pub enum EgressFormat {
     OpenAiChat,
     /// Anthropic's Messages API.
     Anthropic,
+    /// OpenAI's Responses API, spoken by providers configured with
+    /// `responses_api` to clients that speak it too.
+    Responses,
 }
 
 impl EgressFormat {
@@ -30,6 +34,7 @@ impl EgressFormat {
         matches!(
             (self, ingress),
             (EgressFormat::OpenAiChat, IngressFormat::OpenAiChat)
+                | (EgressFormat::Responses, IngressFormat::Responses)
         )
     }
 
@@ -38,6 +43,7 @@ impl EgressFormat {
         match self {
             EgressFormat::OpenAiChat => "openai_chat",
             EgressFormat::Anthropic => "anthropic",
+            EgressFormat::Responses => "responses",
         }
     }
 
@@ -59,6 +65,11 @@ impl EgressFormat {
                 upstream_model.clone_into(&mut body.model);
                 serde_json::to_vec(&body).map_err(|e| GatewayError::invalid(e.to_string(), None))
             }
+            EgressFormat::Responses => {
+                let mut body = responses::egress::request(request);
+                upstream_model.clone_into(&mut body.model);
+                serde_json::to_vec(&body).map_err(|e| GatewayError::invalid(e.to_string(), None))
+            }
         }
     }
 
@@ -69,6 +80,7 @@ impl EgressFormat {
             EgressFormat::Anthropic => {
                 anthropic::egress::parse_response(body, &anthropic_plan(request)).ok()
             }
+            EgressFormat::Responses => responses::response::decode_bytes(body),
         }
     }
 
@@ -79,6 +91,10 @@ impl EgressFormat {
             EgressFormat::Anthropic => StreamDecoder::Anthropic(Box::new(
                 anthropic::egress::StreamDecoder::new(anthropic_plan(request)),
             )),
+            EgressFormat::Responses => StreamDecoder::Responses {
+                decoder: Box::default(),
+                done: false,
+            },
         }
     }
 
@@ -98,7 +114,7 @@ impl EgressFormat {
             return error;
         };
         let message = match self {
-            EgressFormat::OpenAiChat => openai_error_message(&body),
+            EgressFormat::OpenAiChat | EgressFormat::Responses => openai_error_message(&body),
             EgressFormat::Anthropic => anthropic::error::parse_error(&body).map(|(_, m)| m),
         }
         .unwrap_or_else(|| format!("Provider `{provider}` answered {}.", status.as_u16()));
@@ -228,6 +244,11 @@ impl IngressFormat {
 pub enum StreamDecoder {
     OpenAiChat(openai_chat::stream::Decoder),
     Anthropic(Box<anthropic::egress::StreamDecoder>),
+    /// The Responses decoder, and whether its final event came.
+    Responses {
+        decoder: Box<responses::stream::Decoder>,
+        done: bool,
+    },
 }
 
 impl StreamDecoder {
@@ -241,6 +262,11 @@ impl StreamDecoder {
                 decoder.push(data, &mut events).ok()?;
                 Some(events)
             }
+            StreamDecoder::Responses { decoder, done } => {
+                let events = decoder.push(data).ok()?;
+                *done |= events.iter().any(|e| matches!(e, StreamEvent::Finish(_)));
+                Some(events)
+            }
         }
     }
 
@@ -249,6 +275,7 @@ impl StreamDecoder {
         match self {
             StreamDecoder::OpenAiChat(decoder) => decoder.done(),
             StreamDecoder::Anthropic(decoder) => decoder.is_done(),
+            StreamDecoder::Responses { done, .. } => *done,
         }
     }
 }
@@ -257,12 +284,14 @@ impl StreamDecoder {
 #[derive(Debug)]
 pub enum StreamEncoder {
     OpenAiChat(openai_chat::stream::Encoder),
+    Responses(Box<responses::stream::Encoder>),
 }
 
 impl StreamEncoder {
     pub fn encode(&mut self, event: &StreamEvent) -> Option<Bytes> {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.encode(event),
+            StreamEncoder::Responses(encoder) => non_empty(&encoder.push(event)),
         }
     }
 
@@ -270,8 +299,27 @@ impl StreamEncoder {
     pub fn finish(&mut self) -> Bytes {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.finish(),
+            StreamEncoder::Responses(encoder) => responses::stream::frames(&encoder.finish()),
         }
     }
+
+    /// The events that end this stream with `error`, where the format ends a
+    /// failed stream its own way (Responses: `response.failed`, numbered on
+    /// from the events sent); `None`: the format's usual error event
+    /// ([`IngressFormat::error_event`]).
+    pub fn fail(&mut self, error: &GatewayError) -> Option<Bytes> {
+        match self {
+            StreamEncoder::OpenAiChat(_) => None,
+            StreamEncoder::Responses(encoder) => {
+                non_empty(&encoder.fail(&responses::error::ErrorObject::from_gateway(error)))
+            }
+        }
+    }
+}
+
+/// Responses events as SSE frames; `None` for none.
+fn non_empty(events: &[responses::wire::events::Event]) -> Option<Bytes> {
+    (!events.is_empty()).then(|| responses::stream::frames(events))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 pub mod analytics_api;
 pub mod chat;
+pub mod completions;
 pub mod dashboard;
 pub mod embeddings;
 pub mod models;
@@ -68,6 +69,7 @@ pub fn route_error(model: &str, endpoint: Endpoint, error: RouteError) -> Gatewa
             endpoint: match endpoint {
                 Endpoint::Chat => "chat completions",
                 Endpoint::Embeddings => "embeddings",
+                Endpoint::Completions => "completions",
             },
         },
         RouteError::Unsuitable { missing } => GatewayError::Unsuitable {

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use crate::config::{Endpoint, Flavor, ProviderConfig, Timeouts};
 use crate::error::GatewayError;
 use crate::formats::codec::EgressFormat;
+use crate::formats::IngressFormat;
 use crate::llm::ChatRequest;
 use crate::openai::request::RawObject;
 
@@ -46,6 +47,8 @@ pub struct UpstreamRequest<'a, 'b> {
     pub max_output: u64,
     /// Ask the provider for a final usage chunk (`stream_options.include_usage`).
     pub force_stream_usage: bool,
+    /// The format the body is sent in ([`Adapter::format_for`] the client's).
+    pub egress: EgressFormat,
 }
 
 pub trait Adapter {
@@ -55,6 +58,14 @@ pub trait Adapter {
 
     /// The wire format the provider speaks.
     fn format(&self) -> EgressFormat;
+
+    /// The format a request from a client speaking `ingress` is sent in: the
+    /// provider's own, unless it also speaks the client's (an OpenAI provider
+    /// with `responses_api` serves Responses clients untranslated).
+    fn format_for(&self, ingress: IngressFormat) -> EgressFormat {
+        let _ = ingress;
+        self.format()
+    }
 
     /// Why this provider cannot be called at all (no API key), if so. Checked
     /// before an attempt, so a keyless provider never uses one up.
@@ -109,6 +120,13 @@ impl Adapter for Provider {
         match self {
             Provider::OpenAiCompatible(p) => p.format(),
             Provider::Anthropic(p) => p.format(),
+        }
+    }
+
+    fn format_for(&self, ingress: IngressFormat) -> EgressFormat {
+        match self {
+            Provider::OpenAiCompatible(p) => p.format_for(ingress),
+            Provider::Anthropic(p) => p.format_for(ingress),
         }
     }
 

@@ -12,6 +12,7 @@ use super::{transport_error, Adapter, UpstreamBody, UpstreamRequest};
 use crate::config::{Endpoint, Flavor, ProviderConfig, ProviderKey, Timeouts};
 use crate::error::GatewayError;
 use crate::formats::codec::EgressFormat;
+use crate::formats::IngressFormat;
 use crate::openai::request::RawObject;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,13 +23,23 @@ pub enum BuildError {
     Url(String),
 }
 
+/// The URL of each API the provider serves.
+struct Urls {
+    chat: reqwest::Url,
+    embeddings: reqwest::Url,
+    completions: reqwest::Url,
+    responses: reqwest::Url,
+}
+
 pub struct OpenAiCompatible {
     name: Arc<String>,
     client: reqwest::Client,
     flavor: Flavor,
-    /// Parsed once: reqwest would otherwise parse a URL string on every request.
-    chat_url: reqwest::Url,
-    embeddings_url: reqwest::Url,
+    /// Parsed once: reqwest would otherwise parse a URL string on every
+    /// request. Boxed: four URLs would make every `Provider` twice as large.
+    urls: Box<Urls>,
+    /// Serves the Responses API too (`responses_api`).
+    responses_api: bool,
     key: ProviderKey,
     query: Vec<(String, String)>,
     timeouts: Timeouts,
@@ -59,28 +70,46 @@ impl OpenAiCompatible {
             name: Arc::new(config.name.clone()),
             client,
             flavor: config.flavor,
-            chat_url: parse("chat/completions")?,
-            embeddings_url: parse("embeddings")?,
+            urls: Box::new(Urls {
+                chat: parse("chat/completions")?,
+                embeddings: parse("embeddings")?,
+                completions: parse("completions")?,
+                responses: parse("responses")?,
+            }),
+            responses_api: config.responses_api,
             key: config.api_key.clone(),
             query: config.query.clone(),
             timeouts: config.timeouts,
         })
     }
 
-    fn url(&self, endpoint: Endpoint, upstream_model: &str) -> Result<reqwest::Url, GatewayError> {
+    fn url(
+        &self,
+        endpoint: Endpoint,
+        egress: EgressFormat,
+        upstream_model: &str,
+    ) -> Result<reqwest::Url, GatewayError> {
         match (self.flavor, endpoint) {
+            // Only an `openai` provider is configured with `responses_api`.
+            (_, Endpoint::Chat) if egress == EgressFormat::Responses => {
+                Ok(self.urls.responses.clone())
+            }
             // An `anthropic` provider has its own adapter and never gets here.
-            (Flavor::OpenAi | Flavor::Anthropic, Endpoint::Chat) => Ok(self.chat_url.clone()),
+            (Flavor::OpenAi | Flavor::Anthropic, Endpoint::Chat) => Ok(self.urls.chat.clone()),
             (Flavor::OpenAi | Flavor::Anthropic, Endpoint::Embeddings) => {
-                Ok(self.embeddings_url.clone())
+                Ok(self.urls.embeddings.clone())
+            }
+            (Flavor::OpenAi | Flavor::Anthropic, Endpoint::Completions) => {
+                Ok(self.urls.completions.clone())
             }
             (Flavor::Azure, _) => {
                 let tail: &[&str] = match endpoint {
                     Endpoint::Chat => &["chat", "completions"],
                     Endpoint::Embeddings => &["embeddings"],
+                    Endpoint::Completions => &["completions"],
                 };
                 // chat_url is `{base}/chat/completions`: drop those two segments.
-                let mut url = self.chat_url.clone();
+                let mut url = self.urls.chat.clone();
                 url.path_segments_mut()
                     .map_err(|()| GatewayError::ProviderUnavailable {
                         provider: self.name.to_string(),
@@ -98,16 +127,15 @@ impl OpenAiCompatible {
 
 /// The upstream body: the client's fields verbatim except `model` and, when the
 /// gateway needs usage from a stream, `stream_options`; or a request from
-/// another format, written as chat completions.
+/// another format, written in the provider's (chat completions, or Responses
+/// for a `responses_api` provider).
 pub fn upstream_body(request: &UpstreamRequest<'_, '_>) -> Result<Vec<u8>, GatewayError> {
     let body = match request.body {
         UpstreamBody::Same(body) => body,
         UpstreamBody::Translated(chat) => {
-            return EgressFormat::OpenAiChat.encode_request(
-                chat,
-                request.upstream_model,
-                request.max_output,
-            )
+            return request
+                .egress
+                .encode_request(chat, request.upstream_model, request.max_output)
         }
     };
     let stream_options;
@@ -148,6 +176,14 @@ impl Adapter for OpenAiCompatible {
         EgressFormat::OpenAiChat
     }
 
+    fn format_for(&self, ingress: IngressFormat) -> EgressFormat {
+        if self.responses_api && ingress == IngressFormat::Responses {
+            EgressFormat::Responses
+        } else {
+            EgressFormat::OpenAiChat
+        }
+    }
+
     fn unusable(&self) -> Option<GatewayError> {
         self.key
             .unavailable()
@@ -163,7 +199,7 @@ impl Adapter for OpenAiCompatible {
     ) -> Result<reqwest::Response, GatewayError> {
         let mut builder = self
             .client
-            .post(self.url(request.endpoint, request.upstream_model)?)
+            .post(self.url(request.endpoint, request.egress, request.upstream_model)?)
             .header(CONTENT_TYPE, "application/json")
             .timeout(self.timeouts.total);
         if !self.query.is_empty() {
@@ -211,12 +247,17 @@ mod tests {
             upstream_model: "up-model",
             max_output: 1000,
             force_stream_usage: force,
+            egress: EgressFormat::OpenAiChat,
         };
         serde_json::from_slice(&upstream_body(&request).unwrap()).unwrap()
     }
 
     fn provider(flavor: Flavor, base_url: &str) -> OpenAiCompatible {
-        OpenAiCompatible::new(&ProviderConfig {
+        OpenAiCompatible::new(&config(flavor, base_url)).unwrap()
+    }
+
+    fn config(flavor: Flavor, base_url: &str) -> ProviderConfig {
+        ProviderConfig {
             name: "p".into(),
             catalog: "p".into(),
             flavor,
@@ -230,29 +271,87 @@ mod tests {
                 idle: std::time::Duration::from_secs(1),
                 total: std::time::Duration::from_secs(1),
             },
-        })
-        .unwrap()
+            responses_api: false,
+        }
     }
 
     #[test]
     fn builds_openai_and_azure_urls() {
         let openai = provider(Flavor::OpenAi, "http://h:1/v1");
         assert_eq!(
-            openai.url(Endpoint::Chat, "m").unwrap().as_str(),
+            openai
+                .url(Endpoint::Chat, EgressFormat::OpenAiChat, "m")
+                .unwrap()
+                .as_str(),
             "http://h:1/v1/chat/completions"
         );
         assert_eq!(
-            openai.url(Endpoint::Embeddings, "m").unwrap().as_str(),
+            openai
+                .url(Endpoint::Embeddings, EgressFormat::OpenAiChat, "m")
+                .unwrap()
+                .as_str(),
             "http://h:1/v1/embeddings"
         );
         let azure = provider(Flavor::Azure, "https://res.openai.azure.com");
         assert_eq!(
-            azure.url(Endpoint::Chat, "my deploy").unwrap().as_str(),
+            azure
+                .url(Endpoint::Chat, EgressFormat::OpenAiChat, "my deploy")
+                .unwrap()
+                .as_str(),
             "https://res.openai.azure.com/openai/deployments/my%20deploy/chat/completions"
         );
         assert_eq!(
-            azure.url(Endpoint::Embeddings, "e").unwrap().as_str(),
+            azure
+                .url(Endpoint::Embeddings, EgressFormat::OpenAiChat, "e")
+                .unwrap()
+                .as_str(),
             "https://res.openai.azure.com/openai/deployments/e/embeddings"
+        );
+        assert_eq!(
+            azure
+                .url(Endpoint::Completions, EgressFormat::OpenAiChat, "i")
+                .unwrap()
+                .as_str(),
+            "https://res.openai.azure.com/openai/deployments/i/completions"
+        );
+    }
+
+    #[test]
+    fn legacy_completions_and_responses_have_their_own_paths() {
+        let openai = provider(Flavor::OpenAi, "http://h:1/v1");
+        assert_eq!(
+            openai
+                .url(Endpoint::Completions, EgressFormat::OpenAiChat, "m")
+                .unwrap()
+                .as_str(),
+            "http://h:1/v1/completions"
+        );
+        assert_eq!(
+            openai
+                .url(Endpoint::Chat, EgressFormat::Responses, "m")
+                .unwrap()
+                .as_str(),
+            "http://h:1/v1/responses"
+        );
+        assert_eq!(
+            openai.format_for(IngressFormat::Responses),
+            EgressFormat::OpenAiChat,
+            "only a provider configured with responses_api is sent Responses"
+        );
+        let mut config = config(Flavor::OpenAi, "http://h:1/v1");
+        config.responses_api = true;
+        let responses = OpenAiCompatible::new(&config).unwrap();
+        assert_eq!(
+            responses.format_for(IngressFormat::Responses),
+            EgressFormat::Responses
+        );
+        assert_eq!(
+            responses.format_for(IngressFormat::OpenAiChat),
+            EgressFormat::OpenAiChat
+        );
+        assert_eq!(
+            responses.format_for(IngressFormat::Anthropic),
+            EgressFormat::OpenAiChat
         );
     }
 
@@ -288,6 +387,7 @@ mod tests {
             upstream_model: "up-model",
             max_output: 1000,
             force_stream_usage: false,
+            egress: EgressFormat::OpenAiChat,
         };
         let body: serde_json::Value =
             serde_json::from_slice(&upstream_body(&request).unwrap()).unwrap();
