@@ -10,6 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use bytes::Bytes;
 
 use super::anthropic;
+use super::gemini;
 use super::openai_chat;
 use super::IngressFormat;
 use crate::error::GatewayError;
@@ -22,6 +23,8 @@ pub enum EgressFormat {
     OpenAiChat,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Gemini's `generateContent` API.
+    Gemini,
 }
 
 impl EgressFormat {
@@ -38,6 +41,7 @@ impl EgressFormat {
         match self {
             EgressFormat::OpenAiChat => "openai_chat",
             EgressFormat::Anthropic => "anthropic",
+            EgressFormat::Gemini => "gemini",
         }
     }
 
@@ -59,6 +63,10 @@ impl EgressFormat {
                 upstream_model.clone_into(&mut body.model);
                 serde_json::to_vec(&body).map_err(|e| GatewayError::invalid(e.to_string(), None))
             }
+            EgressFormat::Gemini => {
+                gemini::render_body(request, &gemini::RenderOptions::for_model(upstream_model))
+                    .map_err(|e| GatewayError::invalid(e.to_string(), e.param()))
+            }
         }
     }
 
@@ -69,6 +77,7 @@ impl EgressFormat {
             EgressFormat::Anthropic => {
                 anthropic::egress::parse_response(body, &anthropic_plan(request)).ok()
             }
+            EgressFormat::Gemini => gemini::parse(body).ok(),
         }
     }
 
@@ -79,6 +88,7 @@ impl EgressFormat {
             EgressFormat::Anthropic => StreamDecoder::Anthropic(Box::new(
                 anthropic::egress::StreamDecoder::new(anthropic_plan(request)),
             )),
+            EgressFormat::Gemini => StreamDecoder::Gemini(Box::default()),
         }
     }
 
@@ -100,6 +110,7 @@ impl EgressFormat {
         let message = match self {
             EgressFormat::OpenAiChat => openai_error_message(&body),
             EgressFormat::Anthropic => anthropic::error::parse_error(&body).map(|(_, m)| m),
+            EgressFormat::Gemini => gemini::classify(status.as_u16(), &body).message,
         }
         .unwrap_or_else(|| format!("Provider `{provider}` answered {}.", status.as_u16()));
         let (status, body) = ingress.upstream_error(status, &message);
@@ -228,6 +239,7 @@ impl IngressFormat {
 pub enum StreamDecoder {
     OpenAiChat(openai_chat::stream::Decoder),
     Anthropic(Box<anthropic::egress::StreamDecoder>),
+    Gemini(Box<gemini::StreamDecoder>),
 }
 
 impl StreamDecoder {
@@ -241,6 +253,7 @@ impl StreamDecoder {
                 decoder.push(data, &mut events).ok()?;
                 Some(events)
             }
+            StreamDecoder::Gemini(decoder) => decoder.data(data).ok(),
         }
     }
 
@@ -249,6 +262,7 @@ impl StreamDecoder {
         match self {
             StreamDecoder::OpenAiChat(decoder) => decoder.done(),
             StreamDecoder::Anthropic(decoder) => decoder.is_done(),
+            StreamDecoder::Gemini(decoder) => decoder.finished(),
         }
     }
 }
@@ -374,6 +388,68 @@ mod tests {
             .unwrap();
         assert_eq!(answer.finish, FinishReason::Stop);
         assert!(matches!(&answer.content[..], [Part::Text { text, .. }] if text.contains("\"a\"")));
+    }
+
+    #[test]
+    fn gemini_requests_answers_and_errors_go_through_its_translators() {
+        let mut asks = request();
+        asks.system = vec![Part::text("be brief")];
+        let body = EgressFormat::Gemini
+            .encode_request(&asks, "gemini-2.5-flash", 1)
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["systemInstruction"]["parts"][0]["text"], "be brief");
+        assert_eq!(body["contents"][0]["parts"][0]["text"], "hi");
+        let mut two = request();
+        two.n = Some(2);
+        let error = EgressFormat::Gemini
+            .encode_request(&two, "gemini-2.5-flash", 1)
+            .unwrap_err();
+        assert_eq!(
+            (error.status(), error.param()),
+            (StatusCode::BAD_REQUEST, Some("n"))
+        );
+
+        let answer = br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"hello"}]},
+            "finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":10,
+            "candidatesTokenCount":3,"thoughtsTokenCount":4,"cachedContentTokenCount":6},
+            "modelVersion":"gemini-2.5-flash","responseId":"r1"}"#;
+        let answer = EgressFormat::Gemini
+            .decode_response(answer, &request())
+            .unwrap();
+        assert_eq!(answer.finish, FinishReason::Stop);
+        let usage = answer.usage.unwrap();
+        assert_eq!((usage.prompt_tokens, usage.cached_prompt_tokens), (10, 6));
+        assert_eq!((usage.completion_tokens, usage.reasoning_tokens), (7, 4));
+
+        let mut decoder = EgressFormat::Gemini.stream_decoder(&request());
+        let events = decoder
+            .decode(br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"he"}]},"index":0}]}"#)
+            .unwrap();
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, StreamEvent::Text(t) if t == "he")));
+        assert!(!decoder.done());
+        decoder
+            .decode(br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"y"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":2,"candidatesTokenCount":2}}"#)
+            .unwrap();
+        assert!(decoder.done());
+
+        let overloaded = EgressFormat::Gemini.relay_error(
+            IngressFormat::OpenAiChat,
+            upstream(
+                503,
+                br#"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#,
+            ),
+        );
+        assert!(overloaded.is_retryable());
+        let GatewayError::Upstream { status, body, .. } = &overloaded else {
+            panic!("{overloaded:?}");
+        };
+        assert_eq!(*status, StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["error"]["message"], "The model is overloaded.");
+        assert_eq!(body["error"]["type"], "server_error");
     }
 
     #[test]
