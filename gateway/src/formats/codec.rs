@@ -10,6 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use bytes::Bytes;
 
 use super::anthropic;
+use super::gemini;
 use super::openai_chat;
 use super::responses;
 use super::IngressFormat;
@@ -26,6 +27,8 @@ pub enum EgressFormat {
     /// OpenAI's Responses API, spoken by providers configured with
     /// `responses_api` to clients that speak it too.
     Responses,
+    /// Gemini's `generateContent` API.
+    Gemini,
 }
 
 impl EgressFormat {
@@ -44,6 +47,7 @@ impl EgressFormat {
             EgressFormat::OpenAiChat => "openai_chat",
             EgressFormat::Anthropic => "anthropic",
             EgressFormat::Responses => "responses",
+            EgressFormat::Gemini => "gemini",
         }
     }
 
@@ -70,6 +74,10 @@ impl EgressFormat {
                 upstream_model.clone_into(&mut body.model);
                 serde_json::to_vec(&body).map_err(|e| GatewayError::invalid(e.to_string(), None))
             }
+            EgressFormat::Gemini => {
+                gemini::render_body(request, &gemini::RenderOptions::for_model(upstream_model))
+                    .map_err(|e| GatewayError::invalid(e.to_string(), e.param()))
+            }
         }
     }
 
@@ -81,6 +89,7 @@ impl EgressFormat {
                 anthropic::egress::parse_response(body, &anthropic_plan(request)).ok()
             }
             EgressFormat::Responses => responses::response::decode_bytes(body),
+            EgressFormat::Gemini => gemini::parse(body).ok(),
         }
     }
 
@@ -95,6 +104,7 @@ impl EgressFormat {
                 decoder: Box::default(),
                 done: false,
             },
+            EgressFormat::Gemini => StreamDecoder::Gemini(Box::default()),
         }
     }
 
@@ -116,6 +126,7 @@ impl EgressFormat {
         let message = match self {
             EgressFormat::OpenAiChat | EgressFormat::Responses => openai_error_message(&body),
             EgressFormat::Anthropic => anthropic::error::parse_error(&body).map(|(_, m)| m),
+            EgressFormat::Gemini => gemini::classify(status.as_u16(), &body).message,
         }
         .unwrap_or_else(|| format!("Provider `{provider}` answered {}.", status.as_u16()));
         let (status, body) = ingress.upstream_error(status, &message);
@@ -249,6 +260,7 @@ pub enum StreamDecoder {
         decoder: Box<responses::stream::Decoder>,
         done: bool,
     },
+    Gemini(Box<gemini::StreamDecoder>),
 }
 
 impl StreamDecoder {
@@ -267,6 +279,7 @@ impl StreamDecoder {
                 *done |= events.iter().any(|e| matches!(e, StreamEvent::Finish(_)));
                 Some(events)
             }
+            StreamDecoder::Gemini(decoder) => decoder.data(data).ok(),
         }
     }
 
@@ -276,6 +289,7 @@ impl StreamDecoder {
             StreamDecoder::OpenAiChat(decoder) => decoder.done(),
             StreamDecoder::Anthropic(decoder) => decoder.is_done(),
             StreamDecoder::Responses { done, .. } => *done,
+            StreamDecoder::Gemini(decoder) => decoder.finished(),
         }
     }
 }
@@ -422,6 +436,68 @@ mod tests {
             .unwrap();
         assert_eq!(answer.finish, FinishReason::Stop);
         assert!(matches!(&answer.content[..], [Part::Text { text, .. }] if text.contains("\"a\"")));
+    }
+
+    #[test]
+    fn gemini_requests_answers_and_errors_go_through_its_translators() {
+        let mut asks = request();
+        asks.system = vec![Part::text("be brief")];
+        let body = EgressFormat::Gemini
+            .encode_request(&asks, "gemini-2.5-flash", 1)
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["systemInstruction"]["parts"][0]["text"], "be brief");
+        assert_eq!(body["contents"][0]["parts"][0]["text"], "hi");
+        let mut two = request();
+        two.n = Some(2);
+        let error = EgressFormat::Gemini
+            .encode_request(&two, "gemini-2.5-flash", 1)
+            .unwrap_err();
+        assert_eq!(
+            (error.status(), error.param()),
+            (StatusCode::BAD_REQUEST, Some("n"))
+        );
+
+        let answer = br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"hello"}]},
+            "finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":10,
+            "candidatesTokenCount":3,"thoughtsTokenCount":4,"cachedContentTokenCount":6},
+            "modelVersion":"gemini-2.5-flash","responseId":"r1"}"#;
+        let answer = EgressFormat::Gemini
+            .decode_response(answer, &request())
+            .unwrap();
+        assert_eq!(answer.finish, FinishReason::Stop);
+        let usage = answer.usage.unwrap();
+        assert_eq!((usage.prompt_tokens, usage.cached_prompt_tokens), (10, 6));
+        assert_eq!((usage.completion_tokens, usage.reasoning_tokens), (7, 4));
+
+        let mut decoder = EgressFormat::Gemini.stream_decoder(&request());
+        let events = decoder
+            .decode(br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"he"}]},"index":0}]}"#)
+            .unwrap();
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, StreamEvent::Text(t) if t == "he")));
+        assert!(!decoder.done());
+        decoder
+            .decode(br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"y"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":2,"candidatesTokenCount":2}}"#)
+            .unwrap();
+        assert!(decoder.done());
+
+        let overloaded = EgressFormat::Gemini.relay_error(
+            IngressFormat::OpenAiChat,
+            upstream(
+                503,
+                br#"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#,
+            ),
+        );
+        assert!(overloaded.is_retryable());
+        let GatewayError::Upstream { status, body, .. } = &overloaded else {
+            panic!("{overloaded:?}");
+        };
+        assert_eq!(*status, StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["error"]["message"], "The model is overloaded.");
+        assert_eq!(body["error"]["type"], "server_error");
     }
 
     #[test]
