@@ -3,17 +3,21 @@
 //! stateful coder the proxy calls. The proxy never names a format itself; a new
 //! format adds a variant and one match arm per function here.
 //!
-//! When the client and the provider speak the same format none of this runs:
-//! the body and the stream pass through untouched (`crate::proxy`).
+//! When the client and the provider speak the same format no translator runs:
+//! the body and the stream pass through untouched (`crate::proxy`), and only
+//! their token counts are read here ([`EgressFormat::passed_usage`],
+//! [`PassWatch`]).
 
 use axum::http::{header, HeaderValue, StatusCode};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use pricing::TokenUsage;
 
 use super::anthropic;
 use super::openai_chat;
 use super::IngressFormat;
 use crate::error::GatewayError;
 use crate::llm::{ChatRequest, ChatResponse, StreamEvent};
+use crate::sse::{single_data, UsageFilter};
 
 /// The format a provider is spoken to in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,7 +34,26 @@ impl EgressFormat {
         matches!(
             (self, ingress),
             (EgressFormat::OpenAiChat, IngressFormat::OpenAiChat)
+                | (EgressFormat::Anthropic, IngressFormat::Anthropic)
         )
+    }
+
+    /// The usage of a whole answer relayed untouched.
+    pub fn passed_usage(self, body: &[u8]) -> Option<TokenUsage> {
+        match self {
+            EgressFormat::OpenAiChat => crate::openai::usage::from_response(body),
+            EgressFormat::Anthropic => anthropic::passthrough::body_usage(body),
+        }
+    }
+
+    /// The reader of a stream relayed untouched; `client_wants_usage` is an
+    /// OpenAI client's `stream_options.include_usage` (the usage chunk the
+    /// gateway asked for is hidden from a client that did not).
+    pub fn pass_watch(self, client_wants_usage: bool) -> PassWatch {
+        match self {
+            EgressFormat::OpenAiChat => PassWatch::OpenAiChat(UsageFilter::new(client_wants_usage)),
+            EgressFormat::Anthropic => PassWatch::Anthropic(Default::default()),
+        }
     }
 
     /// The label of the usage event's upstream format.
@@ -164,7 +187,9 @@ impl IngressFormat {
     pub fn decode_request(self, body: &[u8]) -> Result<ChatRequest, GatewayError> {
         match self {
             IngressFormat::OpenAiChat => openai_chat::request::decode(body),
-            IngressFormat::Anthropic | IngressFormat::Responses => Err(self.untranslated()),
+            IngressFormat::Anthropic => anthropic::ingress::parse_request(body)
+                .map_err(|e| GatewayError::invalid(e.to_string(), None)),
+            IngressFormat::Responses => Err(self.untranslated()),
         }
     }
 
@@ -172,18 +197,23 @@ impl IngressFormat {
     /// provider gave no time.
     pub fn encode_response(self, response: &ChatResponse, created: i64) -> Vec<u8> {
         match self {
-            IngressFormat::OpenAiChat | IngressFormat::Anthropic | IngressFormat::Responses => {
+            IngressFormat::OpenAiChat | IngressFormat::Responses => {
                 openai_chat::response::encode(response, created)
             }
+            IngressFormat::Anthropic => anthropic::ingress::response_body(response).to_vec(),
         }
     }
 
     /// The client-side coder of a translated stream.
     pub fn stream_encoder(self, created: i64, include_usage: bool) -> StreamEncoder {
         match self {
-            IngressFormat::OpenAiChat | IngressFormat::Anthropic | IngressFormat::Responses => {
+            IngressFormat::OpenAiChat | IngressFormat::Responses => {
                 StreamEncoder::OpenAiChat(openai_chat::stream::Encoder::new(created, include_usage))
             }
+            // The `message_start` of a provider that names no message uses this id.
+            IngressFormat::Anthropic => StreamEncoder::Anthropic(Box::new(
+                anthropic::ingress::StreamEncoder::new(format!("msg_gw{created:x}"), ""),
+            )),
         }
     }
 
@@ -257,12 +287,18 @@ impl StreamDecoder {
 #[derive(Debug)]
 pub enum StreamEncoder {
     OpenAiChat(openai_chat::stream::Encoder),
+    Anthropic(Box<anthropic::ingress::StreamEncoder>),
 }
 
 impl StreamEncoder {
     pub fn encode(&mut self, event: &StreamEvent) -> Option<Bytes> {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.encode(event),
+            StreamEncoder::Anthropic(encoder) => {
+                let mut frames = Vec::new();
+                encoder.push(event, &mut frames);
+                joined(frames)
+            }
         }
     }
 
@@ -270,6 +306,89 @@ impl StreamEncoder {
     pub fn finish(&mut self) -> Bytes {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.finish(),
+            StreamEncoder::Anthropic(encoder) => {
+                let mut frames = Vec::new();
+                encoder.finish(&mut frames);
+                joined(frames).unwrap_or_default()
+            }
+        }
+    }
+}
+
+/// Frames as one chunk of the client's body.
+fn joined(frames: Vec<Bytes>) -> Option<Bytes> {
+    match frames.len() {
+        0 => None,
+        1 => frames.into_iter().next(),
+        _ => {
+            let mut out = BytesMut::with_capacity(frames.iter().map(Bytes::len).sum());
+            for frame in frames {
+                out.extend_from_slice(&frame);
+            }
+            Some(out.freeze())
+        }
+    }
+}
+
+/// Reads a stream that passes through untouched: its usage and its end.
+#[derive(Debug)]
+pub enum PassWatch {
+    OpenAiChat(UsageFilter),
+    Anthropic(anthropic::passthrough::StreamWatch),
+}
+
+/// What becomes of one passed-through event.
+#[derive(Debug)]
+pub struct Passed {
+    /// The event for the client (`None`: hidden).
+    pub event: Option<Bytes>,
+    /// This event ended the stream.
+    pub last: bool,
+}
+
+/// The provider's stream broke (an error event, or not its format at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broken;
+
+impl PassWatch {
+    /// Takes one whole SSE event from the provider.
+    pub fn on_event(&mut self, event: Bytes) -> Result<Passed, Broken> {
+        match self {
+            PassWatch::OpenAiChat(filter) => {
+                let was_done = filter.done;
+                let event = filter.on_event(event);
+                Ok(Passed {
+                    event,
+                    last: filter.done && !was_done,
+                })
+            }
+            PassWatch::Anthropic(watch) => {
+                let was_done = watch.is_done();
+                if !was_done {
+                    if let Some(data) = single_data(&event) {
+                        watch.on_data(data).map_err(|_| Broken)?;
+                    }
+                }
+                Ok(Passed {
+                    event: Some(event),
+                    last: watch.is_done() && !was_done,
+                })
+            }
+        }
+    }
+
+    pub fn usage(&self) -> Option<TokenUsage> {
+        match self {
+            PassWatch::OpenAiChat(filter) => filter.usage,
+            PassWatch::Anthropic(watch) => watch.usage(),
+        }
+    }
+
+    /// Whether the provider's stream reached its proper end.
+    pub fn done(&self) -> bool {
+        match self {
+            PassWatch::OpenAiChat(filter) => filter.done,
+            PassWatch::Anthropic(watch) => watch.is_done(),
         }
     }
 }

@@ -118,6 +118,9 @@ impl Adapter for Anthropic {
                     }))
             }
         };
+        if let (UpstreamBody::Same(_), Some(beta)) = (request.body, request.anthropic_beta) {
+            builder = builder.header("anthropic-beta", beta.clone());
+        }
         let body = upstream_body(&request)?;
         let sent = tokio::time::timeout(self.timeouts.first_byte, builder.body(body).send()).await;
         match sent {
@@ -145,6 +148,7 @@ mod tests {
             upstream_model: "claude-up",
             max_output: 64000,
             force_stream_usage: true,
+            anthropic_beta: None,
         }
     }
 

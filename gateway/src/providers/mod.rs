@@ -46,6 +46,9 @@ pub struct UpstreamRequest<'a, 'b> {
     pub max_output: u64,
     /// Ask the provider for a final usage chunk (`stream_options.include_usage`).
     pub force_stream_usage: bool,
+    /// An Anthropic client's `anthropic-beta` header: sent with its own body
+    /// (`UpstreamBody::Same`) to an Anthropic provider, never elsewhere.
+    pub anthropic_beta: Option<&'b axum::http::HeaderValue>,
 }
 
 pub trait Adapter {

@@ -211,6 +211,7 @@ mod tests {
             upstream_model: "up-model",
             max_output: 1000,
             force_stream_usage: force,
+            anthropic_beta: None,
         };
         serde_json::from_slice(&upstream_body(&request).unwrap()).unwrap()
     }
@@ -288,6 +289,7 @@ mod tests {
             upstream_model: "up-model",
             max_output: 1000,
             force_stream_usage: false,
+            anthropic_beta: None,
         };
         let body: serde_json::Value =
             serde_json::from_slice(&upstream_body(&request).unwrap()).unwrap();
