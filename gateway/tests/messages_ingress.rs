@@ -32,15 +32,25 @@ const PROVIDER_KEY: &str = "sk-upstream-secret";
 enum Upstream {
     Anthropic,
     OpenAi,
+    Gemini,
 }
 
-const UPSTREAMS: [Upstream; 2] = [Upstream::Anthropic, Upstream::OpenAi];
+const UPSTREAMS: [Upstream; 3] = [Upstream::Anthropic, Upstream::OpenAi, Upstream::Gemini];
 
 impl Upstream {
     fn flavor(self) -> &'static str {
         match self {
             Upstream::Anthropic => "anthropic",
             Upstream::OpenAi => "openai",
+            Upstream::Gemini => "gemini",
+        }
+    }
+
+    /// The provider's `base_url` for a mock.
+    fn base_url(self, mock: &RunningMock) -> String {
+        match self {
+            Upstream::Gemini => format!("http://{}", mock.addr),
+            Upstream::Anthropic | Upstream::OpenAi => mock.base_url(),
         }
     }
 }
@@ -123,7 +133,7 @@ hash = "{}"
 tenant = "acme"
 "#,
         catalog_path.display(),
-        mock.base_url(),
+        upstream.base_url(&mock),
         key_file.display(),
         KeyHash::of(&key),
     ) + &common::analytics_toml();
@@ -281,6 +291,15 @@ async fn plain_messages_are_answered_in_anthropic_shape_by_every_upstream() {
                 assert_eq!(sent["messages"][1]["content"], "hello there", "{sent}");
                 assert_eq!(sent["max_tokens"], 300, "{sent}");
             }
+            Upstream::Gemini => {
+                let instruction = &sent["systemInstruction"]["parts"][0]["text"];
+                assert_eq!(instruction, "Be brief.", "{sent}");
+                assert_eq!(
+                    sent["contents"][0]["parts"][0]["text"], "hello there",
+                    "{sent}"
+                );
+                assert_eq!(sent["generationConfig"]["maxOutputTokens"], 300, "{sent}");
+            }
         }
     }
 }
@@ -381,6 +400,12 @@ async fn tool_calls_round_trip() {
             assert_eq!(sent["messages"][2]["role"], "tool", "{sent}");
             assert_eq!(sent["messages"][2]["tool_call_id"], id.as_str(), "{sent}");
         }
+        if upstream == Upstream::Gemini {
+            let sent = s.last_upstream_body().to_string();
+            assert!(sent.contains("\"functionResponse\""), "{sent}");
+            assert!(sent.contains("\"functionCall\""), "{sent}");
+            assert!(sent.contains("get_weather"), "{sent}");
+        }
 
         // Streamed: a tool_use block whose input arrives as JSON deltas.
         let mut streamed = ask.clone();
@@ -432,6 +457,11 @@ async fn images_reach_every_upstream_and_need_a_vision_model() {
                     .unwrap_or_else(|| panic!("{sent}"));
                 assert_eq!(url, format!("data:image/png;base64,{PIXEL}"));
             }
+            Upstream::Gemini => {
+                let image = &sent["contents"][0]["parts"][0]["inlineData"];
+                assert_eq!(image["data"], PIXEL, "{sent}");
+                assert_eq!(image["mimeType"], "image/png", "{sent}");
+            }
         }
         // A model without vision cannot take it: a 400 in Anthropic's shape.
         let before = s.upstream_requests();
@@ -462,6 +492,21 @@ async fn json_schema_output_is_asked_for_in_the_upstreams_terms() {
             Upstream::OpenAi => {
                 assert_eq!(sent["response_format"]["type"], "json_schema", "{sent}");
                 assert_eq!(sent["response_format"]["json_schema"]["schema"], schema);
+            }
+            Upstream::Gemini => {
+                let config = &sent["generationConfig"];
+                assert_eq!(config["responseMimeType"], "application/json", "{sent}");
+                let given = config
+                    .get("responseJsonSchema")
+                    .or_else(|| config.get("responseSchema"))
+                    .unwrap_or_else(|| panic!("no schema: {sent}"));
+                assert_eq!(
+                    given["properties"]["city"]["type"]
+                        .as_str()
+                        .map(str::to_lowercase),
+                    Some("string".into()),
+                    "{sent}"
+                );
             }
         }
         // Structured output needs a model that has it.
@@ -529,7 +574,7 @@ async fn upstream_errors_keep_their_status_in_anthropic_shape() {
         // SDKs); an OpenAI-compatible provider's 503 as a 503 api_error.
         let overloaded = match upstream {
             Upstream::Anthropic => (529, "overloaded_error"),
-            Upstream::OpenAi => (503, "api_error"),
+            Upstream::OpenAi | Upstream::Gemini => (503, "api_error"),
         };
         for (status, kind) in [(429, "rate_limit_error"), overloaded] {
             let s = setup(upstream).await;

@@ -13,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use pricing::TokenUsage;
 
 use super::anthropic;
+use super::gemini;
 use super::openai_chat;
 use super::IngressFormat;
 use crate::error::GatewayError;
@@ -26,6 +27,8 @@ pub enum EgressFormat {
     OpenAiChat,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Gemini's `generateContent` API.
+    Gemini,
 }
 
 impl EgressFormat {
@@ -43,6 +46,7 @@ impl EgressFormat {
         match self {
             EgressFormat::OpenAiChat => crate::openai::usage::from_response(body),
             EgressFormat::Anthropic => anthropic::passthrough::body_usage(body),
+            EgressFormat::Gemini => gemini::parse(body).ok().and_then(|answer| answer.usage),
         }
     }
 
@@ -53,6 +57,11 @@ impl EgressFormat {
         match self {
             EgressFormat::OpenAiChat => PassWatch::OpenAiChat(UsageFilter::new(client_wants_usage)),
             EgressFormat::Anthropic => PassWatch::Anthropic(Default::default()),
+            // No Gemini-speaking client yet: its own reader watches, unhurried.
+            EgressFormat::Gemini => PassWatch::Decoded {
+                decoder: StreamDecoder::Gemini(Box::default()),
+                usage: None,
+            },
         }
     }
 
@@ -61,6 +70,7 @@ impl EgressFormat {
         match self {
             EgressFormat::OpenAiChat => "openai_chat",
             EgressFormat::Anthropic => "anthropic",
+            EgressFormat::Gemini => "gemini",
         }
     }
 
@@ -82,6 +92,10 @@ impl EgressFormat {
                 upstream_model.clone_into(&mut body.model);
                 serde_json::to_vec(&body).map_err(|e| GatewayError::invalid(e.to_string(), None))
             }
+            EgressFormat::Gemini => {
+                gemini::render_body(request, &gemini::RenderOptions::for_model(upstream_model))
+                    .map_err(|e| GatewayError::invalid(e.to_string(), e.param()))
+            }
         }
     }
 
@@ -92,6 +106,7 @@ impl EgressFormat {
             EgressFormat::Anthropic => {
                 anthropic::egress::parse_response(body, &anthropic_plan(request)).ok()
             }
+            EgressFormat::Gemini => gemini::parse(body).ok(),
         }
     }
 
@@ -102,6 +117,7 @@ impl EgressFormat {
             EgressFormat::Anthropic => StreamDecoder::Anthropic(Box::new(
                 anthropic::egress::StreamDecoder::new(anthropic_plan(request)),
             )),
+            EgressFormat::Gemini => StreamDecoder::Gemini(Box::default()),
         }
     }
 
@@ -123,6 +139,7 @@ impl EgressFormat {
         let message = match self {
             EgressFormat::OpenAiChat => openai_error_message(&body),
             EgressFormat::Anthropic => anthropic::error::parse_error(&body).map(|(_, m)| m),
+            EgressFormat::Gemini => gemini::classify(status.as_u16(), &body).message,
         }
         .unwrap_or_else(|| format!("Provider `{provider}` answered {}.", status.as_u16()));
         let (status, body) = ingress.upstream_error(status, &message);
@@ -258,6 +275,7 @@ impl IngressFormat {
 pub enum StreamDecoder {
     OpenAiChat(openai_chat::stream::Decoder),
     Anthropic(Box<anthropic::egress::StreamDecoder>),
+    Gemini(Box<gemini::StreamDecoder>),
 }
 
 impl StreamDecoder {
@@ -271,6 +289,7 @@ impl StreamDecoder {
                 decoder.push(data, &mut events).ok()?;
                 Some(events)
             }
+            StreamDecoder::Gemini(decoder) => decoder.data(data).ok(),
         }
     }
 
@@ -279,6 +298,7 @@ impl StreamDecoder {
         match self {
             StreamDecoder::OpenAiChat(decoder) => decoder.done(),
             StreamDecoder::Anthropic(decoder) => decoder.is_done(),
+            StreamDecoder::Gemini(decoder) => decoder.finished(),
         }
     }
 }
@@ -335,6 +355,12 @@ fn joined(frames: Vec<Bytes>) -> Option<Bytes> {
 pub enum PassWatch {
     OpenAiChat(UsageFilter),
     Anthropic(anthropic::passthrough::StreamWatch),
+    /// Any format, read through its full stream decoder (the events still
+    /// pass untouched).
+    Decoded {
+        decoder: StreamDecoder,
+        usage: Option<TokenUsage>,
+    },
 }
 
 /// What becomes of one passed-through event.
@@ -374,6 +400,22 @@ impl PassWatch {
                     last: watch.is_done() && !was_done,
                 })
             }
+            PassWatch::Decoded { decoder, usage } => {
+                let was_done = decoder.done();
+                if !was_done {
+                    if let Some(data) = single_data(&event) {
+                        for decoded in decoder.decode(data).ok_or(Broken)? {
+                            if let StreamEvent::Usage(found) = decoded {
+                                *usage = Some(found);
+                            }
+                        }
+                    }
+                }
+                Ok(Passed {
+                    event: Some(event),
+                    last: decoder.done() && !was_done,
+                })
+            }
         }
     }
 
@@ -381,6 +423,7 @@ impl PassWatch {
         match self {
             PassWatch::OpenAiChat(filter) => filter.usage,
             PassWatch::Anthropic(watch) => watch.usage(),
+            PassWatch::Decoded { usage, .. } => *usage,
         }
     }
 
@@ -389,6 +432,7 @@ impl PassWatch {
         match self {
             PassWatch::OpenAiChat(filter) => filter.done,
             PassWatch::Anthropic(watch) => watch.is_done(),
+            PassWatch::Decoded { decoder, .. } => decoder.done(),
         }
     }
 }
@@ -493,6 +537,68 @@ mod tests {
             .unwrap();
         assert_eq!(answer.finish, FinishReason::Stop);
         assert!(matches!(&answer.content[..], [Part::Text { text, .. }] if text.contains("\"a\"")));
+    }
+
+    #[test]
+    fn gemini_requests_answers_and_errors_go_through_its_translators() {
+        let mut asks = request();
+        asks.system = vec![Part::text("be brief")];
+        let body = EgressFormat::Gemini
+            .encode_request(&asks, "gemini-2.5-flash", 1)
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["systemInstruction"]["parts"][0]["text"], "be brief");
+        assert_eq!(body["contents"][0]["parts"][0]["text"], "hi");
+        let mut two = request();
+        two.n = Some(2);
+        let error = EgressFormat::Gemini
+            .encode_request(&two, "gemini-2.5-flash", 1)
+            .unwrap_err();
+        assert_eq!(
+            (error.status(), error.param()),
+            (StatusCode::BAD_REQUEST, Some("n"))
+        );
+
+        let answer = br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"hello"}]},
+            "finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":10,
+            "candidatesTokenCount":3,"thoughtsTokenCount":4,"cachedContentTokenCount":6},
+            "modelVersion":"gemini-2.5-flash","responseId":"r1"}"#;
+        let answer = EgressFormat::Gemini
+            .decode_response(answer, &request())
+            .unwrap();
+        assert_eq!(answer.finish, FinishReason::Stop);
+        let usage = answer.usage.unwrap();
+        assert_eq!((usage.prompt_tokens, usage.cached_prompt_tokens), (10, 6));
+        assert_eq!((usage.completion_tokens, usage.reasoning_tokens), (7, 4));
+
+        let mut decoder = EgressFormat::Gemini.stream_decoder(&request());
+        let events = decoder
+            .decode(br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"he"}]},"index":0}]}"#)
+            .unwrap();
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, StreamEvent::Text(t) if t == "he")));
+        assert!(!decoder.done());
+        decoder
+            .decode(br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"y"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":2,"candidatesTokenCount":2}}"#)
+            .unwrap();
+        assert!(decoder.done());
+
+        let overloaded = EgressFormat::Gemini.relay_error(
+            IngressFormat::OpenAiChat,
+            upstream(
+                503,
+                br#"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#,
+            ),
+        );
+        assert!(overloaded.is_retryable());
+        let GatewayError::Upstream { status, body, .. } = &overloaded else {
+            panic!("{overloaded:?}");
+        };
+        assert_eq!(*status, StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["error"]["message"], "The model is overloaded.");
+        assert_eq!(body["error"]["type"], "server_error");
     }
 
     #[test]
