@@ -242,6 +242,9 @@ pub enum Flavor {
     Azure,
     /// Anthropic's Messages API: `POST {base_url}/messages` with `x-api-key`.
     Anthropic,
+    /// Google's Gemini API: `POST {base_url}/v1beta/models/{model}:generateContent`
+    /// (or `:streamGenerateContent?alt=sse`) with `x-goog-api-key`.
+    Gemini,
 }
 
 #[derive(Debug, Clone)]

@@ -143,11 +143,12 @@ pub struct RawServer {
 #[serde(deny_unknown_fields)]
 pub struct RawProvider {
     pub name: String,
-    /// `openai` (default), `azure` or `anthropic`.
+    /// `openai` (default), `azure`, `anthropic` or `gemini`.
     pub flavor: Option<String>,
     /// The catalog provider whose models this endpoint serves (default: `name`).
     pub catalog: Option<String>,
-    pub base_url: String,
+    /// Required, except for `gemini` (default: Google's public endpoint).
+    pub base_url: Option<String>,
     /// Name of the environment variable that holds the provider's API key.
     pub api_key_env: Option<String>,
     /// A file that holds the provider's API key (re-read on reload).

@@ -34,6 +34,8 @@ const DEFAULT_IDLE_TIMEOUT_MS: u64 = 120_000;
 const DEFAULT_TOTAL_TIMEOUT_MS: u64 = 10 * 60 * 1000;
 const DEFAULT_MAX_CONNECTIONS: u64 = 10_000;
 const DEFAULT_MAX_CONCURRENT_REQUESTS: u64 = 1_024;
+/// Google's Gemini API, the default `base_url` of a `gemini` provider.
+const GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 /// Above common load balancers' 60 s, so the balancer, not the gateway, closes
 /// a pooled connection first.
 const DEFAULT_CLIENT_IDLE_TIMEOUT_MS: u64 = 75_000;
@@ -586,14 +588,27 @@ fn validate_provider(
         None | Some("openai") => Flavor::OpenAi,
         Some("azure") => Flavor::Azure,
         Some("anthropic") => Flavor::Anthropic,
+        Some("gemini") => Flavor::Gemini,
         Some(other) => {
             return Err(invalid(
                 format!("{path}.flavor"),
-                format!("unknown flavor `{other}` (expected `openai`, `azure` or `anthropic`)"),
+                format!(
+                    "unknown flavor `{other}` (expected `openai`, `azure`, `anthropic` or `gemini`)"
+                ),
             ))
         }
     };
-    let base_url = raw.base_url.trim_end_matches('/').to_owned();
+    let raw_base_url = match (raw.base_url, flavor) {
+        (Some(url), _) => url,
+        (None, Flavor::Gemini) => GEMINI_BASE_URL.to_owned(),
+        (None, _) => {
+            return Err(invalid(
+                format!("{path}.base_url"),
+                "is required for this flavor (only `gemini` has a default)",
+            ))
+        }
+    };
+    let base_url = raw_base_url.trim_end_matches('/').to_owned();
     match reqwest::Url::parse(&base_url) {
         Ok(url) if url.scheme() == "https" => {}
         Ok(url) if url.scheme() == "http" => {
@@ -604,7 +619,7 @@ fn validate_provider(
                     format!(
                         "`{}` is plain http to a host that is not this machine; use https, \
                          or set `{path}.allow_insecure_http = true` if the network is trusted",
-                        raw.base_url
+                        raw_base_url
                     ),
                 ));
             }
@@ -612,7 +627,7 @@ fn validate_provider(
         _ => {
             return Err(invalid(
                 format!("{path}.base_url"),
-                format!("`{}` is not an http(s) URL", raw.base_url),
+                format!("`{}` is not an http(s) URL", raw_base_url),
             ))
         }
     }
@@ -837,7 +852,7 @@ fn validate_key(
 mod tests {
     use std::time::Duration;
 
-    use crate::config::{Config, ConfigError, ProviderKey, TokenCountConfig};
+    use crate::config::{Config, ConfigError, Flavor, ProviderKey, TokenCountConfig};
 
     const HASH: &str = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 
@@ -857,6 +872,23 @@ mod tests {
              [[models]]\nname = \"m\"\nprovider = \"p\"\n\
              [[keys]]\nid = \"k\"\nhash = \"{HASH}\"\ntenant = \"t\"\n"
         )
+    }
+
+    #[test]
+    fn a_gemini_provider_defaults_to_googles_endpoint() {
+        let text = base().replace(
+            "name = \"p\"\nbase_url = \"http://127.0.0.1:1/v1/\"\n",
+            "name = \"p\"\nflavor = \"gemini\"\n",
+        );
+        let config = load(&text).unwrap();
+        assert_eq!(config.providers[0].flavor, Flavor::Gemini);
+        assert_eq!(
+            config.providers[0].base_url,
+            "https://generativelanguage.googleapis.com"
+        );
+        let text = base().replace("name = \"p\"", "name = \"p\"\nflavor = \"gemini\"");
+        let config = load(&text).unwrap();
+        assert_eq!(config.providers[0].base_url, "http://127.0.0.1:1/v1");
     }
 
     #[test]
@@ -972,6 +1004,10 @@ mod tests {
             (
                 base().replace("name = \"p\"", "name = \"p\"\nflavor = \"grpc\""),
                 "providers[0].flavor",
+            ),
+            (
+                base().replace("base_url = \"http://127.0.0.1:1/v1/\"\n", ""),
+                "providers[0].base_url",
             ),
             (
                 base().replace("name = \"p\"", "name = \"p\"\nidle_timeout_ms = 0"),

@@ -3,17 +3,22 @@
 //! stateful coder the proxy calls. The proxy never names a format itself; a new
 //! format adds a variant and one match arm per function here.
 //!
-//! When the client and the provider speak the same format none of this runs:
-//! the body and the stream pass through untouched (`crate::proxy`).
+//! When the client and the provider speak the same format no translator runs:
+//! the body and the stream pass through untouched (`crate::proxy`), and only
+//! their token counts are read here ([`EgressFormat::passed_usage`],
+//! [`PassWatch`]).
 
 use axum::http::{header, HeaderValue, StatusCode};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use pricing::TokenUsage;
 
 use super::anthropic;
+use super::gemini;
 use super::openai_chat;
 use super::IngressFormat;
 use crate::error::GatewayError;
 use crate::llm::{ChatRequest, ChatResponse, StreamEvent};
+use crate::sse::{single_data, UsageFilter};
 
 /// The format a provider is spoken to in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22,6 +27,8 @@ pub enum EgressFormat {
     OpenAiChat,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Gemini's `generateContent` API.
+    Gemini,
 }
 
 impl EgressFormat {
@@ -30,7 +37,32 @@ impl EgressFormat {
         matches!(
             (self, ingress),
             (EgressFormat::OpenAiChat, IngressFormat::OpenAiChat)
+                | (EgressFormat::Anthropic, IngressFormat::Anthropic)
         )
+    }
+
+    /// The usage of a whole answer relayed untouched.
+    pub fn passed_usage(self, body: &[u8]) -> Option<TokenUsage> {
+        match self {
+            EgressFormat::OpenAiChat => crate::openai::usage::from_response(body),
+            EgressFormat::Anthropic => anthropic::passthrough::body_usage(body),
+            EgressFormat::Gemini => gemini::parse(body).ok().and_then(|answer| answer.usage),
+        }
+    }
+
+    /// The reader of a stream relayed untouched; `client_wants_usage` is an
+    /// OpenAI client's `stream_options.include_usage` (the usage chunk the
+    /// gateway asked for is hidden from a client that did not).
+    pub fn pass_watch(self, client_wants_usage: bool) -> PassWatch {
+        match self {
+            EgressFormat::OpenAiChat => PassWatch::OpenAiChat(UsageFilter::new(client_wants_usage)),
+            EgressFormat::Anthropic => PassWatch::Anthropic(Default::default()),
+            // No Gemini-speaking client yet: its own reader watches, unhurried.
+            EgressFormat::Gemini => PassWatch::Decoded {
+                decoder: StreamDecoder::Gemini(Box::default()),
+                usage: None,
+            },
+        }
     }
 
     /// The label of the usage event's upstream format.
@@ -38,6 +70,7 @@ impl EgressFormat {
         match self {
             EgressFormat::OpenAiChat => "openai_chat",
             EgressFormat::Anthropic => "anthropic",
+            EgressFormat::Gemini => "gemini",
         }
     }
 
@@ -59,6 +92,10 @@ impl EgressFormat {
                 upstream_model.clone_into(&mut body.model);
                 serde_json::to_vec(&body).map_err(|e| GatewayError::invalid(e.to_string(), None))
             }
+            EgressFormat::Gemini => {
+                gemini::render_body(request, &gemini::RenderOptions::for_model(upstream_model))
+                    .map_err(|e| GatewayError::invalid(e.to_string(), e.param()))
+            }
         }
     }
 
@@ -69,6 +106,7 @@ impl EgressFormat {
             EgressFormat::Anthropic => {
                 anthropic::egress::parse_response(body, &anthropic_plan(request)).ok()
             }
+            EgressFormat::Gemini => gemini::parse(body).ok(),
         }
     }
 
@@ -79,6 +117,7 @@ impl EgressFormat {
             EgressFormat::Anthropic => StreamDecoder::Anthropic(Box::new(
                 anthropic::egress::StreamDecoder::new(anthropic_plan(request)),
             )),
+            EgressFormat::Gemini => StreamDecoder::Gemini(Box::default()),
         }
     }
 
@@ -100,6 +139,7 @@ impl EgressFormat {
         let message = match self {
             EgressFormat::OpenAiChat => openai_error_message(&body),
             EgressFormat::Anthropic => anthropic::error::parse_error(&body).map(|(_, m)| m),
+            EgressFormat::Gemini => gemini::classify(status.as_u16(), &body).message,
         }
         .unwrap_or_else(|| format!("Provider `{provider}` answered {}.", status.as_u16()));
         let (status, body) = ingress.upstream_error(status, &message);
@@ -164,7 +204,9 @@ impl IngressFormat {
     pub fn decode_request(self, body: &[u8]) -> Result<ChatRequest, GatewayError> {
         match self {
             IngressFormat::OpenAiChat => openai_chat::request::decode(body),
-            IngressFormat::Anthropic | IngressFormat::Responses => Err(self.untranslated()),
+            IngressFormat::Anthropic => anthropic::ingress::parse_request(body)
+                .map_err(|e| GatewayError::invalid(e.to_string(), None)),
+            IngressFormat::Responses => Err(self.untranslated()),
         }
     }
 
@@ -172,18 +214,23 @@ impl IngressFormat {
     /// provider gave no time.
     pub fn encode_response(self, response: &ChatResponse, created: i64) -> Vec<u8> {
         match self {
-            IngressFormat::OpenAiChat | IngressFormat::Anthropic | IngressFormat::Responses => {
+            IngressFormat::OpenAiChat | IngressFormat::Responses => {
                 openai_chat::response::encode(response, created)
             }
+            IngressFormat::Anthropic => anthropic::ingress::response_body(response).to_vec(),
         }
     }
 
     /// The client-side coder of a translated stream.
     pub fn stream_encoder(self, created: i64, include_usage: bool) -> StreamEncoder {
         match self {
-            IngressFormat::OpenAiChat | IngressFormat::Anthropic | IngressFormat::Responses => {
+            IngressFormat::OpenAiChat | IngressFormat::Responses => {
                 StreamEncoder::OpenAiChat(openai_chat::stream::Encoder::new(created, include_usage))
             }
+            // The `message_start` of a provider that names no message uses this id.
+            IngressFormat::Anthropic => StreamEncoder::Anthropic(Box::new(
+                anthropic::ingress::StreamEncoder::new(format!("msg_gw{created:x}"), ""),
+            )),
         }
     }
 
@@ -228,6 +275,7 @@ impl IngressFormat {
 pub enum StreamDecoder {
     OpenAiChat(openai_chat::stream::Decoder),
     Anthropic(Box<anthropic::egress::StreamDecoder>),
+    Gemini(Box<gemini::StreamDecoder>),
 }
 
 impl StreamDecoder {
@@ -241,6 +289,7 @@ impl StreamDecoder {
                 decoder.push(data, &mut events).ok()?;
                 Some(events)
             }
+            StreamDecoder::Gemini(decoder) => decoder.data(data).ok(),
         }
     }
 
@@ -249,6 +298,7 @@ impl StreamDecoder {
         match self {
             StreamDecoder::OpenAiChat(decoder) => decoder.done(),
             StreamDecoder::Anthropic(decoder) => decoder.is_done(),
+            StreamDecoder::Gemini(decoder) => decoder.finished(),
         }
     }
 }
@@ -257,12 +307,18 @@ impl StreamDecoder {
 #[derive(Debug)]
 pub enum StreamEncoder {
     OpenAiChat(openai_chat::stream::Encoder),
+    Anthropic(Box<anthropic::ingress::StreamEncoder>),
 }
 
 impl StreamEncoder {
     pub fn encode(&mut self, event: &StreamEvent) -> Option<Bytes> {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.encode(event),
+            StreamEncoder::Anthropic(encoder) => {
+                let mut frames = Vec::new();
+                encoder.push(event, &mut frames);
+                joined(frames)
+            }
         }
     }
 
@@ -270,6 +326,113 @@ impl StreamEncoder {
     pub fn finish(&mut self) -> Bytes {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.finish(),
+            StreamEncoder::Anthropic(encoder) => {
+                let mut frames = Vec::new();
+                encoder.finish(&mut frames);
+                joined(frames).unwrap_or_default()
+            }
+        }
+    }
+}
+
+/// Frames as one chunk of the client's body.
+fn joined(frames: Vec<Bytes>) -> Option<Bytes> {
+    match frames.len() {
+        0 => None,
+        1 => frames.into_iter().next(),
+        _ => {
+            let mut out = BytesMut::with_capacity(frames.iter().map(Bytes::len).sum());
+            for frame in frames {
+                out.extend_from_slice(&frame);
+            }
+            Some(out.freeze())
+        }
+    }
+}
+
+/// Reads a stream that passes through untouched: its usage and its end.
+#[derive(Debug)]
+pub enum PassWatch {
+    OpenAiChat(UsageFilter),
+    Anthropic(anthropic::passthrough::StreamWatch),
+    /// Any format, read through its full stream decoder (the events still
+    /// pass untouched).
+    Decoded {
+        decoder: StreamDecoder,
+        usage: Option<TokenUsage>,
+    },
+}
+
+/// What becomes of one passed-through event.
+#[derive(Debug)]
+pub struct Passed {
+    /// The event for the client (`None`: hidden).
+    pub event: Option<Bytes>,
+    /// This event ended the stream.
+    pub last: bool,
+}
+
+/// The provider's stream broke (an error event, or not its format at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broken;
+
+impl PassWatch {
+    /// Takes one whole SSE event from the provider.
+    pub fn on_event(&mut self, event: Bytes) -> Result<Passed, Broken> {
+        match self {
+            PassWatch::OpenAiChat(filter) => {
+                let was_done = filter.done;
+                let event = filter.on_event(event);
+                Ok(Passed {
+                    event,
+                    last: filter.done && !was_done,
+                })
+            }
+            PassWatch::Anthropic(watch) => {
+                let was_done = watch.is_done();
+                if !was_done {
+                    if let Some(data) = single_data(&event) {
+                        watch.on_data(data).map_err(|_| Broken)?;
+                    }
+                }
+                Ok(Passed {
+                    event: Some(event),
+                    last: watch.is_done() && !was_done,
+                })
+            }
+            PassWatch::Decoded { decoder, usage } => {
+                let was_done = decoder.done();
+                if !was_done {
+                    if let Some(data) = single_data(&event) {
+                        for decoded in decoder.decode(data).ok_or(Broken)? {
+                            if let StreamEvent::Usage(found) = decoded {
+                                *usage = Some(found);
+                            }
+                        }
+                    }
+                }
+                Ok(Passed {
+                    event: Some(event),
+                    last: decoder.done() && !was_done,
+                })
+            }
+        }
+    }
+
+    pub fn usage(&self) -> Option<TokenUsage> {
+        match self {
+            PassWatch::OpenAiChat(filter) => filter.usage,
+            PassWatch::Anthropic(watch) => watch.usage(),
+            PassWatch::Decoded { usage, .. } => *usage,
+        }
+    }
+
+    /// Whether the provider's stream reached its proper end.
+    pub fn done(&self) -> bool {
+        match self {
+            PassWatch::OpenAiChat(filter) => filter.done,
+            PassWatch::Anthropic(watch) => watch.is_done(),
+            PassWatch::Decoded { decoder, .. } => decoder.done(),
         }
     }
 }
@@ -374,6 +537,68 @@ mod tests {
             .unwrap();
         assert_eq!(answer.finish, FinishReason::Stop);
         assert!(matches!(&answer.content[..], [Part::Text { text, .. }] if text.contains("\"a\"")));
+    }
+
+    #[test]
+    fn gemini_requests_answers_and_errors_go_through_its_translators() {
+        let mut asks = request();
+        asks.system = vec![Part::text("be brief")];
+        let body = EgressFormat::Gemini
+            .encode_request(&asks, "gemini-2.5-flash", 1)
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["systemInstruction"]["parts"][0]["text"], "be brief");
+        assert_eq!(body["contents"][0]["parts"][0]["text"], "hi");
+        let mut two = request();
+        two.n = Some(2);
+        let error = EgressFormat::Gemini
+            .encode_request(&two, "gemini-2.5-flash", 1)
+            .unwrap_err();
+        assert_eq!(
+            (error.status(), error.param()),
+            (StatusCode::BAD_REQUEST, Some("n"))
+        );
+
+        let answer = br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"hello"}]},
+            "finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":10,
+            "candidatesTokenCount":3,"thoughtsTokenCount":4,"cachedContentTokenCount":6},
+            "modelVersion":"gemini-2.5-flash","responseId":"r1"}"#;
+        let answer = EgressFormat::Gemini
+            .decode_response(answer, &request())
+            .unwrap();
+        assert_eq!(answer.finish, FinishReason::Stop);
+        let usage = answer.usage.unwrap();
+        assert_eq!((usage.prompt_tokens, usage.cached_prompt_tokens), (10, 6));
+        assert_eq!((usage.completion_tokens, usage.reasoning_tokens), (7, 4));
+
+        let mut decoder = EgressFormat::Gemini.stream_decoder(&request());
+        let events = decoder
+            .decode(br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"he"}]},"index":0}]}"#)
+            .unwrap();
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, StreamEvent::Text(t) if t == "he")));
+        assert!(!decoder.done());
+        decoder
+            .decode(br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"y"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":2,"candidatesTokenCount":2}}"#)
+            .unwrap();
+        assert!(decoder.done());
+
+        let overloaded = EgressFormat::Gemini.relay_error(
+            IngressFormat::OpenAiChat,
+            upstream(
+                503,
+                br#"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#,
+            ),
+        );
+        assert!(overloaded.is_retryable());
+        let GatewayError::Upstream { status, body, .. } = &overloaded else {
+            panic!("{overloaded:?}");
+        };
+        assert_eq!(*status, StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["error"]["message"], "The model is overloaded.");
+        assert_eq!(body["error"]["type"], "server_error");
     }
 
     #[test]

@@ -4,52 +4,24 @@
 //! other is written by the Anthropic egress translator, with the catalog's max
 //! output as `max_tokens` when the client set none (the API requires it).
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use reqwest::header::{HeaderMap, CONTENT_TYPE};
-
-use super::openai_compat::BuildError;
-use super::{transport_error, Adapter, UpstreamBody, UpstreamRequest};
-use crate::config::{Endpoint, ProviderConfig, ProviderKey, Timeouts};
+use super::{Adapter, Base, BuildError, UpstreamBody, UpstreamRequest};
+use crate::config::{Endpoint, ProviderConfig};
 use crate::error::GatewayError;
 use crate::formats::anthropic::egress::API_VERSION;
 use crate::formats::codec::EgressFormat;
 
 pub struct Anthropic {
-    name: Arc<String>,
-    client: reqwest::Client,
+    base: Base,
     messages_url: reqwest::Url,
-    key: ProviderKey,
-    query: Vec<(String, String)>,
-    timeouts: Timeouts,
 }
 
 impl Anthropic {
     pub fn new(config: &ProviderConfig) -> Result<Anthropic, BuildError> {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &config.headers {
-            headers.insert(name.clone(), value.clone());
-        }
-        let client = reqwest::Client::builder()
-            .default_headers(headers)
-            .tcp_nodelay(true)
-            // A redirect would carry the key and the prompt elsewhere: a 3xx is an error.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.timeouts.connect)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(1024)
-            .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
-            .build()?;
         let text = format!("{}/messages", config.base_url);
         let messages_url = reqwest::Url::parse(&text).map_err(|_| BuildError::Url(text))?;
         Ok(Anthropic {
-            name: Arc::new(config.name.clone()),
-            client,
+            base: Base::new(config)?,
             messages_url,
-            key: config.api_key.clone(),
-            query: config.query.clone(),
-            timeouts: config.timeouts,
         })
     }
 }
@@ -66,25 +38,12 @@ pub fn upstream_body(request: &UpstreamRequest<'_, '_>) -> Result<Vec<u8>, Gatew
 }
 
 impl Adapter for Anthropic {
-    fn name(&self) -> &Arc<String> {
-        &self.name
-    }
-
-    fn timeouts(&self) -> &Timeouts {
-        &self.timeouts
+    fn base(&self) -> &Base {
+        &self.base
     }
 
     fn format(&self) -> EgressFormat {
         EgressFormat::Anthropic
-    }
-
-    fn unusable(&self) -> Option<GatewayError> {
-        self.key
-            .unavailable()
-            .map(|reason| GatewayError::ProviderUnavailable {
-                provider: self.name.to_string(),
-                reason,
-            })
     }
 
     async fn send(
@@ -93,41 +52,22 @@ impl Adapter for Anthropic {
     ) -> Result<reqwest::Response, GatewayError> {
         if request.endpoint != Endpoint::Chat {
             return Err(GatewayError::ProviderUnavailable {
-                provider: self.name.to_string(),
+                provider: self.base.name().to_string(),
                 reason: "Anthropic's API serves no embeddings".to_owned(),
             });
         }
         let mut builder = self
-            .client
+            .base
             .post(self.messages_url.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header("anthropic-version", API_VERSION)
-            .timeout(self.timeouts.total);
-        if !self.query.is_empty() {
-            builder = builder.query(&self.query);
+            .header("anthropic-version", API_VERSION);
+        if let Some(key) = self.base.key()? {
+            builder = builder.header("x-api-key", key.expose());
         }
-        builder = match &self.key {
-            ProviderKey::None => builder,
-            ProviderKey::Present(key) => builder.header("x-api-key", key.expose()),
-            ProviderKey::Missing(_) | ProviderKey::FromFile(_) => {
-                return Err(self
-                    .unusable()
-                    .unwrap_or_else(|| GatewayError::ProviderUnavailable {
-                        provider: self.name.to_string(),
-                        reason: "it has no API key".to_owned(),
-                    }))
-            }
-        };
+        if let (UpstreamBody::Same(_), Some(beta)) = (request.body, request.anthropic_beta) {
+            builder = builder.header("anthropic-beta", beta.clone());
+        }
         let body = upstream_body(&request)?;
-        let sent = tokio::time::timeout(self.timeouts.first_byte, builder.body(body).send()).await;
-        match sent {
-            Err(_) => Err(GatewayError::UpstreamTimeout {
-                provider: self.name.to_string(),
-                phase: "first byte",
-            }),
-            Ok(Err(error)) => Err(transport_error(&self.name, &error)),
-            Ok(Ok(response)) => Ok(response),
-        }
+        self.base.send(builder, body).await
     }
 }
 
@@ -145,6 +85,7 @@ mod tests {
             upstream_model: "claude-up",
             max_output: 64000,
             force_stream_usage: true,
+            anthropic_beta: None,
         }
     }
 

@@ -14,10 +14,14 @@
 //! module here, one [`Provider`] variant and one [`EgressFormat`] variant.
 
 pub mod anthropic;
+pub mod base;
+pub mod gemini;
 pub mod openai_compat;
 
 use std::future::Future;
 use std::sync::Arc;
+
+pub use base::{Base, BuildError};
 
 use crate::config::{Endpoint, Flavor, ProviderConfig, Timeouts};
 use crate::error::GatewayError;
@@ -46,19 +50,31 @@ pub struct UpstreamRequest<'a, 'b> {
     pub max_output: u64,
     /// Ask the provider for a final usage chunk (`stream_options.include_usage`).
     pub force_stream_usage: bool,
+    /// An Anthropic client's `anthropic-beta` header: sent with its own body
+    /// (`UpstreamBody::Same`) to an Anthropic provider, never elsewhere.
+    pub anthropic_beta: Option<&'b axum::http::HeaderValue>,
 }
 
 pub trait Adapter {
-    fn name(&self) -> &Arc<String>;
+    /// The name, client, key and timeouts every adapter has alike.
+    fn base(&self) -> &Base;
 
-    fn timeouts(&self) -> &Timeouts;
+    fn name(&self) -> &Arc<String> {
+        self.base().name()
+    }
+
+    fn timeouts(&self) -> &Timeouts {
+        self.base().timeouts()
+    }
 
     /// The wire format the provider speaks.
     fn format(&self) -> EgressFormat;
 
     /// Why this provider cannot be called at all (no API key), if so. Checked
     /// before an attempt, so a keyless provider never uses one up.
-    fn unusable(&self) -> Option<GatewayError>;
+    fn unusable(&self) -> Option<GatewayError> {
+        self.base().unusable()
+    }
 
     /// Sends the request; resolves when the provider's response headers arrive.
     fn send(
@@ -70,12 +86,14 @@ pub trait Adapter {
 pub enum Provider {
     OpenAiCompatible(openai_compat::OpenAiCompatible),
     Anthropic(anthropic::Anthropic),
+    Gemini(gemini::Gemini),
 }
 
 impl Provider {
-    pub fn from_config(config: &ProviderConfig) -> Result<Provider, openai_compat::BuildError> {
+    pub fn from_config(config: &ProviderConfig) -> Result<Provider, BuildError> {
         Ok(match config.flavor {
             Flavor::Anthropic => Provider::Anthropic(anthropic::Anthropic::new(config)?),
+            Flavor::Gemini => Provider::Gemini(gemini::Gemini::new(config)?),
             Flavor::OpenAi | Flavor::Azure => {
                 Provider::OpenAiCompatible(openai_compat::OpenAiCompatible::new(config)?)
             }
@@ -84,24 +102,11 @@ impl Provider {
 }
 
 impl Adapter for Provider {
-    fn name(&self) -> &Arc<String> {
+    fn base(&self) -> &Base {
         match self {
-            Provider::OpenAiCompatible(p) => p.name(),
-            Provider::Anthropic(p) => p.name(),
-        }
-    }
-
-    fn timeouts(&self) -> &Timeouts {
-        match self {
-            Provider::OpenAiCompatible(p) => p.timeouts(),
-            Provider::Anthropic(p) => p.timeouts(),
-        }
-    }
-
-    fn unusable(&self) -> Option<GatewayError> {
-        match self {
-            Provider::OpenAiCompatible(p) => p.unusable(),
-            Provider::Anthropic(p) => p.unusable(),
+            Provider::OpenAiCompatible(p) => p.base(),
+            Provider::Anthropic(p) => p.base(),
+            Provider::Gemini(p) => p.base(),
         }
     }
 
@@ -109,6 +114,7 @@ impl Adapter for Provider {
         match self {
             Provider::OpenAiCompatible(p) => p.format(),
             Provider::Anthropic(p) => p.format(),
+            Provider::Gemini(p) => p.format(),
         }
     }
 
@@ -119,6 +125,7 @@ impl Adapter for Provider {
         match self {
             Provider::OpenAiCompatible(p) => p.send(request).await,
             Provider::Anthropic(p) => p.send(request).await,
+            Provider::Gemini(p) => p.send(request).await,
         }
     }
 }

@@ -3,75 +3,44 @@
 //! so the gateway learns token counts (the usage chunk is hidden again on the way
 //! back if the client did not ask for it; see `sse.rs`).
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use reqwest::header::{HeaderMap, CONTENT_TYPE};
-
-use super::{transport_error, Adapter, UpstreamBody, UpstreamRequest};
-use crate::config::{Endpoint, Flavor, ProviderConfig, ProviderKey, Timeouts};
+use super::{Adapter, Base, UpstreamBody, UpstreamRequest};
+use crate::config::{Endpoint, Flavor, ProviderConfig};
 use crate::error::GatewayError;
 use crate::formats::codec::EgressFormat;
 use crate::openai::request::RawObject;
 
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error("cannot build the HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
-    #[error("`{0}` is not a valid URL")]
-    Url(String),
-}
+/// Where the build errors of every adapter were first declared.
+pub use super::base::BuildError;
 
 pub struct OpenAiCompatible {
-    name: Arc<String>,
-    client: reqwest::Client,
+    base: Base,
     flavor: Flavor,
     /// Parsed once: reqwest would otherwise parse a URL string on every request.
     chat_url: reqwest::Url,
     embeddings_url: reqwest::Url,
-    key: ProviderKey,
-    query: Vec<(String, String)>,
-    timeouts: Timeouts,
 }
 
 impl OpenAiCompatible {
     pub fn new(config: &ProviderConfig) -> Result<OpenAiCompatible, BuildError> {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &config.headers {
-            headers.insert(name.clone(), value.clone());
-        }
-        let client = reqwest::Client::builder()
-            .default_headers(headers)
-            .tcp_nodelay(true)
-            // A redirect would carry the provider key and the prompt to wherever a
-            // provider (or whoever controls its DNS) points; a 3xx is an error.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.timeouts.connect)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(1024)
-            .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
-            .build()?;
         let parse = |path: &str| -> Result<reqwest::Url, BuildError> {
             let text = format!("{}/{path}", config.base_url);
             reqwest::Url::parse(&text).map_err(|_| BuildError::Url(text))
         };
         Ok(OpenAiCompatible {
-            name: Arc::new(config.name.clone()),
-            client,
+            base: Base::new(config)?,
             flavor: config.flavor,
             chat_url: parse("chat/completions")?,
             embeddings_url: parse("embeddings")?,
-            key: config.api_key.clone(),
-            query: config.query.clone(),
-            timeouts: config.timeouts,
         })
     }
 
     fn url(&self, endpoint: Endpoint, upstream_model: &str) -> Result<reqwest::Url, GatewayError> {
         match (self.flavor, endpoint) {
-            // An `anthropic` provider has its own adapter and never gets here.
-            (Flavor::OpenAi | Flavor::Anthropic, Endpoint::Chat) => Ok(self.chat_url.clone()),
-            (Flavor::OpenAi | Flavor::Anthropic, Endpoint::Embeddings) => {
+            // `anthropic` and `gemini` providers have their own adapters and never get here.
+            (Flavor::OpenAi | Flavor::Anthropic | Flavor::Gemini, Endpoint::Chat) => {
+                Ok(self.chat_url.clone())
+            }
+            (Flavor::OpenAi | Flavor::Anthropic | Flavor::Gemini, Endpoint::Embeddings) => {
                 Ok(self.embeddings_url.clone())
             }
             (Flavor::Azure, _) => {
@@ -83,7 +52,7 @@ impl OpenAiCompatible {
                 let mut url = self.chat_url.clone();
                 url.path_segments_mut()
                     .map_err(|()| GatewayError::ProviderUnavailable {
-                        provider: self.name.to_string(),
+                        provider: self.base.name().to_string(),
                         reason: "its base URL cannot take a path".to_owned(),
                     })?
                     .pop()
@@ -136,25 +105,12 @@ fn merged_stream_options(body: &RawObject<'_>) -> String {
 }
 
 impl Adapter for OpenAiCompatible {
-    fn name(&self) -> &Arc<String> {
-        &self.name
-    }
-
-    fn timeouts(&self) -> &Timeouts {
-        &self.timeouts
+    fn base(&self) -> &Base {
+        &self.base
     }
 
     fn format(&self) -> EgressFormat {
         EgressFormat::OpenAiChat
-    }
-
-    fn unusable(&self) -> Option<GatewayError> {
-        self.key
-            .unavailable()
-            .map(|reason| GatewayError::ProviderUnavailable {
-                provider: self.name.to_string(),
-                reason,
-            })
     }
 
     async fn send(
@@ -162,45 +118,22 @@ impl Adapter for OpenAiCompatible {
         request: UpstreamRequest<'_, '_>,
     ) -> Result<reqwest::Response, GatewayError> {
         let mut builder = self
-            .client
-            .post(self.url(request.endpoint, request.upstream_model)?)
-            .header(CONTENT_TYPE, "application/json")
-            .timeout(self.timeouts.total);
-        if !self.query.is_empty() {
-            builder = builder.query(&self.query);
-        }
-        builder = match (&self.key, self.flavor) {
-            (ProviderKey::None, _) => builder,
-            (ProviderKey::Present(key), Flavor::OpenAi | Flavor::Anthropic) => {
-                builder.bearer_auth(key.expose())
-            }
-            (ProviderKey::Present(key), Flavor::Azure) => builder.header("api-key", key.expose()),
-            (ProviderKey::Missing(_) | ProviderKey::FromFile(_), _) => {
-                return Err(self
-                    .unusable()
-                    .unwrap_or_else(|| GatewayError::ProviderUnavailable {
-                        provider: self.name.to_string(),
-                        reason: "it has no API key".to_owned(),
-                    }))
-            }
+            .base
+            .post(self.url(request.endpoint, request.upstream_model)?);
+        builder = match (self.base.key()?, self.flavor) {
+            (None, _) => builder,
+            (Some(key), Flavor::Azure) => builder.header("api-key", key.expose()),
+            (Some(key), _) => builder.bearer_auth(key.expose()),
         };
         let body = upstream_body(&request)?;
-        let sent = tokio::time::timeout(self.timeouts.first_byte, builder.body(body).send()).await;
-        match sent {
-            Err(_) => Err(GatewayError::UpstreamTimeout {
-                provider: self.name.to_string(),
-                phase: "first byte",
-            }),
-            Ok(Err(error)) => Err(transport_error(&self.name, &error)),
-            Ok(Ok(response)) => Ok(response),
-        }
+        self.base.send(builder, body).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openai::request::RawObject;
+    use crate::config::{ProviderKey, Timeouts};
 
     fn body_for(client_body: &[u8], force: bool) -> serde_json::Value {
         let object = RawObject::parse(client_body).unwrap();
@@ -211,6 +144,7 @@ mod tests {
             upstream_model: "up-model",
             max_output: 1000,
             force_stream_usage: force,
+            anthropic_beta: None,
         };
         serde_json::from_slice(&upstream_body(&request).unwrap()).unwrap()
     }
@@ -288,6 +222,7 @@ mod tests {
             upstream_model: "up-model",
             max_output: 1000,
             force_stream_usage: false,
+            anthropic_beta: None,
         };
         let body: serde_json::Value =
             serde_json::from_slice(&upstream_body(&request).unwrap()).unwrap();

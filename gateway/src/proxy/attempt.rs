@@ -22,7 +22,6 @@ use crate::providers::{Adapter, UpstreamBody, UpstreamRequest};
 use crate::routing::health::Admission;
 use crate::routing::table::Deployment;
 use crate::routing::Decision;
-use crate::sse::UsageFilter;
 use crate::usage_event::Outcome;
 
 /// `max_tokens` for a model the catalog does not know, where a provider's
@@ -185,6 +184,7 @@ async fn attempt(
                 client_wants_usage: false
             }
         ),
+        anthropic_beta: job.anthropic_beta.as_ref(),
     };
     let sent_at = Instant::now();
     let response = upstream::send(job.state, job.snapshot, deployment, request)
@@ -209,7 +209,7 @@ async fn attempt(
                     state: job.state.clone(),
                     snapshot: job.snapshot.clone(),
                     deployment: deployment.index,
-                    transcoder: transcoder(job, translate, client_wants_usage)?,
+                    transcoder: transcoder(job, egress, translate, client_wants_usage)?,
                     ingress: job.ingress,
                     billing,
                     requirements: job.requirements,
@@ -237,11 +237,12 @@ fn is_event_stream(headers: &reqwest::header::HeaderMap) -> bool {
 
 fn transcoder(
     job: &Job<'_, '_>,
+    egress: EgressFormat,
     translate: Option<EgressFormat>,
     client_wants_usage: bool,
 ) -> Result<Transcoder, GatewayError> {
     Ok(match translate {
-        None => Transcoder::Same(UsageFilter::new(client_wants_usage)),
+        None => Transcoder::Same(egress.pass_watch(client_wants_usage)),
         Some(egress) => Transcoder::translate(
             egress.stream_decoder(job.translated()?),
             job.ingress
