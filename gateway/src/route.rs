@@ -56,14 +56,17 @@ impl Route {
     }
 
     /// Whether a request leaves a usage event (API calls that reach routing do;
-    /// listings, probes and scrapes do not).
+    /// listings, probes and scrapes do not). `count_tokens` does not either: it
+    /// is answered by the gateway's own tokenizer, reaches no provider and
+    /// costs nothing, and Claude Code calls it around every turn, so its events
+    /// would double a tenant's request counts and dilute their latencies with
+    /// requests that are not inference. Its metrics are still counted by route.
     pub fn records_usage(self) -> bool {
         matches!(
             self,
             Route::ChatCompletions
                 | Route::Embeddings
                 | Route::Messages
-                | Route::CountTokens
                 | Route::Responses
                 | Route::Completions
         )
@@ -116,5 +119,6 @@ mod tests {
         assert_eq!(Route::Responses.ingress(), IngressFormat::Responses);
         assert_eq!(Route::ChatCompletions.ingress(), IngressFormat::OpenAiChat);
         assert!(Route::Messages.records_usage() && !Route::Models.records_usage());
+        assert!(!Route::CountTokens.records_usage());
     }
 }

@@ -3,11 +3,14 @@
 //! stateful coder the proxy calls. The proxy never names a format itself; a new
 //! format adds a variant and one match arm per function here.
 //!
-//! When the client and the provider speak the same format none of this runs:
-//! the body and the stream pass through untouched (`crate::proxy`).
+//! When the client and the provider speak the same format no translator runs:
+//! the body and the stream pass through untouched (`crate::proxy`), and only
+//! their token counts are read here ([`EgressFormat::passed_usage`],
+//! [`PassWatch`]).
 
 use axum::http::{header, HeaderValue, StatusCode};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use pricing::TokenUsage;
 
 use super::anthropic;
 use super::gemini;
@@ -16,6 +19,7 @@ use super::responses;
 use super::IngressFormat;
 use crate::error::GatewayError;
 use crate::llm::{ChatRequest, ChatResponse, StreamEvent};
+use crate::sse::{single_data, UsageFilter};
 
 /// The format a provider is spoken to in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,7 +42,34 @@ impl EgressFormat {
             (self, ingress),
             (EgressFormat::OpenAiChat, IngressFormat::OpenAiChat)
                 | (EgressFormat::Responses, IngressFormat::Responses)
+                | (EgressFormat::Anthropic, IngressFormat::Anthropic)
         )
+    }
+
+    /// The usage of a whole answer relayed untouched.
+    pub fn passed_usage(self, body: &[u8]) -> Option<TokenUsage> {
+        match self {
+            EgressFormat::OpenAiChat => crate::openai::usage::from_response(body),
+            EgressFormat::Anthropic => anthropic::passthrough::body_usage(body),
+            EgressFormat::Gemini => gemini::parse(body).ok().and_then(|answer| answer.usage),
+            EgressFormat::Responses => responses::response::usage_of(body),
+        }
+    }
+
+    /// The reader of a stream relayed untouched; `client_wants_usage` is an
+    /// OpenAI client's `stream_options.include_usage` (the usage chunk the
+    /// gateway asked for is hidden from a client that did not).
+    pub fn pass_watch(self, client_wants_usage: bool) -> PassWatch {
+        match self {
+            EgressFormat::OpenAiChat => PassWatch::OpenAiChat(UsageFilter::new(client_wants_usage)),
+            EgressFormat::Anthropic => PassWatch::Anthropic(Default::default()),
+            // No Gemini-speaking client yet: its own reader watches, unhurried.
+            EgressFormat::Gemini => PassWatch::Decoded {
+                decoder: StreamDecoder::Gemini(Box::default()),
+                usage: None,
+            },
+            EgressFormat::Responses => PassWatch::Responses(Default::default()),
+        }
     }
 
     /// The label of the usage event's upstream format.
@@ -191,7 +222,9 @@ impl IngressFormat {
     pub fn decode_request(self, body: &[u8]) -> Result<ChatRequest, GatewayError> {
         match self {
             IngressFormat::OpenAiChat => openai_chat::request::decode(body),
-            IngressFormat::Anthropic | IngressFormat::Responses => Err(self.untranslated()),
+            IngressFormat::Anthropic => anthropic::ingress::parse_request(body)
+                .map_err(|e| GatewayError::invalid(e.to_string(), None)),
+            IngressFormat::Responses => Err(self.untranslated()),
         }
     }
 
@@ -199,18 +232,23 @@ impl IngressFormat {
     /// provider gave no time.
     pub fn encode_response(self, response: &ChatResponse, created: i64) -> Vec<u8> {
         match self {
-            IngressFormat::OpenAiChat | IngressFormat::Anthropic | IngressFormat::Responses => {
+            IngressFormat::OpenAiChat | IngressFormat::Responses => {
                 openai_chat::response::encode(response, created)
             }
+            IngressFormat::Anthropic => anthropic::ingress::response_body(response).to_vec(),
         }
     }
 
     /// The client-side coder of a translated stream.
     pub fn stream_encoder(self, created: i64, include_usage: bool) -> StreamEncoder {
         match self {
-            IngressFormat::OpenAiChat | IngressFormat::Anthropic | IngressFormat::Responses => {
+            IngressFormat::OpenAiChat | IngressFormat::Responses => {
                 StreamEncoder::OpenAiChat(openai_chat::stream::Encoder::new(created, include_usage))
             }
+            // The `message_start` of a provider that names no message uses this id.
+            IngressFormat::Anthropic => StreamEncoder::Anthropic(Box::new(
+                anthropic::ingress::StreamEncoder::new(format!("msg_gw{created:x}"), ""),
+            )),
         }
     }
 
@@ -299,6 +337,7 @@ impl StreamDecoder {
 pub enum StreamEncoder {
     OpenAiChat(openai_chat::stream::Encoder),
     Responses(Box<responses::stream::Encoder>),
+    Anthropic(Box<anthropic::ingress::StreamEncoder>),
 }
 
 impl StreamEncoder {
@@ -306,6 +345,11 @@ impl StreamEncoder {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.encode(event),
             StreamEncoder::Responses(encoder) => non_empty(&encoder.push(event)),
+            StreamEncoder::Anthropic(encoder) => {
+                let mut frames = Vec::new();
+                encoder.push(event, &mut frames);
+                joined(frames)
+            }
         }
     }
 
@@ -314,6 +358,11 @@ impl StreamEncoder {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.finish(),
             StreamEncoder::Responses(encoder) => responses::stream::frames(&encoder.finish()),
+            StreamEncoder::Anthropic(encoder) => {
+                let mut frames = Vec::new();
+                encoder.finish(&mut frames);
+                joined(frames).unwrap_or_default()
+            }
         }
     }
 
@@ -323,7 +372,7 @@ impl StreamEncoder {
     /// ([`IngressFormat::error_event`]).
     pub fn fail(&mut self, error: &GatewayError) -> Option<Bytes> {
         match self {
-            StreamEncoder::OpenAiChat(_) => None,
+            StreamEncoder::OpenAiChat(_) | StreamEncoder::Anthropic(_) => None,
             StreamEncoder::Responses(encoder) => {
                 non_empty(&encoder.fail(&responses::error::ErrorObject::from_gateway(error)))
             }
@@ -334,6 +383,135 @@ impl StreamEncoder {
 /// Responses events as SSE frames; `None` for none.
 fn non_empty(events: &[responses::wire::events::Event]) -> Option<Bytes> {
     (!events.is_empty()).then(|| responses::stream::frames(events))
+}
+
+/// Frames as one chunk of the client's body.
+fn joined(frames: Vec<Bytes>) -> Option<Bytes> {
+    match frames.len() {
+        0 => None,
+        1 => frames.into_iter().next(),
+        _ => {
+            let mut out = BytesMut::with_capacity(frames.iter().map(Bytes::len).sum());
+            for frame in frames {
+                out.extend_from_slice(&frame);
+            }
+            Some(out.freeze())
+        }
+    }
+}
+
+/// Reads a stream that passes through untouched: its usage and its end.
+#[derive(Debug)]
+pub enum PassWatch {
+    OpenAiChat(UsageFilter),
+    Anthropic(anthropic::passthrough::StreamWatch),
+    Responses(responses::stream::Watcher),
+    /// Any format, read through its full stream decoder (the events still
+    /// pass untouched).
+    Decoded {
+        decoder: StreamDecoder,
+        usage: Option<TokenUsage>,
+    },
+}
+
+/// What becomes of one passed-through event.
+#[derive(Debug)]
+pub struct Passed {
+    /// The event for the client (`None`: hidden).
+    pub event: Option<Bytes>,
+    /// This event ended the stream.
+    pub last: bool,
+}
+
+/// The provider's stream broke (an error event, or not its format at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broken;
+
+impl PassWatch {
+    /// Takes one whole SSE event from the provider.
+    pub fn on_event(&mut self, event: Bytes) -> Result<Passed, Broken> {
+        match self {
+            PassWatch::OpenAiChat(filter) => {
+                let was_done = filter.done;
+                let event = filter.on_event(event);
+                Ok(Passed {
+                    event,
+                    last: filter.done && !was_done,
+                })
+            }
+            PassWatch::Anthropic(watch) => {
+                let was_done = watch.is_done();
+                if !was_done {
+                    if let Some(data) = single_data(&event) {
+                        watch.on_data(data).map_err(|_| Broken)?;
+                    }
+                }
+                Ok(Passed {
+                    event: Some(event),
+                    last: watch.is_done() && !was_done,
+                })
+            }
+            PassWatch::Responses(watch) => {
+                let was_done = watch.done();
+                if !was_done {
+                    if let Some(data) = single_data(&event) {
+                        watch.observe(data);
+                    }
+                }
+                Ok(Passed {
+                    event: Some(event),
+                    last: watch.done() && !was_done,
+                })
+            }
+            PassWatch::Decoded { decoder, usage } => {
+                let was_done = decoder.done();
+                if !was_done {
+                    if let Some(data) = single_data(&event) {
+                        for decoded in decoder.decode(data).ok_or(Broken)? {
+                            if let StreamEvent::Usage(found) = decoded {
+                                *usage = Some(found);
+                            }
+                        }
+                    }
+                }
+                Ok(Passed {
+                    event: Some(event),
+                    last: decoder.done() && !was_done,
+                })
+            }
+        }
+    }
+
+    pub fn usage(&self) -> Option<TokenUsage> {
+        match self {
+            PassWatch::OpenAiChat(filter) => filter.usage,
+            PassWatch::Anthropic(watch) => watch.usage(),
+            PassWatch::Responses(watch) => watch.usage(),
+            PassWatch::Decoded { usage, .. } => *usage,
+        }
+    }
+
+    /// Whether the provider's stream reached its proper end.
+    pub fn done(&self) -> bool {
+        match self {
+            PassWatch::OpenAiChat(filter) => filter.done,
+            PassWatch::Anthropic(watch) => watch.is_done(),
+            PassWatch::Responses(watch) => watch.done(),
+            PassWatch::Decoded { decoder, .. } => decoder.done(),
+        }
+    }
+
+    /// The event that ends a cut stream with `error`, where the format needs
+    /// the stream's state for it (a Responses `error` event continues the
+    /// provider's sequence numbers); `None`: the client format's usual one.
+    pub fn fail(&self, error: &GatewayError) -> Option<Bytes> {
+        match self {
+            PassWatch::Responses(watch) => {
+                Some(watch.error_event(&responses::error::ErrorObject::from_gateway(error)))
+            }
+            PassWatch::OpenAiChat(_) | PassWatch::Anthropic(_) | PassWatch::Decoded { .. } => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -12,20 +12,18 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{labelled, read_body, route_error};
+use super::{labelled, read_body, route_counted};
 use crate::billing::Billing;
 use crate::clock;
 use crate::config::Endpoint;
 use crate::error::GatewayError;
 use crate::formats::IngressFormat;
 use crate::keys::ApiKey;
-use crate::metrics::{TokenCountLabels, UpstreamLabels};
+use crate::metrics::UpstreamLabels;
 use crate::openai::request::{RawObject, Text};
 use crate::proxy::{self, Finish, Job};
-use crate::routing::counting::{self, CountBudget, Skipped};
-use crate::routing::{
-    decide, requirements, Decision, Requirements, RouteError, RouteReason, RoutingTable,
-};
+use crate::routing::counting;
+use crate::routing::{requirements, Decision, Requirements, RouteReason, RoutingTable};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::Outcome;
 use analytics::event::UserTagKey;
@@ -138,6 +136,7 @@ async fn handle(
         billing: billing_for(snapshot, &decision),
         requested: snapshot.table.named(&request.model.0),
         translated: std::sync::OnceLock::new(),
+        anthropic_beta: None,
     };
     proxy::run(&job, &decision, outcome).await
 }
@@ -150,39 +149,19 @@ async fn count_exactly(
     body: &Bytes,
     text_bytes: u64,
 ) -> Option<u64> {
-    let config = &snapshot.routing.token_count;
-    let budget = CountBudget {
-        max_bytes: config.max_bytes,
-        timeout: config.timeout,
-    };
     let body = body.clone();
-    let asked = Instant::now();
-    let outcome = state
-        .counter
-        .run(text_bytes, budget, move |keep_going| {
-            let counted = RawObject::parse(&body)
-                .and_then(|object| requirements::count_prompt(&object, keep_going));
-            match counted {
-                Ok(Some(count)) => Some(Some(count)),
-                // The budget ran out.
-                Ok(None) => None,
-                // Never expected: this body parsed before.
-                Err(_) => Some(None),
-            }
-        })
-        .await
-        .and_then(|count| count.ok_or(Skipped::Failed));
-    let metrics = &state.metrics;
-    metrics
-        .token_counts
-        .get_or_create(&TokenCountLabels {
-            outcome: Skipped::label(outcome.map(|_| ())),
-        })
-        .inc();
-    metrics
-        .token_count_duration
-        .observe(asked.elapsed().as_secs_f64());
-    outcome.ok()
+    super::count_in_budget(state, snapshot, text_bytes, move |keep_going| {
+        let counted = RawObject::parse(&body)
+            .and_then(|object| requirements::count_prompt(&object, keep_going));
+        match counted {
+            Ok(Some(count)) => Some(Some(count)),
+            // The budget ran out.
+            Ok(None) => None,
+            // Never expected: this body parsed before.
+            Err(_) => Some(None),
+        }
+    })
+    .await
 }
 
 type Prepared<'a> = (RawObject<'a>, ChatRequest<'a>, Requirements, Decision);
@@ -207,38 +186,15 @@ async fn prepare<'a>(
         Ok::<_, GatewayError>((object, request, requirements))
     })?;
     let model = request.model.0.as_ref();
-    let route = |requirements: &Requirements| {
-        decide(
-            model,
-            requirements,
-            &snapshot.table,
-            &key.policy,
-            &snapshot.health,
-            clock::today(),
-        )
-    };
-    // The byte bound is free; tokens are counted only when it shut out a model
-    // whose window an exact count might still fit, and only within the counting
-    // budget: over it, the byte bound's decision stands.
-    let first = route(&requirements);
-    let needs_count = match &first {
-        Ok(decision) => decision.near_context_limit,
-        Err(RouteError::ContextTooLong { near, .. }) => *near,
-        Err(_) => false,
-    };
-    let count = if needs_count {
-        count_exactly(state, snapshot, body, requirements.prompt.text_bytes).await
-    } else {
-        None
-    };
-    let decision = match count {
-        Some(count) => {
-            requirements.set_counted(count);
-            route(&requirements)
-        }
-        None => first,
-    }
-    .map_err(|error| route_error(model, Endpoint::Chat, error))?;
+    let decision = route_counted(
+        snapshot,
+        key,
+        model,
+        &mut requirements,
+        Endpoint::Chat,
+        |text_bytes| count_exactly(state, snapshot, body, text_bytes),
+    )
+    .await?;
     Ok((object, request, requirements, decision))
 }
 

@@ -78,6 +78,7 @@ pub async fn completions(
         billing: billing_for(&snapshot, &decision),
         requested: snapshot.table.named(&legacy.model),
         translated: std::sync::OnceLock::new(),
+        anthropic_beta: None,
     };
     let (result, labels) = proxy::run(&job, &decision, &mut outcome).await;
     labelled(result, labels, outcome)

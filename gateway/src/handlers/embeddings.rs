@@ -61,6 +61,7 @@ pub async fn embeddings(
         billing: billing_for(&snapshot, &decision),
         requested: snapshot.table.named(&model),
         translated: std::sync::OnceLock::new(),
+        anthropic_beta: None,
     };
     let (result, labels) = proxy::run(&job, &decision, &mut outcome).await;
     labelled(result, labels, outcome)

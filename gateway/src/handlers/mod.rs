@@ -1,28 +1,40 @@
 //! HTTP handlers: thin functions that read the request, ask routing for a
 //! decision, hand it to [`crate::proxy`] (which tries the candidates in order
 //! and relays the answer), and shape the answer. The pieces every proxying
-//! handler shares live here.
+//! handler shares live here; the request path of every translated ingress
+//! format (Anthropic Messages, OpenAI Responses) is `translated`, which
+//! their handlers call.
 
 pub mod analytics_api;
 pub mod chat;
 pub mod completions;
 pub mod dashboard;
 pub mod embeddings;
+pub mod messages;
 pub mod models;
 pub mod ops;
 pub mod roi;
+pub mod translated;
+
+use std::future::Future;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 
+use crate::clock;
 use crate::config::Endpoint;
 pub use crate::error::echo;
 use crate::error::GatewayError;
-use crate::metrics::UpstreamLabels;
+use crate::formats::IngressFormat;
+use crate::keys::ApiKey;
+use crate::metrics::{TokenCountLabels, UpstreamLabels};
 use crate::middleware::observe::RequestStarted;
-use crate::routing::RouteError;
+use crate::routing::counting::{CountBudget, Skipped};
+use crate::routing::{decide, Decision, Requirements, RouteError};
+use crate::state::{AppState, Snapshot};
 use crate::usage_event::Outcome;
 
 /// Longest wait for a request body: a client that declares more than it sends
@@ -91,12 +103,102 @@ pub fn labelled(
     labels: Option<UpstreamLabels>,
     outcome: Outcome,
 ) -> Response {
-    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    labelled_as(IngressFormat::OpenAiChat, result, labels, outcome)
+}
+
+/// [`labelled`] for a client of `format`: an error is written in its shape.
+pub fn labelled_as(
+    format: IngressFormat,
+    result: Result<Response, GatewayError>,
+    labels: Option<UpstreamLabels>,
+    outcome: Outcome,
+) -> Response {
+    let mut response = result.unwrap_or_else(|error| error.render(format));
     if let Some(labels) = labels {
         response.extensions_mut().insert(labels);
     }
     response.extensions_mut().insert(outcome);
     response
+}
+
+/// Routes `model` with `requirements`. The byte bound is free; tokens are
+/// counted (by `count`, given the prompt's text bytes) only when it shut out a
+/// model whose window an exact count might still fit, and only within the
+/// counting budget: over it, the byte bound's decision stands.
+pub(crate) async fn route_counted<F, Fut>(
+    snapshot: &Snapshot,
+    key: &ApiKey,
+    model: &str,
+    requirements: &mut Requirements,
+    endpoint: Endpoint,
+    count: F,
+) -> Result<Decision, GatewayError>
+where
+    F: FnOnce(u64) -> Fut,
+    Fut: Future<Output = Option<u64>>,
+{
+    let route = |requirements: &Requirements| {
+        decide(
+            model,
+            requirements,
+            &snapshot.table,
+            &key.policy,
+            &snapshot.health,
+            clock::today(),
+        )
+    };
+    let first = route(requirements);
+    let needs_count = match &first {
+        Ok(decision) => decision.near_context_limit,
+        Err(RouteError::ContextTooLong { near, .. }) => *near,
+        Err(_) => false,
+    };
+    let count = if needs_count {
+        count(requirements.prompt.text_bytes).await
+    } else {
+        None
+    };
+    match count {
+        Some(count) => {
+            requirements.set_counted(count);
+            route(requirements)
+        }
+        None => first,
+    }
+    .map_err(|error| route_error(model, endpoint, error))
+}
+
+/// Runs `count` on a counting thread within the configured budget (see
+/// `routing::counting`) and counts the outcome in the metrics; `None` when it
+/// was not counted.
+pub(crate) async fn count_in_budget(
+    state: &AppState,
+    snapshot: &Snapshot,
+    text_bytes: u64,
+    count: impl FnOnce(&mut dyn FnMut() -> bool) -> Option<Option<u64>> + Send + 'static,
+) -> Option<u64> {
+    let config = &snapshot.routing.token_count;
+    let budget = CountBudget {
+        max_bytes: config.max_bytes,
+        timeout: config.timeout,
+    };
+    let asked = Instant::now();
+    let outcome = state
+        .counter
+        .run(text_bytes, budget, count)
+        .await
+        .and_then(|count| count.ok_or(Skipped::Failed));
+    let metrics = &state.metrics;
+    metrics
+        .token_counts
+        .get_or_create(&TokenCountLabels {
+            outcome: Skipped::label(outcome.map(|_| ())),
+        })
+        .inc();
+    metrics
+        .token_count_duration
+        .observe(asked.elapsed().as_secs_f64());
+    outcome.ok()
 }
 
 /// When the request began, as the observe layer set it (its deadline counts

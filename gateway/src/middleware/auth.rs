@@ -15,7 +15,9 @@ use crate::keys::ApiKey;
 use crate::route::Route;
 use crate::state::AppState;
 
-/// The key from `Authorization: Bearer <key>`, or Azure-style `api-key: <key>`.
+/// The key from `Authorization: Bearer <key>`, or Anthropic-style `x-api-key:
+/// <key>` (what the Anthropic SDKs send with `ANTHROPIC_API_KEY`), or
+/// Azure-style `api-key: <key>`.
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let text = value.to_str().ok()?;
@@ -26,7 +28,8 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
             .filter(|k| !k.is_empty());
     }
     headers
-        .get("api-key")
+        .get("x-api-key")
+        .or_else(|| headers.get("api-key"))
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| !k.is_empty())
@@ -149,6 +152,21 @@ mod tests {
         assert_eq!(
             presented_key(&headers(&[("api-key", "sk-2")])),
             Some("sk-2")
+        );
+        assert_eq!(
+            presented_key(&headers(&[("x-api-key", "sk-3")])),
+            Some("sk-3")
+        );
+        assert_eq!(
+            presented_key(&headers(&[("x-api-key", "sk-3"), ("api-key", "sk-2")])),
+            Some("sk-3")
+        );
+        assert_eq!(
+            presented_key(&headers(&[
+                ("x-api-key", " "),
+                ("authorization", "Bearer sk-1")
+            ])),
+            Some("sk-1")
         );
         assert_eq!(presented_key(&headers(&[])), None);
     }

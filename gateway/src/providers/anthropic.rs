@@ -63,6 +63,9 @@ impl Adapter for Anthropic {
         if let Some(key) = self.base.key()? {
             builder = builder.header("x-api-key", key.expose());
         }
+        if let (UpstreamBody::Same(_), Some(beta)) = (request.body, request.anthropic_beta) {
+            builder = builder.header("anthropic-beta", beta.clone());
+        }
         let body = upstream_body(&request)?;
         self.base.send(builder, body).await
     }
@@ -83,6 +86,7 @@ mod tests {
             max_output: 64000,
             force_stream_usage: true,
             egress: EgressFormat::Anthropic,
+            anthropic_beta: None,
         }
     }
 

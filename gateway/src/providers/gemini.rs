@@ -161,6 +161,7 @@ mod tests {
             max_output: 65536,
             force_stream_usage: true,
             egress: EgressFormat::Gemini,
+            anthropic_beta: None,
         }
     }
 

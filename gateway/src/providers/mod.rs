@@ -53,6 +53,9 @@ pub struct UpstreamRequest<'a, 'b> {
     pub force_stream_usage: bool,
     /// The format the body is sent in ([`Adapter::format_for`] the client's).
     pub egress: EgressFormat,
+    /// An Anthropic client's `anthropic-beta` header: sent with its own body
+    /// (`UpstreamBody::Same`) to an Anthropic provider, never elsewhere.
+    pub anthropic_beta: Option<&'b axum::http::HeaderValue>,
 }
 
 pub trait Adapter {

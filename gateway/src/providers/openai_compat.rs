@@ -181,6 +181,7 @@ mod tests {
             max_output: 1000,
             force_stream_usage: force,
             egress: EgressFormat::OpenAiChat,
+            anthropic_beta: None,
         };
         serde_json::from_slice(&upstream_body(&request).unwrap()).unwrap()
     }
@@ -321,6 +322,7 @@ mod tests {
             max_output: 1000,
             force_stream_usage: false,
             egress: EgressFormat::OpenAiChat,
+            anthropic_beta: None,
         };
         let body: serde_json::Value =
             serde_json::from_slice(&upstream_body(&request).unwrap()).unwrap();

@@ -22,7 +22,6 @@ use crate::providers::{Adapter, UpstreamBody, UpstreamRequest};
 use crate::routing::health::Admission;
 use crate::routing::table::Deployment;
 use crate::routing::Decision;
-use crate::sse::UsageFilter;
 use crate::usage_event::Outcome;
 
 /// `max_tokens` for a model the catalog does not know, where a provider's
@@ -188,6 +187,7 @@ async fn attempt(
                 }
             ),
         egress,
+        anthropic_beta: job.anthropic_beta.as_ref(),
     };
     let sent_at = Instant::now();
     let response = upstream::send(job.state, job.snapshot, deployment, request)
@@ -244,9 +244,8 @@ fn transcoder(
     translate: Option<EgressFormat>,
     client_wants_usage: bool,
 ) -> Result<Transcoder, GatewayError> {
-    let _ = egress;
     Ok(match translate {
-        None => Transcoder::Same(UsageFilter::new(client_wants_usage)),
+        None => Transcoder::Same(egress.pass_watch(client_wants_usage)),
         Some(egress) => Transcoder::translate(
             egress.stream_decoder(job.translated()?),
             job.ingress

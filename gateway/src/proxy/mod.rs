@@ -24,6 +24,8 @@ use std::time::Instant;
 
 pub use attempt::run;
 
+use axum::http::HeaderValue;
+
 use crate::billing::Billing;
 use crate::config::Endpoint;
 use crate::error::GatewayError;
@@ -61,6 +63,9 @@ pub struct Job<'a, 'b> {
     /// The request in the gateway's terms, read at the first attempt that
     /// needs a translation.
     pub translated: OnceLock<ChatRequest>,
+    /// The client's `anthropic-beta` header, sent on with its own body to an
+    /// Anthropic provider (a beta changes what the body means).
+    pub anthropic_beta: Option<HeaderValue>,
 }
 
 impl Job<'_, '_> {

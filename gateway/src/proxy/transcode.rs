@@ -1,18 +1,20 @@
 //! What becomes of each upstream stream event on its way to the client. When
-//! both sides speak one format the event passes through as it came (only the
-//! usage chunk the gateway asked for on the client's behalf is hidden again);
+//! both sides speak one format the event passes through as it came, its usage
+//! read on the way (for OpenAI, the usage chunk the gateway asked for on the
+//! client's behalf is hidden again);
 //! otherwise it is read into the gateway's events and written in the client's
 //! format. Pure, like the translators it calls: the IO is in `relay`.
 
 use bytes::{Bytes, BytesMut};
 use pricing::TokenUsage;
 
-use crate::formats::codec::{StreamDecoder, StreamEncoder};
+use crate::error::GatewayError;
+use crate::formats::codec::{PassWatch, StreamDecoder, StreamEncoder};
 use crate::llm::StreamEvent;
-use crate::sse::{single_data, UsageFilter};
+use crate::sse::single_data;
 
 pub enum Transcoder {
-    Same(UsageFilter),
+    Same(PassWatch),
     Translate(Translation),
 }
 
@@ -48,17 +50,16 @@ impl Transcoder {
     /// Takes one whole SSE event from the provider.
     pub fn on_event(&mut self, event: Bytes) -> Result<Out, Unreadable> {
         match self {
-            Transcoder::Same(filter) => {
-                let was_done = filter.done;
-                let out = filter.on_event(event);
-                Ok(if filter.done && !was_done {
+            Transcoder::Same(watch) => {
+                let passed = watch.on_event(event).map_err(|_| Unreadable)?;
+                Ok(if passed.last {
                     Out {
                         body: None,
-                        closing: out,
+                        closing: passed.event,
                     }
                 } else {
                     Out {
-                        body: out,
+                        body: passed.event,
                         closing: None,
                     }
                 })
@@ -67,10 +68,21 @@ impl Transcoder {
         }
     }
 
+    /// The events that end the client's stream with `error`, when its format
+    /// needs the stream's state for them (a Responses stream's sequence
+    /// numbers, its `response.failed`); `None`: the client format's plain
+    /// error event.
+    pub fn fail(&mut self, error: &GatewayError) -> Option<Bytes> {
+        match self {
+            Transcoder::Same(watch) => watch.fail(error),
+            Transcoder::Translate(translation) => translation.encoder.fail(error),
+        }
+    }
+
     /// The usage the provider reported so far.
     pub fn usage(&self) -> Option<TokenUsage> {
         match self {
-            Transcoder::Same(filter) => filter.usage,
+            Transcoder::Same(watch) => watch.usage(),
             Transcoder::Translate(translation) => translation.usage,
         }
     }
@@ -78,7 +90,7 @@ impl Transcoder {
     /// Whether the provider's stream reached its proper end.
     pub fn done(&self) -> bool {
         match self {
-            Transcoder::Same(filter) => filter.done,
+            Transcoder::Same(watch) => watch.done(),
             Transcoder::Translate(translation) => translation.decoder.done(),
         }
     }
@@ -143,7 +155,7 @@ mod tests {
 
     #[test]
     fn the_same_format_passes_and_done_closes() {
-        let mut same = Transcoder::Same(UsageFilter::new(false));
+        let mut same = Transcoder::Same(EgressFormat::OpenAiChat.pass_watch(false));
         let (body, closing) = run(&mut same, STREAM);
         assert!(
             body.contains("\"content\":\"hi\"") && !body.contains("usage"),

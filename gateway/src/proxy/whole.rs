@@ -12,8 +12,8 @@ use super::Job;
 use crate::billing::Billing;
 use crate::error::GatewayError;
 use crate::formats::codec::EgressFormat;
-use crate::openai::usage;
 use crate::providers::transport_error;
+use crate::providers::Adapter;
 use crate::routing::table::Deployment;
 use crate::usage_event::Outcome;
 
@@ -58,7 +58,9 @@ pub(super) async fn relay(
         .observe(sent_at.elapsed().as_secs_f64());
     let (body, reported) = match translate {
         None => {
-            let reported = usage::from_response(&body);
+            let reported = job.snapshot.providers[deployment.provider]
+                .format_for(job.ingress)
+                .passed_usage(&body);
             (body, reported)
         }
         Some(egress) => {

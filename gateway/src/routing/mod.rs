@@ -13,6 +13,7 @@ pub mod counting;
 pub mod decide;
 pub mod health;
 pub mod policy;
+pub mod prompt;
 pub mod requirements;
 pub mod table;
 

@@ -4,6 +4,8 @@
 //! - `wire`: the API's serde types, shared by both directions;
 //! - `ingress`: a client speaks Anthropic to us (request in, answer out);
 //! - `egress`: we speak Anthropic to a provider (request out, answer in);
+//! - `passthrough`: the counts of an answer relayed untouched (Anthropic to
+//!   Anthropic);
 //! - `usage`: token counts (Anthropic's `input_tokens` excludes the cache);
 //! - `error`: Anthropic's error types, rendered for clients and classified
 //!   from upstream answers.
@@ -28,6 +30,7 @@
 pub mod egress;
 pub mod error;
 pub mod ingress;
+pub mod passthrough;
 pub mod usage;
 pub mod wire;
 
