@@ -64,6 +64,14 @@ pub struct UsageEvent {
     pub upstream_ms: Option<u32>,
     /// Client family from the User-Agent (`openai-python`, `curl`, `other`, ...).
     pub client_family: String,
+    /// The wire format the client spoke (`openai_chat`, `anthropic`,
+    /// `responses`, ...); `None` on events recorded before formats were kept.
+    #[serde(default)]
+    pub ingress_format: Option<String>,
+    /// The wire format of the provider that served the request (`openai_chat`,
+    /// `anthropic`, `gemini`, ...); `None` when no provider answered.
+    #[serde(default)]
+    pub upstream_format: Option<String>,
 }
 
 impl UsageEvent {
@@ -242,6 +250,8 @@ pub mod tests {
             ttft_ms: None,
             upstream_ms: Some(400),
             client_family: "openai-python".to_owned(),
+            ingress_format: Some("openai_chat".to_owned()),
+            upstream_format: Some("openai_chat".to_owned()),
         }
     }
 

@@ -94,6 +94,8 @@ fn event(tenant: &str, occurred_at: DateTime<Utc>, cost: &str, baseline: &str) -
         ttft_ms: None,
         upstream_ms: Some(400),
         client_family: "openai-python".to_owned(),
+        ingress_format: Some("openai_chat".to_owned()),
+        upstream_format: Some("openai_chat".to_owned()),
     }
 }
 

@@ -125,6 +125,8 @@ pub fn fold(ending: Ending<'_>, outcome: Outcome) -> UsageEvent {
         ttft_ms: outcome.ttft_ms,
         upstream_ms: outcome.upstream_ms,
         client_family: ending.client_family.to_owned(),
+        ingress_format: outcome.ingress_format.map(str::to_owned),
+        upstream_format: outcome.upstream_format.map(str::to_owned),
     };
     if let Some(bill) = bill {
         event.set_usage(&bill.usage);

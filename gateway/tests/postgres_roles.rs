@@ -149,6 +149,8 @@ fn event(tenant: &str, n: i64) -> UsageEvent {
         ttft_ms: None,
         upstream_ms: None,
         client_family: "curl".to_owned(),
+        ingress_format: Some("openai_chat".to_owned()),
+        upstream_format: Some("openai_chat".to_owned()),
     }
 }
 

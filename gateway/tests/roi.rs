@@ -308,6 +308,8 @@ fn event(tenant: &str, at: DateTime<Utc>, cost: &str, baseline: &str) -> UsageEv
         ttft_ms: None,
         upstream_ms: None,
         client_family: "curl".to_owned(),
+        ingress_format: Some("openai_chat".to_owned()),
+        upstream_format: Some("openai_chat".to_owned()),
     }
 }
 

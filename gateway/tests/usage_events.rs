@@ -133,6 +133,8 @@ async fn every_request_leaves_exactly_one_event_whatever_happens() {
         "reqwest sends no User-Agent"
     );
     assert!(plain.error_kind.is_none());
+    assert_eq!(plain.ingress_format.as_deref(), Some("openai_chat"));
+    assert_eq!(plain.upstream_format.as_deref(), Some("openai_chat"));
 
     let streamed = events
         .iter()
@@ -151,6 +153,10 @@ async fn every_request_leaves_exactly_one_event_whatever_happens() {
     let unknown = by_model[&("chat_completions", "(unknown)", 404)];
     assert_eq!(unknown.route_reason, "none");
     assert_eq!(unknown.error_kind.as_deref(), Some("model_not_found"));
+    assert_eq!(
+        unknown.upstream_format, None,
+        "no provider was asked, so none spoke"
+    );
     let invalid = events.iter().find(|e| e.status == 400).unwrap();
     assert_eq!(invalid.error_kind.as_deref(), Some("invalid_json"));
     let embed = by_model[&("embeddings", "mock-embed", 200)];

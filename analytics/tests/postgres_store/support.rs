@@ -182,6 +182,8 @@ pub fn event(tenant: &str, occurred_at: DateTime<Utc>) -> UsageEvent {
         ttft_ms: None,
         upstream_ms: Some(400),
         client_family: "openai-python".to_owned(),
+        ingress_format: Some("openai_chat".to_owned()),
+        upstream_format: Some("openai_chat".to_owned()),
     }
 }
 

@@ -133,6 +133,8 @@ pub fn seed() -> Vec<UsageEvent> {
                     ttft_ms: None,
                     upstream_ms: None,
                     client_family: "curl".to_owned(),
+                    ingress_format: Some("openai_chat".to_owned()),
+                    upstream_format: Some("openai_chat".to_owned()),
                 });
             }
         }

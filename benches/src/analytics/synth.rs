@@ -308,6 +308,8 @@ impl Synth {
             ttft_ms,
             upstream_ms,
             client_family: pick(rng, &CLIENTS).to_owned(),
+            ingress_format: Some("openai_chat".to_owned()),
+            upstream_format: Some("openai_chat".to_owned()),
         }
     }
 }

@@ -198,6 +198,8 @@ fn event(
     outcome.routed_model = Some(deployment.labels.model.clone());
     outcome.reason = Some(decision.reason.as_str());
     outcome.attempts = tried;
+    outcome.ingress_format = Some("openai_chat");
+    outcome.upstream_format = Some("openai_chat");
     outcome.upstream_ms = Some(upstream as u32);
     if synthetic.stream && served.is_some() {
         outcome.ttft_ms = Some((failover_wait + ttft) as u32);

@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "least_privilege",
         sql: include_str!("../../../../migrations/postgres/20261208100000_least_privilege.sql"),
     },
+    Migration {
+        version: 20261209100000,
+        name: "wire_formats",
+        sql: include_str!("../../../../migrations/postgres/20261209100000_wire_formats.sql"),
+    },
 ];
 
 /// The migration that made unpriced amounts NULL and repaired older events: the

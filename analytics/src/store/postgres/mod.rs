@@ -62,7 +62,7 @@ CREATE TEMP TABLE IF NOT EXISTS gateway_staging (
     cached_tokens bigint, cache_write_tokens bigint, reasoning_tokens bigint,
     usage_estimated boolean, cost_usd numeric(30,12), baseline_usd numeric(30,12),
     price_version text, baseline_price_version text, latency_ms bigint, ttft_ms bigint,
-    upstream_ms bigint, client_family text
+    upstream_ms bigint, client_family text, ingress_format text, upstream_format text
 ) ON COMMIT DELETE ROWS;
 ";
 

@@ -67,7 +67,7 @@ const EVENT_COLUMNS: &str = "event_id, occurred_at, tenant_id, key_id, team, use
     status, error_kind, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, \
     reasoning_tokens, usage_estimated, trim_scale(cost_usd)::text AS cost_usd, \
     trim_scale(baseline_usd)::text AS baseline_usd, price_version, baseline_price_version, \
-    latency_ms, ttft_ms, upstream_ms, client_family";
+    latency_ms, ttft_ms, upstream_ms, client_family, ingress_format, upstream_format";
 
 impl PostgresStore {
     /// Begins a transaction in which every tenant table shows `tenant_id`'s rows
@@ -244,6 +244,8 @@ fn event(row: &PgRow) -> Result<UsageEvent, sqlx::Error> {
         ttft_ms: optional(row, "ttft_ms")?,
         upstream_ms: optional(row, "upstream_ms")?,
         client_family: row.try_get("client_family")?,
+        ingress_format: row.try_get("ingress_format")?,
+        upstream_format: row.try_get("upstream_format")?,
     })
 }
 

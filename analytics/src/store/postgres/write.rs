@@ -32,7 +32,7 @@ macro_rules! columns {
          routed_provider, routed_model, route_reason, attempts, stream, status, error_kind, \
          prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, \
          usage_estimated, cost_usd, baseline_usd, price_version, baseline_price_version, \
-         latency_ms, ttft_ms, upstream_ms, client_family"
+         latency_ms, ttft_ms, upstream_ms, client_family, ingress_format, upstream_format"
     };
 }
 
@@ -168,6 +168,8 @@ pub(super) fn encode(events: &[UsageEvent]) -> String {
         row.int(e.ttft_ms.map(u64::from));
         row.int(e.upstream_ms.map(u64::from));
         row.text(Some(&e.client_family));
+        row.text(e.ingress_format.as_deref());
+        row.text(e.upstream_format.as_deref());
         out.push('\n');
     }
     out
@@ -263,7 +265,7 @@ mod tests {
         assert_eq!(fields[16], i64::MAX.to_string());
         assert_eq!(fields[22], "0.00021");
         assert_eq!(fields[27], "", "ttft None is NULL");
-        assert!(csv.ends_with("\"openai-python\"\n"));
+        assert!(csv.ends_with("\"openai-python\",\"openai_chat\",\"openai_chat\"\n"));
         assert_eq!(csv.matches('\n').count(), 2);
     }
 

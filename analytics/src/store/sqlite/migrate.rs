@@ -43,6 +43,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "unpriced",
         sql: include_str!("../../../../migrations/sqlite/20261207100000_unpriced.sql"),
     },
+    Migration {
+        version: 20261209100000,
+        name: "wire_formats",
+        sql: include_str!("../../../../migrations/sqlite/20261209100000_wire_formats.sql"),
+    },
 ];
 
 /// The migration that made unpriced amounts NULL and repaired older events: the

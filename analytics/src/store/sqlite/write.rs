@@ -13,7 +13,7 @@ use super::{corrupt, db_error, narrow, time_ns, SqliteStore, BEGIN_WRITE};
 use crate::event::UsageEvent;
 use crate::store::{EventStore, StoreError};
 
-/// The 29 columns of `usage_events`, in insert and select order.
+/// The 31 columns of `usage_events`, in insert and select order.
 macro_rules! event_columns {
     () => {
         "event_id, occurred_at_ns, tenant_id, key_id, team, user_tag, endpoint, \
@@ -21,11 +21,11 @@ macro_rules! event_columns {
          status, error_kind, prompt_tokens, completion_tokens, cached_tokens, \
          cache_write_tokens, reasoning_tokens, usage_estimated, cost_pusd, baseline_pusd, \
          price_version, baseline_price_version, latency_ms, ttft_ms, upstream_ms, \
-         client_family"
+         client_family, ingress_format, upstream_format"
     };
 }
 
-const EVENT_COLUMNS: usize = 29;
+const EVENT_COLUMNS: usize = 31;
 /// `SQLITE_MAX_VARIABLE_NUMBER` of the SQLite sqlx bundles (3.32 and later).
 const MAX_BIND_PARAMS: usize = 32_766;
 /// Rows per INSERT statement. sqlx caches each distinct SQL text as a prepared
@@ -86,7 +86,9 @@ impl EventStore for SqliteStore {
                     .push_bind(i64::from(e.latency_ms))
                     .push_bind(e.ttft_ms.map(i64::from))
                     .push_bind(e.upstream_ms.map(i64::from))
-                    .push_bind(e.client_family.as_str());
+                    .push_bind(e.client_family.as_str())
+                    .push_bind(e.ingress_format.as_deref())
+                    .push_bind(e.upstream_format.as_deref());
             });
             insert.push(" ON CONFLICT (event_id) DO NOTHING");
             written += insert
@@ -216,6 +218,8 @@ fn event_from_row(row: &SqliteRow) -> Result<UsageEvent, StoreError> {
         ttft_ms: optional_ms("ttft_ms")?,
         upstream_ms: optional_ms("upstream_ms")?,
         client_family: text("client_family")?,
+        ingress_format: optional("ingress_format")?,
+        upstream_format: optional("upstream_format")?,
     })
 }
 

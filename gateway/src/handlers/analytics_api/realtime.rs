@@ -290,6 +290,8 @@ mod tests {
             ttft_ms: None,
             upstream_ms: None,
             client_family: "curl".to_owned(),
+            ingress_format: Some("openai_chat".to_owned()),
+            upstream_format: Some("openai_chat".to_owned()),
         }
     }
 
