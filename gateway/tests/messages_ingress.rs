@@ -640,6 +640,27 @@ async fn cache_reads_and_writes_are_billed_at_catalog_prices() {
     );
 }
 
+/// The tenant's events once `expected` have arrived, after a wait long
+/// enough for one more to show if there were one.
+async fn settled_events(s: &flavors::Setup, expected: usize) -> Vec<analytics::UsageEvent> {
+    let Store::Sqlite(sqlite) = s.gateway.store.as_ref() else {
+        panic!("expected the embedded store")
+    };
+    let read = || async {
+        let from = chrono::Utc::now() - chrono::Duration::hours(1);
+        let to = chrono::Utc::now() + chrono::Duration::hours(1);
+        sqlite.events("acme", from, to, 100).await.unwrap()
+    };
+    for _ in 0..100 {
+        if read().await.len() >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    read().await
+}
+
 #[tokio::test]
 async fn each_message_leaves_one_event_and_count_tokens_none() {
     let s = setup(Upstream::Anthropic).await;
@@ -660,23 +681,7 @@ async fn each_message_leaves_one_event_and_count_tokens_none() {
         .unwrap();
     assert_eq!(counted.status(), 200);
     counted.bytes().await.unwrap();
-    let Store::Sqlite(sqlite) = s.gateway.store.as_ref() else {
-        panic!("expected the embedded store")
-    };
-    let read = || async {
-        let from = chrono::Utc::now() - chrono::Duration::hours(1);
-        let to = chrono::Utc::now() + chrono::Duration::hours(1);
-        sqlite.events("acme", from, to, 100).await.unwrap()
-    };
-    for _ in 0..100 {
-        if read().await.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // Time for a third (count_tokens) event to show if there were one.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut events = read().await;
+    let mut events = settled_events(&s, 2).await;
     assert_eq!(events.len(), 2, "{events:?}");
     events.sort_by_key(|e| e.stream);
     for event in &events {
@@ -684,10 +689,37 @@ async fn each_message_leaves_one_event_and_count_tokens_none() {
         assert_eq!(event.status, 200, "{event:?}");
         assert_eq!(event.requested_model, "claude-x", "{event:?}");
         assert_eq!(event.routed_provider.as_deref(), Some("anthropic"));
+        assert_eq!(event.ingress_format.as_deref(), Some("anthropic"));
+        assert_eq!(event.upstream_format.as_deref(), Some("anthropic"));
         assert_eq!(event.cached_tokens, 1000, "{event:?}");
         assert_eq!(event.cache_write_tokens, 200, "{event:?}");
         assert!(!event.usage_estimated, "{event:?}");
     }
     assert_eq!(events[0].cost_usd.unwrap().usd().as_str(), cost);
     assert!(events[1].stream);
+}
+
+#[tokio::test]
+async fn events_record_the_anthropic_ingress_and_each_upstream_format() {
+    for (upstream, format) in [
+        (Upstream::OpenAi, "openai_chat"),
+        (Upstream::Gemini, "gemini"),
+    ] {
+        let s = setup(upstream).await;
+        s.messages(&hello(true)).await.bytes().await.unwrap();
+        let response = s.messages(&json!({"model": "claude-x"})).await;
+        assert_eq!(response.status(), 400);
+        let events = settled_events(&s, 2).await;
+        assert_eq!(events.len(), 2, "{events:?}");
+        let served = events.iter().find(|e| e.status == 200).unwrap();
+        assert_eq!(served.ingress_format.as_deref(), Some("anthropic"));
+        assert_eq!(served.upstream_format.as_deref(), Some(format));
+        assert!(
+            served.cost_usd.is_some() && !served.usage_estimated,
+            "{served:?}"
+        );
+        let refused = events.iter().find(|e| e.status == 400).unwrap();
+        assert_eq!(refused.ingress_format.as_deref(), Some("anthropic"));
+        assert_eq!(refused.upstream_format, None);
+    }
 }
