@@ -319,16 +319,15 @@ impl Setup {
                 content_type.starts_with("text/event-stream"),
                 "{content_type}"
             );
-            let comment = |name: &str| {
-                body.lines()
-                    .find_map(|l| l.strip_prefix(&format!(": {name}=")))
-                    .unwrap_or_else(|| panic!("no {name} comment: {body}"))
-                    .split([';', ' '])
-                    .next()
-                    .unwrap()
-                    .to_owned()
-            };
-            answer.cost = comment("x-gateway-cost-usd");
+            // A stream's cost comes at its end, as an SSE comment.
+            answer.cost = body
+                .lines()
+                .find_map(|l| l.strip_prefix(": x-gateway-cost-usd="))
+                .unwrap_or_else(|| panic!("no cost comment: {body}"))
+                .split([';', ' '])
+                .next()
+                .unwrap()
+                .to_owned();
             read_stream(client, &body, &mut answer);
         } else {
             read_whole(client, &body, &mut answer);
