@@ -13,167 +13,15 @@
 )]
 
 mod common;
+#[path = "common/flavors.rs"]
+mod flavors;
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use analytics::store::Store;
-use gateway::config::Config;
-use gateway::keys::{self, KeyHash};
-use gateway::mock_provider::{self, RunningMock};
-use gateway::server::{self, RunningGateway};
+use flavors::{setup, Upstream, PROVIDER_KEY, UPSTREAMS};
 use pricing::{Cost, Price};
 use serde_json::{json, Value};
-
-const PROVIDER_KEY: &str = "sk-upstream-secret";
-
-/// How the mock serving `claude-x` is spoken to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Upstream {
-    Anthropic,
-    OpenAi,
-    Gemini,
-}
-
-const UPSTREAMS: [Upstream; 3] = [Upstream::Anthropic, Upstream::OpenAi, Upstream::Gemini];
-
-impl Upstream {
-    fn flavor(self) -> &'static str {
-        match self {
-            Upstream::Anthropic => "anthropic",
-            Upstream::OpenAi => "openai",
-            Upstream::Gemini => "gemini",
-        }
-    }
-
-    /// The provider's `base_url` for a mock.
-    fn base_url(self, mock: &RunningMock) -> String {
-        match self {
-            Upstream::Gemini => format!("http://{}", mock.addr),
-            Upstream::Anthropic | Upstream::OpenAi => mock.base_url(),
-        }
-    }
-}
-
-/// `claude-x` at one provider, with Anthropic's prices (cache reads and
-/// writes priced apart); `plain-x` lacks the capabilities a rich request needs.
-fn catalog(provider: &str) -> String {
-    format!(
-        r#"
-source = "messages ingress test"
-retrieved = "2026-01-01"
-
-[[models]]
-provider = "{provider}"
-id = "claude-x"
-context_window = 200000
-max_output = 64000
-capabilities = ["tools", "vision", "streaming", "json_schema"]
-tier = 4
-[[models.prices]]
-effective = "2026-01-01"
-input = "3"
-output = "15"
-cached_input = "0.3"
-cache_write = "3.75"
-
-[[models]]
-provider = "{provider}"
-id = "plain-x"
-context_window = 200000
-max_output = 8000
-capabilities = ["streaming"]
-tier = 2
-[[models.prices]]
-effective = "2026-01-01"
-input = "1"
-output = "2"
-"#
-    )
-}
-
-struct Setup {
-    gateway: RunningGateway,
-    mock: RunningMock,
-    key: String,
-    client: reqwest::Client,
-}
-
-async fn setup(upstream: Upstream) -> Setup {
-    let mock = mock_provider::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    mock.state.require_api_key(Some(PROVIDER_KEY));
-    let key = keys::mint().unwrap();
-    let dir = std::env::temp_dir().join(format!("gateway-messages-{}", keys::mint().unwrap()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let provider = upstream.flavor();
-    let catalog_path = dir.join("catalog.toml");
-    std::fs::write(&catalog_path, catalog(provider)).unwrap();
-    let key_file = dir.join("provider-key");
-    std::fs::write(&key_file, PROVIDER_KEY).unwrap();
-    let text = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-request_timeout_ms = 5000
-
-[catalog]
-file = "{}"
-
-[[providers]]
-name = "{provider}"
-flavor = "{provider}"
-base_url = "{}"
-api_key_file = "{}"
-
-[[keys]]
-id = "claude-code"
-hash = "{}"
-tenant = "acme"
-"#,
-        catalog_path.display(),
-        upstream.base_url(&mock),
-        key_file.display(),
-        KeyHash::of(&key),
-    ) + &common::analytics_toml();
-    let path = dir.join("gateway.toml");
-    std::fs::write(&path, text).unwrap();
-    let config = Config::load(&path).unwrap();
-    let gateway = server::start(&config).await.unwrap();
-    Setup {
-        gateway,
-        mock,
-        key,
-        client: reqwest::Client::new(),
-    }
-}
-
-impl Setup {
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.gateway.addr)
-    }
-
-    /// `POST /v1/messages` as the Anthropic SDKs send it: `x-api-key`.
-    async fn messages(&self, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url("/v1/messages"))
-            .header("x-api-key", &self.key)
-            .header("anthropic-version", "2023-06-01")
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    fn upstream_requests(&self) -> u64 {
-        self.mock.state.requests.load(Ordering::Relaxed)
-    }
-
-    fn last_upstream_body(&self) -> Value {
-        self.mock.state.last_body_json().unwrap()
-    }
-}
 
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
     response
@@ -792,6 +640,27 @@ async fn cache_reads_and_writes_are_billed_at_catalog_prices() {
     );
 }
 
+/// The tenant's events once `expected` have arrived, after a wait long
+/// enough for one more to show if there were one.
+async fn settled_events(s: &flavors::Setup, expected: usize) -> Vec<analytics::UsageEvent> {
+    let Store::Sqlite(sqlite) = s.gateway.store.as_ref() else {
+        panic!("expected the embedded store")
+    };
+    let read = || async {
+        let from = chrono::Utc::now() - chrono::Duration::hours(1);
+        let to = chrono::Utc::now() + chrono::Duration::hours(1);
+        sqlite.events("acme", from, to, 100).await.unwrap()
+    };
+    for _ in 0..100 {
+        if read().await.len() >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    read().await
+}
+
 #[tokio::test]
 async fn each_message_leaves_one_event_and_count_tokens_none() {
     let s = setup(Upstream::Anthropic).await;
@@ -812,23 +681,7 @@ async fn each_message_leaves_one_event_and_count_tokens_none() {
         .unwrap();
     assert_eq!(counted.status(), 200);
     counted.bytes().await.unwrap();
-    let Store::Sqlite(sqlite) = s.gateway.store.as_ref() else {
-        panic!("expected the embedded store")
-    };
-    let read = || async {
-        let from = chrono::Utc::now() - chrono::Duration::hours(1);
-        let to = chrono::Utc::now() + chrono::Duration::hours(1);
-        sqlite.events("acme", from, to, 100).await.unwrap()
-    };
-    for _ in 0..100 {
-        if read().await.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // Time for a third (count_tokens) event to show if there were one.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut events = read().await;
+    let mut events = settled_events(&s, 2).await;
     assert_eq!(events.len(), 2, "{events:?}");
     events.sort_by_key(|e| e.stream);
     for event in &events {
@@ -836,10 +689,37 @@ async fn each_message_leaves_one_event_and_count_tokens_none() {
         assert_eq!(event.status, 200, "{event:?}");
         assert_eq!(event.requested_model, "claude-x", "{event:?}");
         assert_eq!(event.routed_provider.as_deref(), Some("anthropic"));
+        assert_eq!(event.ingress_format.as_deref(), Some("anthropic"));
+        assert_eq!(event.upstream_format.as_deref(), Some("anthropic"));
         assert_eq!(event.cached_tokens, 1000, "{event:?}");
         assert_eq!(event.cache_write_tokens, 200, "{event:?}");
         assert!(!event.usage_estimated, "{event:?}");
     }
     assert_eq!(events[0].cost_usd.unwrap().usd().as_str(), cost);
     assert!(events[1].stream);
+}
+
+#[tokio::test]
+async fn events_record_the_anthropic_ingress_and_each_upstream_format() {
+    for (upstream, format) in [
+        (Upstream::OpenAi, "openai_chat"),
+        (Upstream::Gemini, "gemini"),
+    ] {
+        let s = setup(upstream).await;
+        s.messages(&hello(true)).await.bytes().await.unwrap();
+        let response = s.messages(&json!({"model": "claude-x"})).await;
+        assert_eq!(response.status(), 400);
+        let events = settled_events(&s, 2).await;
+        assert_eq!(events.len(), 2, "{events:?}");
+        let served = events.iter().find(|e| e.status == 200).unwrap();
+        assert_eq!(served.ingress_format.as_deref(), Some("anthropic"));
+        assert_eq!(served.upstream_format.as_deref(), Some(format));
+        assert!(
+            served.cost_usd.is_some() && !served.usage_estimated,
+            "{served:?}"
+        );
+        let refused = events.iter().find(|e| e.status == 400).unwrap();
+        assert_eq!(refused.ingress_format.as_deref(), Some("anthropic"));
+        assert_eq!(refused.upstream_format, None);
+    }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the SDK conformance tests (gateway/tests/sdk_conformance.rs) run:
 #   .venv/         a Python venv with the pinned packages of requirements.txt
-#   node_modules/  the official `openai` npm package, from package-lock.json
+#   node_modules/  the official `openai` and `@anthropic-ai/sdk` npm packages, from
+#                  package-lock.json
 # Idempotent: each part is redone only when its pin file changed, so a second run
 # takes well under a second. Needs python3 (with venv) and npm on PATH; reaches
 # only PyPI and the npm registry.
@@ -49,4 +50,4 @@ else
     echo "$node_want" >"$node_stamp"
 fi
 
-echo "sdk setup: ready (python: $("$venv/bin/python" -c 'import openai; print("openai", openai.__version__)'), node: openai $(node -p 'require("./node_modules/openai/package.json").version'))"
+echo "sdk setup: ready (python: $("$venv/bin/python" -c 'import openai, anthropic; print("openai", openai.__version__ + ", anthropic", anthropic.__version__)'), node: openai $(node -p 'require("./node_modules/openai/package.json").version'), @anthropic-ai/sdk $(node -p 'require("./node_modules/@anthropic-ai/sdk/package.json").version'))"
