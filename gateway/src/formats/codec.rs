@@ -163,10 +163,17 @@ impl EgressFormat {
         else {
             return error;
         };
+        // Gemini says how long to wait in its body (`RetryInfo`), not in a
+        // header: the client's SDK honours `Retry-After`.
+        let mut retry_after = None;
         let message = match self {
             EgressFormat::OpenAiChat | EgressFormat::Responses => openai_error_message(&body),
             EgressFormat::Anthropic => anthropic::error::parse_error(&body).map(|(_, m)| m),
-            EgressFormat::Gemini => gemini::classify(status.as_u16(), &body).message,
+            EgressFormat::Gemini => {
+                let error = gemini::classify(status.as_u16(), &body);
+                retry_after = error.retry_after;
+                error.message
+            }
         }
         .unwrap_or_else(|| format!("Provider `{provider}` answered {}.", status.as_u16()));
         let (status, body) = ingress.upstream_error(status, &message);
@@ -174,6 +181,12 @@ impl EgressFormat {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(delay) = retry_after {
+            let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+            headers
+                .entry(header::RETRY_AFTER)
+                .or_insert(HeaderValue::from(seconds));
+        }
         GatewayError::Upstream {
             provider,
             status,
@@ -756,6 +769,23 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(body).unwrap();
         assert_eq!(body["error"]["message"], "The model is overloaded.");
         assert_eq!(body["error"]["type"], "server_error");
+
+        // Gemini's RetryInfo becomes the Retry-After a client's SDK honours.
+        let limited = EgressFormat::Gemini.relay_error(
+            IngressFormat::OpenAiChat,
+            upstream(
+                429,
+                br#"{"error":{"code":429,"message":"Resource has been exhausted.","status":"RESOURCE_EXHAUSTED",
+                    "details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1.5s"}]}}"#,
+            ),
+        );
+        assert!(limited.is_retryable());
+        let GatewayError::Upstream { headers, body, .. } = &limited else {
+            panic!("{limited:?}");
+        };
+        assert_eq!(headers[header::RETRY_AFTER], "2");
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["error"]["type"], "rate_limit_error");
     }
 
     #[test]
