@@ -27,7 +27,7 @@ use axum::routing::{any, get, post, MethodRouter};
 use axum::{middleware, Extension, Router};
 
 use crate::handlers::{
-    analytics_api, chat, completions, dashboard, embeddings, messages, models, ops, roi,
+    analytics_api, chat, completions, dashboard, embeddings, messages, models, ops, responses, roi,
 };
 use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::route::Route;
@@ -49,6 +49,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/completions",
             api(Route::Completions, post(completions::completions)),
+        )
+        .route("/responses", api(Route::Responses, post(responses::create)))
+        .route(
+            "/responses/{*id}",
+            api(
+                Route::Other,
+                get(responses::stored)
+                    .delete(responses::stored)
+                    .post(responses::stored),
+            ),
         )
         .route("/messages", api(Route::Messages, post(messages::messages)))
         .route(

@@ -114,6 +114,9 @@ pub enum GatewayError {
     RateLimited { retry_after: Duration },
     #[error("Invalid URL ({method} {path}).")]
     UnknownRoute { method: String, path: String },
+    /// `GET /v1/responses/{id}` and its kin: the gateway keeps no Responses.
+    #[error("No response with id '{0}' is stored here: this gateway keeps no responses (send the whole conversation in 'input' with 'store': false).")]
+    ResponseNotStored(String),
     #[error("Method not allowed.")]
     MethodNotAllowed,
     #[error("Provider `{provider}` is unavailable: {reason}.")]
@@ -201,9 +204,9 @@ impl GatewayError {
             | GatewayError::InvalidKey
             | GatewayError::MetricsUnauthorized => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
-            GatewayError::ModelNotFound(_) | GatewayError::UnknownRoute { .. } => {
-                StatusCode::NOT_FOUND
-            }
+            GatewayError::ModelNotFound(_)
+            | GatewayError::UnknownRoute { .. }
+            | GatewayError::ResponseNotStored(_) => StatusCode::NOT_FOUND,
             GatewayError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -245,6 +248,7 @@ impl GatewayError {
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
             GatewayError::RateLimited { .. } => "rate_limited",
             GatewayError::UnknownRoute { .. } => "unknown_route",
+            GatewayError::ResponseNotStored(_) => "response_not_stored",
             GatewayError::MethodNotAllowed => "method_not_allowed",
             GatewayError::ProviderUnavailable { .. } => "provider_unavailable",
             GatewayError::UpstreamConnect { .. } => "upstream_connect",
@@ -314,6 +318,9 @@ impl GatewayError {
             }
             GatewayError::ModelNotFound(_) | GatewayError::WrongEndpoint { .. } => {
                 ("invalid_request_error", Some("model_not_found"))
+            }
+            GatewayError::ResponseNotStored(_) => {
+                ("invalid_request_error", Some("response_not_found"))
             }
             GatewayError::PayloadTooLarge { .. } => {
                 ("invalid_request_error", Some("request_too_large"))

@@ -256,3 +256,512 @@ async fn a_model_without_a_completions_deployment_is_refused_in_openai_shape() {
     assert_eq!(unauthenticated.status(), 401);
     assert_openai_error(&unauthenticated.json().await.unwrap());
 }
+
+// --- POST /v1/responses ------------------------------------------------------
+
+/// `resp-chat` at the chat-only mock provider (translated); `resp-native`
+/// (and `resp-native-cached`, reporting cached and reasoning tokens) at
+/// `openai-r`, the same mock spoken to as a Responses API provider (passed
+/// through); `cheap-chat` and `dear-native` are one of each under `auto:fast`,
+/// the chat one cheaper.
+fn responses_toml(mock: std::net::SocketAddr) -> String {
+    format!(
+        r#"
+[[providers]]
+name = "openai-r"
+base_url = "http://{mock}/v1"
+responses_api = true
+
+[[models]]
+name = "resp-chat"
+provider = "mock"
+upstream_model = "mock"
+price = {{ input = "1", output = "3" }}
+
+[[models]]
+name = "resp-native"
+provider = "openai-r"
+upstream_model = "mock+prompt_tokens=1000"
+price = {{ input = "2", output = "8", cached_input = "0.5" }}
+
+[[models]]
+name = "resp-native-cached"
+provider = "openai-r"
+upstream_model = "mock+prompt_tokens=1000+cache_read=100+thinking=20"
+price = {{ input = "2", output = "8", cached_input = "0.5" }}
+
+[[models]]
+name = "cheap-chat"
+provider = "mock"
+upstream_model = "mock"
+price_as = "openai/gpt-4o-mini"
+price = {{ input = "0.1", output = "0.1" }}
+
+[[models]]
+name = "dear-native"
+provider = "openai-r"
+upstream_model = "mock"
+price_as = "openai/gpt-4o-mini"
+price = {{ input = "5", output = "5" }}
+"#
+    )
+}
+
+/// The common test gateway with [`responses_toml`] added.
+async fn start_responses() -> TestGateway {
+    let mock = gateway::mock_provider::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let key = gateway::keys::mint().unwrap();
+    let limited_key = gateway::keys::mint().unwrap();
+    let text = common::config_text(mock.addr, &key, &limited_key, &responses_toml(mock.addr));
+    let config = gateway::config::Config::from_toml(&text, std::iter::empty(), |name| {
+        (name == "TEST_MOCK_PROVIDER_KEY").then(|| "sk-provider-secret".to_owned())
+    })
+    .unwrap();
+    let gateway = gateway::server::start(&config).await.unwrap();
+    TestGateway {
+        gateway,
+        mock,
+        key,
+        limited_key,
+        client: reqwest::Client::new(),
+    }
+}
+
+fn usage_of(response: &Value) -> (u64, u64, u64, u64) {
+    let usage = &response["usage"];
+    (
+        usage["input_tokens"].as_u64().unwrap(),
+        usage["input_tokens_details"]["cached_tokens"]
+            .as_u64()
+            .unwrap_or(0),
+        usage["output_tokens"].as_u64().unwrap(),
+        usage["output_tokens_details"]["reasoning_tokens"]
+            .as_u64()
+            .unwrap_or(0),
+    )
+}
+
+/// The typed events of a Responses stream, checked for their own consistency:
+/// `event:` names the `type`, sequence numbers count from 0 by one.
+fn typed_events(text: &str) -> Vec<Value> {
+    let mut events = Vec::new();
+    for frame in text.split("\n\n").filter(|f| f.contains("data:")) {
+        let name = frame
+            .lines()
+            .find_map(|l| l.strip_prefix("event: "))
+            .unwrap_or_else(|| panic!("no event name: {frame}"));
+        let data = frame
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .unwrap();
+        let event: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(event["type"], name, "{frame}");
+        assert_eq!(event["sequence_number"], events.len(), "{text}");
+        events.push(event);
+    }
+    events
+}
+
+fn kinds(events: &[Value]) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for event in events {
+        let kind = event["type"].as_str().unwrap();
+        if kind.ends_with(".delta") && out.last() == Some(&kind) {
+            continue;
+        }
+        out.push(kind);
+    }
+    out
+}
+
+fn cost_comment(text: &str) -> &str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(": x-gateway-cost-usd="))
+        .unwrap_or_else(|| panic!("no bill comment: {text}"))
+        .split(';')
+        .next()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_responses_request_is_translated_for_a_chat_provider_and_billed_exactly() {
+    let gw = start_responses().await;
+    let body = json!({"model": "resp-chat", "input": "Say hello", "instructions": "Be brief.", "temperature": 0.5});
+    let response = gw.post("/v1/responses", &body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-gateway-provider"), "mock");
+    let cost = header(&response, "x-gateway-cost-usd").to_owned();
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["object"], "response", "{answer}");
+    assert_eq!(answer["status"], "completed");
+    assert_eq!(answer["instructions"], "Be brief.", "settings are echoed");
+    assert_eq!(answer["temperature"], 0.5);
+    assert_eq!(answer["output"][0]["type"], "message");
+    assert_eq!(answer["output"][0]["content"][0]["type"], "output_text");
+    assert_eq!(answer["output"][0]["content"][0]["text"], HELLO);
+    let (input, _, output, _) = usage_of(&answer);
+    assert_eq!(output, 8);
+    assert_eq!(cost, by_hand(input, "1", output, "3"));
+
+    let sent = gw.mock.state.last_body_json().unwrap();
+    assert_eq!(sent["model"], "mock");
+    assert_eq!(sent["messages"][0]["role"], "system", "{sent}");
+    assert_eq!(sent["messages"][0]["content"], "Be brief.");
+    assert_eq!(sent["messages"][1]["content"], "Say hello");
+    let uri = gw.mock.state.last_uri.lock().unwrap().clone().unwrap();
+    assert!(uri.ends_with("/chat/completions"), "{uri}");
+
+    // Input as items, and without `/v1`.
+    let items = json!({"model": "resp-chat", "input": [
+        {"role": "developer", "content": "Be brief."},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Say hello"}]}
+    ]});
+    let response = gw.post("/responses", &items).await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["output"][0]["content"][0]["text"], HELLO);
+
+    let events = wait_for_events(&gw, 2).await;
+    let event = &events[0];
+    assert_eq!(event.endpoint, "responses");
+    assert_eq!(event.requested_model, "resp-chat");
+    assert_eq!(event.cost_usd.map(|c| c.usd()), Some(cost));
+    assert_eq!(event.completion_tokens, 8);
+}
+
+#[tokio::test]
+async fn a_translated_stream_is_the_typed_event_sequence() {
+    let gw = start_responses().await;
+    let body = json!({"model": "resp-chat", "input": "Say hello", "stream": true});
+    let response = gw.post("/v1/responses", &body).await;
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "content-type").starts_with("text/event-stream"));
+    let text = response.text().await.unwrap();
+    let events = typed_events(&text);
+    assert_eq!(
+        kinds(&events),
+        [
+            "response.created",
+            "response.in_progress",
+            "response.output_item.added",
+            "response.content_part.added",
+            "response.output_text.delta",
+            "response.output_text.done",
+            "response.content_part.done",
+            "response.output_item.done",
+            "response.completed",
+        ],
+        "{text}"
+    );
+    let streamed: String = events
+        .iter()
+        .filter(|e| e["type"] == "response.output_text.delta")
+        .map(|e| e["delta"].as_str().unwrap())
+        .collect();
+    assert_eq!(streamed, HELLO);
+    let done = events.last().unwrap();
+    assert_eq!(done["response"]["status"], "completed");
+    assert_eq!(done["response"]["output"][0]["content"][0]["text"], HELLO);
+    let (input, _, output, _) = usage_of(&done["response"]);
+    assert_eq!(output, 8);
+    assert_eq!(cost_comment(&text), by_hand(input, "1", output, "3"));
+    let sent = gw.mock.state.last_body_json().unwrap();
+    assert_eq!(sent["stream"], true);
+    assert_eq!(sent["stream_options"]["include_usage"], true);
+}
+
+const WEATHER: &str = r#"{"type": "function", "name": "get_weather", "description": "Weather at a place.",
+    "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}}"#;
+
+#[tokio::test]
+async fn function_calls_round_trip_through_a_chat_provider() {
+    let gw = start_responses().await;
+    let tool: Value = serde_json::from_str(WEATHER).unwrap();
+    let ask = json!({"model": "resp-chat", "input": "Weather in Paris?", "tools": [tool]});
+    let answer: Value = gw.post("/v1/responses", &ask).await.json().await.unwrap();
+    let call = &answer["output"][0];
+    assert_eq!(call["type"], "function_call", "{answer}");
+    assert_eq!(call["name"], "get_weather");
+    let arguments: Value = serde_json::from_str(call["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(arguments["location"], "Paris, France");
+    let call_id = call["call_id"].as_str().unwrap().to_owned();
+    let sent = gw.mock.state.last_body_json().unwrap();
+    assert_eq!(sent["tools"][0]["type"], "function", "{sent}");
+    assert_eq!(sent["tools"][0]["function"]["name"], "get_weather");
+
+    let follow_up = json!({"model": "resp-chat", "tools": [tool], "input": [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"type": "function_call", "call_id": call_id, "name": "get_weather", "arguments": call["arguments"]},
+        {"type": "function_call_output", "call_id": call_id, "output": "15 C, sunny"}
+    ]});
+    let answer: Value = gw
+        .post("/v1/responses", &follow_up)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["output"][0]["content"][0]["text"], HELLO, "{answer}");
+    let sent = gw.mock.state.last_body_json().unwrap();
+    let messages = sent["messages"].as_array().unwrap();
+    let assistant = messages.iter().find(|m| m["role"] == "assistant").unwrap();
+    assert_eq!(assistant["tool_calls"][0]["id"], call_id.as_str(), "{sent}");
+    let result = messages.iter().find(|m| m["role"] == "tool").unwrap();
+    assert_eq!(result["tool_call_id"], call_id.as_str());
+    assert_eq!(result["content"], "15 C, sunny");
+
+    // Streamed, the call comes as argument deltas and a `.done` with them whole.
+    let mut streamed = ask.clone();
+    streamed["stream"] = json!(true);
+    let text = gw
+        .post("/v1/responses", &streamed)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let events = typed_events(&text);
+    let kinds = kinds(&events);
+    assert!(
+        kinds.contains(&"response.function_call_arguments.delta")
+            && kinds.contains(&"response.function_call_arguments.done"),
+        "{kinds:?}"
+    );
+    let done = events
+        .iter()
+        .find(|e| e["type"] == "response.function_call_arguments.done")
+        .unwrap();
+    let arguments: Value = serde_json::from_str(done["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(arguments["location"], "Paris, France");
+    assert_eq!(kinds.last(), Some(&"response.completed"));
+}
+
+#[tokio::test]
+async fn a_responses_provider_gets_the_body_untouched_but_for_the_model() {
+    let gw = start_responses().await;
+    let raw = r#"{"model":"resp-native","input":[ {"role": "user",  "content":"hi"} ],"instructions":"Be  brief.","metadata":{"a" : "b"},"max_output_tokens":64}"#;
+    let response = gw
+        .client
+        .post(gw.url("/v1/responses"))
+        .bearer_auth(&gw.key)
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-gateway-provider"), "openai-r");
+    let cost = header(&response, "x-gateway-cost-usd").to_owned();
+    let answer: Value = response.json().await.unwrap();
+    let sent = gw.mock.state.last_body.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        std::str::from_utf8(&sent).unwrap(),
+        raw.replace(
+            r#""model":"resp-native""#,
+            r#""model":"mock+prompt_tokens=1000""#
+        ),
+        "byte for byte but the model"
+    );
+    let uri = gw.mock.state.last_uri.lock().unwrap().clone().unwrap();
+    assert!(uri.ends_with("/responses"), "{uri}");
+    assert!(
+        answer["id"].as_str().unwrap().starts_with("resp_mock"),
+        "the provider's own answer: {answer}"
+    );
+    let (input, cached, output, _) = usage_of(&answer);
+    assert_eq!((input, cached), (1000, 0));
+    assert_eq!(cost, by_hand(input, "2", output, "8"));
+}
+
+#[tokio::test]
+async fn a_passed_through_answer_bills_cached_and_reasoning_tokens() {
+    let gw = start_responses().await;
+    let body =
+        json!({"model": "resp-native-cached", "input": "hi", "reasoning": {"effort": "low"}});
+    let response = gw.post("/v1/responses", &body).await;
+    assert_eq!(response.status(), 200);
+    let cost = header(&response, "x-gateway-cost-usd").to_owned();
+    let answer: Value = response.json().await.unwrap();
+    let (input, cached, output, reasoning) = usage_of(&answer);
+    assert_eq!((input, cached, reasoning), (1100, 100, 20), "{answer}");
+    let by_hand: Cost =
+        price("2").cost(input - cached) + price("0.5").cost(cached) + price("8").cost(output);
+    assert_eq!(cost, by_hand.usd());
+
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    let text = gw
+        .post("/v1/responses", &streamed)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let events = typed_events(&text);
+    assert_eq!(events.first().unwrap()["type"], "response.created");
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "response.completed", "{text}");
+    assert!(
+        last["response"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("resp_mock"),
+        "passed through: {last}"
+    );
+    let (input, cached, output, _) = usage_of(&last["response"]);
+    let by_hand: Cost =
+        price("2").cost(input - cached) + price("0.5").cost(cached) + price("8").cost(output);
+    assert_eq!(cost_comment(&text), by_hand.usd());
+    let events = wait_for_events(&gw, 2).await;
+    assert!(events
+        .iter()
+        .all(|e| e.cached_tokens == 100 && e.reasoning_tokens == 20));
+}
+
+#[tokio::test]
+async fn stateful_requests_go_only_where_state_is_kept() {
+    let gw = start_responses().await;
+    // Translated: refused before any upstream call.
+    for (body, param) in [
+        (
+            json!({"model": "resp-chat", "input": "more", "previous_response_id": "resp_1"}),
+            "previous_response_id",
+        ),
+        (
+            json!({"model": "resp-chat", "input": "hi", "store": true}),
+            "store",
+        ),
+        (
+            json!({"model": "resp-chat", "input": "hi", "background": true}),
+            "background",
+        ),
+    ] {
+        let response = gw.post("/v1/responses", &body).await;
+        assert_eq!(response.status(), 400, "{body}");
+        let answer: Value = response.json().await.unwrap();
+        let error = assert_openai_error(&answer);
+        assert_eq!(error["code"], "unsupported_stateful_request", "{answer}");
+        assert_eq!(error["param"], param);
+    }
+    assert_eq!(
+        gw.mock
+            .state
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+
+    // Passed through, the provider keeps them: a follow-up by id works.
+    let first: Value = gw
+        .post(
+            "/v1/responses",
+            &json!({"model": "resp-native", "input": "hi"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = first["id"].as_str().unwrap();
+    let follow_up = json!({"model": "resp-native", "input": "more", "previous_response_id": id});
+    let response = gw.post("/v1/responses", &follow_up).await;
+    assert_eq!(response.status(), 200);
+
+    // A model with both kinds of deployment: the cheaper chat one serves a
+    // stateless request, only the Responses one a stateful request.
+    let stateless = gw
+        .post(
+            "/v1/responses",
+            &json!({"model": "auto:fast", "input": "hi"}),
+        )
+        .await;
+    assert_eq!(header(&stateless, "x-gateway-provider"), "mock");
+    let stateful = gw
+        .post(
+            "/v1/responses",
+            &json!({"model": "auto:fast", "input": "hi", "store": true}),
+        )
+        .await;
+    assert_eq!(stateful.status(), 200);
+    assert_eq!(header(&stateful, "x-gateway-provider"), "openai-r");
+
+    // Nothing is stored here to read back.
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        let response = gw
+            .client
+            .request(method.clone(), gw.url("/v1/responses/resp_123"))
+            .bearer_auth(&gw.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{method}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(assert_openai_error(&answer)["code"], "response_not_found");
+        assert!(answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("resp_123"));
+    }
+    let items = gw
+        .client
+        .get(gw.url("/v1/responses/resp_123/input_items"))
+        .bearer_auth(&gw.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(items.status(), 404);
+    let anonymous = gw
+        .client
+        .get(gw.url("/v1/responses/resp_123"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
+async fn errors_keep_openais_shape_whole_and_streamed() {
+    let gw = start_responses().await;
+    for (body, status, param) in [
+        (json!({"model": "resp-chat"}), 400, Some("input")),
+        (
+            json!({"model": "resp-chat", "input": "hi", "messages": []}),
+            400,
+            Some("messages"),
+        ),
+        (
+            json!({"model": "resp-chat", "input": "hi", "temperature": 7}),
+            400,
+            Some("temperature"),
+        ),
+        (json!({"model": "nope", "input": "hi"}), 404, Some("model")),
+        (json!({"model": "fail-429", "input": "hi"}), 429, None),
+        (json!({"model": "fail-500", "input": "hi"}), 500, None),
+    ] {
+        let response = gw.post("/v1/responses", &body).await;
+        assert_eq!(response.status(), status, "{body}");
+        let answer: Value = response.json().await.unwrap();
+        let error = assert_openai_error(&answer);
+        if let Some(param) = param {
+            assert_eq!(error["param"], param, "{answer}");
+        }
+    }
+    let not_json = gw
+        .client
+        .post(gw.url("/v1/responses"))
+        .bearer_auth(&gw.key)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 400);
+    assert_openai_error(&not_json.json().await.unwrap());
+
+    // A stream cut upstream ends in `response.failed`, after what came.
+    let cut = json!({"model": "cut-stream", "input": "hi", "stream": true});
+    let text = gw.post("/v1/responses", &cut).await.text().await.unwrap();
+    let events = typed_events(&text);
+    assert_eq!(events[0]["type"], "response.created", "{text}");
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "response.failed", "{text}");
+    assert_eq!(last["response"]["status"], "failed");
+    assert!(last["response"]["error"]["message"].is_string(), "{last}");
+}

@@ -287,32 +287,72 @@ impl IngressFormat {
         }
     }
 
-    /// The client's request in the gateway's terms.
+    /// The client's request in the gateway's terms, to be translated: a
+    /// request only a provider of the client's own format can serve (a
+    /// Responses request that needs stored state) is refused here.
     pub fn decode_request(self, body: &[u8]) -> Result<ChatRequest, GatewayError> {
         match self {
             IngressFormat::OpenAiChat => openai_chat::request::decode(body),
             IngressFormat::Anthropic => anthropic::ingress::parse_request(body)
                 .map_err(|e| GatewayError::invalid(e.to_string(), None)),
-            IngressFormat::Responses => Err(self.untranslated()),
+            IngressFormat::Responses => {
+                let parsed = responses::request::parse(body)?;
+                parsed.require_stateless()?;
+                Ok(parsed.chat)
+            }
+        }
+    }
+
+    /// The client's request read for routing: the request in the gateway's
+    /// terms, what a translated answer must repeat of it, and whether only a
+    /// provider that speaks the client's format may serve it.
+    pub fn decode(self, body: &[u8]) -> Result<Decoded, GatewayError> {
+        match self {
+            IngressFormat::OpenAiChat | IngressFormat::Anthropic => Ok(Decoded {
+                request: self.decode_request(body)?,
+                echo: Echo::None,
+                passthrough_only: None,
+            }),
+            IngressFormat::Responses => {
+                let parsed = responses::request::parse(body)?;
+                Ok(Decoded {
+                    request: parsed.chat,
+                    passthrough_only: parsed.needs_state.map(GatewayError::from),
+                    echo: Echo::Responses(Box::new(parsed.settings)),
+                })
+            }
         }
     }
 
     /// A whole answer as the client expects it; `created` stands in when the
     /// provider gave no time.
-    pub fn encode_response(self, response: &ChatResponse, created: i64) -> Vec<u8> {
+    pub fn encode_response(self, response: &ChatResponse, created: i64, echo: &Echo) -> Vec<u8> {
         match self {
-            IngressFormat::OpenAiChat | IngressFormat::Responses => {
-                openai_chat::response::encode(response, created)
+            IngressFormat::OpenAiChat => openai_chat::response::encode(response, created),
+            IngressFormat::Responses => {
+                let object = responses::response::render(response, &echo.settings(), created);
+                serde_json::to_vec(&object).unwrap_or_default()
             }
             IngressFormat::Anthropic => anthropic::ingress::response_body(response).to_vec(),
         }
     }
 
     /// The client-side coder of a translated stream.
-    pub fn stream_encoder(self, created: i64, include_usage: bool) -> StreamEncoder {
+    pub fn stream_encoder(self, created: i64, include_usage: bool, echo: &Echo) -> StreamEncoder {
         match self {
-            IngressFormat::OpenAiChat | IngressFormat::Responses => {
+            IngressFormat::OpenAiChat => {
                 StreamEncoder::OpenAiChat(openai_chat::stream::Encoder::new(created, include_usage))
+            }
+            // The provider's answer id and model replace these once they come.
+            IngressFormat::Responses => {
+                let settings = echo.settings().into_owned();
+                let model = settings.model.clone();
+                StreamEncoder::Responses(Box::new(responses::stream::Encoder::new(
+                    settings,
+                    created,
+                    &format!("resp_gw{created:x}"),
+                    &model,
+                )))
             }
             // The `message_start` of a provider that names no message uses this id.
             IngressFormat::Anthropic => StreamEncoder::Anthropic(Box::new(
@@ -345,15 +385,38 @@ impl IngressFormat {
             }
         }
     }
+}
 
-    fn untranslated(self) -> GatewayError {
-        GatewayError::invalid(
-            format!(
-                "Requests in the {} format cannot be served by this provider yet.",
-                self.label()
-            ),
-            None,
-        )
+/// A client's request as the translated path reads it
+/// ([`IngressFormat::decode`]).
+#[derive(Debug)]
+pub struct Decoded {
+    pub request: ChatRequest,
+    pub echo: Echo,
+    /// Set when only a provider that speaks the client's own format can serve
+    /// the request (a Responses request that needs the provider's stored
+    /// state): the error to answer when the routed model has none.
+    pub passthrough_only: Option<GatewayError>,
+}
+
+/// What a translated answer repeats of the client's request, by format.
+#[derive(Debug, Clone, Default)]
+pub enum Echo {
+    /// Nothing (chat completions, Anthropic Messages).
+    #[default]
+    None,
+    /// A Response echoes its request's settings (instructions, tools,
+    /// temperature, ...).
+    Responses(Box<responses::wire::request::CreateResponse>),
+}
+
+impl Echo {
+    /// The Responses settings to echo; OpenAI's defaults when there are none.
+    fn settings(&self) -> std::borrow::Cow<'_, responses::wire::request::CreateResponse> {
+        match self {
+            Echo::Responses(settings) => std::borrow::Cow::Borrowed(settings),
+            Echo::None => std::borrow::Cow::Owned(Default::default()),
+        }
     }
 }
 

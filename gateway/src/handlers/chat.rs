@@ -137,6 +137,7 @@ async fn handle(
         requested: snapshot.table.named(&request.model.0),
         translated: std::sync::OnceLock::new(),
         anthropic_beta: None,
+        echo: Default::default(),
     };
     proxy::run(&job, &decision, outcome).await
 }

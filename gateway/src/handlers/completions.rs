@@ -79,6 +79,7 @@ pub async fn completions(
         requested: snapshot.table.named(&legacy.model),
         translated: std::sync::OnceLock::new(),
         anthropic_beta: None,
+        echo: Default::default(),
     };
     let (result, labels) = proxy::run(&job, &decision, &mut outcome).await;
     labelled(result, labels, outcome)

@@ -62,6 +62,7 @@ pub async fn embeddings(
         requested: snapshot.table.named(&model),
         translated: std::sync::OnceLock::new(),
         anthropic_beta: None,
+        echo: Default::default(),
     };
     let (result, labels) = proxy::run(&job, &decision, &mut outcome).await;
     labelled(result, labels, outcome)

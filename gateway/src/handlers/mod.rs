@@ -13,6 +13,7 @@ pub mod embeddings;
 pub mod messages;
 pub mod models;
 pub mod ops;
+pub mod responses;
 pub mod roi;
 pub mod translated;
 

@@ -25,13 +25,15 @@ use super::chat::billing_for;
 use super::{count_in_budget, labelled_as, read_body, route_counted};
 use crate::config::Endpoint;
 use crate::error::GatewayError;
+use crate::formats::codec::Decoded;
 use crate::formats::IngressFormat;
 use crate::keys::ApiKey;
 use crate::llm::ChatRequest;
 use crate::metrics::UpstreamLabels;
 use crate::openai::request::RawObject;
+use crate::providers::Adapter;
 use crate::proxy::{self, Finish, Job};
-use crate::routing::{counting, prompt};
+use crate::routing::{counting, prompt, Decision};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::Outcome;
 
@@ -87,12 +89,19 @@ pub async fn serve(
     outcome.ingress_format = Some(format.label());
     // Linear in the body: large ones are read with the worker's queue handed on.
     let decoded = counting::scan(incoming.body.len(), || {
-        let request = format.decode_request(incoming.body)?;
+        let decoded = format.decode(incoming.body)?;
         // Cannot fail once the body decoded; kept for a same-format provider.
         let object = RawObject::parse(incoming.body)?;
-        Ok::<_, GatewayError>((request, object))
+        Ok::<_, GatewayError>((decoded, object))
     });
-    let (request, object) = match decoded {
+    let (
+        Decoded {
+            request,
+            echo,
+            passthrough_only,
+        },
+        object,
+    ) = match decoded {
         Ok(decoded) => decoded,
         Err(error) => return (Err(error), None),
     };
@@ -113,7 +122,10 @@ pub async fn serve(
         |text_bytes| count_exactly(state, snapshot, &request, text_bytes),
     )
     .await;
-    let decision = match decision {
+    let decision = match decision.and_then(|decision| match passthrough_only {
+        Some(refusal) => passthrough_only_to(snapshot, format, decision, refusal),
+        None => Ok(decision),
+    }) {
         Ok(decision) => decision,
         Err(error) => return (Err(error), None),
     };
@@ -140,12 +152,33 @@ pub async fn serve(
         billing: billing_for(snapshot, &decision),
         requested,
         translated: OnceLock::from(request),
+        echo,
         anthropic_beta: match format {
             IngressFormat::Anthropic => incoming.headers.get("anthropic-beta").cloned(),
             IngressFormat::OpenAiChat | IngressFormat::Responses => None,
         },
     };
     proxy::run(&job, &decision, outcome).await
+}
+
+/// `decision` kept to the deployments whose provider speaks the client's
+/// format, for a request no translation can carry (a Responses request that
+/// needs the provider's stored state); `refusal` when none does.
+fn passthrough_only_to(
+    snapshot: &Snapshot,
+    format: IngressFormat,
+    mut decision: Decision,
+    refusal: GatewayError,
+) -> Result<Decision, GatewayError> {
+    decision.attempts.retain(|&index| {
+        let provider = &snapshot.providers[snapshot.table.get(index).provider];
+        provider.format_for(format).passes(format)
+    });
+    if decision.attempts.is_empty() {
+        Err(refusal)
+    } else {
+        Ok(decision)
+    }
 }
 
 /// The exact token count of `request`'s prompt, within the counting budget.

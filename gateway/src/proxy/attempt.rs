@@ -248,8 +248,11 @@ fn transcoder(
         None => Transcoder::Same(egress.pass_watch(client_wants_usage)),
         Some(egress) => Transcoder::translate(
             egress.stream_decoder(job.translated()?),
-            job.ingress
-                .stream_encoder(chrono::Utc::now().timestamp(), client_wants_usage),
+            job.ingress.stream_encoder(
+                chrono::Utc::now().timestamp(),
+                client_wants_usage,
+                &job.echo,
+            ),
         ),
     })
 }

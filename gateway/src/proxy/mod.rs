@@ -29,6 +29,7 @@ use axum::http::HeaderValue;
 use crate::billing::Billing;
 use crate::config::Endpoint;
 use crate::error::GatewayError;
+use crate::formats::codec::Echo;
 use crate::formats::IngressFormat;
 use crate::llm::ChatRequest;
 use crate::openai::request::RawObject;
@@ -63,6 +64,8 @@ pub struct Job<'a, 'b> {
     /// The request in the gateway's terms, read at the first attempt that
     /// needs a translation.
     pub translated: OnceLock<ChatRequest>,
+    /// What a translated answer repeats of the client's request.
+    pub echo: Echo,
     /// The client's `anthropic-beta` header, sent on with its own body to an
     /// Anthropic provider (a beta changes what the body means).
     pub anthropic_beta: Option<HeaderValue>,

@@ -188,7 +188,7 @@ mod tests {
     fn a_translated_stream_is_rewritten_and_closed_by_the_encoder() {
         let mut translated = Transcoder::translate(
             EgressFormat::OpenAiChat.stream_decoder(&crate::llm::ChatRequest::default()),
-            IngressFormat::OpenAiChat.stream_encoder(9, true),
+            IngressFormat::OpenAiChat.stream_encoder(9, true, &Default::default()),
         );
         let (body, closing) = run(&mut translated, STREAM);
         assert!(body.contains("\"role\":\"assistant\""), "{body}");
@@ -204,7 +204,7 @@ mod tests {
         assert!(error.is_ok(), "events after the end are ignored");
         let mut fresh = Transcoder::translate(
             EgressFormat::OpenAiChat.stream_decoder(&crate::llm::ChatRequest::default()),
-            IngressFormat::OpenAiChat.stream_encoder(9, true),
+            IngressFormat::OpenAiChat.stream_encoder(9, true, &Default::default()),
         );
         assert_eq!(
             fresh

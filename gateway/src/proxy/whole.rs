@@ -75,7 +75,7 @@ pub(super) async fn relay(
                         error
                     })?;
             let now = chrono::Utc::now().timestamp();
-            let written = job.ingress.encode_response(&answer, now);
+            let written = job.ingress.encode_response(&answer, now, &job.echo);
             (bytes::Bytes::from(written), answer.usage)
         }
     };
