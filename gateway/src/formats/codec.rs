@@ -210,6 +210,17 @@ impl IngressFormat {
         }
     }
 
+    /// A request [`Self::decode_request`] refused as it stands but a provider
+    /// of this same format could take untouched (an Anthropic document or
+    /// server tool), read as far as routing needs; `None` when there is no
+    /// such reading. Only a passthrough may serve it.
+    pub fn decode_for_passthrough(self, body: &[u8]) -> Option<ChatRequest> {
+        match self {
+            IngressFormat::Anthropic => anthropic::ingress::parse_for_passthrough(body),
+            IngressFormat::OpenAiChat | IngressFormat::Responses => None,
+        }
+    }
+
     /// A whole answer as the client expects it; `created` stands in when the
     /// provider gave no time.
     pub fn encode_response(self, response: &ChatResponse, created: i64) -> Vec<u8> {
