@@ -100,13 +100,20 @@ impl EgressFormat {
     }
 
     /// The provider's whole answer to `request` in the gateway's terms.
-    pub fn decode_response(self, body: &[u8], request: &ChatRequest) -> Option<ChatResponse> {
+    pub fn decode_response(
+        self,
+        body: &[u8],
+        request: &ChatRequest,
+    ) -> Result<ChatResponse, Undecodable> {
         match self {
-            EgressFormat::OpenAiChat => openai_chat::response::decode(body).ok(),
-            EgressFormat::Anthropic => {
-                anthropic::egress::parse_response(body, &anthropic_plan(request)).ok()
+            EgressFormat::OpenAiChat => {
+                openai_chat::response::decode(body).map_err(|_| Undecodable::Malformed)
             }
-            EgressFormat::Gemini => gemini::parse(body).ok(),
+            EgressFormat::Anthropic => {
+                anthropic::egress::parse_response(body, &anthropic_plan(request))
+                    .map_err(|_| Undecodable::Malformed)
+            }
+            EgressFormat::Gemini => gemini::parse(body).map_err(Undecodable::from),
         }
     }
 
@@ -152,6 +159,53 @@ impl EgressFormat {
             status,
             headers,
             body,
+        }
+    }
+}
+
+/// Why a provider's answer (whole, or one stream event) did not become one in
+/// the gateway's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undecodable {
+    /// Not an answer of the format, or an error object where one was due: the
+    /// provider's fault, worth another candidate.
+    Malformed,
+    /// The provider's safety filters refused the prompt itself (Gemini's
+    /// `promptFeedback.blockReason`); `reason` is the block reason's name. The
+    /// client's to change: answered as a 400 `content_filter`, not retried.
+    Blocked { reason: String },
+}
+
+impl From<gemini::ResponseError> for Undecodable {
+    fn from(error: gemini::ResponseError) -> Self {
+        match error {
+            gemini::ResponseError::Blocked { reason } => Undecodable::Blocked { reason },
+            _ => Undecodable::Malformed,
+        }
+    }
+}
+
+impl From<gemini::StreamError> for Undecodable {
+    fn from(error: gemini::StreamError) -> Self {
+        match error {
+            gemini::StreamError::Chunk(error) => error.into(),
+            gemini::StreamError::Truncated => Undecodable::Malformed,
+        }
+    }
+}
+
+impl Undecodable {
+    /// The error the client gets for an answer from `provider` that could not
+    /// be used.
+    pub fn into_error(self, provider: &str) -> GatewayError {
+        match self {
+            Undecodable::Malformed => GatewayError::UpstreamProtocol {
+                provider: provider.to_owned(),
+            },
+            Undecodable::Blocked { reason } => GatewayError::ContentBlocked {
+                provider: provider.to_owned(),
+                reason,
+            },
         }
     }
 }
@@ -290,17 +344,21 @@ pub enum StreamDecoder {
 }
 
 impl StreamDecoder {
-    /// The gateway events in one upstream event; `None` when the provider sent
-    /// an error or something unreadable.
-    pub fn decode(&mut self, data: &[u8]) -> Option<Vec<StreamEvent>> {
+    /// The gateway events in one upstream event; an error when the provider
+    /// sent an error, a refusal or something unreadable.
+    pub fn decode(&mut self, data: &[u8]) -> Result<Vec<StreamEvent>, Undecodable> {
         match self {
-            StreamDecoder::OpenAiChat(decoder) => decoder.decode(data).ok(),
+            StreamDecoder::OpenAiChat(decoder) => {
+                decoder.decode(data).map_err(|_| Undecodable::Malformed)
+            }
             StreamDecoder::Anthropic(decoder) => {
                 let mut events = Vec::new();
-                decoder.push(data, &mut events).ok()?;
-                Some(events)
+                decoder
+                    .push(data, &mut events)
+                    .map_err(|_| Undecodable::Malformed)?;
+                Ok(events)
             }
-            StreamDecoder::Gemini(decoder) => decoder.data(data).ok(),
+            StreamDecoder::Gemini(decoder) => decoder.data(data).map_err(Undecodable::from),
         }
     }
 
@@ -415,7 +473,7 @@ impl PassWatch {
                 let was_done = decoder.done();
                 if !was_done {
                     if let Some(data) = single_data(&event) {
-                        for decoded in decoder.decode(data).ok_or(Broken)? {
+                        for decoded in decoder.decode(data).map_err(|_| Broken)? {
                             if let StreamEvent::Usage(found) = decoded {
                                 *usage = Some(found);
                             }
@@ -509,7 +567,7 @@ mod tests {
         assert_eq!(usage.cache_write_tokens, 1510);
         assert!(EgressFormat::Anthropic
             .decode_response(&fixture("error_overloaded.json"), &request())
-            .is_none());
+            .is_err());
 
         let sse = String::from_utf8(fixture("stream_text.sse")).unwrap();
         let mut decoder = EgressFormat::Anthropic.stream_decoder(&request());
@@ -525,7 +583,7 @@ mod tests {
         assert!(!text.is_empty());
         assert!(decoder.done());
         let mut broken = EgressFormat::Anthropic.stream_decoder(&request());
-        assert!(broken.decode(b"{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}").is_none());
+        assert!(broken.decode(b"{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}").is_err());
     }
 
     #[test]
@@ -594,6 +652,26 @@ mod tests {
             .decode(br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"y"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":2,"candidatesTokenCount":2}}"#)
             .unwrap();
         assert!(decoder.done());
+
+        // A blocked prompt is a refusal, whole or streamed; garbage is not.
+        let blocked = br#"{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":5}}"#;
+        let refusal = Undecodable::Blocked {
+            reason: "SAFETY".into(),
+        };
+        assert_eq!(
+            EgressFormat::Gemini.decode_response(blocked, &request()),
+            Err(refusal.clone())
+        );
+        let mut decoder = EgressFormat::Gemini.stream_decoder(&request());
+        assert_eq!(decoder.decode(blocked).unwrap_err(), refusal);
+        assert_eq!(
+            EgressFormat::Gemini.decode_response(b"{not json", &request()),
+            Err(Undecodable::Malformed)
+        );
+        assert!(matches!(
+            refusal.into_error("g"),
+            GatewayError::ContentBlocked { .. }
+        ));
 
         let overloaded = EgressFormat::Gemini.relay_error(
             IngressFormat::OpenAiChat,

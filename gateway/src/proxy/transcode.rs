@@ -8,7 +8,7 @@
 use bytes::{Bytes, BytesMut};
 use pricing::TokenUsage;
 
-use crate::formats::codec::{PassWatch, StreamDecoder, StreamEncoder};
+use crate::formats::codec::{PassWatch, StreamDecoder, StreamEncoder, Undecodable};
 use crate::llm::StreamEvent;
 use crate::sse::single_data;
 
@@ -21,6 +21,8 @@ pub struct Translation {
     decoder: StreamDecoder,
     encoder: StreamEncoder,
     usage: Option<TokenUsage>,
+    /// Why the last event could not be used, when the provider refused.
+    refused: Option<Undecodable>,
 }
 
 /// What one upstream event becomes.
@@ -43,6 +45,7 @@ impl Transcoder {
             decoder,
             encoder,
             usage: None,
+            refused: None,
         })
     }
 
@@ -75,6 +78,16 @@ impl Transcoder {
         }
     }
 
+    /// Why an event was [`Unreadable`], when it was a refusal (a safety block)
+    /// rather than garbage: the stream's error for the client, if nothing was
+    /// sent yet.
+    pub fn refusal(&self) -> Option<&Undecodable> {
+        match self {
+            Transcoder::Same(_) => None,
+            Transcoder::Translate(translation) => translation.refused.as_ref(),
+        }
+    }
+
     /// Whether the provider's stream reached its proper end.
     pub fn done(&self) -> bool {
         match self {
@@ -93,7 +106,12 @@ impl Translation {
         if self.decoder.done() {
             return Ok(Out::default());
         }
-        let events = self.decoder.decode(data).ok_or(Unreadable)?;
+        let events = self.decoder.decode(data).map_err(|why| {
+            if let Undecodable::Blocked { .. } = why {
+                self.refused = Some(why);
+            }
+            Unreadable
+        })?;
         let mut body = BytesMut::new();
         for event in &events {
             if let StreamEvent::Usage(usage) = event {
