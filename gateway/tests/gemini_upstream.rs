@@ -13,6 +13,9 @@
 
 mod common;
 
+#[path = "common/pg.rs"]
+mod pg;
+
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -65,6 +68,12 @@ async fn mock() -> RunningMock {
 }
 
 async fn setup() -> Setup {
+    setup_with(None).await
+}
+
+/// With `database_url`, usage goes to that Postgres database instead of the
+/// embedded store.
+async fn setup_with(database_url: Option<&str>) -> Setup {
     let (gemini, compat) = (mock().await, mock().await);
     gemini.state.require_api_key(Some(GEMINI_KEY));
     let key = keys::mint().unwrap();
@@ -94,6 +103,13 @@ api_key_file = "{}"
 name = "compat"
 base_url = "{}"
 
+# A configured name for a Gemini model, served by the Gemini provider.
+[[models]]
+name = "house-flash"
+provider = "gemini"
+upstream_model = "gemini-2.5-flash-lite"
+price_as = "gemini/gemini-2.5-flash-lite"
+
 [[keys]]
 id = "strict"
 hash = "{}"
@@ -106,6 +122,13 @@ analytics = "tenant"
         compat.base_url(),
         KeyHash::of(&key),
     ) + &common::analytics_toml();
+    let text = match database_url {
+        Some(url) => text.replace(
+            "\n[analytics]\n",
+            &format!("\n[analytics]\ndatabase_url = \"{url}\"\n"),
+        ),
+        None => text,
+    };
     let path = dir.join("gateway.toml");
     std::fs::write(&path, text).unwrap();
     let config = Config::load(&path).unwrap();
@@ -597,13 +620,13 @@ fn by_hand(uncached: u64, cached: u64, output: u64) -> Cost {
 }
 
 async fn events_of(store: &Store, tenant: &str, count: usize) -> Vec<UsageEvent> {
-    let Store::Sqlite(sqlite) = store else {
-        panic!("expected the embedded store")
-    };
     let from = Utc::now() - chrono::Duration::hours(1);
     let to = Utc::now() + chrono::Duration::hours(1);
     for _ in 0..200 {
-        let events = sqlite.events(tenant, from, to, 1000).await.unwrap();
+        let events = match store {
+            Store::Sqlite(sqlite) => sqlite.events(tenant, from, to, 1000).await.unwrap(),
+            Store::Postgres(postgres) => postgres.events(tenant, from, to, 1000).await.unwrap(),
+        };
         if events.len() >= count {
             return events;
         }
@@ -613,8 +636,25 @@ async fn events_of(store: &Store, tenant: &str, count: usize) -> Vec<UsageEvent>
 }
 
 #[tokio::test]
-async fn thinking_and_cached_tokens_are_billed_at_the_catalog_s_prices_everywhere() {
+async fn thinking_and_cached_tokens_are_billed_at_the_catalog_s_prices_on_the_embedded_store() {
     let s = setup().await;
+    thinking_and_cached_tokens_are_billed_at_the_catalog_s_prices(&s).await;
+}
+
+#[tokio::test]
+async fn thinking_and_cached_tokens_are_billed_at_the_catalog_s_prices_on_postgres() {
+    let db = pg::TestDb::create("gw_gemini").await;
+    let s = setup_with(Some(&db.url)).await;
+    assert!(matches!(&*s.gateway.store, Store::Postgres(_)));
+    thinking_and_cached_tokens_are_billed_at_the_catalog_s_prices(&s).await;
+    s.gateway.shutdown().await;
+    db.drop_now().await;
+}
+
+/// A request with thinking and cached tokens, whole and streamed, costs
+/// exactly the hand computation in the headers, the SSE comment, each usage
+/// event and the daily rollup.
+async fn thinking_and_cached_tokens_are_billed_at_the_catalog_s_prices(s: &Setup) {
     s.gemini
         .state
         .set_behaviour("prompt_tokens=100+cache_read=1000+thinking=64");
@@ -670,6 +710,8 @@ async fn thinking_and_cached_tokens_are_billed_at_the_catalog_s_prices_everywher
     assert_eq!(events.len(), 2);
     for event in &events {
         assert_eq!(event.routed_provider.as_deref(), Some("gemini"));
+        assert_eq!(event.ingress_format.as_deref(), Some("openai_chat"));
+        assert_eq!(event.upstream_format.as_deref(), Some("gemini"));
         assert_eq!(event.routed_model.as_deref(), Some(MODEL));
         assert_eq!(event.status, 200);
         assert!(!event.usage_estimated);
@@ -753,4 +795,35 @@ fn check_config_accepts_a_gemini_provider_with_google_s_default_url() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("`providers[0].base_url`"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_configured_model_of_the_gemini_provider_routes_there_with_its_effort() {
+    let s = setup().await;
+    let response = s
+        .chat(&json!({
+            "model": "house-flash",
+            "reasoning_effort": "low",
+            "messages": [{"role": "user", "content": "hello"}]
+        }))
+        .await;
+    let status = response.status();
+    assert_eq!(header(&response, "x-gateway-provider"), "gemini");
+    assert!(
+        header(&response, "x-gateway-price").starts_with("gemini/gemini-2.5-flash-lite@"),
+        "{:?}",
+        response.headers()
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        Setup::last_uri(&s.gemini),
+        "/v1beta/models/gemini-2.5-flash-lite:generateContent"
+    );
+    // The effort became Gemini's thinking config.
+    let sent = s.gemini.state.last_body_json().unwrap();
+    assert!(
+        sent["generationConfig"]["thinkingConfig"].is_object(),
+        "{sent}"
+    );
 }
