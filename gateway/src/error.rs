@@ -77,6 +77,14 @@ pub enum GatewayError {
         message: String,
         param: Option<&'static str>,
     },
+    /// A request a format's reader refused, naming the parameter at fault as
+    /// the client wrote it (`input[2].call_id`) and OpenAI's `code` for why.
+    #[error("{message}")]
+    InvalidParameter {
+        message: String,
+        param: Option<String>,
+        code: Option<&'static str>,
+    },
     #[error(
         "You didn't provide an API key. Send it in the Authorization header as `Bearer YOUR_KEY`."
     )]
@@ -184,6 +192,7 @@ impl GatewayError {
         match self {
             GatewayError::InvalidJson(_)
             | GatewayError::InvalidRequest { .. }
+            | GatewayError::InvalidParameter { .. }
             | GatewayError::WrongEndpoint { .. }
             | GatewayError::Unsuitable { .. }
             | GatewayError::ContextTooLong { .. }
@@ -221,7 +230,9 @@ impl GatewayError {
     pub fn kind(&self) -> &'static str {
         match self {
             GatewayError::InvalidJson(_) => "invalid_json",
-            GatewayError::InvalidRequest { .. } => "invalid_request",
+            GatewayError::InvalidRequest { .. } | GatewayError::InvalidParameter { .. } => {
+                "invalid_request"
+            }
             GatewayError::MissingKey => "missing_key",
             GatewayError::InvalidKey => "invalid_key",
             GatewayError::Forbidden(_) => "forbidden",
@@ -294,6 +305,7 @@ impl GatewayError {
             | GatewayError::MissingKey
             | GatewayError::UnknownRoute { .. }
             | GatewayError::MethodNotAllowed => ("invalid_request_error", None),
+            GatewayError::InvalidParameter { code, .. } => ("invalid_request_error", *code),
             GatewayError::InvalidKey | GatewayError::MetricsUnauthorized => {
                 ("invalid_request_error", Some("invalid_api_key"))
             }
@@ -343,9 +355,10 @@ impl GatewayError {
     }
 
     /// The request field at fault, if one is.
-    pub fn param(&self) -> Option<&'static str> {
+    pub fn param(&self) -> Option<&str> {
         match self {
             GatewayError::InvalidRequest { param, .. } => *param,
+            GatewayError::InvalidParameter { param, .. } => param.as_deref(),
             GatewayError::ModelNotFound(_)
             | GatewayError::WrongEndpoint { .. }
             | GatewayError::Unsuitable { .. } => Some("model"),

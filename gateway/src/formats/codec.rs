@@ -15,6 +15,7 @@ use pricing::TokenUsage;
 use super::anthropic;
 use super::gemini;
 use super::openai_chat;
+use super::responses;
 use super::IngressFormat;
 use crate::error::GatewayError;
 use crate::llm::{ChatRequest, ChatResponse, StreamEvent};
@@ -27,6 +28,9 @@ pub enum EgressFormat {
     OpenAiChat,
     /// Anthropic's Messages API.
     Anthropic,
+    /// OpenAI's Responses API, spoken by providers configured with
+    /// `responses_api` to clients that speak it too.
+    Responses,
     /// Gemini's `generateContent` API.
     Gemini,
 }
@@ -37,6 +41,7 @@ impl EgressFormat {
         matches!(
             (self, ingress),
             (EgressFormat::OpenAiChat, IngressFormat::OpenAiChat)
+                | (EgressFormat::Responses, IngressFormat::Responses)
                 | (EgressFormat::Anthropic, IngressFormat::Anthropic)
         )
     }
@@ -47,6 +52,7 @@ impl EgressFormat {
             EgressFormat::OpenAiChat => crate::openai::usage::from_response(body),
             EgressFormat::Anthropic => anthropic::passthrough::body_usage(body),
             EgressFormat::Gemini => gemini::parse(body).ok().and_then(|answer| answer.usage),
+            EgressFormat::Responses => responses::response::usage_of(body),
         }
     }
 
@@ -62,6 +68,7 @@ impl EgressFormat {
                 decoder: StreamDecoder::Gemini(Box::default()),
                 usage: None,
             },
+            EgressFormat::Responses => PassWatch::Responses(Default::default()),
         }
     }
 
@@ -70,6 +77,7 @@ impl EgressFormat {
         match self {
             EgressFormat::OpenAiChat => "openai_chat",
             EgressFormat::Anthropic => "anthropic",
+            EgressFormat::Responses => "responses",
             EgressFormat::Gemini => "gemini",
         }
     }
@@ -92,6 +100,11 @@ impl EgressFormat {
                 upstream_model.clone_into(&mut body.model);
                 serde_json::to_vec(&body).map_err(|e| GatewayError::invalid(e.to_string(), None))
             }
+            EgressFormat::Responses => {
+                let mut body = responses::egress::request(request);
+                upstream_model.clone_into(&mut body.model);
+                serde_json::to_vec(&body).map_err(|e| GatewayError::invalid(e.to_string(), None))
+            }
             EgressFormat::Gemini => {
                 gemini::render_body(request, &gemini::RenderOptions::for_model(upstream_model))
                     .map_err(|e| GatewayError::invalid(e.to_string(), e.param()))
@@ -109,6 +122,9 @@ impl EgressFormat {
             EgressFormat::OpenAiChat => {
                 openai_chat::response::decode(body).map_err(|_| Undecodable::Malformed)
             }
+            EgressFormat::Responses => {
+                responses::response::decode_bytes(body).ok_or(Undecodable::Malformed)
+            }
             EgressFormat::Anthropic => {
                 anthropic::egress::parse_response(body, &anthropic_plan(request))
                     .map_err(|_| Undecodable::Malformed)
@@ -124,6 +140,10 @@ impl EgressFormat {
             EgressFormat::Anthropic => StreamDecoder::Anthropic(Box::new(
                 anthropic::egress::StreamDecoder::new(anthropic_plan(request)),
             )),
+            EgressFormat::Responses => StreamDecoder::Responses {
+                decoder: Box::default(),
+                done: false,
+            },
             EgressFormat::Gemini => StreamDecoder::Gemini(Box::default()),
         }
     }
@@ -147,7 +167,7 @@ impl EgressFormat {
         // header: the client's SDK honours `Retry-After`.
         let mut retry_after = None;
         let message = match self {
-            EgressFormat::OpenAiChat => openai_error_message(&body),
+            EgressFormat::OpenAiChat | EgressFormat::Responses => openai_error_message(&body),
             EgressFormat::Anthropic => anthropic::error::parse_error(&body).map(|(_, m)| m),
             EgressFormat::Gemini => {
                 let error = gemini::classify(status.as_u16(), &body);
@@ -342,6 +362,11 @@ impl IngressFormat {
 pub enum StreamDecoder {
     OpenAiChat(openai_chat::stream::Decoder),
     Anthropic(Box<anthropic::egress::StreamDecoder>),
+    /// The Responses decoder, and whether its final event came.
+    Responses {
+        decoder: Box<responses::stream::Decoder>,
+        done: bool,
+    },
     Gemini(Box<gemini::StreamDecoder>),
 }
 
@@ -360,6 +385,11 @@ impl StreamDecoder {
                     .map_err(|_| Undecodable::Malformed)?;
                 Ok(events)
             }
+            StreamDecoder::Responses { decoder, done } => {
+                let events = decoder.push(data).map_err(|_| Undecodable::Malformed)?;
+                *done |= events.iter().any(|e| matches!(e, StreamEvent::Finish(_)));
+                Ok(events)
+            }
             StreamDecoder::Gemini(decoder) => decoder.data(data).map_err(Undecodable::from),
         }
     }
@@ -369,6 +399,7 @@ impl StreamDecoder {
         match self {
             StreamDecoder::OpenAiChat(decoder) => decoder.done(),
             StreamDecoder::Anthropic(decoder) => decoder.is_done(),
+            StreamDecoder::Responses { done, .. } => *done,
             StreamDecoder::Gemini(decoder) => decoder.finished(),
         }
     }
@@ -378,6 +409,7 @@ impl StreamDecoder {
 #[derive(Debug)]
 pub enum StreamEncoder {
     OpenAiChat(openai_chat::stream::Encoder),
+    Responses(Box<responses::stream::Encoder>),
     Anthropic(Box<anthropic::ingress::StreamEncoder>),
 }
 
@@ -385,6 +417,7 @@ impl StreamEncoder {
     pub fn encode(&mut self, event: &StreamEvent) -> Option<Bytes> {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.encode(event),
+            StreamEncoder::Responses(encoder) => non_empty(&encoder.push(event)),
             StreamEncoder::Anthropic(encoder) => {
                 let mut frames = Vec::new();
                 encoder.push(event, &mut frames);
@@ -397,6 +430,7 @@ impl StreamEncoder {
     pub fn finish(&mut self) -> Bytes {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.finish(),
+            StreamEncoder::Responses(encoder) => responses::stream::frames(&encoder.finish()),
             StreamEncoder::Anthropic(encoder) => {
                 let mut frames = Vec::new();
                 encoder.finish(&mut frames);
@@ -404,6 +438,24 @@ impl StreamEncoder {
             }
         }
     }
+
+    /// The events that end this stream with `error`, where the format ends a
+    /// failed stream its own way (Responses: `response.failed`, numbered on
+    /// from the events sent); `None`: the format's usual error event
+    /// ([`IngressFormat::error_event`]).
+    pub fn fail(&mut self, error: &GatewayError) -> Option<Bytes> {
+        match self {
+            StreamEncoder::OpenAiChat(_) | StreamEncoder::Anthropic(_) => None,
+            StreamEncoder::Responses(encoder) => {
+                non_empty(&encoder.fail(&responses::error::ErrorObject::from_gateway(error)))
+            }
+        }
+    }
+}
+
+/// Responses events as SSE frames; `None` for none.
+fn non_empty(events: &[responses::wire::events::Event]) -> Option<Bytes> {
+    (!events.is_empty()).then(|| responses::stream::frames(events))
 }
 
 /// Frames as one chunk of the client's body.
@@ -426,6 +478,7 @@ fn joined(frames: Vec<Bytes>) -> Option<Bytes> {
 pub enum PassWatch {
     OpenAiChat(UsageFilter),
     Anthropic(anthropic::passthrough::StreamWatch),
+    Responses(responses::stream::Watcher),
     /// Any format, read through its full stream decoder (the events still
     /// pass untouched).
     Decoded {
@@ -471,6 +524,18 @@ impl PassWatch {
                     last: watch.is_done() && !was_done,
                 })
             }
+            PassWatch::Responses(watch) => {
+                let was_done = watch.done();
+                if !was_done {
+                    if let Some(data) = single_data(&event) {
+                        watch.observe(data);
+                    }
+                }
+                Ok(Passed {
+                    event: Some(event),
+                    last: watch.done() && !was_done,
+                })
+            }
             PassWatch::Decoded { decoder, usage } => {
                 let was_done = decoder.done();
                 if !was_done {
@@ -494,6 +559,7 @@ impl PassWatch {
         match self {
             PassWatch::OpenAiChat(filter) => filter.usage,
             PassWatch::Anthropic(watch) => watch.usage(),
+            PassWatch::Responses(watch) => watch.usage(),
             PassWatch::Decoded { usage, .. } => *usage,
         }
     }
@@ -503,7 +569,20 @@ impl PassWatch {
         match self {
             PassWatch::OpenAiChat(filter) => filter.done,
             PassWatch::Anthropic(watch) => watch.is_done(),
+            PassWatch::Responses(watch) => watch.done(),
             PassWatch::Decoded { decoder, .. } => decoder.done(),
+        }
+    }
+
+    /// The event that ends a cut stream with `error`, where the format needs
+    /// the stream's state for it (a Responses `error` event continues the
+    /// provider's sequence numbers); `None`: the client format's usual one.
+    pub fn fail(&self, error: &GatewayError) -> Option<Bytes> {
+        match self {
+            PassWatch::Responses(watch) => {
+                Some(watch.error_event(&responses::error::ErrorObject::from_gateway(error)))
+            }
+            PassWatch::OpenAiChat(_) | PassWatch::Anthropic(_) | PassWatch::Decoded { .. } => None,
         }
     }
 }

@@ -194,8 +194,10 @@ impl Relay {
         self.state
             .metrics
             .record_upstream_error(&self.labels.provider, why.kind());
-        self.ingress
-            .error_event(&GatewayError::StreamInterrupted(why))
+        let error = GatewayError::StreamInterrupted(why);
+        self.transcoder
+            .fail(&error)
+            .unwrap_or_else(|| self.ingress.error_event(&error))
     }
 
     /// The next frame for the client, or `None` when the stream is over.

@@ -8,6 +8,7 @@
 use bytes::{Bytes, BytesMut};
 use pricing::TokenUsage;
 
+use crate::error::GatewayError;
 use crate::formats::codec::{PassWatch, StreamDecoder, StreamEncoder, Undecodable};
 use crate::llm::StreamEvent;
 use crate::sse::single_data;
@@ -67,6 +68,17 @@ impl Transcoder {
                 })
             }
             Transcoder::Translate(translation) => translation.on_event(&event),
+        }
+    }
+
+    /// The events that end the client's stream with `error`, when its format
+    /// needs the stream's state for them (a Responses stream's sequence
+    /// numbers, its `response.failed`); `None`: the client format's plain
+    /// error event.
+    pub fn fail(&mut self, error: &GatewayError) -> Option<Bytes> {
+        match self {
+            Transcoder::Same(watch) => watch.fail(error),
+            Transcoder::Translate(translation) => translation.encoder.fail(error),
         }
     }
 

@@ -59,7 +59,7 @@ pub(super) async fn relay(
     let (body, reported) = match translate {
         None => {
             let reported = job.snapshot.providers[deployment.provider]
-                .format()
+                .format_for(job.ingress)
                 .passed_usage(&body);
             (body, reported)
         }
