@@ -175,6 +175,9 @@ impl EgressFormat {
                 error.message
             }
         }
+        // The gateway's own words about the provider's answer (a body too
+        // large to relay) are in OpenAI's shape.
+        .or_else(|| openai_error_message(&body))
         .unwrap_or_else(|| format!("Provider `{provider}` answered {}.", status.as_u16()));
         let (status, body) = ingress.upstream_error(status, &message);
         headers.insert(
@@ -842,6 +845,21 @@ mod tests {
         assert_eq!(body["type"], "error");
         assert_eq!(body["error"]["type"], "rate_limit_error");
         assert_eq!(body["error"]["message"], "slow down");
+
+        // The gateway's own words about a provider's error (OpenAI's shape)
+        // keep their message whatever the provider's format.
+        let own = EgressFormat::Anthropic.relay_error(
+            IngressFormat::Anthropic,
+            upstream(
+                500,
+                br#"{"error":{"message":"over 262144 bytes","type":"server_error"}}"#,
+            ),
+        );
+        let GatewayError::Upstream { body, .. } = &own else {
+            panic!("{own:?}");
+        };
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["error"]["message"], "over 262144 bytes", "{body}");
 
         // The gateway's own errors are left to the client's renderer.
         let own = EgressFormat::Anthropic
