@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use gateway::config::{Flavor, ProviderConfig, ProviderKey, Timeouts};
+use gateway::config::{Endpoint, Flavor, ProviderConfig, ProviderKey, Timeouts};
 use gateway::routing::health::LiveHealth;
 use gateway::routing::{decide, Mode, Policy, Requirements, RoutingTable};
 use pricing::tokens::PromptShape;
@@ -29,6 +29,7 @@ fn provider(name: &str) -> ProviderConfig {
             idle: t,
             total: t,
         },
+        responses_api: false,
     }
 }
 
@@ -75,6 +76,7 @@ fn requirements(capabilities: Capabilities, prompt_tokens: u64) -> Requirements 
         prompt_tokens: prompt_tokens * 4,
         prompt_tokens_exact: false,
         max_output_tokens: Some(1_000),
+        endpoint: Endpoint::Chat,
     }
 }
 

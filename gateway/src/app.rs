@@ -26,7 +26,9 @@ use std::convert::Infallible;
 use axum::routing::{any, get, post, MethodRouter};
 use axum::{middleware, Extension, Router};
 
-use crate::handlers::{analytics_api, chat, dashboard, embeddings, messages, models, ops, roi};
+use crate::handlers::{
+    analytics_api, chat, completions, dashboard, embeddings, messages, models, ops, roi,
+};
 use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::route::Route;
 use crate::state::AppState;
@@ -43,6 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/embeddings",
             api(Route::Embeddings, post(embeddings::embeddings)),
+        )
+        .route(
+            "/completions",
+            api(Route::Completions, post(completions::completions)),
         )
         .route("/messages", api(Route::Messages, post(messages::messages)))
         .route(

@@ -77,6 +77,14 @@ pub enum GatewayError {
         message: String,
         param: Option<&'static str>,
     },
+    /// A request a format's reader refused, naming the parameter at fault as
+    /// the client wrote it (`input[2].call_id`) and OpenAI's `code` for why.
+    #[error("{message}")]
+    InvalidParameter {
+        message: String,
+        param: Option<String>,
+        code: Option<&'static str>,
+    },
     #[error(
         "You didn't provide an API key. Send it in the Authorization header as `Bearer YOUR_KEY`."
     )]
@@ -142,6 +150,14 @@ pub enum GatewayError {
     /// 503) or failing the query (500). The cause is logged, never sent.
     #[error("{}", if *transient { "The analytics store is unavailable right now; try again shortly." } else { "The analytics store could not answer this query." })]
     AnalyticsStore { transient: bool },
+    /// A provider's safety filters refused the prompt itself (Gemini's
+    /// `promptFeedback.blockReason`). The client's to change, so a 400 with
+    /// OpenAI's `content_filter` code, and not tried at another candidate: a
+    /// refusal is about the prompt, not the provider, and routing around a
+    /// safety filter is not the gateway's call. (A refused *answer* is not an
+    /// error: it ends with `finish_reason: "content_filter"`, as OpenAI's do.)
+    #[error("The prompt was blocked by the safety filters of provider `{provider}` ({reason}); change the request and try again.")]
+    ContentBlocked { provider: String, reason: String },
     /// A provider's error answer too large to relay (over `limit` bytes).
     #[error("Provider `{provider}` answered {} with an error body over {limit} bytes; it was not relayed.", status.as_u16())]
     UpstreamErrorTooLarge {
@@ -176,9 +192,11 @@ impl GatewayError {
         match self {
             GatewayError::InvalidJson(_)
             | GatewayError::InvalidRequest { .. }
+            | GatewayError::InvalidParameter { .. }
             | GatewayError::WrongEndpoint { .. }
             | GatewayError::Unsuitable { .. }
-            | GatewayError::ContextTooLong { .. } => StatusCode::BAD_REQUEST,
+            | GatewayError::ContextTooLong { .. }
+            | GatewayError::ContentBlocked { .. } => StatusCode::BAD_REQUEST,
             GatewayError::MissingKey
             | GatewayError::InvalidKey
             | GatewayError::MetricsUnauthorized => StatusCode::UNAUTHORIZED,
@@ -212,7 +230,9 @@ impl GatewayError {
     pub fn kind(&self) -> &'static str {
         match self {
             GatewayError::InvalidJson(_) => "invalid_json",
-            GatewayError::InvalidRequest { .. } => "invalid_request",
+            GatewayError::InvalidRequest { .. } | GatewayError::InvalidParameter { .. } => {
+                "invalid_request"
+            }
             GatewayError::MissingKey => "missing_key",
             GatewayError::InvalidKey => "invalid_key",
             GatewayError::Forbidden(_) => "forbidden",
@@ -220,6 +240,7 @@ impl GatewayError {
             GatewayError::WrongEndpoint { .. } => "wrong_endpoint",
             GatewayError::Unsuitable { .. } => "model_not_suitable",
             GatewayError::ContextTooLong { .. } => "context_length_exceeded",
+            GatewayError::ContentBlocked { .. } => "content_filter",
             GatewayError::NoProviderAvailable { .. } => "no_provider_available",
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
             GatewayError::RateLimited { .. } => "rate_limited",
@@ -284,6 +305,7 @@ impl GatewayError {
             | GatewayError::MissingKey
             | GatewayError::UnknownRoute { .. }
             | GatewayError::MethodNotAllowed => ("invalid_request_error", None),
+            GatewayError::InvalidParameter { code, .. } => ("invalid_request_error", *code),
             GatewayError::InvalidKey | GatewayError::MetricsUnauthorized => {
                 ("invalid_request_error", Some("invalid_api_key"))
             }
@@ -301,6 +323,9 @@ impl GatewayError {
             }
             GatewayError::ContextTooLong { .. } => {
                 ("invalid_request_error", Some("context_length_exceeded"))
+            }
+            GatewayError::ContentBlocked { .. } => {
+                ("invalid_request_error", Some("content_filter"))
             }
             GatewayError::RateLimited { .. } => ("requests", Some("rate_limit_exceeded")),
             GatewayError::ProviderUnavailable { .. }
@@ -330,13 +355,16 @@ impl GatewayError {
     }
 
     /// The request field at fault, if one is.
-    pub fn param(&self) -> Option<&'static str> {
+    pub fn param(&self) -> Option<&str> {
         match self {
             GatewayError::InvalidRequest { param, .. } => *param,
+            GatewayError::InvalidParameter { param, .. } => param.as_deref(),
             GatewayError::ModelNotFound(_)
             | GatewayError::WrongEndpoint { .. }
             | GatewayError::Unsuitable { .. } => Some("model"),
-            GatewayError::ContextTooLong { .. } => Some("messages"),
+            GatewayError::ContextTooLong { .. } | GatewayError::ContentBlocked { .. } => {
+                Some("messages")
+            }
             _ => None,
         }
     }
@@ -436,6 +464,28 @@ mod tests {
             assert!(detail["type"].is_string(), "{value}");
             assert!(detail.get("param").is_some() && detail.get("code").is_some());
         }
+    }
+
+    #[test]
+    fn a_safety_block_is_the_client_s_to_change_and_not_retried() {
+        let blocked = GatewayError::ContentBlocked {
+            provider: "gemini".into(),
+            reason: "SAFETY".into(),
+        };
+        assert_eq!(blocked.status(), StatusCode::BAD_REQUEST);
+        assert!(!blocked.is_retryable() && !blocked.is_upstream());
+        let body: serde_json::Value =
+            serde_json::from_slice(&IngressFormat::OpenAiChat.error_body(&blocked)).unwrap();
+        assert_eq!(body["error"]["code"], "content_filter");
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+        assert_eq!(body["error"]["param"], "messages");
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SAFETY"));
+        let body: serde_json::Value =
+            serde_json::from_slice(&IngressFormat::Anthropic.error_body(&blocked)).unwrap();
+        assert_eq!(body["error"]["type"], "invalid_request_error");
     }
 
     #[test]

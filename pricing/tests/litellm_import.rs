@@ -128,3 +128,33 @@ fn the_public_snapshot_agrees_with_our_catalog() {
     }
     assert_eq!(compared, ours.entries().len());
 }
+
+/// Gemini reports cached prompt tokens (`cachedContentTokenCount`) and
+/// thinking tokens (`thoughtsTokenCount`): every Gemini model of the catalog
+/// prices the first below the input price, and the second as output (no
+/// reasoning price of its own, as in the LiteLLM table), so the gateway's
+/// Gemini adapter bills neither at the wrong price.
+#[test]
+fn every_gemini_model_prices_cached_input_and_thinks_at_the_output_price() {
+    let ours = Catalog::embedded().unwrap();
+    let gemini: Vec<_> = ours
+        .entries()
+        .iter()
+        .filter(|e| e.provider == "gemini" && e.kind == Kind::Chat)
+        .collect();
+    assert!(gemini.len() >= 5, "{} Gemini models", gemini.len());
+    for entry in gemini {
+        for prices in &entry.prices {
+            let cached = prices
+                .cached_input
+                .unwrap_or_else(|| panic!("gemini/{} has no cached-input price", entry.id));
+            assert!(cached.0 < prices.input.0, "gemini/{}", entry.id);
+            assert_eq!(
+                prices.reasoning.unwrap_or(prices.output),
+                prices.output,
+                "gemini/{}",
+                entry.id
+            );
+        }
+    }
+}

@@ -259,6 +259,11 @@ pub struct ProviderConfig {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub query: Vec<(String, String)>,
     pub timeouts: Timeouts,
+    /// `responses_api = true`: the provider serves OpenAI's Responses API at
+    /// `{base_url}/responses`, so `/v1/responses` requests routed to it pass
+    /// through untouched (stored state included) instead of being translated
+    /// to chat completions. Only for the `openai` flavor.
+    pub responses_api: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -337,6 +342,9 @@ pub struct Timeouts {
 pub enum Endpoint {
     Chat,
     Embeddings,
+    /// OpenAI's legacy text completions (`POST /v1/completions`), served only
+    /// by models configured with `endpoint = "completions"`.
+    Completions,
 }
 
 #[derive(Debug, Clone)]

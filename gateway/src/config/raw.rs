@@ -163,6 +163,9 @@ pub struct RawProvider {
     pub total_timeout_ms: Option<u64>,
     /// Allow a plain `http://` base URL that is not a loopback address.
     pub allow_insecure_http: Option<bool>,
+    /// The provider serves OpenAI's Responses API (`{base_url}/responses`):
+    /// `/v1/responses` requests pass through to it untranslated.
+    pub responses_api: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,7 +174,7 @@ pub struct RawModel {
     pub name: String,
     pub provider: String,
     pub upstream_model: Option<String>,
-    /// `chat` (default) or `embeddings`.
+    /// `chat` (default), `embeddings` or `completions` (legacy text completions).
     pub endpoint: Option<String>,
     /// Catalog entry (`provider/id`) whose prices and limits apply.
     pub price_as: Option<String>,

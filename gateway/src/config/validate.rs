@@ -598,6 +598,13 @@ fn validate_provider(
             ))
         }
     };
+    let responses_api = raw.responses_api.unwrap_or(false);
+    if responses_api && flavor != Flavor::OpenAi {
+        return Err(invalid(
+            format!("{path}.responses_api"),
+            "only an `openai`-flavored provider can serve the Responses API",
+        ));
+    }
     let raw_base_url = match (raw.base_url, flavor) {
         (Some(url), _) => url,
         (None, Flavor::Gemini) => GEMINI_BASE_URL.to_owned(),
@@ -691,6 +698,7 @@ fn validate_provider(
         headers,
         query: raw.query.into_iter().collect(),
         timeouts,
+        responses_api,
     })
 }
 
@@ -714,10 +722,13 @@ fn validate_model(
     let endpoint = match raw.endpoint.as_deref() {
         None | Some("chat") => Endpoint::Chat,
         Some("embeddings") => Endpoint::Embeddings,
+        Some("completions") => Endpoint::Completions,
         Some(other) => {
             return Err(invalid(
                 format!("{path}.endpoint"),
-                format!("unknown endpoint `{other}` (expected `chat` or `embeddings`)"),
+                format!(
+                    "unknown endpoint `{other}` (expected `chat`, `embeddings` or `completions`)"
+                ),
             ))
         }
     };
@@ -766,10 +777,10 @@ fn validate_price(
     let output = match (raw.output, endpoint) {
         (Some(output), _) => amount("output", output)?,
         (None, Endpoint::Embeddings) => Price(0),
-        (None, Endpoint::Chat) => {
+        (None, Endpoint::Chat | Endpoint::Completions) => {
             return Err(invalid(
                 format!("{path}.output"),
-                "a chat model needs an output price (USD per million tokens)",
+                "a chat or completions model needs an output price (USD per million tokens)",
             ))
         }
     };

@@ -6,6 +6,7 @@ use pricing::Capabilities;
 
 use super::random::Rng;
 use super::workload::{Profile, PROFILES};
+use crate::config::Endpoint;
 use crate::routing::Requirements;
 
 #[derive(Clone, Copy)]
@@ -66,6 +67,11 @@ impl Synthetic {
             prompt_tokens: self.prompt_tokens,
             prompt_tokens_exact: true,
             max_output_tokens: None,
+            endpoint: if self.profile.embeddings {
+                Endpoint::Embeddings
+            } else {
+                Endpoint::Chat
+            },
         }
     }
 }

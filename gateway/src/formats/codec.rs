@@ -15,6 +15,7 @@ use pricing::TokenUsage;
 use super::anthropic;
 use super::gemini;
 use super::openai_chat;
+use super::responses;
 use super::IngressFormat;
 use crate::error::GatewayError;
 use crate::llm::{ChatRequest, ChatResponse, StreamEvent};
@@ -27,6 +28,9 @@ pub enum EgressFormat {
     OpenAiChat,
     /// Anthropic's Messages API.
     Anthropic,
+    /// OpenAI's Responses API, spoken by providers configured with
+    /// `responses_api` to clients that speak it too.
+    Responses,
     /// Gemini's `generateContent` API.
     Gemini,
 }
@@ -37,6 +41,7 @@ impl EgressFormat {
         matches!(
             (self, ingress),
             (EgressFormat::OpenAiChat, IngressFormat::OpenAiChat)
+                | (EgressFormat::Responses, IngressFormat::Responses)
                 | (EgressFormat::Anthropic, IngressFormat::Anthropic)
         )
     }
@@ -47,6 +52,7 @@ impl EgressFormat {
             EgressFormat::OpenAiChat => crate::openai::usage::from_response(body),
             EgressFormat::Anthropic => anthropic::passthrough::body_usage(body),
             EgressFormat::Gemini => gemini::parse(body).ok().and_then(|answer| answer.usage),
+            EgressFormat::Responses => responses::response::usage_of(body),
         }
     }
 
@@ -62,6 +68,7 @@ impl EgressFormat {
                 decoder: StreamDecoder::Gemini(Box::default()),
                 usage: None,
             },
+            EgressFormat::Responses => PassWatch::Responses(Default::default()),
         }
     }
 
@@ -70,6 +77,7 @@ impl EgressFormat {
         match self {
             EgressFormat::OpenAiChat => "openai_chat",
             EgressFormat::Anthropic => "anthropic",
+            EgressFormat::Responses => "responses",
             EgressFormat::Gemini => "gemini",
         }
     }
@@ -92,6 +100,11 @@ impl EgressFormat {
                 upstream_model.clone_into(&mut body.model);
                 serde_json::to_vec(&body).map_err(|e| GatewayError::invalid(e.to_string(), None))
             }
+            EgressFormat::Responses => {
+                let mut body = responses::egress::request(request);
+                upstream_model.clone_into(&mut body.model);
+                serde_json::to_vec(&body).map_err(|e| GatewayError::invalid(e.to_string(), None))
+            }
             EgressFormat::Gemini => {
                 gemini::render_body(request, &gemini::RenderOptions::for_model(upstream_model))
                     .map_err(|e| GatewayError::invalid(e.to_string(), e.param()))
@@ -100,13 +113,23 @@ impl EgressFormat {
     }
 
     /// The provider's whole answer to `request` in the gateway's terms.
-    pub fn decode_response(self, body: &[u8], request: &ChatRequest) -> Option<ChatResponse> {
+    pub fn decode_response(
+        self,
+        body: &[u8],
+        request: &ChatRequest,
+    ) -> Result<ChatResponse, Undecodable> {
         match self {
-            EgressFormat::OpenAiChat => openai_chat::response::decode(body).ok(),
-            EgressFormat::Anthropic => {
-                anthropic::egress::parse_response(body, &anthropic_plan(request)).ok()
+            EgressFormat::OpenAiChat => {
+                openai_chat::response::decode(body).map_err(|_| Undecodable::Malformed)
             }
-            EgressFormat::Gemini => gemini::parse(body).ok(),
+            EgressFormat::Responses => {
+                responses::response::decode_bytes(body).ok_or(Undecodable::Malformed)
+            }
+            EgressFormat::Anthropic => {
+                anthropic::egress::parse_response(body, &anthropic_plan(request))
+                    .map_err(|_| Undecodable::Malformed)
+            }
+            EgressFormat::Gemini => gemini::parse(body).map_err(Undecodable::from),
         }
     }
 
@@ -117,6 +140,10 @@ impl EgressFormat {
             EgressFormat::Anthropic => StreamDecoder::Anthropic(Box::new(
                 anthropic::egress::StreamDecoder::new(anthropic_plan(request)),
             )),
+            EgressFormat::Responses => StreamDecoder::Responses {
+                decoder: Box::default(),
+                done: false,
+            },
             EgressFormat::Gemini => StreamDecoder::Gemini(Box::default()),
         }
     }
@@ -136,10 +163,17 @@ impl EgressFormat {
         else {
             return error;
         };
+        // Gemini says how long to wait in its body (`RetryInfo`), not in a
+        // header: the client's SDK honours `Retry-After`.
+        let mut retry_after = None;
         let message = match self {
-            EgressFormat::OpenAiChat => openai_error_message(&body),
+            EgressFormat::OpenAiChat | EgressFormat::Responses => openai_error_message(&body),
             EgressFormat::Anthropic => anthropic::error::parse_error(&body).map(|(_, m)| m),
-            EgressFormat::Gemini => gemini::classify(status.as_u16(), &body).message,
+            EgressFormat::Gemini => {
+                let error = gemini::classify(status.as_u16(), &body);
+                retry_after = error.retry_after;
+                error.message
+            }
         }
         .unwrap_or_else(|| format!("Provider `{provider}` answered {}.", status.as_u16()));
         let (status, body) = ingress.upstream_error(status, &message);
@@ -147,11 +181,64 @@ impl EgressFormat {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(delay) = retry_after {
+            let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+            headers
+                .entry(header::RETRY_AFTER)
+                .or_insert(HeaderValue::from(seconds));
+        }
         GatewayError::Upstream {
             provider,
             status,
             headers,
             body,
+        }
+    }
+}
+
+/// Why a provider's answer (whole, or one stream event) did not become one in
+/// the gateway's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undecodable {
+    /// Not an answer of the format, or an error object where one was due: the
+    /// provider's fault, worth another candidate.
+    Malformed,
+    /// The provider's safety filters refused the prompt itself (Gemini's
+    /// `promptFeedback.blockReason`); `reason` is the block reason's name. The
+    /// client's to change: answered as a 400 `content_filter`, not retried.
+    Blocked { reason: String },
+}
+
+impl From<gemini::ResponseError> for Undecodable {
+    fn from(error: gemini::ResponseError) -> Self {
+        match error {
+            gemini::ResponseError::Blocked { reason } => Undecodable::Blocked { reason },
+            _ => Undecodable::Malformed,
+        }
+    }
+}
+
+impl From<gemini::StreamError> for Undecodable {
+    fn from(error: gemini::StreamError) -> Self {
+        match error {
+            gemini::StreamError::Chunk(error) => error.into(),
+            gemini::StreamError::Truncated => Undecodable::Malformed,
+        }
+    }
+}
+
+impl Undecodable {
+    /// The error the client gets for an answer from `provider` that could not
+    /// be used.
+    pub fn into_error(self, provider: &str) -> GatewayError {
+        match self {
+            Undecodable::Malformed => GatewayError::UpstreamProtocol {
+                provider: provider.to_owned(),
+            },
+            Undecodable::Blocked { reason } => GatewayError::ContentBlocked {
+                provider: provider.to_owned(),
+                reason,
+            },
         }
     }
 }
@@ -207,6 +294,17 @@ impl IngressFormat {
             IngressFormat::Anthropic => anthropic::ingress::parse_request(body)
                 .map_err(|e| GatewayError::invalid(e.to_string(), None)),
             IngressFormat::Responses => Err(self.untranslated()),
+        }
+    }
+
+    /// A request [`Self::decode_request`] refused as it stands but a provider
+    /// of this same format could take untouched (an Anthropic document or
+    /// server tool), read as far as routing needs; `None` when there is no
+    /// such reading. Only a passthrough may serve it.
+    pub fn decode_for_passthrough(self, body: &[u8]) -> Option<ChatRequest> {
+        match self {
+            IngressFormat::Anthropic => anthropic::ingress::parse_for_passthrough(body),
+            IngressFormat::OpenAiChat | IngressFormat::Responses => None,
         }
     }
 
@@ -275,21 +373,35 @@ impl IngressFormat {
 pub enum StreamDecoder {
     OpenAiChat(openai_chat::stream::Decoder),
     Anthropic(Box<anthropic::egress::StreamDecoder>),
+    /// The Responses decoder, and whether its final event came.
+    Responses {
+        decoder: Box<responses::stream::Decoder>,
+        done: bool,
+    },
     Gemini(Box<gemini::StreamDecoder>),
 }
 
 impl StreamDecoder {
-    /// The gateway events in one upstream event; `None` when the provider sent
-    /// an error or something unreadable.
-    pub fn decode(&mut self, data: &[u8]) -> Option<Vec<StreamEvent>> {
+    /// The gateway events in one upstream event; an error when the provider
+    /// sent an error, a refusal or something unreadable.
+    pub fn decode(&mut self, data: &[u8]) -> Result<Vec<StreamEvent>, Undecodable> {
         match self {
-            StreamDecoder::OpenAiChat(decoder) => decoder.decode(data).ok(),
+            StreamDecoder::OpenAiChat(decoder) => {
+                decoder.decode(data).map_err(|_| Undecodable::Malformed)
+            }
             StreamDecoder::Anthropic(decoder) => {
                 let mut events = Vec::new();
-                decoder.push(data, &mut events).ok()?;
-                Some(events)
+                decoder
+                    .push(data, &mut events)
+                    .map_err(|_| Undecodable::Malformed)?;
+                Ok(events)
             }
-            StreamDecoder::Gemini(decoder) => decoder.data(data).ok(),
+            StreamDecoder::Responses { decoder, done } => {
+                let events = decoder.push(data).map_err(|_| Undecodable::Malformed)?;
+                *done |= events.iter().any(|e| matches!(e, StreamEvent::Finish(_)));
+                Ok(events)
+            }
+            StreamDecoder::Gemini(decoder) => decoder.data(data).map_err(Undecodable::from),
         }
     }
 
@@ -298,6 +410,7 @@ impl StreamDecoder {
         match self {
             StreamDecoder::OpenAiChat(decoder) => decoder.done(),
             StreamDecoder::Anthropic(decoder) => decoder.is_done(),
+            StreamDecoder::Responses { done, .. } => *done,
             StreamDecoder::Gemini(decoder) => decoder.finished(),
         }
     }
@@ -307,6 +420,7 @@ impl StreamDecoder {
 #[derive(Debug)]
 pub enum StreamEncoder {
     OpenAiChat(openai_chat::stream::Encoder),
+    Responses(Box<responses::stream::Encoder>),
     Anthropic(Box<anthropic::ingress::StreamEncoder>),
 }
 
@@ -314,6 +428,7 @@ impl StreamEncoder {
     pub fn encode(&mut self, event: &StreamEvent) -> Option<Bytes> {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.encode(event),
+            StreamEncoder::Responses(encoder) => non_empty(&encoder.push(event)),
             StreamEncoder::Anthropic(encoder) => {
                 let mut frames = Vec::new();
                 encoder.push(event, &mut frames);
@@ -326,6 +441,7 @@ impl StreamEncoder {
     pub fn finish(&mut self) -> Bytes {
         match self {
             StreamEncoder::OpenAiChat(encoder) => encoder.finish(),
+            StreamEncoder::Responses(encoder) => responses::stream::frames(&encoder.finish()),
             StreamEncoder::Anthropic(encoder) => {
                 let mut frames = Vec::new();
                 encoder.finish(&mut frames);
@@ -333,6 +449,24 @@ impl StreamEncoder {
             }
         }
     }
+
+    /// The events that end this stream with `error`, where the format ends a
+    /// failed stream its own way (Responses: `response.failed`, numbered on
+    /// from the events sent); `None`: the format's usual error event
+    /// ([`IngressFormat::error_event`]).
+    pub fn fail(&mut self, error: &GatewayError) -> Option<Bytes> {
+        match self {
+            StreamEncoder::OpenAiChat(_) | StreamEncoder::Anthropic(_) => None,
+            StreamEncoder::Responses(encoder) => {
+                non_empty(&encoder.fail(&responses::error::ErrorObject::from_gateway(error)))
+            }
+        }
+    }
+}
+
+/// Responses events as SSE frames; `None` for none.
+fn non_empty(events: &[responses::wire::events::Event]) -> Option<Bytes> {
+    (!events.is_empty()).then(|| responses::stream::frames(events))
 }
 
 /// Frames as one chunk of the client's body.
@@ -355,6 +489,7 @@ fn joined(frames: Vec<Bytes>) -> Option<Bytes> {
 pub enum PassWatch {
     OpenAiChat(UsageFilter),
     Anthropic(anthropic::passthrough::StreamWatch),
+    Responses(responses::stream::Watcher),
     /// Any format, read through its full stream decoder (the events still
     /// pass untouched).
     Decoded {
@@ -400,11 +535,23 @@ impl PassWatch {
                     last: watch.is_done() && !was_done,
                 })
             }
+            PassWatch::Responses(watch) => {
+                let was_done = watch.done();
+                if !was_done {
+                    if let Some(data) = single_data(&event) {
+                        watch.observe(data);
+                    }
+                }
+                Ok(Passed {
+                    event: Some(event),
+                    last: watch.done() && !was_done,
+                })
+            }
             PassWatch::Decoded { decoder, usage } => {
                 let was_done = decoder.done();
                 if !was_done {
                     if let Some(data) = single_data(&event) {
-                        for decoded in decoder.decode(data).ok_or(Broken)? {
+                        for decoded in decoder.decode(data).map_err(|_| Broken)? {
                             if let StreamEvent::Usage(found) = decoded {
                                 *usage = Some(found);
                             }
@@ -423,6 +570,7 @@ impl PassWatch {
         match self {
             PassWatch::OpenAiChat(filter) => filter.usage,
             PassWatch::Anthropic(watch) => watch.usage(),
+            PassWatch::Responses(watch) => watch.usage(),
             PassWatch::Decoded { usage, .. } => *usage,
         }
     }
@@ -432,7 +580,20 @@ impl PassWatch {
         match self {
             PassWatch::OpenAiChat(filter) => filter.done,
             PassWatch::Anthropic(watch) => watch.is_done(),
+            PassWatch::Responses(watch) => watch.done(),
             PassWatch::Decoded { decoder, .. } => decoder.done(),
+        }
+    }
+
+    /// The event that ends a cut stream with `error`, where the format needs
+    /// the stream's state for it (a Responses `error` event continues the
+    /// provider's sequence numbers); `None`: the client format's usual one.
+    pub fn fail(&self, error: &GatewayError) -> Option<Bytes> {
+        match self {
+            PassWatch::Responses(watch) => {
+                Some(watch.error_event(&responses::error::ErrorObject::from_gateway(error)))
+            }
+            PassWatch::OpenAiChat(_) | PassWatch::Anthropic(_) | PassWatch::Decoded { .. } => None,
         }
     }
 }
@@ -498,7 +659,7 @@ mod tests {
         assert_eq!(usage.cache_write_tokens, 1510);
         assert!(EgressFormat::Anthropic
             .decode_response(&fixture("error_overloaded.json"), &request())
-            .is_none());
+            .is_err());
 
         let sse = String::from_utf8(fixture("stream_text.sse")).unwrap();
         let mut decoder = EgressFormat::Anthropic.stream_decoder(&request());
@@ -514,7 +675,7 @@ mod tests {
         assert!(!text.is_empty());
         assert!(decoder.done());
         let mut broken = EgressFormat::Anthropic.stream_decoder(&request());
-        assert!(broken.decode(b"{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}").is_none());
+        assert!(broken.decode(b"{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}").is_err());
     }
 
     #[test]
@@ -584,6 +745,26 @@ mod tests {
             .unwrap();
         assert!(decoder.done());
 
+        // A blocked prompt is a refusal, whole or streamed; garbage is not.
+        let blocked = br#"{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":5}}"#;
+        let refusal = Undecodable::Blocked {
+            reason: "SAFETY".into(),
+        };
+        assert_eq!(
+            EgressFormat::Gemini.decode_response(blocked, &request()),
+            Err(refusal.clone())
+        );
+        let mut decoder = EgressFormat::Gemini.stream_decoder(&request());
+        assert_eq!(decoder.decode(blocked).unwrap_err(), refusal);
+        assert_eq!(
+            EgressFormat::Gemini.decode_response(b"{not json", &request()),
+            Err(Undecodable::Malformed)
+        );
+        assert!(matches!(
+            refusal.into_error("g"),
+            GatewayError::ContentBlocked { .. }
+        ));
+
         let overloaded = EgressFormat::Gemini.relay_error(
             IngressFormat::OpenAiChat,
             upstream(
@@ -599,6 +780,23 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(body).unwrap();
         assert_eq!(body["error"]["message"], "The model is overloaded.");
         assert_eq!(body["error"]["type"], "server_error");
+
+        // Gemini's RetryInfo becomes the Retry-After a client's SDK honours.
+        let limited = EgressFormat::Gemini.relay_error(
+            IngressFormat::OpenAiChat,
+            upstream(
+                429,
+                br#"{"error":{"code":429,"message":"Resource has been exhausted.","status":"RESOURCE_EXHAUSTED",
+                    "details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1.5s"}]}}"#,
+            ),
+        );
+        assert!(limited.is_retryable());
+        let GatewayError::Upstream { headers, body, .. } = &limited else {
+            panic!("{limited:?}");
+        };
+        assert_eq!(headers[header::RETRY_AFTER], "2");
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["error"]["type"], "rate_limit_error");
     }
 
     #[test]

@@ -16,9 +16,11 @@ pub enum IngressFormat {
     /// Anthropic Messages: `{"type":"error","error":{"type","message"}}`, the
     /// error type chosen by the status.
     Anthropic,
-    /// OpenAI Responses: OpenAI's error body. Its stream ends in
-    /// `response.failed`, which its own stream encoder writes; the event here
-    /// is the chat-shaped one.
+    /// OpenAI Responses: OpenAI's error body. A stream the gateway encodes
+    /// ends in `response.failed` (its encoder writes it) and a passed-through
+    /// one in an `error` event numbered on from the provider's (its watcher
+    /// writes it); the event here is the `error` event of a stream that has
+    /// no such state.
     Responses,
 }
 
@@ -39,9 +41,8 @@ impl IngressFormat {
     /// The event that ends a stream that failed after it began.
     pub fn error_event(self, error: &GatewayError) -> Bytes {
         match self {
-            IngressFormat::OpenAiChat | IngressFormat::Responses => {
-                super::openai_chat::error::event(error)
-            }
+            IngressFormat::OpenAiChat => super::openai_chat::error::event(error),
+            IngressFormat::Responses => super::responses::error::event(error, 0),
             IngressFormat::Anthropic => {
                 super::anthropic::error_event(anthropic_kind(error), &error.to_string(), None)
             }

@@ -7,6 +7,7 @@
 
 pub mod analytics_api;
 pub mod chat;
+pub mod completions;
 pub mod dashboard;
 pub mod embeddings;
 pub mod messages;
@@ -80,6 +81,7 @@ pub fn route_error(model: &str, endpoint: Endpoint, error: RouteError) -> Gatewa
             endpoint: match endpoint {
                 Endpoint::Chat => "chat completions",
                 Endpoint::Embeddings => "embeddings",
+                Endpoint::Completions => "completions",
             },
         },
         RouteError::Unsuitable { missing } => GatewayError::Unsuitable {

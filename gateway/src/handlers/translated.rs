@@ -30,6 +30,7 @@ use crate::keys::ApiKey;
 use crate::llm::ChatRequest;
 use crate::metrics::UpstreamLabels;
 use crate::openai::request::RawObject;
+use crate::providers::Adapter;
 use crate::proxy::{self, Finish, Job};
 use crate::routing::{counting, prompt};
 use crate::state::{AppState, Snapshot};
@@ -87,14 +88,27 @@ pub async fn serve(
     outcome.ingress_format = Some(format.label());
     // Linear in the body: large ones are read with the worker's queue handed on.
     let decoded = counting::scan(incoming.body.len(), || {
-        let request = format.decode_request(incoming.body)?;
+        let request = match format.decode_request(incoming.body) {
+            Ok(request) => Read::Whole(request),
+            // Refused as it stands, perhaps only because it cannot be
+            // translated: then a provider of the client's format may still
+            // take it untouched.
+            Err(refused) => match format.decode_for_passthrough(incoming.body) {
+                Some(request) => Read::PassthroughOnly { request, refused },
+                None => return Err(refused),
+            },
+        };
         // Cannot fail once the body decoded; kept for a same-format provider.
         let object = RawObject::parse(incoming.body)?;
         Ok::<_, GatewayError>((request, object))
     });
-    let (request, object) = match decoded {
+    let (read, object) = match decoded {
         Ok(decoded) => decoded,
         Err(error) => return (Err(error), None),
+    };
+    let (request, refused) = match read {
+        Read::Whole(request) => (request, None),
+        Read::PassthroughOnly { request, refused } => (request, Some(refused)),
     };
     let table = &snapshot.table;
     outcome.requested_model = table.knows(&request.model).then(|| request.model.clone());
@@ -113,9 +127,23 @@ pub async fn serve(
         |text_bytes| count_exactly(state, snapshot, &request, text_bytes),
     )
     .await;
-    let decision = match decision {
+    let mut decision = match decision {
         Ok(decision) => decision,
         Err(error) => return (Err(error), None),
+    };
+    let refused = match refused {
+        Some(refused) => {
+            let providers = &snapshot.providers;
+            decision.attempts.retain(|&index| {
+                let deployment = table.get(index);
+                providers[deployment.provider].format().passes(format)
+            });
+            if decision.attempts.is_empty() {
+                return (Err(refused), None);
+            }
+            true
+        }
+        None => false,
     };
     let finish = if request.stream {
         // A translated stream always carries the provider's usage; an OpenAI
@@ -139,13 +167,30 @@ pub async fn serve(
         requirements,
         billing: billing_for(snapshot, &decision),
         requested,
-        translated: OnceLock::from(request),
+        // A passthrough-only reading is not the whole request: no provider
+        // is asked in another format (none is left to be).
+        translated: if refused {
+            OnceLock::new()
+        } else {
+            OnceLock::from(request)
+        },
         anthropic_beta: match format {
             IngressFormat::Anthropic => incoming.headers.get("anthropic-beta").cloned(),
             IngressFormat::OpenAiChat | IngressFormat::Responses => None,
         },
     };
     proxy::run(&job, &decision, outcome).await
+}
+
+/// How much of the request the gateway's model holds.
+enum Read {
+    Whole(ChatRequest),
+    /// What routing needs of a request only a provider of the client's own
+    /// format can take; `refused` is why it cannot go anywhere else.
+    PassthroughOnly {
+        request: ChatRequest,
+        refused: GatewayError,
+    },
 }
 
 /// The exact token count of `request`'s prompt, within the counting budget.

@@ -85,6 +85,7 @@ mod tests {
             upstream_model: "claude-up",
             max_output: 64000,
             force_stream_usage: true,
+            egress: EgressFormat::Anthropic,
             anthropic_beta: None,
         }
     }

@@ -134,6 +134,7 @@ mod tests {
                 idle: Duration::from_secs(1),
                 total: Duration::from_secs(1),
             },
+            responses_api: false,
         })
         .unwrap()
     }
@@ -159,6 +160,7 @@ mod tests {
             upstream_model: model,
             max_output: 65536,
             force_stream_usage: true,
+            egress: EgressFormat::Gemini,
             anthropic_beta: None,
         }
     }

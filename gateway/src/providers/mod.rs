@@ -26,6 +26,7 @@ pub use base::{Base, BuildError};
 use crate::config::{Endpoint, Flavor, ProviderConfig, Timeouts};
 use crate::error::GatewayError;
 use crate::formats::codec::EgressFormat;
+use crate::formats::IngressFormat;
 use crate::llm::ChatRequest;
 use crate::openai::request::RawObject;
 
@@ -50,6 +51,8 @@ pub struct UpstreamRequest<'a, 'b> {
     pub max_output: u64,
     /// Ask the provider for a final usage chunk (`stream_options.include_usage`).
     pub force_stream_usage: bool,
+    /// The format the body is sent in ([`Adapter::format_for`] the client's).
+    pub egress: EgressFormat,
     /// An Anthropic client's `anthropic-beta` header: sent with its own body
     /// (`UpstreamBody::Same`) to an Anthropic provider, never elsewhere.
     pub anthropic_beta: Option<&'b axum::http::HeaderValue>,
@@ -69,6 +72,14 @@ pub trait Adapter {
 
     /// The wire format the provider speaks.
     fn format(&self) -> EgressFormat;
+
+    /// The format a request from a client speaking `ingress` is sent in: the
+    /// provider's own, unless it also speaks the client's (an OpenAI provider
+    /// with `responses_api` serves Responses clients untranslated).
+    fn format_for(&self, ingress: IngressFormat) -> EgressFormat {
+        let _ = ingress;
+        self.format()
+    }
 
     /// Why this provider cannot be called at all (no API key), if so. Checked
     /// before an attempt, so a keyless provider never uses one up.
@@ -115,6 +126,14 @@ impl Adapter for Provider {
             Provider::OpenAiCompatible(p) => p.format(),
             Provider::Anthropic(p) => p.format(),
             Provider::Gemini(p) => p.format(),
+        }
+    }
+
+    fn format_for(&self, ingress: IngressFormat) -> EgressFormat {
+        match self {
+            Provider::OpenAiCompatible(p) => p.format_for(ingress),
+            Provider::Anthropic(p) => p.format_for(ingress),
+            Provider::Gemini(p) => p.format_for(ingress),
         }
     }
 

@@ -7,17 +7,28 @@ use super::{Adapter, Base, UpstreamBody, UpstreamRequest};
 use crate::config::{Endpoint, Flavor, ProviderConfig};
 use crate::error::GatewayError;
 use crate::formats::codec::EgressFormat;
+use crate::formats::IngressFormat;
 use crate::openai::request::RawObject;
 
 /// Where the build errors of every adapter were first declared.
 pub use super::base::BuildError;
 
+/// The URL of each API the provider serves.
+struct Urls {
+    chat: reqwest::Url,
+    embeddings: reqwest::Url,
+    completions: reqwest::Url,
+    responses: reqwest::Url,
+}
+
 pub struct OpenAiCompatible {
     base: Base,
     flavor: Flavor,
-    /// Parsed once: reqwest would otherwise parse a URL string on every request.
-    chat_url: reqwest::Url,
-    embeddings_url: reqwest::Url,
+    /// Parsed once: reqwest would otherwise parse a URL string on every
+    /// request. Boxed: four URLs would make every `Provider` much larger.
+    urls: Box<Urls>,
+    /// Serves the Responses API too (`responses_api`).
+    responses_api: bool,
 }
 
 impl OpenAiCompatible {
@@ -29,27 +40,45 @@ impl OpenAiCompatible {
         Ok(OpenAiCompatible {
             base: Base::new(config)?,
             flavor: config.flavor,
-            chat_url: parse("chat/completions")?,
-            embeddings_url: parse("embeddings")?,
+            urls: Box::new(Urls {
+                chat: parse("chat/completions")?,
+                embeddings: parse("embeddings")?,
+                completions: parse("completions")?,
+                responses: parse("responses")?,
+            }),
+            responses_api: config.responses_api,
         })
     }
 
-    fn url(&self, endpoint: Endpoint, upstream_model: &str) -> Result<reqwest::Url, GatewayError> {
+    fn url(
+        &self,
+        endpoint: Endpoint,
+        egress: EgressFormat,
+        upstream_model: &str,
+    ) -> Result<reqwest::Url, GatewayError> {
         match (self.flavor, endpoint) {
+            // Only an `openai` provider is configured with `responses_api`.
+            (_, Endpoint::Chat) if egress == EgressFormat::Responses => {
+                Ok(self.urls.responses.clone())
+            }
             // `anthropic` and `gemini` providers have their own adapters and never get here.
             (Flavor::OpenAi | Flavor::Anthropic | Flavor::Gemini, Endpoint::Chat) => {
-                Ok(self.chat_url.clone())
+                Ok(self.urls.chat.clone())
             }
             (Flavor::OpenAi | Flavor::Anthropic | Flavor::Gemini, Endpoint::Embeddings) => {
-                Ok(self.embeddings_url.clone())
+                Ok(self.urls.embeddings.clone())
+            }
+            (Flavor::OpenAi | Flavor::Anthropic | Flavor::Gemini, Endpoint::Completions) => {
+                Ok(self.urls.completions.clone())
             }
             (Flavor::Azure, _) => {
                 let tail: &[&str] = match endpoint {
                     Endpoint::Chat => &["chat", "completions"],
                     Endpoint::Embeddings => &["embeddings"],
+                    Endpoint::Completions => &["completions"],
                 };
                 // chat_url is `{base}/chat/completions`: drop those two segments.
-                let mut url = self.chat_url.clone();
+                let mut url = self.urls.chat.clone();
                 url.path_segments_mut()
                     .map_err(|()| GatewayError::ProviderUnavailable {
                         provider: self.base.name().to_string(),
@@ -67,16 +96,15 @@ impl OpenAiCompatible {
 
 /// The upstream body: the client's fields verbatim except `model` and, when the
 /// gateway needs usage from a stream, `stream_options`; or a request from
-/// another format, written as chat completions.
+/// another format, written in the provider's (chat completions, or Responses
+/// for a `responses_api` provider).
 pub fn upstream_body(request: &UpstreamRequest<'_, '_>) -> Result<Vec<u8>, GatewayError> {
     let body = match request.body {
         UpstreamBody::Same(body) => body,
         UpstreamBody::Translated(chat) => {
-            return EgressFormat::OpenAiChat.encode_request(
-                chat,
-                request.upstream_model,
-                request.max_output,
-            )
+            return request
+                .egress
+                .encode_request(chat, request.upstream_model, request.max_output)
         }
     };
     let stream_options;
@@ -113,13 +141,21 @@ impl Adapter for OpenAiCompatible {
         EgressFormat::OpenAiChat
     }
 
+    fn format_for(&self, ingress: IngressFormat) -> EgressFormat {
+        if self.responses_api && ingress == IngressFormat::Responses {
+            EgressFormat::Responses
+        } else {
+            EgressFormat::OpenAiChat
+        }
+    }
+
     async fn send(
         &self,
         request: UpstreamRequest<'_, '_>,
     ) -> Result<reqwest::Response, GatewayError> {
-        let mut builder = self
-            .base
-            .post(self.url(request.endpoint, request.upstream_model)?);
+        let mut builder =
+            self.base
+                .post(self.url(request.endpoint, request.egress, request.upstream_model)?);
         builder = match (self.base.key()?, self.flavor) {
             (None, _) => builder,
             (Some(key), Flavor::Azure) => builder.header("api-key", key.expose()),
@@ -144,13 +180,18 @@ mod tests {
             upstream_model: "up-model",
             max_output: 1000,
             force_stream_usage: force,
+            egress: EgressFormat::OpenAiChat,
             anthropic_beta: None,
         };
         serde_json::from_slice(&upstream_body(&request).unwrap()).unwrap()
     }
 
     fn provider(flavor: Flavor, base_url: &str) -> OpenAiCompatible {
-        OpenAiCompatible::new(&ProviderConfig {
+        OpenAiCompatible::new(&config(flavor, base_url)).unwrap()
+    }
+
+    fn config(flavor: Flavor, base_url: &str) -> ProviderConfig {
+        ProviderConfig {
             name: "p".into(),
             catalog: "p".into(),
             flavor,
@@ -164,29 +205,87 @@ mod tests {
                 idle: std::time::Duration::from_secs(1),
                 total: std::time::Duration::from_secs(1),
             },
-        })
-        .unwrap()
+            responses_api: false,
+        }
     }
 
     #[test]
     fn builds_openai_and_azure_urls() {
         let openai = provider(Flavor::OpenAi, "http://h:1/v1");
         assert_eq!(
-            openai.url(Endpoint::Chat, "m").unwrap().as_str(),
+            openai
+                .url(Endpoint::Chat, EgressFormat::OpenAiChat, "m")
+                .unwrap()
+                .as_str(),
             "http://h:1/v1/chat/completions"
         );
         assert_eq!(
-            openai.url(Endpoint::Embeddings, "m").unwrap().as_str(),
+            openai
+                .url(Endpoint::Embeddings, EgressFormat::OpenAiChat, "m")
+                .unwrap()
+                .as_str(),
             "http://h:1/v1/embeddings"
         );
         let azure = provider(Flavor::Azure, "https://res.openai.azure.com");
         assert_eq!(
-            azure.url(Endpoint::Chat, "my deploy").unwrap().as_str(),
+            azure
+                .url(Endpoint::Chat, EgressFormat::OpenAiChat, "my deploy")
+                .unwrap()
+                .as_str(),
             "https://res.openai.azure.com/openai/deployments/my%20deploy/chat/completions"
         );
         assert_eq!(
-            azure.url(Endpoint::Embeddings, "e").unwrap().as_str(),
+            azure
+                .url(Endpoint::Embeddings, EgressFormat::OpenAiChat, "e")
+                .unwrap()
+                .as_str(),
             "https://res.openai.azure.com/openai/deployments/e/embeddings"
+        );
+        assert_eq!(
+            azure
+                .url(Endpoint::Completions, EgressFormat::OpenAiChat, "i")
+                .unwrap()
+                .as_str(),
+            "https://res.openai.azure.com/openai/deployments/i/completions"
+        );
+    }
+
+    #[test]
+    fn legacy_completions_and_responses_have_their_own_paths() {
+        let openai = provider(Flavor::OpenAi, "http://h:1/v1");
+        assert_eq!(
+            openai
+                .url(Endpoint::Completions, EgressFormat::OpenAiChat, "m")
+                .unwrap()
+                .as_str(),
+            "http://h:1/v1/completions"
+        );
+        assert_eq!(
+            openai
+                .url(Endpoint::Chat, EgressFormat::Responses, "m")
+                .unwrap()
+                .as_str(),
+            "http://h:1/v1/responses"
+        );
+        assert_eq!(
+            openai.format_for(IngressFormat::Responses),
+            EgressFormat::OpenAiChat,
+            "only a provider configured with responses_api is sent Responses"
+        );
+        let mut config = config(Flavor::OpenAi, "http://h:1/v1");
+        config.responses_api = true;
+        let responses = OpenAiCompatible::new(&config).unwrap();
+        assert_eq!(
+            responses.format_for(IngressFormat::Responses),
+            EgressFormat::Responses
+        );
+        assert_eq!(
+            responses.format_for(IngressFormat::OpenAiChat),
+            EgressFormat::OpenAiChat
+        );
+        assert_eq!(
+            responses.format_for(IngressFormat::Anthropic),
+            EgressFormat::OpenAiChat
         );
     }
 
@@ -222,6 +321,7 @@ mod tests {
             upstream_model: "up-model",
             max_output: 1000,
             force_stream_usage: false,
+            egress: EgressFormat::OpenAiChat,
             anthropic_beta: None,
         };
         let body: serde_json::Value =

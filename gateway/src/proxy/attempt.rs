@@ -77,7 +77,7 @@ pub async fn run(
         outcome.reason = Some(decision.reason.as_str());
         outcome.attempts = u16::try_from(tried).unwrap_or(u16::MAX);
         let provider = &snapshot.providers[deployment.provider];
-        outcome.upstream_format = Some(provider.format().label());
+        outcome.upstream_format = Some(provider.format_for(job.ingress).label());
         let attempt_started = Instant::now();
         let answer = tokio::time::timeout_at(deadline.into(), attempt(job, deployment, outcome))
             .await
@@ -163,7 +163,7 @@ async fn attempt(
 ) -> Result<Response, GatewayError> {
     let provider = &job.snapshot.providers[deployment.provider];
     // `None`: the provider speaks the client's format.
-    let egress = provider.format();
+    let egress = provider.format_for(job.ingress);
     let translate = (!egress.passes(job.ingress)).then_some(egress);
     let body = match translate {
         None => UpstreamBody::Same(job.body),
@@ -178,12 +178,15 @@ async fn attempt(
             .entry
             .as_ref()
             .map_or(DEFAULT_MAX_OUTPUT, |entry| entry.max_output),
-        force_stream_usage: matches!(
-            job.finish,
-            Finish::Stream {
-                client_wants_usage: false
-            }
-        ),
+        // Only chat completions need asking; the other formats always say.
+        force_stream_usage: egress == EgressFormat::OpenAiChat
+            && matches!(
+                job.finish,
+                Finish::Stream {
+                    client_wants_usage: false
+                }
+            ),
+        egress,
         anthropic_beta: job.anthropic_beta.as_ref(),
     };
     let sent_at = Instant::now();

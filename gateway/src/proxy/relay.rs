@@ -194,8 +194,10 @@ impl Relay {
         self.state
             .metrics
             .record_upstream_error(&self.labels.provider, why.kind());
-        self.ingress
-            .error_event(&GatewayError::StreamInterrupted(why))
+        let error = GatewayError::StreamInterrupted(why);
+        self.transcoder
+            .fail(&error)
+            .unwrap_or_else(|| self.ingress.error_event(&error))
     }
 
     /// The next frame for the client, or `None` when the stream is over.
@@ -302,8 +304,11 @@ pub async fn forward(
                         what: "a stream event",
                         limit: relay.max_event,
                     },
-                    _ => GatewayError::UpstreamProtocol {
-                        provider: labels.provider.to_string(),
+                    _ => match relay.transcoder.refusal() {
+                        Some(refusal) => refusal.clone().into_error(&labels.provider),
+                        None => GatewayError::UpstreamProtocol {
+                            provider: labels.provider.to_string(),
+                        },
                     },
                 }
             }
@@ -322,9 +327,11 @@ pub async fn forward(
         // Nothing was sent: this attempt is not billed and may be retried elsewhere.
         relay.finished = true;
         relay.billed = true;
-        state
-            .metrics
-            .record_upstream_error(&labels.provider, failure.kind());
+        if failure.is_upstream() {
+            state
+                .metrics
+                .record_upstream_error(&labels.provider, failure.kind());
+        }
         return Err(failure);
     }
     relay.idle = timeouts.idle;

@@ -8,7 +8,8 @@
 use bytes::{Bytes, BytesMut};
 use pricing::TokenUsage;
 
-use crate::formats::codec::{PassWatch, StreamDecoder, StreamEncoder};
+use crate::error::GatewayError;
+use crate::formats::codec::{PassWatch, StreamDecoder, StreamEncoder, Undecodable};
 use crate::llm::StreamEvent;
 use crate::sse::single_data;
 
@@ -21,6 +22,8 @@ pub struct Translation {
     decoder: StreamDecoder,
     encoder: StreamEncoder,
     usage: Option<TokenUsage>,
+    /// Why the last event could not be used, when the provider refused.
+    refused: Option<Undecodable>,
 }
 
 /// What one upstream event becomes.
@@ -43,6 +46,7 @@ impl Transcoder {
             decoder,
             encoder,
             usage: None,
+            refused: None,
         })
     }
 
@@ -67,11 +71,32 @@ impl Transcoder {
         }
     }
 
+    /// The events that end the client's stream with `error`, when its format
+    /// needs the stream's state for them (a Responses stream's sequence
+    /// numbers, its `response.failed`); `None`: the client format's plain
+    /// error event.
+    pub fn fail(&mut self, error: &GatewayError) -> Option<Bytes> {
+        match self {
+            Transcoder::Same(watch) => watch.fail(error),
+            Transcoder::Translate(translation) => translation.encoder.fail(error),
+        }
+    }
+
     /// The usage the provider reported so far.
     pub fn usage(&self) -> Option<TokenUsage> {
         match self {
             Transcoder::Same(watch) => watch.usage(),
             Transcoder::Translate(translation) => translation.usage,
+        }
+    }
+
+    /// Why an event was [`Unreadable`], when it was a refusal (a safety block)
+    /// rather than garbage: the stream's error for the client, if nothing was
+    /// sent yet.
+    pub fn refusal(&self) -> Option<&Undecodable> {
+        match self {
+            Transcoder::Same(_) => None,
+            Transcoder::Translate(translation) => translation.refused.as_ref(),
         }
     }
 
@@ -93,7 +118,12 @@ impl Translation {
         if self.decoder.done() {
             return Ok(Out::default());
         }
-        let events = self.decoder.decode(data).ok_or(Unreadable)?;
+        let events = self.decoder.decode(data).map_err(|why| {
+            if let Undecodable::Blocked { .. } = why {
+                self.refused = Some(why);
+            }
+            Unreadable
+        })?;
         let mut body = BytesMut::new();
         for event in &events {
             if let StreamEvent::Usage(usage) = event {

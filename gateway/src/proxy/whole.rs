@@ -59,20 +59,21 @@ pub(super) async fn relay(
     let (body, reported) = match translate {
         None => {
             let reported = job.snapshot.providers[deployment.provider]
-                .format()
+                .format_for(job.ingress)
                 .passed_usage(&body);
             (body, reported)
         }
         Some(egress) => {
-            let answer = egress
-                .decode_response(&body, job.translated()?)
-                .ok_or_else(|| {
-                    let error = GatewayError::UpstreamProtocol {
-                        provider: provider.to_string(),
-                    };
-                    metrics.record_upstream_error(provider, error.kind());
-                    error
-                })?;
+            let answer =
+                egress
+                    .decode_response(&body, job.translated()?)
+                    .map_err(|undecodable| {
+                        let error = undecodable.into_error(provider);
+                        if error.is_upstream() {
+                            metrics.record_upstream_error(provider, error.kind());
+                        }
+                        error
+                    })?;
             let now = chrono::Utc::now().timestamp();
             let written = job.ingress.encode_response(&answer, now);
             (bytes::Bytes::from(written), answer.usage)

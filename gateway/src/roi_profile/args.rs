@@ -221,6 +221,7 @@ fn catalog_table(catalog: &Catalog) -> Result<RoutingTable, TableError> {
                 idle: never,
                 total: never,
             },
+            responses_api: false,
         })
         .collect();
     RoutingTable::build(&providers, &[], catalog)

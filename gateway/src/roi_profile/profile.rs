@@ -111,6 +111,7 @@ pub(super) fn project(
         prompt_tokens: profile.prompt_tokens,
         prompt_tokens_exact: true,
         max_output_tokens: Some(profile.completion_tokens),
+        endpoint: crate::config::Endpoint::Chat,
     };
     let usage = TokenUsage {
         prompt_tokens: profile.prompt_tokens,

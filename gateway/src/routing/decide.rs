@@ -98,11 +98,12 @@ fn expected_cost(rate: &Rate, req: &Requirements, day: Date) -> Option<Cost> {
     )
 }
 
+/// The endpoint a request is for; the embeddings capability implies its own.
 fn endpoint_of(req: &Requirements) -> Endpoint {
     if req.capabilities.contains(Capabilities::EMBEDDINGS) {
         Endpoint::Embeddings
     } else {
-        Endpoint::Chat
+        req.endpoint
     }
 }
 
@@ -476,6 +477,7 @@ input = "0.02"
                 idle: t,
                 total: t,
             },
+            responses_api: false,
         }
     }
 
@@ -517,6 +519,7 @@ input = "0.02"
             prompt_tokens,
             prompt_tokens_exact: true,
             max_output_tokens: None,
+            endpoint: Endpoint::Chat,
         }
     }
 

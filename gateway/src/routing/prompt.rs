@@ -97,6 +97,7 @@ pub fn requirements(request: &ChatRequest) -> Requirements {
         prompt_tokens: tokens::upper_bound(prompt),
         prompt_tokens_exact: false,
         max_output_tokens: request.max_tokens,
+        endpoint: crate::config::Endpoint::Chat,
     }
 }
 

@@ -12,6 +12,7 @@ use pricing::Capabilities;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::config::Endpoint;
 use crate::error::GatewayError;
 use crate::openai::request::RawObject;
 
@@ -29,6 +30,8 @@ pub struct Requirements {
     pub prompt_tokens_exact: bool,
     /// `max_completion_tokens` or `max_tokens`, if set.
     pub max_output_tokens: Option<u64>,
+    /// Which kind of deployment can serve it (chat, embeddings, completions).
+    pub endpoint: Endpoint,
 }
 
 impl Requirements {
@@ -78,9 +81,37 @@ impl Requirements {
             prompt_tokens: shape.text_bytes,
             prompt_tokens_exact: false,
             max_output_tokens: Some(0),
+            endpoint: Endpoint::Embeddings,
         }
     }
 }
+
+impl Requirements {
+    /// Legacy text completions: the prompt's bytes bound its tokens (it may
+    /// be token ids); without `max_tokens` the API writes 16.
+    pub fn completions(prompt: &RawValue, max_tokens: Option<u64>, stream: bool) -> Requirements {
+        let shape = PromptShape {
+            text_bytes: prompt.get().len() as u64,
+            messages: 1,
+            images: 0,
+        };
+        Requirements {
+            capabilities: if stream {
+                Capabilities::STREAMING
+            } else {
+                Capabilities::empty()
+            },
+            prompt: shape,
+            prompt_tokens: tokens::upper_bound(shape),
+            prompt_tokens_exact: false,
+            max_output_tokens: Some(max_tokens.unwrap_or(LEGACY_DEFAULT_MAX_TOKENS)),
+            endpoint: Endpoint::Completions,
+        }
+    }
+}
+
+/// What legacy completions write when the request sets no `max_tokens`.
+const LEGACY_DEFAULT_MAX_TOKENS: u64 = 16;
 
 #[derive(Deserialize)]
 struct Message<'a> {
@@ -198,6 +229,7 @@ pub fn for_chat(object: &RawObject<'_>, stream: bool) -> Result<Requirements, Ga
         prompt_tokens: tokens::upper_bound(prompt),
         prompt_tokens_exact: false,
         max_output_tokens,
+        endpoint: Endpoint::Chat,
     })
 }
 

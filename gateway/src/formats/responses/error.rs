@@ -102,6 +102,32 @@ impl RequestError {
     }
 }
 
+impl From<RequestError> for crate::error::GatewayError {
+    /// The gateway's error for a refused request, keeping the parameter and
+    /// code the Responses reader named, so the client's body says the same.
+    fn from(error: RequestError) -> crate::error::GatewayError {
+        let code = error.code();
+        match error {
+            RequestError::InvalidJson(detail) => crate::error::GatewayError::InvalidJson(detail),
+            RequestError::Invalid { message, param, .. } => {
+                crate::error::GatewayError::InvalidParameter {
+                    message,
+                    param,
+                    code,
+                }
+            }
+            RequestError::Unsupported { message, param }
+            | RequestError::NeedsState { message, param } => {
+                crate::error::GatewayError::InvalidParameter {
+                    message,
+                    param: Some(param),
+                    code,
+                }
+            }
+        }
+    }
+}
+
 /// OpenAI's error object, the `error` of `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorObject {

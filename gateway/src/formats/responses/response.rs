@@ -133,6 +133,21 @@ pub fn decode_bytes(body: &[u8]) -> Option<ChatResponse> {
         .map(|object| decode(&object))
 }
 
+/// The usage of a Response body, read without the rest of it (for a body
+/// passed through untouched).
+pub fn usage_of(body: &[u8]) -> Option<TokenUsage> {
+    #[derive(serde::Deserialize)]
+    struct WithUsage {
+        #[serde(default)]
+        usage: Option<Usage>,
+    }
+    serde_json::from_slice::<WithUsage>(body)
+        .ok()?
+        .usage
+        .as_ref()
+        .map(token_usage)
+}
+
 /// The text of a reasoning item: its reasoning text when it has some, else its
 /// summary.
 pub(crate) fn reasoning_text(

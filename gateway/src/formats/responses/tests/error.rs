@@ -146,3 +146,30 @@ fn the_route_helpers_spell_gateway_errors() {
     assert_eq!(data["code"], json!(error.type_and_code().1));
     assert_eq!(data["message"], error.to_string());
 }
+
+#[test]
+fn a_refused_request_keeps_its_param_and_code_as_a_gateway_error() {
+    let errors = [
+        RequestError::invalid("bad", "input[2].call_id"),
+        RequestError::missing("model"),
+        RequestError::unsupported("no files", "input[0].content[0].type"),
+        RequestError::NeedsState {
+            message: "stored".into(),
+            param: "previous_response_id".into(),
+        },
+    ];
+    for error in errors {
+        let gateway = GatewayError::from(error.clone());
+        assert_eq!(gateway.status().as_u16(), error.status(), "{error:?}");
+        assert_eq!(
+            body(&crate::formats::responses::error::body(&gateway)),
+            body(&error.body()),
+            "{error:?}"
+        );
+        // Chat-shaped clients of the same error read the same fields.
+        assert_eq!(body(&gateway.body()), body(&error.body()), "{error:?}");
+    }
+    let json = GatewayError::from(RequestError::InvalidJson("EOF".into()));
+    assert_eq!(json.status().as_u16(), 400);
+    assert!(json.to_string().contains("EOF"));
+}
