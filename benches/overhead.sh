@@ -25,6 +25,9 @@
 #   times; the disturbed attempts go to disturbed.jsonl, and the CPU others used in
 #   each kept run is in the report) BUDGET=900 (seconds after which the script stops
 #   waiting and retrying, so that it always ends)
+#   BIN=target/release (where the gateway and loadgen binaries are; with NO_BUILD=1,
+#   e.g. BIN=target/debug for a quick check that everything answers)
+# Helpers shared with translate_overhead.sh are in benches/lib.sh.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -44,15 +47,12 @@ QUIET_WAIT=${QUIET_WAIT:-30}
 OTHERS_MAX=${OTHERS_MAX:-0.5}
 RETRIES=${RETRIES:-2}
 BUDGET=$((SECONDS + ${BUDGET:-900}))
-BIN=$ROOT/target/release
-
-log() { printf '== %s\n' "$*" >&2; }
+BIN=${BIN:-$ROOT/target/release}
+# shellcheck source=benches/lib.sh
+. "$ROOT/benches/lib.sh"
 
 # --- build and tools -------------------------------------------------------------
-if [ -z "${NO_BUILD:-}" ]; then
-    log "building (release)"
-    cargo build --release -p gateway -p benches
-fi
+build_release
 if ! command -v nginx >/dev/null 2>&1; then
     log "installing nginx"
     export DEBIAN_FRONTEND=noninteractive
@@ -60,96 +60,11 @@ if ! command -v nginx >/dev/null 2>&1; then
 fi
 NGINX=$(command -v nginx)
 
-# Every process started from here on inherits this priority.
-renice -n "$NICE" -p $$ >/dev/null 2>&1 || log "cannot renice to $NICE; running at the default priority"
-
 # --- processes, cleaned up whatever happens -------------------------------------
-WORK=$(mktemp -d)
-mkdir -p "$OUT"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A loopback port nothing listens on.
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 30000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-}
-
-wait_port() {
-    local port=$1 name=$2
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    log "$name did not start listening on $port"
-    return 1
-}
-
-# CPU clock ticks used so far by a process and its direct children (nginx workers).
-cpu_ticks() {
-    # Processes may exit between the glob and the read: cat's complaint is no error.
-    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '{
-        pid = $1; rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ");
-        if (pid == root || f[2] == root) total += f[12] + f[13]
-    } END { print total + 0 }'
-}
-HZ=$(getconf CLK_TCK)
-
-# CPU clock ticks the whole machine has been busy (user, nice, system, irq, softirq, steal).
-busy_ticks() {
-    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
-}
-
-# Waits (up to QUIET_WAIT seconds) for a second in which the machine is almost idle:
-# our servers are idle between runs, so what is busy is other work.
-wait_quiet() {
-    local deadline=$((SECONDS + QUIET_WAIT)) before after
-    [ "$SECONDS" -lt "$BUDGET" ] || deadline=$SECONDS
-    while :; do
-        before=$(busy_ticks)
-        sleep 1
-        after=$(busy_ticks)
-        if [ $((after - before)) -le $((HZ / 5)) ]; then
-            return 0
-        fi
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            log "the machine is busy with other work ($(((after - before) * 100 / HZ))% of a core); measuring anyway"
-            return 0
-        fi
-    done
-}
-
+bench_init
 export RUST_LOG=warn
-MOCK_PORT=$(free_port)
-NGINX_PORT=$(free_port)
-GATEWAY_PORT=$(free_port)
-while [ "$NGINX_PORT" = "$MOCK_PORT" ]; do NGINX_PORT=$(free_port); done
-while [ "$GATEWAY_PORT" = "$MOCK_PORT" ] || [ "$GATEWAY_PORT" = "$NGINX_PORT" ]; do GATEWAY_PORT=$(free_port); done
-
-log "mock provider on 127.0.0.1:$MOCK_PORT"
-"$BIN/gateway" mock-provider --listen "127.0.0.1:$MOCK_PORT" 2>"$OUT/mock.log" &
-MOCK_PID=$!
-PIDS+=("$MOCK_PID")
-wait_port "$MOCK_PORT" mock
+pick_ports MOCK_PORT NGINX_PORT GATEWAY_PORT
+start_mock
 
 log "nginx on 127.0.0.1:$NGINX_PORT"
 mkdir -p "$WORK/nginx"
@@ -187,10 +102,7 @@ NGINX_PID=$!
 PIDS+=("$NGINX_PID")
 wait_port "$NGINX_PORT" nginx
 
-log "gateway on 127.0.0.1:$GATEWAY_PORT"
-"$BIN/gateway" keys create --tenant bench --id bench >"$WORK/key.txt"
-LOADGEN_GATEWAY_KEY=$(sed -n 's/^key (shown once, store it now): //p' "$WORK/key.txt")
-[ -n "$LOADGEN_GATEWAY_KEY" ] || { log "could not mint a key"; exit 1; }
+mint_key
 cat >"$WORK/gateway.toml" <<EOF
 [server]
 listen = "127.0.0.1:$GATEWAY_PORT"
@@ -216,24 +128,16 @@ name = "mock-stream"
 provider = "mock"
 upstream_model = "$STREAM_MODEL"
 
-$(sed -n '/^\[\[keys\]\]/,$p' "$WORK/key.txt")
+$(gateway_key_toml)
 EOF
 export BENCH_MOCK_PROVIDER_KEY=sk-bench-upstream
-"$BIN/gateway" check-config --config "$WORK/gateway.toml" >&2
-"$BIN/gateway" serve --config "$WORK/gateway.toml" 2>"$OUT/gateway.log" &
-GATEWAY_PID=$!
-PIDS+=("$GATEWAY_PID")
-wait_port "$GATEWAY_PORT" gateway
+start_gateway "$WORK/gateway.toml"
 
 # --- the runs --------------------------------------------------------------------
 RESULTS=$OUT/results.jsonl
 : >"$RESULTS"
 FAILED=0
-printf '{"kind":"meta","date":"%s","nproc":%s,"cpu":"%s","kernel":"%s","gateway_commit":"%s","nginx":"%s"}\n' \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" \
-    "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')" "$(uname -r)" \
-    "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- gateway 2>/dev/null || echo '+dirty')" \
-    "$("$NGINX" -v 2>&1 | sed 's/.*: //')" >>"$RESULTS"
+write_meta ",\"nginx\":\"$("$NGINX" -v 2>&1 | sed 's/.*: //')\""
 
 # run LABEL MODE ROUND: one loadgen run against one target.
 run() {
@@ -253,39 +157,8 @@ run() {
     esac
     local rate=$RATE
     [ "$mode" = stream ] && rate=$STREAM_RATE
-    local attempt server_before mock_before system_before others
-    for attempt in $(seq 0 "$RETRIES"); do
-        wait_quiet
-        : >"$WORK/run.jsonl"
-        server_before=$(cpu_ticks "$server")
-        mock_before=$(cpu_ticks "$MOCK_PID")
-        system_before=$(busy_ticks)
-        if ! LOADGEN_KEY=$key timeout $((WARMUP + DURATION + 60)) "$BIN/loadgen" run \
-            --label "$label" --mode "$mode" --round "$round" --url "$url" --model "$model" --rate "$rate" \
-            --duration "$DURATION" --warmup "$WARMUP" --connections "$connections" >>"$WORK/run.jsonl"; then
-            log "loadgen failed: $label $mode"
-            FAILED=1
-        fi
-        # server: the process the load generator talks to (the mock itself for
-        # direct); system: the whole machine. What is left once the server, the mock
-        # and the load generator are taken away was used by other work.
-        others=$(awk -v l="$label" -v m="$mode" -v s="$(cpu_ticks "$server")" -v s0="$server_before" \
-            -v k="$(cpu_ticks "$MOCK_PID")" -v k0="$mock_before" -v y="$(busy_ticks)" -v y0="$system_before" \
-            -v hz="$HZ" -v out="$WORK/run.jsonl" -v lg="$(grep -o '"loadgen_cpu_s":[0-9.]*' "$WORK/run.jsonl" | cut -d: -f2)" 'BEGIN {
-            fmt = "{\"kind\":\"cpu\",\"label\":\"%s\",\"mode\":\"%s\",\"process\":\"%s\",\"cpu_s\":%.2f}\n";
-            printf fmt, l, m, "server", (s - s0) / hz >>out;
-            printf fmt, l, m, "mock", (k - k0) / hz >>out;
-            printf fmt, l, m, "system", (y - y0) / hz >>out;
-            mock = (l == "direct") ? 0 : k - k0;
-            printf "%.2f\n", (y - y0 - (s - s0) - mock) / hz - lg }')
-        if awk -v o="$others" -v max="$OTHERS_MAX" 'BEGIN { exit !(o <= max) }' ||
-            [ "$attempt" -ge "$RETRIES" ] || [ "$SECONDS" -ge "$BUDGET" ]; then
-            break
-        fi
-        log "other work used ${others}s of CPU during $label $mode: measuring again"
-        cat "$WORK/run.jsonl" >>"$OUT/disturbed.jsonl"
-    done
-    cat "$WORK/run.jsonl" >>"$RESULTS"
+    measure "$label" "$mode" "$round" "$server" "$key" \
+        --url "$url" --model "$model" --rate "$rate" --connections "$connections"
 }
 
 for round in $(seq 1 "$ROUNDS"); do

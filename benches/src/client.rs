@@ -1,6 +1,7 @@
-//! One keep-alive HTTP/1.1 connection with TCP_NODELAY, and one chat request over
-//! it: send, then read the whole body, noting when its first bytes arrived and,
-//! for streams, whether the last event was `data: [DONE]`.
+//! One keep-alive HTTP/1.1 connection with TCP_NODELAY, and one request over it
+//! (chat or Messages, see `api`): send, then read the whole body, noting when its
+//! first bytes arrived and, for streams, whether the last event was the one that
+//! ends a complete stream (`data: [DONE]`, `event: message_stop`).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -8,10 +9,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+
+use crate::api::Api;
 
 /// Everything needed to build the same request again and again.
 #[derive(Clone)]
@@ -19,41 +22,34 @@ pub struct Template {
     pub addr: SocketAddr,
     pub uri: Uri,
     pub host: HeaderValue,
-    pub authorization: HeaderValue,
+    /// The client format: its headers and how its streams end.
+    pub api: Api,
+    /// The header carrying the key and its value, from [`Api::credential`].
+    pub credential: (HeaderName, HeaderValue),
     pub body: Bytes,
     pub stream: bool,
 }
 
 impl Template {
     pub fn request(&self) -> Result<Request<Full<Bytes>>, hyper::http::Error> {
-        Request::builder()
+        let mut request = Request::builder()
             .method(Method::POST)
             .uri(self.uri.clone())
             .header(HOST, self.host.clone())
-            .header(AUTHORIZATION, self.authorization.clone())
+            .header(self.credential.0.clone(), self.credential.1.clone());
+        for (name, value) in self.api.extra_headers() {
+            request = request.header(*name, HeaderValue::from_static(value));
+        }
+        request
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(CONTENT_LENGTH, self.body.len())
             .body(Full::new(self.body.clone()))
     }
 }
 
-/// A small, realistic chat body (about 400 bytes).
-pub fn chat_body(model: &str, stream: bool) -> Bytes {
-    let mut body = serde_json::json!({
-        "model": model,
-        "messages": [
-            {"role": "system", "content": "You are a concise assistant for a software team. Answer in plain English."},
-            {"role": "user", "content": "Summarize the main risks of rolling out a new payment service on a Friday afternoon, in three short bullet points."}
-        ],
-        "temperature": 0.2,
-        "max_tokens": 256,
-        "user": "bench-user-1"
-    });
-    if stream {
-        body["stream"] = serde_json::Value::Bool(true);
-    }
-    Bytes::from(body.to_string())
-}
+/// Bytes kept from the end of a stream: more than the last event of either API
+/// and the gateway's cost comment after it.
+const TAIL: usize = 1024;
 
 /// How one request ended. Only `Ok` carries timings that enter the histograms.
 pub enum Outcome {
@@ -63,7 +59,7 @@ pub enum Outcome {
     },
     /// A well-formed HTTP answer with a status other than 200.
     Status(u16),
-    /// A 200 stream that ended without `data: [DONE]`.
+    /// A 200 stream whose last event was not the API's end of stream.
     Incomplete,
     /// The connection failed while sending or reading: it must be replaced.
     Broken(&'static str),
@@ -107,8 +103,8 @@ impl Connection {
         let status = response.status().as_u16();
         let mut body = response.into_body();
         let mut first_byte = None;
-        // The last few bytes seen, enough to recognise a final `data: [DONE]\n\n`.
-        let mut tail: Vec<u8> = Vec::with_capacity(32);
+        // The last bytes seen, enough to hold the final event.
+        let mut tail: Vec<u8> = Vec::with_capacity(2 * TAIL);
         while let Some(frame) = body.frame().await {
             let Ok(frame) = frame else {
                 return Outcome::Broken("body");
@@ -121,8 +117,8 @@ impl Connection {
             }
             first_byte.get_or_insert_with(Instant::now);
             if template.stream {
-                tail.extend_from_slice(&data[data.len().saturating_sub(32)..]);
-                let excess = tail.len().saturating_sub(32);
+                tail.extend_from_slice(&data[data.len().saturating_sub(TAIL)..]);
+                let excess = tail.len().saturating_sub(TAIL);
                 tail.drain(..excess);
             }
         }
@@ -130,8 +126,7 @@ impl Connection {
             return Outcome::Status(status);
         }
         let first_byte = first_byte.unwrap_or_else(Instant::now);
-        let done = trim_end(&tail).ends_with(b"data: [DONE]");
-        if template.stream && !done {
+        if template.stream && !template.api.stream_complete(&tail) {
             return Outcome::Incomplete;
         }
         Outcome::Ok { first_byte }
@@ -158,14 +153,6 @@ impl Connection {
     }
 }
 
-fn trim_end(bytes: &[u8]) -> &[u8] {
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(0, |i| i + 1);
-    &bytes[..end]
-}
-
 /// Opens a connection, retrying briefly (a server may still be starting).
 pub async fn open_with_retry(addr: SocketAddr) -> std::io::Result<Connection> {
     let mut last = None;
@@ -177,25 +164,4 @@ pub async fn open_with_retry(addr: SocketAddr) -> std::io::Result<Connection> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("cannot connect")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recognises_the_end_of_a_stream() {
-        assert!(trim_end(b"x\n\ndata: [DONE]\n\n").ends_with(b"data: [DONE]"));
-        assert!(!trim_end(b"data: {\"a\":1}\n\n").ends_with(b"data: [DONE]"));
-        assert_eq!(trim_end(b"  \n"), b"");
-    }
-
-    #[test]
-    fn bodies_are_valid_json() {
-        let body: serde_json::Value = serde_json::from_slice(&chat_body("m\"x", true)).unwrap();
-        assert_eq!(body["model"], "m\"x");
-        assert_eq!(body["stream"], true);
-        let body: serde_json::Value = serde_json::from_slice(&chat_body("m", false)).unwrap();
-        assert!(body.get("stream").is_none());
-    }
 }

@@ -1,17 +1,19 @@
 //! `loadgen`: the load generator behind `benches/overhead.sh`.
 //!
 //! `loadgen run` offers one kind of load to one target (the mock provider directly,
-//! nginx in front of it, or the gateway in front of it) and prints one JSON line on
-//! standard output and a human summary on standard error:
+//! nginx in front of it, or the gateway in front of it), as an OpenAI chat client
+//! (`--api chat`, the default) or an Anthropic Messages client (`--api messages`),
+//! and prints one JSON line on standard output and a human summary on standard error:
 //! * `--mode fixed`: `--rate` requests per second on a fixed timeline (open loop),
 //!   latency percentiles measured from each request's scheduled time;
 //! * `--mode max`: `--connections` connections sending back to back (closed loop),
 //!   throughput and latency percentiles;
 //! * `--mode stream`: `--rate` streamed requests per second (open loop), time to the
-//!   first body bytes (the first SSE event) and the whole stream read to `[DONE]`.
+//!   first body bytes (the first SSE event) and the whole stream read to its end
+//!   (`data: [DONE]` for chat, `event: message_stop` for messages).
 //!
-//! Failed requests (non-200, broken connections, timeouts, streams without
-//! `[DONE]`) are counted by kind in `errors`, never dropped.
+//! Failed requests (non-200, broken connections, timeouts, streams without their
+//! end) are counted by kind in `errors`, never dropped.
 //!
 //! `loadgen report FILE` reads the JSON lines of several runs and prints the
 //! comparison (added latency, throughput ratio, targets) as Markdown.
@@ -20,6 +22,7 @@
 //! checks every answer (see `adversarial.rs`, driven by `benches/adversarial.sh`).
 
 mod adversarial;
+mod api;
 mod client;
 mod report;
 mod runner;
@@ -36,7 +39,8 @@ use hyper::header::HeaderValue;
 use hyper::Uri;
 use serde_json::json;
 
-use crate::client::{chat_body, Template};
+use crate::api::Api;
+use crate::client::Template;
 use crate::runner::{Error, Plan};
 use crate::stats::{human, summary, Recorder};
 
@@ -87,11 +91,15 @@ struct RunArgs {
     /// Name of the target in the output (e.g. direct, nginx, gateway).
     #[arg(long, default_value = "target")]
     label: String,
-    /// Full URL of the chat completions endpoint (plain HTTP).
+    /// Full URL of the endpoint (plain HTTP), or `http://host:port` alone for the
+    /// API's standard path (`/v1/chat/completions`, `/v1/messages`).
     #[arg(long)]
     url: String,
-    /// Bearer key sent in `Authorization` (read from the environment to keep it
-    /// out of process listings).
+    /// The client format: OpenAI chat completions or Anthropic Messages.
+    #[arg(long, value_enum, default_value = "chat")]
+    api: Api,
+    /// Key sent as `Authorization: Bearer` (chat) or `x-api-key` (messages), read
+    /// from the environment to keep it out of process listings.
     #[arg(long, env = "LOADGEN_KEY", hide_env_values = true, default_value = "")]
     key: String,
     /// Model named in the request body.
@@ -123,11 +131,18 @@ struct RunArgs {
 }
 
 fn template(args: &RunArgs, stream: bool) -> Result<Template, Error> {
-    target(&args.url, &args.key, chat_body(&args.model, stream), stream)
+    target(
+        &args.url,
+        args.api,
+        &args.key,
+        args.api.body(&args.model, stream),
+        stream,
+    )
 }
 
-/// A request to `url` with `key` as bearer and `body`.
-fn target(url: &str, key: &str, body: Bytes, stream: bool) -> Result<Template, Error> {
+/// A request of `api` to `url` (its standard path if the URL has none) with
+/// `key` and `body`.
+fn target(url: &str, api: Api, key: &str, body: Bytes, stream: bool) -> Result<Template, Error> {
     let uri: Uri = url.parse()?;
     if uri.scheme_str() != Some("http") {
         return Err("only http:// URLs are supported".into());
@@ -138,12 +153,16 @@ fn target(url: &str, key: &str, body: Bytes, stream: bool) -> Result<Template, E
         .to_socket_addrs()?
         .next()
         .ok_or("the URL's host does not resolve")?;
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).parse()?;
+    let path = match uri.path_and_query().map(|p| p.as_str()) {
+        None | Some("" | "/") => api.path(),
+        Some(path) => path,
+    };
     Ok(Template {
         addr,
-        uri: path,
+        uri: path.parse()?,
         host: HeaderValue::from_str(authority.as_str())?,
-        authorization: HeaderValue::from_str(&format!("Bearer {key}"))?,
+        api,
+        credential: api.credential(key)?,
         body,
         stream,
     })
@@ -188,6 +207,7 @@ fn print_run(args: &RunArgs, recorder: &Recorder, cpu: Option<f64>, wall: Durati
         "mode": args.mode.name(),
         "round": args.round,
         "url": args.url,
+        "api": args.api.name(),
         "model": args.model,
         "rate": if matches!(args.mode, Mode::Max) { None } else { Some(args.rate) },
         "connections": args.connections,
@@ -217,8 +237,9 @@ fn print_run(args: &RunArgs, recorder: &Recorder, cpu: Option<f64>, wall: Durati
         Mode::Stream => format!("{} streams/s, {} connections", args.rate, args.connections),
     };
     eprintln!(
-        "[{} {} | {load} | {}s] {} requests: {} ok ({rps:.0}/s), {} errors {:?}, {} reconnects",
+        "[{} {} {} | {load} | {}s] {} requests: {} ok ({rps:.0}/s), {} errors {:?}, {} reconnects",
         args.label,
+        args.api.name(),
         args.mode.name(),
         args.duration,
         recorder.ok + recorder.error_total(),
@@ -283,7 +304,7 @@ fn adversarial_command(args: &adversarial::AdversarialArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = target(args.url(), args.key(), Bytes::new(), false)
+    let outcome = target(args.url(), Api::Chat, args.key(), Bytes::new(), false)
         .and_then(|template| runtime.block_on(adversarial::run(args, template)));
     match outcome {
         Ok(line) => {
@@ -341,9 +362,48 @@ mod tests {
         assert_eq!(t.addr.port(), 9000);
         assert_eq!(t.uri.path(), "/v1/chat/completions");
         assert_eq!(t.host, "127.0.0.1:9000");
-        assert_eq!(t.authorization, "Bearer k");
+        assert_eq!(t.api, Api::Chat);
+        assert_eq!(t.credential.0, "authorization");
+        assert_eq!(t.credential.1, "Bearer k");
         let mut bad = args;
         bad.url = "https://127.0.0.1/x".to_owned();
         assert!(template(&bad, false).is_err());
+    }
+
+    #[test]
+    fn messages_clients_send_anthropic_requests() {
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "run",
+            "--url",
+            "http://127.0.0.1:9000",
+            "--api",
+            "messages",
+            "--mode",
+            "stream",
+            "--model",
+            "via-x",
+            "--key",
+            "k",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not a run");
+        };
+        let t = template(&args, true).unwrap();
+        // No path: the API's own.
+        assert_eq!(t.uri.path(), "/v1/messages");
+        let request = t.request().unwrap();
+        assert_eq!(request.headers()["x-api-key"], "k");
+        assert_eq!(request.headers()["anthropic-version"], "2023-06-01");
+        assert!(request.headers().get("authorization").is_none());
+        let body: serde_json::Value = serde_json::from_slice(&t.body).unwrap();
+        assert_eq!(body["model"], "via-x");
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["max_tokens"], 256);
+        // A URL with a path is taken as it is.
+        let mut args = args;
+        args.url = "http://127.0.0.1:9000/x/v1/messages".to_owned();
+        assert_eq!(template(&args, false).unwrap().uri.path(), "/x/v1/messages");
     }
 }

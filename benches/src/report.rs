@@ -1,7 +1,11 @@
 //! `loadgen report`: reads the JSON lines of a benchmark (runs from `loadgen run`,
-//! plus `rss` and `cpu` lines written by `overhead.sh`) and prints the comparison
-//! as Markdown: per-mode tables, latency added over the baseline (the mock called
-//! directly), the gateway/nginx throughput ratio, and each target as pass or MISS.
+//! plus `rss` and `cpu` lines written by `overhead.sh` or `translate_overhead.sh`)
+//! and prints the comparison as Markdown: per-mode tables, latency added over the
+//! baseline (the mock called directly; with `--baseline 'direct-{api}'`, the direct
+//! run of the same client API), the gateway/nginx throughput ratio, and each target
+//! as pass or MISS. `--summary` adds one row per target (`summary`).
+
+mod summary;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,7 +25,9 @@ const RSS_MAX_KB: f64 = 64.0 * 1024.0;
 pub struct ReportArgs {
     /// JSON-lines file of one benchmark.
     file: PathBuf,
-    /// Label of the runs every other target is compared with.
+    /// Label of the runs every other target is compared with; `{api}` in it
+    /// stands for the client API of the run compared (`direct-{api}`: chat runs
+    /// against `direct-chat`, messages runs against `direct-messages`).
     #[arg(long, default_value = "direct")]
     baseline: String,
     /// Label of the reference proxy (the floor).
@@ -34,6 +40,26 @@ pub struct ReportArgs {
     /// that use it are called inconclusive.
     #[arg(long, default_value_t = 0.5)]
     others_max: f64,
+    /// Leave out the pass/MISS table of the overhead targets (for benchmarks
+    /// without the gateway/nginx pair it judges).
+    #[arg(long)]
+    no_targets: bool,
+    /// Add one row per target: added latency, throughput and CPU of every mode.
+    #[arg(long)]
+    summary: bool,
+}
+
+impl ReportArgs {
+    /// The label of the run `run` is compared with.
+    fn baseline_for(&self, run: &Value) -> String {
+        self.baseline
+            .replace("{api}", run["api"].as_str().unwrap_or("chat"))
+    }
+
+    /// The baseline of `run` in the same mode.
+    fn baseline_run<'a>(&self, lines: &'a Lines, run: &Value) -> Option<&'a Value> {
+        lines.run(&self.baseline_for(run), run["mode"].as_str()?)
+    }
 }
 
 /// The lines of one benchmark. A target and mode measured in several rounds is
@@ -216,12 +242,12 @@ fn cpu_per_request(lines: &Lines, run: &Value, process: &str) -> Option<f64> {
 /// CPU seconds that processes outside the benchmark used during a run (other work
 /// on a shared machine): the whole machine less the server, the mock (when it is
 /// not itself the server) and the load generator.
-fn other_cpu(lines: &Lines, run: &Value, baseline: &str) -> Option<f64> {
+fn other_cpu(lines: &Lines, run: &Value, args: &ReportArgs) -> Option<f64> {
     let label = run["label"].as_str()?;
     let mode = run["mode"].as_str()?;
     let system = lines.cpu(label, mode, "system")?;
     let server = lines.cpu(label, mode, "server")?;
-    let mock = if label == baseline {
+    let mock = if label == args.baseline_for(run) {
         0.0
     } else {
         lines.cpu(label, mode, "mock")?
@@ -229,8 +255,8 @@ fn other_cpu(lines: &Lines, run: &Value, baseline: &str) -> Option<f64> {
     Some((system - server - mock - run["loadgen_cpu_s"].as_f64()?).max(0.0))
 }
 
-fn other_cell(lines: &Lines, run: &Value, baseline: &str) -> String {
-    other_cpu(lines, run, baseline).map_or_else(|| "–".to_owned(), |c| format!("{c:.2}"))
+fn other_cell(lines: &Lines, run: &Value, args: &ReportArgs) -> String {
+    other_cpu(lines, run, args).map_or_else(|| "–".to_owned(), |c| format!("{c:.2}"))
 }
 
 fn added(run: &Value, base: Option<&Value>, section: &str, field: &str) -> Option<f64> {
@@ -238,7 +264,6 @@ fn added(run: &Value, base: Option<&Value>, section: &str, field: &str) -> Optio
 }
 
 fn fixed_table(lines: &Lines, args: &ReportArgs, out: &mut String) {
-    let base = lines.run(&args.baseline, "fixed");
     let Some(any) = lines.labels().iter().find_map(|l| lines.run(l, "fixed")) else {
         return;
     };
@@ -252,6 +277,7 @@ fn fixed_table(lines: &Lines, args: &ReportArgs, out: &mut String) {
         let Some(run) = lines.run(&label, "fixed") else {
             continue;
         };
+        let base = args.baseline_run(lines, run);
         let cpu = cpu_per_request(lines, run, "server");
         out.push_str(&format!(
             "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
@@ -265,7 +291,7 @@ fn fixed_table(lines: &Lines, args: &ReportArgs, out: &mut String) {
             signed(added(run, base, "latency_ms", "p50")),
             signed(added(run, base, "latency_ms", "p99")),
             cpu.map_or_else(|| "–".to_owned(), |c| format!("{c:.0}")),
-            other_cell(lines, run, &args.baseline),
+            other_cell(lines, run, args),
         ));
     }
 }
@@ -274,7 +300,6 @@ fn max_table(lines: &Lines, args: &ReportArgs, out: &mut String) {
     let Some(any) = lines.labels().iter().find_map(|l| lines.run(l, "max")) else {
         return;
     };
-    let base = lines.run(&args.baseline, "max");
     out.push_str(&format!(
         "\n### Max throughput: {} connections, {} s measured after {} s warm-up (closed loop)\n\n",
         any["connections"], any["duration_s"], any["warmup_s"]
@@ -285,6 +310,7 @@ fn max_table(lines: &Lines, args: &ReportArgs, out: &mut String) {
         let Some(run) = lines.run(&label, "max") else {
             continue;
         };
+        let base = args.baseline_run(lines, run);
         let ratio = base
             .and_then(|b| b["ok_per_s"].as_f64())
             .zip(run["ok_per_s"].as_f64())
@@ -306,7 +332,7 @@ fn max_table(lines: &Lines, args: &ReportArgs, out: &mut String) {
             micros("server"),
             micros("mock"),
             cell(run["loadgen_cpu_s"].as_f64()),
-            other_cell(lines, run, &args.baseline),
+            other_cell(lines, run, args),
         ));
     }
 }
@@ -315,7 +341,6 @@ fn stream_table(lines: &Lines, args: &ReportArgs, out: &mut String) {
     let Some(any) = lines.labels().iter().find_map(|l| lines.run(l, "stream")) else {
         return;
     };
-    let base = lines.run(&args.baseline, "stream");
     out.push_str(&format!(
         "\n### Streaming: {} streams/s, {} s measured after {} s warm-up, {} connections (open loop; model `{}`)\n\n",
         any["rate"], any["duration_s"], any["warmup_s"], any["connections"], any["model"].as_str().unwrap_or("?")
@@ -326,6 +351,7 @@ fn stream_table(lines: &Lines, args: &ReportArgs, out: &mut String) {
         let Some(run) = lines.run(&label, "stream") else {
             continue;
         };
+        let base = args.baseline_run(lines, run);
         out.push_str(&format!(
             "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             run["requests"],
@@ -338,7 +364,7 @@ fn stream_table(lines: &Lines, args: &ReportArgs, out: &mut String) {
             signed(added(run, base, "ttfb_ms", "p99")),
             cell(get(run, "latency_ms", "p50")),
             cell(get(run, "latency_ms", "p99")),
-            other_cell(lines, run, &args.baseline),
+            other_cell(lines, run, args),
         ));
     }
 }
@@ -365,7 +391,7 @@ fn verdicts(lines: &Lines, args: &ReportArgs) -> Vec<Verdict> {
     let others = |runs: &[Option<&Value>]| {
         runs.iter()
             .flatten()
-            .filter_map(|run| other_cpu(lines, run, &args.baseline))
+            .filter_map(|run| other_cpu(lines, run, args))
             .fold(0.0, f64::max)
     };
     let mut out = Vec::new();
@@ -488,7 +514,10 @@ pub fn main(args: &ReportArgs) -> ExitCode {
     fixed_table(&lines, args, &mut out);
     max_table(&lines, args, &mut out);
     stream_table(&lines, args, &mut out);
-    let all_pass = verdict_table(&lines, args, &mut out);
+    if args.summary {
+        summary::table(&lines, args, &mut out);
+    }
+    let all_pass = args.no_targets || verdict_table(&lines, args, &mut out);
     out.push_str(
         "\nserver CPU: the process the load generator talks to (the mock itself for direct; \
          nginx master and workers; the gateway), per answered request, warm-up included. \
@@ -498,7 +527,9 @@ pub fn main(args: &ReportArgs) -> ExitCode {
     print!("{out}");
     eprintln!(
         "{}",
-        if all_pass {
+        if args.no_targets {
+            "no targets judged"
+        } else if all_pass {
             "all targets met"
         } else {
             "some targets missed or not measured"
@@ -556,6 +587,8 @@ mod tests {
             floor: "nginx".into(),
             subject: "gateway".into(),
             others_max: 0.5,
+            no_targets: false,
+            summary: false,
         };
         let v = verdicts(&lines, &args);
         assert_eq!(v[0].pass, Some(false), "{}", v[0].measured);

@@ -15,6 +15,11 @@
 //!   summary line: RSS at start, after `--warmup`, at the end, and the slope of a
 //!   least-squares line through the samples after the warm-up.
 
+#[expect(
+    dead_code,
+    reason = "the soak is an OpenAI chat client; loadgen also speaks Messages"
+)]
+mod api;
 #[path = "client.rs"]
 #[expect(
     dead_code,
@@ -41,7 +46,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use client::{chat_body, open_with_retry, Connection, Outcome, Template};
+use api::Api;
+use client::{open_with_retry, Connection, Outcome, Template};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -297,15 +303,16 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
                 } else {
                     models[fastrand::usize(..models.len())].clone()
                 };
-                let Ok(authorization) = HeaderValue::from_str(&format!("Bearer {key}")) else {
+                let Ok(credential) = Api::Chat.credential(key) else {
                     continue;
                 };
                 let template = Template {
                     addr,
                     uri: Uri::from_static("/v1/chat/completions"),
                     host: host.clone(),
-                    authorization,
-                    body: chat_body(&model, false),
+                    api: Api::Chat,
+                    credential,
+                    body: Api::Chat.body(&model, false),
                     stream: false,
                 };
                 let sent = Instant::now();

@@ -12,21 +12,20 @@
     reason = "test setup: a failure must stop the test"
 )]
 
+#[path = "common/clients.rs"]
+mod clients;
 mod common;
 #[path = "common/pg.rs"]
 mod pg;
 
-use std::time::Duration;
-
-use analytics::event::UsageEvent;
-use analytics::store::Store;
 use chrono::Utc;
+use clients::CLIENTS;
 use gateway::config::Config;
 use gateway::keys::{self, KeyHash};
 use gateway::mock_provider::{self, RunningMock};
 use gateway::server::{self, RunningGateway};
 use pricing::{Cost, Price};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Provider names that are not the embedded catalog's, so only these two
 /// models are served.
@@ -173,119 +172,10 @@ analytics = "tenant"
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Client {
-    OpenAiChat,
-    Anthropic,
-}
-
-const CLIENTS: [Client; 2] = [Client::OpenAiChat, Client::Anthropic];
-
-impl Client {
-    fn label(self) -> &'static str {
-        match self {
-            Client::OpenAiChat => "openai_chat",
-            Client::Anthropic => "anthropic",
-        }
-    }
-}
-
 impl Setup {
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.gateway.addr)
     }
-
-    /// Asks `model` in `client`'s format; the cost the gateway told (header,
-    /// or the stream's closing comment) and the output tokens the client read.
-    async fn ask(&self, client: Client, model: &str, stream: bool) -> (String, u64) {
-        let request = match client {
-            Client::OpenAiChat => self
-                .client
-                .post(self.url("/v1/chat/completions"))
-                .bearer_auth(&self.key)
-                .json(&json!({
-                    "model": model,
-                    "stream": stream,
-                    "stream_options": if stream { json!({"include_usage": true}) } else { Value::Null },
-                    "messages": [
-                        {"role": "system", "content": "Be brief."},
-                        {"role": "user", "content": "hello there"}
-                    ]
-                })),
-            Client::Anthropic => self
-                .client
-                .post(self.url("/v1/messages"))
-                .header("x-api-key", &self.key)
-                .header("anthropic-version", "2023-06-01")
-                .json(&json!({
-                    "model": model,
-                    "max_tokens": 300,
-                    "stream": stream,
-                    "system": "Be brief.",
-                    "messages": [{"role": "user", "content": "hello there"}]
-                })),
-        };
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200, "{client:?} {model} stream={stream}");
-        let header = response
-            .headers()
-            .get("x-gateway-cost-usd")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = response.text().await.unwrap();
-        if stream {
-            let cost = body
-                .lines()
-                .find_map(|l| l.strip_prefix(": x-gateway-cost-usd="))
-                .unwrap_or_else(|| panic!("no cost comment: {body}"))
-                .split([';', ' '])
-                .next()
-                .unwrap()
-                .to_owned();
-            (cost, streamed_output(client, &body))
-        } else {
-            let body: Value = serde_json::from_str(&body).unwrap();
-            let output = match client {
-                Client::OpenAiChat => body["usage"]["completion_tokens"].as_u64(),
-                Client::Anthropic => body["usage"]["output_tokens"].as_u64(),
-            }
-            .unwrap_or_else(|| panic!("no output count: {body}"));
-            (header.expect("a cost header"), output)
-        }
-    }
-
-    async fn events(&self, expected: usize) -> Vec<UsageEvent> {
-        let from = Utc::now() - chrono::Duration::hours(1);
-        let to = Utc::now() + chrono::Duration::hours(1);
-        let read = || async {
-            match self.gateway.store.as_ref() {
-                Store::Sqlite(store) => store.events("acme", from, to, 1000).await.unwrap(),
-                Store::Postgres(store) => store.events("acme", from, to, 1000).await.unwrap(),
-            }
-        };
-        for _ in 0..250 {
-            if read().await.len() >= expected {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        read().await
-    }
-}
-
-/// The output tokens a stream's client was told at its end.
-fn streamed_output(client: Client, body: &str) -> u64 {
-    let data = common::sse_data(body);
-    let last_usage = data
-        .iter()
-        .rev()
-        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .find_map(|event| match client {
-            Client::OpenAiChat => event["usage"]["completion_tokens"].as_u64(),
-            Client::Anthropic => (event["type"] == "message_delta")
-                .then(|| event["usage"]["output_tokens"].as_u64())
-                .flatten(),
-        });
-    last_usage.unwrap_or_else(|| panic!("no usage in the stream: {body}"))
 }
 
 async fn every_ingress_is_billed_exactly(database_url: Option<&str>) {
@@ -295,11 +185,12 @@ async fn every_ingress_is_billed_exactly(database_url: Option<&str>) {
     for client in CLIENTS {
         for model in ["claude-x", "gemini-x"] {
             for stream in [false, true] {
-                let (cost, output) = s.ask(client, model, stream).await;
+                let base = format!("http://{}", s.gateway.addr);
+                let answer = client.ask(&s.client, &base, &s.key, model, stream).await;
                 asked += 1;
-                let expected = by_hand(model, output);
+                let expected = by_hand(model, answer.completion);
                 assert_eq!(
-                    cost,
+                    answer.cost,
                     expected.usd().as_str(),
                     "{client:?} {model} stream={stream}"
                 );
@@ -308,7 +199,7 @@ async fn every_ingress_is_billed_exactly(database_url: Option<&str>) {
         }
     }
 
-    let events = s.events(asked).await;
+    let events = clients::events(&s.gateway, "acme", asked).await;
     assert_eq!(events.len(), asked, "{events:#?}");
     let mut stored = Cost::ZERO;
     for event in &events {

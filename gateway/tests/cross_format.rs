@@ -13,19 +13,22 @@
     reason = "test setup: a failure must stop the test"
 )]
 
+#[path = "common/clients.rs"]
+mod clients;
 mod common;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use clients::{Answer, Client, CLIENTS};
+
 use analytics::event::UsageEvent;
-use analytics::store::Store;
 use gateway::config::Config;
 use gateway::keys::{self, KeyHash};
 use gateway::mock_provider::{self, RunningMock};
 use gateway::server::{self, RunningGateway};
 use pricing::{Cost, Price};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// `claude-x` at Anthropic is the cheapest; Gemini and an OpenAI-compatible
 /// vendor serve models of the same tier and capabilities at higher prices. The
@@ -218,121 +221,15 @@ policy = "equivalent"
     }
 }
 
-/// The client formats the gateway serves, each with its own request for
-/// `model` and its own way of reading the answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Client {
-    OpenAiChat,
-    Anthropic,
-}
-
-const CLIENTS: [Client; 2] = [Client::OpenAiChat, Client::Anthropic];
-
-impl Client {
-    fn label(self) -> &'static str {
-        match self {
-            Client::OpenAiChat => "openai_chat",
-            Client::Anthropic => "anthropic",
-        }
-    }
-}
-
-/// What a client read: the text of the answer and the usage it was told.
-#[derive(Debug)]
-struct Answer {
-    provider: String,
-    model: String,
-    attempts: String,
-    text: String,
-    prompt: u64,
-    completion: u64,
-    /// The cost header, or the stream's cost comment.
-    cost: String,
-    baseline: String,
-}
-
 impl Setup {
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.gateway.addr)
+    fn base(&self) -> String {
+        format!("http://{}", self.gateway.addr)
     }
 
     async fn ask(&self, client: Client, model: &str, stream: bool) -> Answer {
-        let request = match client {
-            Client::OpenAiChat => self
-                .client
-                .post(self.url("/v1/chat/completions"))
-                .bearer_auth(&self.key)
-                .json(&json!({
-                    "model": model,
-                    "stream": stream,
-                    "stream_options": if stream { json!({"include_usage": true}) } else { Value::Null },
-                    "messages": [
-                        {"role": "system", "content": "Be brief."},
-                        {"role": "user", "content": "hello there"}
-                    ]
-                })),
-            Client::Anthropic => self
-                .client
-                .post(self.url("/v1/messages"))
-                .header("x-api-key", &self.key)
-                .header("anthropic-version", "2023-06-01")
-                .json(&json!({
-                    "model": model,
-                    "max_tokens": 256,
-                    "stream": stream,
-                    "system": "Be brief.",
-                    "messages": [{"role": "user", "content": "hello there"}]
-                })),
-        };
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map_or(String::new(), |v| v.to_str().unwrap().to_owned())
-        };
-        let (provider, routed, attempts) = (
-            header("x-gateway-provider"),
-            header("x-gateway-model"),
-            header("x-gateway-attempts"),
-        );
-        let (cost, baseline) = (
-            header("x-gateway-cost-usd"),
-            header("x-gateway-baseline-usd"),
-        );
-        let content_type = header("content-type");
-        let body = response.text().await.unwrap();
-        assert_eq!(status, 200, "{client:?} stream={stream}: {body}");
-        let mut answer = Answer {
-            provider,
-            model: routed,
-            attempts,
-            text: String::new(),
-            prompt: 0,
-            completion: 0,
-            cost,
-            baseline,
-        };
-        if stream {
-            assert!(
-                content_type.starts_with("text/event-stream"),
-                "{content_type}"
-            );
-            // A stream's cost comes at its end, as an SSE comment.
-            answer.cost = body
-                .lines()
-                .find_map(|l| l.strip_prefix(": x-gateway-cost-usd="))
-                .unwrap_or_else(|| panic!("no cost comment: {body}"))
-                .split([';', ' '])
-                .next()
-                .unwrap()
-                .to_owned();
-            read_stream(client, &body, &mut answer);
-        } else {
-            read_whole(client, &body, &mut answer);
-        }
-        answer
+        client
+            .ask(&self.client, &self.base(), &self.key, model, stream)
+            .await
     }
 
     fn requests(mock: &RunningMock) -> u64 {
@@ -340,118 +237,8 @@ impl Setup {
     }
 
     async fn events(&self, expected: usize) -> Vec<UsageEvent> {
-        let Store::Sqlite(sqlite) = self.gateway.store.as_ref() else {
-            panic!("expected the embedded store")
-        };
-        let read = || async {
-            let from = chrono::Utc::now() - chrono::Duration::hours(1);
-            let to = chrono::Utc::now() + chrono::Duration::hours(1);
-            sqlite.events("acme", from, to, 1000).await.unwrap()
-        };
-        for _ in 0..200 {
-            if read().await.len() >= expected {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        read().await
+        clients::events(&self.gateway, "acme", expected).await
     }
-}
-
-/// A whole answer, checked to be in the client's own format.
-fn read_whole(client: Client, body: &str, answer: &mut Answer) {
-    let body: Value = serde_json::from_str(body).unwrap();
-    match client {
-        Client::OpenAiChat => {
-            assert_eq!(body["object"], "chat.completion", "{body}");
-            assert_eq!(body["choices"][0]["message"]["role"], "assistant", "{body}");
-            answer.text = body["choices"][0]["message"]["content"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            answer.prompt = body["usage"]["prompt_tokens"].as_u64().unwrap();
-            answer.completion = body["usage"]["completion_tokens"].as_u64().unwrap();
-        }
-        Client::Anthropic => {
-            assert_eq!(body["type"], "message", "{body}");
-            assert_eq!(body["role"], "assistant", "{body}");
-            assert_eq!(body["content"][0]["type"], "text", "{body}");
-            assert_eq!(body["stop_reason"], "end_turn", "{body}");
-            answer.text = body["content"][0]["text"].as_str().unwrap().to_owned();
-            let usage = &body["usage"];
-            answer.prompt = usage["input_tokens"].as_u64().unwrap()
-                + usage["cache_read_input_tokens"].as_u64().unwrap_or(0)
-                + usage["cache_creation_input_tokens"].as_u64().unwrap_or(0);
-            answer.completion = usage["output_tokens"].as_u64().unwrap();
-        }
-    }
-}
-
-/// A stream, checked to be in the client's own format from its first event to
-/// its last.
-fn read_stream(client: Client, body: &str, answer: &mut Answer) {
-    match client {
-        Client::OpenAiChat => {
-            let data = common::sse_data(body);
-            assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "{body}");
-            for chunk in data.iter().filter(|d| *d != "[DONE]") {
-                let chunk: Value = serde_json::from_str(chunk).unwrap();
-                assert_eq!(chunk["object"], "chat.completion.chunk", "{chunk}");
-                if let Some(text) = chunk["choices"][0]["delta"]["content"].as_str() {
-                    answer.text.push_str(text);
-                }
-                if let Some(usage) = chunk.get("usage").filter(|u| !u.is_null()) {
-                    answer.prompt = usage["prompt_tokens"].as_u64().unwrap();
-                    answer.completion = usage["completion_tokens"].as_u64().unwrap();
-                }
-            }
-        }
-        Client::Anthropic => {
-            let mut names = Vec::new();
-            for event in body.split("\n\n").filter(|e| e.contains("data: ")) {
-                let name = event
-                    .lines()
-                    .find_map(|l| l.strip_prefix("event: "))
-                    .unwrap_or_else(|| panic!("an Anthropic event has a name: {event}"));
-                let data: Value = serde_json::from_str(
-                    event
-                        .lines()
-                        .find_map(|l| l.strip_prefix("data: "))
-                        .unwrap(),
-                )
-                .unwrap();
-                assert_eq!(data["type"], name, "{event}");
-                match name {
-                    "message_start" => {
-                        let usage = &data["message"]["usage"];
-                        answer.prompt = usage["input_tokens"].as_u64().unwrap()
-                            + usage["cache_read_input_tokens"].as_u64().unwrap_or(0)
-                            + usage["cache_creation_input_tokens"].as_u64().unwrap_or(0);
-                    }
-                    "content_block_delta" => {
-                        answer
-                            .text
-                            .push_str(data["delta"]["text"].as_str().unwrap_or(""));
-                    }
-                    "message_delta" => {
-                        answer.completion = data["usage"]["output_tokens"].as_u64().unwrap();
-                        // A translated stream learns the prompt's size at its end.
-                        if let Some(input) = data["usage"]["input_tokens"].as_u64() {
-                            answer.prompt = input;
-                        }
-                    }
-                    "error" => panic!("the stream failed: {body}"),
-                    _ => {}
-                }
-                if names.last() != Some(&name) {
-                    names.push(name);
-                }
-            }
-            assert_eq!(names.first(), Some(&"message_start"), "{body}");
-            assert_eq!(names.last(), Some(&"message_stop"), "{body}");
-        }
-    }
-    assert!(!answer.text.is_empty(), "{body}");
 }
 
 #[tokio::test]
@@ -553,42 +340,15 @@ async fn when_every_provider_fails_the_client_gets_its_own_error_shape() {
     s.gemini.state.set_behaviour("status=503");
     s.compat.state.set_behaviour("status=503");
     for client in CLIENTS {
-        let (path, body) = match client {
-            Client::OpenAiChat => (
-                "/v1/chat/completions",
-                json!({"model": "claude-x", "messages": [{"role": "user", "content": "hi"}]}),
-            ),
-            Client::Anthropic => (
-                "/v1/messages",
-                json!({"model": "claude-x", "max_tokens": 10,
-                       "messages": [{"role": "user", "content": "hi"}]}),
-            ),
-        };
-        let response = s
-            .client
-            .post(s.url(path))
-            .header("x-api-key", &s.key)
-            .bearer_auth(&s.key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let body = client.body("claude-x", false);
+        let response = client.send(&s.client, &s.base(), &s.key, &body).await;
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap();
         assert!(
             status == 503 || status == 529,
             "{client:?}: {status} {body}"
         );
-        match client {
-            Client::OpenAiChat => {
-                common::assert_openai_error(&body);
-            }
-            Client::Anthropic => {
-                assert_eq!(body["type"], "error", "{body}");
-                assert!(body["error"]["type"].is_string(), "{body}");
-                assert!(body["error"]["message"].is_string(), "{body}");
-            }
-        }
+        client.assert_error(&body);
     }
 }
 

@@ -436,6 +436,16 @@ async fn images_go_inline_and_a_plain_http_image_is_a_clear_400() {
     assert_eq!(parts[1]["inlineData"]["mimeType"], "image/png", "{sent}");
     assert_eq!(parts[1]["inlineData"]["data"], PIXEL);
 
+    // An https URL goes as file data, for Gemini to fetch.
+    let response = s.chat(&with_image("https://example.com/cat.png")).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let sent = s.gemini.state.last_body_json().unwrap();
+    let file = &sent["contents"][0]["parts"][1]["fileData"];
+    assert_eq!(file["fileUri"], "https://example.com/cat.png", "{sent}");
+    assert_eq!(file["mimeType"], "image/png", "{sent}");
+
     // Gemini fetches no http: URL: the client hears so before anything is sent.
     let before = Setup::requests(&s.gemini);
     let response = s.chat(&with_image("http://example.com/cat.png")).await;
@@ -826,4 +836,39 @@ async fn a_configured_model_of_the_gemini_provider_routes_there_with_its_effort(
         sent["generationConfig"]["thinkingConfig"].is_object(),
         "{sent}"
     );
+}
+
+#[tokio::test]
+async fn an_answer_cut_by_max_tokens_finishes_with_length() {
+    let s = setup().await;
+    for stream in [false, true] {
+        let mut ask = hello(stream);
+        ask["max_tokens"] = json!(3);
+        ask["stop"] = json!(["END"]);
+        let response = s.chat(&ask).await;
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        let sent = s.gemini.state.last_body_json().unwrap();
+        assert_eq!(sent["generationConfig"]["maxOutputTokens"], 3, "{sent}");
+        assert_eq!(
+            sent["generationConfig"]["stopSequences"],
+            json!(["END"]),
+            "{sent}"
+        );
+        let finish = if stream {
+            let (chunks, done) = chunks(&text);
+            assert!(done, "{text}");
+            chunks
+                .iter()
+                .find_map(|c| c["choices"][0]["finish_reason"].as_str().map(str::to_owned))
+                .unwrap_or_default()
+        } else {
+            let body: Value = serde_json::from_str(&text).unwrap();
+            body["choices"][0]["finish_reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(finish, "length", "stream={stream}: {text}");
+    }
 }

@@ -366,6 +366,46 @@ async fn json_schema_output_is_asked_for_in_the_upstreams_terms() {
 }
 
 #[tokio::test]
+async fn what_only_anthropic_reads_passes_through_to_anthropic_alone() {
+    for upstream in UPSTREAMS {
+        let s = setup(upstream).await;
+        let mut ask = hello(false);
+        ask["tools"] = json!([
+            {"type": "web_search_20250305", "name": "web_search", "max_uses": 2},
+            weather_tool()
+        ]);
+        ask["messages"] = json!([{"role": "user", "content": [
+            {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "The sky is green."}},
+            {"type": "text", "text": "What colour is the sky?"}
+        ]}]);
+        let response = s.messages(&ask).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        match upstream {
+            // The client's own body, untouched but for the model.
+            Upstream::Anthropic => {
+                assert_eq!(status, 200, "{body}");
+                assert_eq!(body["type"], "message", "{body}");
+                let mut expected = ask.clone();
+                expected["model"] = json!("claude-x");
+                assert_eq!(s.last_upstream_body(), expected);
+            }
+            // Nothing can carry it there: refused, naming what, and not sent.
+            Upstream::OpenAi | Upstream::Gemini => {
+                assert_eq!(status, 400, "{upstream:?}: {body}");
+                let error = anthropic_error(&body);
+                assert_eq!(error["type"], "invalid_request_error");
+                assert!(
+                    error["message"].as_str().unwrap().contains("document"),
+                    "{body}"
+                );
+                assert_eq!(s.upstream_requests(), 0);
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn bad_requests_are_anthropic_400s_and_reach_no_upstream() {
     let s = setup(Upstream::Anthropic).await;
     let send_raw = |body: &'static str| {

@@ -175,6 +175,9 @@ impl EgressFormat {
                 error.message
             }
         }
+        // The gateway's own words about the provider's answer (a body too
+        // large to relay) are in OpenAI's shape.
+        .or_else(|| openai_error_message(&body))
         .unwrap_or_else(|| format!("Provider `{provider}` answered {}.", status.as_u16()));
         let (status, body) = ingress.upstream_error(status, &message);
         headers.insert(
@@ -303,24 +306,35 @@ impl IngressFormat {
         }
     }
 
-    /// The client's request read for routing: the request in the gateway's
-    /// terms, what a translated answer must repeat of it, and whether only a
-    /// provider that speaks the client's format may serve it.
+    /// [`Self::decode_request`] with what a translated answer must repeat of
+    /// the request (a Response echoes its settings), read in the same pass.
     pub fn decode(self, body: &[u8]) -> Result<Decoded, GatewayError> {
         match self {
             IngressFormat::OpenAiChat | IngressFormat::Anthropic => Ok(Decoded {
                 request: self.decode_request(body)?,
                 echo: Echo::None,
-                passthrough_only: None,
             }),
             IngressFormat::Responses => {
                 let parsed = responses::request::parse(body)?;
+                parsed.require_stateless()?;
                 Ok(Decoded {
                     request: parsed.chat,
-                    passthrough_only: parsed.needs_state.map(GatewayError::from),
                     echo: Echo::Responses(Box::new(parsed.settings)),
                 })
             }
+        }
+    }
+
+    /// A request [`Self::decode_request`] refused as it stands but a provider
+    /// of this same format could take untouched (an Anthropic document or
+    /// server tool), read as far as routing needs; `None` when there is no
+    /// such reading. Only a passthrough may serve it.
+    pub fn decode_for_passthrough(self, body: &[u8]) -> Option<ChatRequest> {
+        match self {
+            IngressFormat::Anthropic => anthropic::ingress::parse_for_passthrough(body),
+            // Read whole, but needing the provider's stored state.
+            IngressFormat::Responses => responses::request::parse(body).ok().map(|p| p.chat),
+            IngressFormat::OpenAiChat => None,
         }
     }
 
@@ -387,16 +401,12 @@ impl IngressFormat {
     }
 }
 
-/// A client's request as the translated path reads it
-/// ([`IngressFormat::decode`]).
+/// A client's request as the translated path reads it, to be served by any
+/// provider ([`IngressFormat::decode`]).
 #[derive(Debug)]
 pub struct Decoded {
     pub request: ChatRequest,
     pub echo: Echo,
-    /// Set when only a provider that speaks the client's own format can serve
-    /// the request (a Responses request that needs the provider's stored
-    /// state): the error to answer when the routed model has none.
-    pub passthrough_only: Option<GatewayError>,
 }
 
 /// What a translated answer repeats of the client's request, by format.
@@ -894,6 +904,21 @@ mod tests {
         assert_eq!(body["type"], "error");
         assert_eq!(body["error"]["type"], "rate_limit_error");
         assert_eq!(body["error"]["message"], "slow down");
+
+        // The gateway's own words about a provider's error (OpenAI's shape)
+        // keep their message whatever the provider's format.
+        let own = EgressFormat::Anthropic.relay_error(
+            IngressFormat::Anthropic,
+            upstream(
+                500,
+                br#"{"error":{"message":"over 262144 bytes","type":"server_error"}}"#,
+            ),
+        );
+        let GatewayError::Upstream { body, .. } = &own else {
+            panic!("{own:?}");
+        };
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["error"]["message"], "over 262144 bytes", "{body}");
 
         // The gateway's own errors are left to the client's renderer.
         let own = EgressFormat::Anthropic

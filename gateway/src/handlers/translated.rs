@@ -25,7 +25,7 @@ use super::chat::billing_for;
 use super::{count_in_budget, labelled_as, read_body, route_counted};
 use crate::config::Endpoint;
 use crate::error::GatewayError;
-use crate::formats::codec::Decoded;
+use crate::formats::codec::{Decoded, Echo};
 use crate::formats::IngressFormat;
 use crate::keys::ApiKey;
 use crate::llm::ChatRequest;
@@ -33,7 +33,7 @@ use crate::metrics::UpstreamLabels;
 use crate::openai::request::RawObject;
 use crate::providers::Adapter;
 use crate::proxy::{self, Finish, Job};
-use crate::routing::{counting, prompt, Decision};
+use crate::routing::{counting, prompt};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::Outcome;
 
@@ -89,21 +89,27 @@ pub async fn serve(
     outcome.ingress_format = Some(format.label());
     // Linear in the body: large ones are read with the worker's queue handed on.
     let decoded = counting::scan(incoming.body.len(), || {
-        let decoded = format.decode(incoming.body)?;
+        let request = match format.decode(incoming.body) {
+            Ok(decoded) => Read::Whole(decoded),
+            // Refused as it stands, perhaps only because it cannot be
+            // translated: then a provider of the client's format may still
+            // take it untouched.
+            Err(refused) => match format.decode_for_passthrough(incoming.body) {
+                Some(request) => Read::PassthroughOnly { request, refused },
+                None => return Err(refused),
+            },
+        };
         // Cannot fail once the body decoded; kept for a same-format provider.
         let object = RawObject::parse(incoming.body)?;
-        Ok::<_, GatewayError>((decoded, object))
+        Ok::<_, GatewayError>((request, object))
     });
-    let (
-        Decoded {
-            request,
-            echo,
-            passthrough_only,
-        },
-        object,
-    ) = match decoded {
+    let (read, object) = match decoded {
         Ok(decoded) => decoded,
         Err(error) => return (Err(error), None),
+    };
+    let (request, echo, refused) = match read {
+        Read::Whole(Decoded { request, echo }) => (request, echo, None),
+        Read::PassthroughOnly { request, refused } => (request, Echo::None, Some(refused)),
     };
     let table = &snapshot.table;
     outcome.requested_model = table.knows(&request.model).then(|| request.model.clone());
@@ -122,12 +128,25 @@ pub async fn serve(
         |text_bytes| count_exactly(state, snapshot, &request, text_bytes),
     )
     .await;
-    let decision = match decision.and_then(|decision| match passthrough_only {
-        Some(refusal) => passthrough_only_to(snapshot, format, decision, refusal),
-        None => Ok(decision),
-    }) {
+    let mut decision = match decision {
         Ok(decision) => decision,
         Err(error) => return (Err(error), None),
+    };
+    let refused = match refused {
+        Some(refused) => {
+            let providers = &snapshot.providers;
+            decision.attempts.retain(|&index| {
+                let deployment = table.get(index);
+                providers[deployment.provider]
+                    .format_for(format)
+                    .passes(format)
+            });
+            if decision.attempts.is_empty() {
+                return (Err(refused), None);
+            }
+            true
+        }
+        None => false,
     };
     let finish = if request.stream {
         // A translated stream always carries the provider's usage; an OpenAI
@@ -151,7 +170,13 @@ pub async fn serve(
         requirements,
         billing: billing_for(snapshot, &decision),
         requested,
-        translated: OnceLock::from(request),
+        // A passthrough-only reading is not the whole request: no provider
+        // is asked in another format (none is left to be).
+        translated: if refused {
+            OnceLock::new()
+        } else {
+            OnceLock::from(request)
+        },
         echo,
         anthropic_beta: match format {
             IngressFormat::Anthropic => incoming.headers.get("anthropic-beta").cloned(),
@@ -161,24 +186,15 @@ pub async fn serve(
     proxy::run(&job, &decision, outcome).await
 }
 
-/// `decision` kept to the deployments whose provider speaks the client's
-/// format, for a request no translation can carry (a Responses request that
-/// needs the provider's stored state); `refusal` when none does.
-fn passthrough_only_to(
-    snapshot: &Snapshot,
-    format: IngressFormat,
-    mut decision: Decision,
-    refusal: GatewayError,
-) -> Result<Decision, GatewayError> {
-    decision.attempts.retain(|&index| {
-        let provider = &snapshot.providers[snapshot.table.get(index).provider];
-        provider.format_for(format).passes(format)
-    });
-    if decision.attempts.is_empty() {
-        Err(refusal)
-    } else {
-        Ok(decision)
-    }
+/// How much of the request the gateway's model holds.
+enum Read {
+    Whole(Decoded),
+    /// What routing needs of a request only a provider of the client's own
+    /// format can take; `refused` is why it cannot go anywhere else.
+    PassthroughOnly {
+        request: ChatRequest,
+        refused: GatewayError,
+    },
 }
 
 /// The exact token count of `request`'s prompt, within the counting budget.

@@ -17,6 +17,7 @@ use super::transcode::Transcoder;
 use super::{upstream, whole, Finish, Job};
 use crate::error::GatewayError;
 use crate::formats::codec::EgressFormat;
+use crate::formats::IngressFormat;
 use crate::metrics::UpstreamLabels;
 use crate::providers::{Adapter, UpstreamBody, UpstreamRequest};
 use crate::routing::health::Admission;
@@ -190,7 +191,14 @@ async fn attempt(
         anthropic_beta: job.anthropic_beta.as_ref(),
     };
     let sent_at = Instant::now();
-    let response = upstream::send(job.state, job.snapshot, deployment, request)
+    // The gateway's own words about a provider's error go straight to a client
+    // of the provider's format; for any other they are written in OpenAI's
+    // shape, which `relay_error` reads and rewrites for the client.
+    let own_errors = match translate {
+        None => job.ingress,
+        Some(_) => IngressFormat::OpenAiChat,
+    };
+    let response = upstream::send(job.state, job.snapshot, deployment, request, own_errors)
         .await
         .map_err(|error| match translate {
             Some(egress) => egress.relay_error(job.ingress, error),

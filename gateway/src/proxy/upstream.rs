@@ -16,12 +16,14 @@ use crate::state::{AppState, Snapshot};
 const MAX_UPSTREAM_ERROR_BYTES: usize = 256 * 1024;
 
 /// Sends one request to `deployment`'s provider. Transport failures are counted
-/// as upstream errors; a non-2xx answer becomes a relayed [`GatewayError::Upstream`].
+/// as upstream errors; a non-2xx answer becomes a relayed [`GatewayError::Upstream`]
+/// (an error of the gateway's own about it written for a client of `ingress`).
 pub async fn send(
     state: &AppState,
     snapshot: &Snapshot,
     deployment: &Deployment,
     request: UpstreamRequest<'_, '_>,
+    ingress: IngressFormat,
 ) -> Result<reqwest::Response, GatewayError> {
     let provider = &snapshot.providers[deployment.provider];
     let response = provider.send(request).await.inspect_err(|error| {
@@ -43,7 +45,7 @@ pub async fn send(
         state.metrics.record_upstream_error(provider, error.kind());
         Err(error)
     } else {
-        Err(upstream_error(state, deployment, response).await)
+        Err(upstream_error(state, deployment, response, ingress).await)
     }
 }
 
@@ -53,6 +55,7 @@ async fn upstream_error(
     state: &AppState,
     deployment: &Deployment,
     response: reqwest::Response,
+    ingress: IngressFormat,
 ) -> GatewayError {
     let provider = &deployment.labels.provider;
     state.metrics.record_upstream_error(provider, "status");
@@ -79,7 +82,7 @@ async fn upstream_error(
             status,
             limit: MAX_UPSTREAM_ERROR_BYTES,
         };
-        body = IngressFormat::OpenAiChat.error_body(&error).to_vec();
+        body = ingress.error_body(&error).to_vec();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

@@ -4,7 +4,8 @@
 //!
 //! What an Anthropic client may send but the gateway cannot carry through its
 //! format-neutral model is refused with an `invalid_request_error` that names
-//! it (documents, file images, server tools), never silently changed; what
+//! it (documents, file images, server tools), never silently changed, unless
+//! it can go untouched to an Anthropic provider (`lenient`); what
 //! only tunes Anthropic's own service (`service_tier`, `speed`, `container`,
 //! `inference_geo`, beta fields) is ignored. `redacted_thinking` blocks are
 //! dropped: only Anthropic can read them, and the model has no place for them.
@@ -13,10 +14,12 @@
 //! after, still caches the prefix), and `thinking` of type `adaptive` or
 //! `disabled` (no hidden reasoning is asked for).
 
+mod lenient;
 mod request;
 mod response;
 mod stream;
 
+pub use lenient::parse_for_passthrough;
 pub use request::{parse_count_tokens, parse_request, IngressError};
 pub use response::{count_tokens_body, response_body, response_message};
 pub use stream::StreamEncoder;
