@@ -710,7 +710,8 @@ async fn each_message_leaves_one_event_and_count_tokens_none() {
     let response = s.messages(&hello(false)).await;
     let cost = header(&response, "x-gateway-cost-usd").to_owned();
     response.bytes().await.unwrap();
-    s.messages(&hello(true)).await.bytes().await.unwrap();
+    let streamed = s.messages(&hello(true)).await.text().await.unwrap();
+    let streamed_cost = cost_comment(&streamed);
     let counted = s
         .client
         .post(s.url("/v1/messages/count_tokens"))
@@ -737,6 +738,26 @@ async fn each_message_leaves_one_event_and_count_tokens_none() {
     }
     assert_eq!(events[0].cost_usd.unwrap().usd().as_str(), cost);
     assert!(events[1].stream);
+    assert_eq!(events[1].cost_usd.unwrap().usd().as_str(), streamed_cost);
+
+    // The daily rollup adds the two up to the same money.
+    let today = chrono::Utc::now().date_naive();
+    s.gateway.store.rollup(today, today).await.unwrap();
+    let summary: Value = s
+        .client
+        .get(s.url(&format!(
+            "/api/v1/analytics/summary?from={today}&to={today}"
+        )))
+        .bearer_auth(&s.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["requests"], 2, "{summary}");
+    let total = events[0].cost_usd.unwrap() + events[1].cost_usd.unwrap();
+    assert_eq!(summary["spend_usd"], json!(total.usd()), "{summary}");
 }
 
 #[tokio::test]
