@@ -405,6 +405,45 @@ async fn what_only_anthropic_reads_passes_through_to_anthropic_alone() {
     }
 }
 
+/// A recorded-shape request (`tests/fixtures/anthropic/`) asking for `claude-x`.
+fn fixture_request(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/anthropic/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut body: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    body["model"] = json!("claude-x");
+    body
+}
+
+#[tokio::test]
+async fn recorded_request_shapes_are_served_by_every_upstream() {
+    for upstream in UPSTREAMS {
+        let s = setup(upstream).await;
+        for name in [
+            "request_text.json",
+            "request_tool_round_trip.json",
+            "request_images_thinking.json",
+        ] {
+            let ask = fixture_request(name);
+            let response = s.messages(&ask).await;
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            assert_eq!(status, 200, "{upstream:?} {name}: {text}");
+            if ask["stream"] == true {
+                let events = events(&text);
+                assert_eq!(events.last().unwrap().0, "message_stop", "{text}");
+            } else {
+                let body: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(body["type"], "message", "{upstream:?} {name}: {body}");
+            }
+            if upstream == Upstream::Anthropic {
+                assert_eq!(s.last_upstream_body(), ask, "{name}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn bad_requests_are_anthropic_400s_and_reach_no_upstream() {
     let s = setup(Upstream::Anthropic).await;
@@ -710,7 +749,8 @@ async fn each_message_leaves_one_event_and_count_tokens_none() {
     let response = s.messages(&hello(false)).await;
     let cost = header(&response, "x-gateway-cost-usd").to_owned();
     response.bytes().await.unwrap();
-    s.messages(&hello(true)).await.bytes().await.unwrap();
+    let streamed = s.messages(&hello(true)).await.text().await.unwrap();
+    let streamed_cost = cost_comment(&streamed);
     let counted = s
         .client
         .post(s.url("/v1/messages/count_tokens"))
@@ -737,6 +777,26 @@ async fn each_message_leaves_one_event_and_count_tokens_none() {
     }
     assert_eq!(events[0].cost_usd.unwrap().usd().as_str(), cost);
     assert!(events[1].stream);
+    assert_eq!(events[1].cost_usd.unwrap().usd().as_str(), streamed_cost);
+
+    // The daily rollup adds the two up to the same money.
+    let today = chrono::Utc::now().date_naive();
+    s.gateway.store.rollup(today, today).await.unwrap();
+    let summary: Value = s
+        .client
+        .get(s.url(&format!(
+            "/api/v1/analytics/summary?from={today}&to={today}"
+        )))
+        .bearer_auth(&s.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["requests"], 2, "{summary}");
+    let total = events[0].cost_usd.unwrap() + events[1].cost_usd.unwrap();
+    assert_eq!(summary["spend_usd"], json!(total.usd()), "{summary}");
 }
 
 #[tokio::test]

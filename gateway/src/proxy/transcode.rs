@@ -185,6 +185,72 @@ mod tests {
     }
 
     #[test]
+    fn an_openai_stream_reaches_an_anthropic_client_as_its_event_sequence() {
+        let mut translated = Transcoder::translate(
+            EgressFormat::OpenAiChat.stream_decoder(&crate::llm::ChatRequest::default()),
+            IngressFormat::Anthropic.stream_encoder(9, false),
+        );
+        let (body, closing) = run(&mut translated, STREAM);
+        let all = format!("{body}{closing}");
+        let names: Vec<&str> = all
+            .lines()
+            .filter_map(|line| line.strip_prefix("event: "))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ],
+            "{body}{closing}"
+        );
+        assert!(body.contains("\"text\":\"hi\""), "{body}");
+        assert!(
+            format!("{body}{closing}").contains("\"output_tokens\":2"),
+            "{body}{closing}"
+        );
+        assert!(translated.done());
+        assert_eq!(translated.usage().map(|u| u.total()), Some(7));
+    }
+
+    #[test]
+    fn an_anthropic_stream_passes_untouched_and_is_billed() {
+        let events = concat!(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"c\",\"content\":[],\"usage\":{\"input_tokens\":5,\"cache_read_input_tokens\":7,\"output_tokens\":1}}}\n\n",
+            "event: ping\ndata: {\"type\":\"ping\"}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n",
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n",
+            "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        );
+        let mut same = Transcoder::Same(EgressFormat::Anthropic.pass_watch(false));
+        let (body, closing) = run(&mut same, events);
+        assert_eq!(format!("{body}{closing}"), events);
+        assert_eq!(
+            closing,
+            "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+        );
+        assert!(same.done());
+        let usage = same.usage().unwrap();
+        assert_eq!(
+            (
+                usage.prompt_tokens,
+                usage.cached_prompt_tokens,
+                usage.completion_tokens
+            ),
+            (12, 7, 3)
+        );
+        let mut broken = Transcoder::Same(EgressFormat::Anthropic.pass_watch(false));
+        let error = broken.on_event(Bytes::from_static(
+            b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"o\"}}\n\n",
+        ));
+        assert_eq!(error.unwrap_err(), Unreadable);
+    }
+
+    #[test]
     fn a_translated_stream_is_rewritten_and_closed_by_the_encoder() {
         let mut translated = Transcoder::translate(
             EgressFormat::OpenAiChat.stream_decoder(&crate::llm::ChatRequest::default()),
