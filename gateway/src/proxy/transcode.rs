@@ -188,7 +188,7 @@ mod tests {
     fn an_openai_stream_reaches_an_anthropic_client_as_its_event_sequence() {
         let mut translated = Transcoder::translate(
             EgressFormat::OpenAiChat.stream_decoder(&crate::llm::ChatRequest::default()),
-            IngressFormat::Anthropic.stream_encoder(9, false),
+            IngressFormat::Anthropic.stream_encoder(9, false, &Default::default()),
         );
         let (body, closing) = run(&mut translated, STREAM);
         let all = format!("{body}{closing}");
