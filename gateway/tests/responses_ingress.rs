@@ -14,6 +14,8 @@
 )]
 
 mod common;
+#[path = "common/flavors.rs"]
+mod flavors;
 
 use std::time::Duration;
 
@@ -764,4 +766,103 @@ async fn errors_keep_openais_shape_whole_and_streamed() {
     assert_eq!(last["type"], "response.failed", "{text}");
     assert_eq!(last["response"]["status"], "failed");
     assert!(last["response"]["error"]["message"].is_string(), "{last}");
+}
+
+// --- other provider formats --------------------------------------------------
+
+async fn responses_to(s: &flavors::Setup, body: &Value) -> reqwest::Response {
+    s.client
+        .post(s.url("/v1/responses"))
+        .bearer_auth(&s.key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn anthropic_and_gemini_providers_serve_responses_clients() {
+    let tool: Value = serde_json::from_str(WEATHER).unwrap();
+    for upstream in flavors::UPSTREAMS {
+        let s = flavors::setup(upstream).await;
+        let ask = json!({"model": "claude-x", "input": "hello there", "instructions": "Be brief.", "max_output_tokens": 300});
+        let response = responses_to(&s, &ask).await;
+        assert_eq!(response.status(), 200, "{upstream:?}");
+        assert_eq!(header(&response, "x-gateway-provider"), upstream.flavor());
+        let cost = header(&response, "x-gateway-cost-usd").to_owned();
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["status"], "completed", "{upstream:?}: {answer}");
+        let text = answer["output"][0]["content"][0]["text"].as_str().unwrap();
+        assert!(!text.is_empty(), "{answer}");
+        let (input, cached, output, reasoning) = usage_of(&answer);
+        assert!(input > 0 && output > 0, "{answer}");
+        let by_hand: Cost = price("3").cost(input - cached)
+            + price("0.3").cost(cached)
+            + price("15").cost(output - reasoning)
+            + price("15").cost(reasoning);
+        assert_eq!(cost, by_hand.usd(), "{upstream:?}: {answer}");
+        let sent = s.last_upstream_body();
+        match upstream {
+            flavors::Upstream::Anthropic => {
+                assert_eq!(sent["system"], "Be brief.", "{sent}");
+                assert_eq!(sent["max_tokens"], 300);
+            }
+            flavors::Upstream::OpenAi => {
+                assert_eq!(sent["messages"][0]["role"], "system", "{sent}")
+            }
+            flavors::Upstream::Gemini => assert!(sent["systemInstruction"].is_object(), "{sent}"),
+        }
+
+        // Streamed: the typed sequence, whatever the provider streamed.
+        let mut streamed = ask.clone();
+        streamed["stream"] = json!(true);
+        let text = responses_to(&s, &streamed).await.text().await.unwrap();
+        let events = typed_events(&text);
+        let kinds = kinds(&events);
+        assert_eq!(
+            kinds.first(),
+            Some(&"response.created"),
+            "{upstream:?}: {text}"
+        );
+        assert_eq!(
+            kinds.last(),
+            Some(&"response.completed"),
+            "{upstream:?}: {text}"
+        );
+        assert!(kinds.contains(&"response.output_text.delta"), "{kinds:?}");
+
+        // A function call and its output, back to the provider in its terms.
+        let ask = json!({"model": "claude-x", "input": "Weather in Paris?", "tools": [tool], "max_output_tokens": 300});
+        let answer: Value = responses_to(&s, &ask).await.json().await.unwrap();
+        let call = answer["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["type"] == "function_call")
+            .unwrap_or_else(|| panic!("{upstream:?}: no call in {answer}"))
+            .clone();
+        assert_eq!(call["name"], "get_weather");
+        let follow_up = json!({"model": "claude-x", "tools": [tool], "max_output_tokens": 300, "input": [
+            {"role": "user", "content": "Weather in Paris?"},
+            {"type": "function_call", "call_id": call["call_id"], "name": "get_weather", "arguments": call["arguments"]},
+            {"type": "function_call_output", "call_id": call["call_id"], "output": "15 C"}
+        ]});
+        let response = responses_to(&s, &follow_up).await;
+        assert_eq!(response.status(), 200, "{upstream:?}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(
+            answer["output"][0]["type"], "message",
+            "{upstream:?}: {answer}"
+        );
+
+        // The provider's refusals and faults in OpenAI's shape.
+        let limited =
+            responses_to(&s, &json!({"model": "claude-rate-limited", "input": "hi"})).await;
+        assert_eq!(limited.status(), 429, "{upstream:?}");
+        assert_openai_error(&limited.json().await.unwrap());
+        let overloaded =
+            responses_to(&s, &json!({"model": "claude-overloaded", "input": "hi"})).await;
+        assert_eq!(overloaded.status(), 503, "{upstream:?}");
+        assert_openai_error(&overloaded.json().await.unwrap());
+    }
 }
