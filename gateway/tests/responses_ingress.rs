@@ -293,6 +293,12 @@ upstream_model = "mock+prompt_tokens=1000+cache_read=100+thinking=20"
 price = {{ input = "2", output = "8", cached_input = "0.5" }}
 
 [[models]]
+name = "resp-native-cut"
+provider = "openai-r"
+upstream_model = "mock+cut_after=3"
+price = {{ input = "2", output = "8" }}
+
+[[models]]
 name = "cheap-chat"
 provider = "mock"
 upstream_model = "mock"
@@ -429,6 +435,8 @@ async fn a_responses_request_is_translated_for_a_chat_provider_and_billed_exactl
     let event = &events[0];
     assert_eq!(event.endpoint, "responses");
     assert_eq!(event.requested_model, "resp-chat");
+    assert_eq!(event.ingress_format.as_deref(), Some("responses"));
+    assert_eq!(event.upstream_format.as_deref(), Some("openai_chat"));
     assert_eq!(event.cost_usd.map(|c| c.usd()), Some(cost));
     assert_eq!(event.completion_tokens, 8);
 }
@@ -617,6 +625,25 @@ async fn a_passed_through_answer_bills_cached_and_reasoning_tokens() {
     assert!(events
         .iter()
         .all(|e| e.cached_tokens == 100 && e.reasoning_tokens == 20));
+    assert!(events
+        .iter()
+        .all(|e| e.ingress_format.as_deref() == Some("responses")
+            && e.upstream_format.as_deref() == Some("responses")));
+
+    // Cut by the provider mid-stream: what came passes, then an `error` event
+    // numbered on from the provider's own, never a silent end.
+    let cut = json!({"model": "resp-native-cut", "input": "hi", "stream": true});
+    let text = gw.post("/v1/responses", &cut).await.text().await.unwrap();
+    let events = typed_events(&text);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "response.output_text.delta"),
+        "{text}"
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "error", "{text}");
+    assert_eq!(last["code"], "stream_interrupted", "{text}");
 }
 
 #[tokio::test]
