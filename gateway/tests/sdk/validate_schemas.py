@@ -1,5 +1,7 @@
 """Raw gateway responses, fetched with plain HTTP, validated against the component
 schemas of OpenAI's published OpenAPI spec: what any OpenAI client may rely on.
+Chat completions, models, embeddings, errors, and the Responses API (answers and
+every stream event) as the gateway writes it for a chat-speaking provider.
 
 Environment:
   GATEWAY_BASE_URL            e.g. http://127.0.0.1:PORT/v1
@@ -96,7 +98,54 @@ def load_validators(path):
         "CreateEmbeddingResponse",
         "ErrorResponse",
     ]
-    return {name: validator(name) for name in names}
+    validators = {name: validator(name) for name in names}
+    validators.update(responses_validators(spec))
+    return validators
+
+
+def discriminated_as_any_of(node):
+    """A `oneOf` with a `discriminator` as `anyOf`: OpenAPI picks the variant by
+    the discriminator, while JSON Schema's `oneOf` fails whenever two variants
+    match (an output `message` item is both an `OutputMessage` and an `Item`)."""
+    if isinstance(node, list):
+        return [discriminated_as_any_of(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: discriminated_as_any_of(value) for key, value in node.items()}
+    if "discriminator" in converted and "oneOf" in converted:
+        converted["anyOf"] = converted.pop("oneOf")
+    return converted
+
+
+def responses_validators(spec):
+    """Validators of the Responses API's answers and stream events, on a copy of
+    the spec read as OpenAPI means it: discriminated unions as `anyOf`, and
+    `usage` and `user` of a Response allowed to be null, as the spec's own
+    streaming example sends them in a Response still in progress."""
+    import copy
+
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    spec = copy.deepcopy(spec)
+    schemas = spec["components"]["schemas"] = discriminated_as_any_of(spec["components"]["schemas"])
+
+    def allow_null(name, field):
+        for part in schemas[name].get("allOf", [schemas[name]]):
+            if "$ref" in part:
+                allow_null(part["$ref"].rsplit("/", 1)[-1], field)
+            elif field in part.get("properties", {}):
+                part["properties"][field] = {"anyOf": [part["properties"][field], {"type": "null"}]}
+
+    for field in ["usage", "user"]:
+        allow_null("Response", field)
+    uri = SPEC_URI + ":responses"
+    registry = Registry().with_resource(uri, Resource(contents=spec, specification=DRAFT202012))
+    return {
+        name: Draft202012Validator({"$ref": f"{uri}#/components/schemas/{name}"}, registry=registry)
+        for name in ["Response", "ResponseStreamEvent"]
+    }
 
 
 # --- plain HTTP ----------------------------------------------------------------
@@ -253,6 +302,9 @@ def self_check(checks):
         ("Model", {"id": "m", "object": "model", "created": "yesterday", "owned_by": "o"}),
         ("CreateEmbeddingResponse", {"object": "list", "model": "m", "data": [{"object": "embedding", "index": 0, "embedding": "AAAA"}], "usage": {"prompt_tokens": 1, "total_tokens": 1}}),
         ("ErrorResponse", {"error": {"message": "m", "type": "t"}}),
+        ("Response", {"id": "r", "object": "response", "created_at": "today", "status": "completed", "model": "m", "output": []}),
+        ("Response", {"id": "r", "object": "response", "created_at": 1, "status": "completed", "model": "m", "output": "hi"}),
+        ("ResponseStreamEvent", {"type": "response.output_text.delta", "sequence_number": "1", "item_id": "i", "output_index": 0, "content_index": 0, "delta": "x"}),
     ]
     for name, instance in bad:
         rejected = any(True for _ in checks.validators[name].iter_errors(instance))
@@ -325,6 +377,8 @@ def run(checks):
             continue
         check_json(checks, f"error {label}", reply, status, "ErrorResponse")
 
+    run_responses(checks)
+
     # A stream cut mid-way ends with an error event in OpenAI's error shape.
     reply = request("POST", "/chat/completions", {**chat, "model": "cut-stream", "stream": True})
     data = reply.sse_data()
@@ -334,6 +388,57 @@ def run(checks):
         checks.schema("cut stream: final error event", "ErrorResponse", last)
         for i, chunk in enumerate(json.loads(d) for d in data[:-1]):
             checks.schema(f"cut stream chunk {i}", "CreateChatCompletionStreamResponse", chunk)
+
+
+def typed_events(reply):
+    """The JSON of each event of a Responses stream, in order."""
+    return [json.loads(d) for d in reply.sse_data()]
+
+
+def check_responses_stream(checks, label, body, last_type):
+    reply = request("POST", "/responses", {**body, "stream": True})
+    checks.expect(f"{label}: status 200", reply.status == 200, f"got {reply.status}: {reply.body[:500]!r}")
+    checks.expect(
+        f"{label}: content-type text/event-stream",
+        reply.content_type.startswith("text/event-stream"),
+        f"got {reply.content_type!r}",
+    )
+    events = typed_events(reply)
+    for i, event in enumerate(events):
+        checks.schema(f"{label} event {i} ({event.get('type')})", "ResponseStreamEvent", event)
+    kinds = [event.get("type") for event in events]
+    checks.expect(f"{label}: ends with {last_type}", kinds[-1:] == [last_type], str(kinds))
+    if events and last_type != "error":
+        checks.schema(f"{label}: final Response", "Response", events[-1]["response"])
+
+
+def run_responses(checks):
+    """`POST /v1/responses`, translated for the chat-speaking mock."""
+    tool = {"type": "function", "name": "get_weather", "parameters": WEATHER_TOOL["function"]["parameters"]}
+    plain = {"model": "mock-chat", "input": "Say hello", "instructions": "Be brief."}
+    reply = request("POST", "/responses", plain)
+    check_json(checks, "response", reply, 200, "Response")
+    reply = request("POST", "/responses", {**plain, "tools": [tool]})
+    value = check_json(checks, "response with a function call", reply, 200, "Response")
+    if value is not None:
+        checks.expect(
+            "response with a function call: a function_call item",
+            any(item.get("type") == "function_call" for item in value.get("output", [])),
+            json.dumps(value.get("output")),
+        )
+    check_responses_stream(checks, "response stream", plain, "response.completed")
+    check_responses_stream(checks, "response stream with a call", {**plain, "tools": [tool]}, "response.completed")
+    check_responses_stream(checks, "cut response stream", {**plain, "model": "cut-stream"}, "response.failed")
+    errors = [
+        ("400 stateful", {**plain, "previous_response_id": "resp_1"}, 400),
+        ("400 unknown parameter", {**plain, "messages": USER}, 400),
+        ("404 unknown model", {**plain, "model": "no-such-model"}, 404),
+        ("429 from upstream", {**plain, "model": "fail-429"}, 429),
+    ]
+    for label, body, status in errors:
+        check_json(checks, f"response error {label}", request("POST", "/responses", body), status, "ErrorResponse")
+    reply = request("GET", "/responses/resp_123")
+    check_json(checks, "response error 404 stored", reply, 404, "ErrorResponse")
 
 
 def main():
