@@ -175,6 +175,12 @@ request_timeout_ms = 10000
 [catalog]
 file = "{catalog}"
 
+# Every request of a test must meet the faults it injects: no circuit opens
+# and the retry budget does not run out.
+[routing]
+circuit_failures = 1000
+retry_budget_reserve = 1000
+
 [[providers]]
 name = "claude-api"
 flavor = "anthropic"
@@ -268,8 +274,8 @@ async fn an_overloaded_anthropic_is_failed_over_to_gemini_in_the_clients_format(
     }
     assert_eq!(Setup::requests(&s.compat), 0);
 
-    let events = s.events(4).await;
-    assert_eq!(events.len(), 4, "{events:#?}");
+    let events = s.events(6).await;
+    assert_eq!(events.len(), 6, "{events:#?}");
     for client in CLIENTS {
         let mine: Vec<_> = events
             .iter()
@@ -326,8 +332,8 @@ async fn a_silent_anthropic_and_a_failing_gemini_leave_the_openai_compatible_pro
             assert_eq!(answer.cost, cost.usd().as_str(), "{case}");
         }
     }
-    let events = s.events(4).await;
-    assert_eq!(events.len(), 4, "{events:#?}");
+    let events = s.events(6).await;
+    assert_eq!(events.len(), 6, "{events:#?}");
     assert!(events
         .iter()
         .all(|e| e.upstream_format.as_deref() == Some("openai_chat") && e.attempts == 3));
@@ -374,8 +380,8 @@ async fn a_claude_request_is_served_by_a_cheaper_gemini_model_under_equivalent()
     }
     assert_eq!(Setup::requests(&s.anthropic), 0);
     assert_eq!(Setup::requests(&s.compat), 0);
-    let events = s.events(6).await;
-    assert_eq!(events.len(), 6, "{events:#?}");
+    let events = s.events(9).await;
+    assert_eq!(events.len(), 9, "{events:#?}");
     for event in &events {
         assert_eq!(event.route_reason, "cheaper_equivalent", "{event:?}");
         assert_eq!(event.upstream_format.as_deref(), Some("gemini"));

@@ -21,9 +21,10 @@ use serde_json::{json, Value};
 pub enum Client {
     OpenAiChat,
     Anthropic,
+    Responses,
 }
 
-pub const CLIENTS: [Client; 2] = [Client::OpenAiChat, Client::Anthropic];
+pub const CLIENTS: [Client; 3] = [Client::OpenAiChat, Client::Anthropic, Client::Responses];
 
 impl Client {
     /// The usage event's `ingress_format` of this client.
@@ -31,6 +32,7 @@ impl Client {
         match self {
             Client::OpenAiChat => "openai_chat",
             Client::Anthropic => "anthropic",
+            Client::Responses => "responses",
         }
     }
 
@@ -38,6 +40,7 @@ impl Client {
         match self {
             Client::OpenAiChat => "/v1/chat/completions",
             Client::Anthropic => "/v1/messages",
+            Client::Responses => "/v1/responses",
         }
     }
 
@@ -60,6 +63,12 @@ impl Client {
                 "system": "Be brief.",
                 "messages": [{"role": "user", "content": "hello there"}]
             }),
+            Client::Responses => json!({
+                "model": model,
+                "stream": stream,
+                "instructions": "Be brief.",
+                "input": "hello there"
+            }),
         }
     }
 
@@ -73,7 +82,7 @@ impl Client {
     ) -> reqwest::Response {
         let request = http.post(format!("{base}{}", self.path())).json(body);
         let request = match self {
-            Client::OpenAiChat => request.bearer_auth(key),
+            Client::OpenAiChat | Client::Responses => request.bearer_auth(key),
             Client::Anthropic => request
                 .header("x-api-key", key)
                 .header("anthropic-version", "2023-06-01"),
@@ -155,6 +164,13 @@ impl Client {
                 answer.prompt = anthropic_prompt(&body["usage"]);
                 answer.completion = body["usage"]["output_tokens"].as_u64().unwrap();
             }
+            Client::Responses => {
+                assert_eq!(body["object"], "response", "{body}");
+                assert_eq!(body["status"], "completed", "{body}");
+                answer.text = responses_text(&body);
+                answer.prompt = body["usage"]["input_tokens"].as_u64().unwrap();
+                answer.completion = body["usage"]["output_tokens"].as_u64().unwrap();
+            }
         }
     }
 
@@ -212,6 +228,29 @@ impl Client {
                     "{body}"
                 );
             }
+            Client::Responses => {
+                let events = named_events(body);
+                let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+                assert_eq!(names.first(), Some(&"response.created"), "{body}");
+                assert_eq!(names.last(), Some(&"response.completed"), "{body}");
+                for (i, (name, data)) in events.iter().enumerate() {
+                    assert_eq!(data["sequence_number"], i, "{body}");
+                    match name.as_str() {
+                        "response.output_text.delta" => {
+                            answer.text.push_str(data["delta"].as_str().unwrap());
+                        }
+                        "response.completed" => {
+                            let response = &data["response"];
+                            assert_eq!(responses_text(response), answer.text, "{body}");
+                            answer.prompt = response["usage"]["input_tokens"].as_u64().unwrap();
+                            answer.completion =
+                                response["usage"]["output_tokens"].as_u64().unwrap();
+                        }
+                        "error" | "response.failed" => panic!("the stream failed: {body}"),
+                        _ => {}
+                    }
+                }
+            }
         }
         assert!(!answer.text.is_empty(), "{body}");
     }
@@ -219,7 +258,7 @@ impl Client {
     /// Checks that `body` is an error in this client's shape.
     pub fn assert_error(self, body: &Value) {
         match self {
-            Client::OpenAiChat => {
+            Client::OpenAiChat | Client::Responses => {
                 crate::common::assert_openai_error(body);
             }
             Client::Anthropic => {
@@ -229,6 +268,23 @@ impl Client {
             }
         }
     }
+}
+
+/// The text of a Responses API answer's output messages.
+fn responses_text(response: &Value) -> String {
+    let mut text = String::new();
+    for item in response["output"].as_array().unwrap() {
+        if item["type"] != "message" {
+            continue;
+        }
+        assert_eq!(item["role"], "assistant", "{item}");
+        for part in item["content"].as_array().unwrap() {
+            if part["type"] == "output_text" {
+                text.push_str(part["text"].as_str().unwrap());
+            }
+        }
+    }
+    text
 }
 
 /// An Anthropic usage object's whole prompt: plain, cache-read and cache-written.
