@@ -893,3 +893,33 @@ async fn anthropic_and_gemini_providers_serve_responses_clients() {
         assert_openai_error(&overloaded.json().await.unwrap());
     }
 }
+
+#[tokio::test]
+async fn hosted_tools_reach_only_a_responses_provider() {
+    let gw = start_responses().await;
+    let ask = |model: &str| json!({"model": model, "input": "What's new?", "tools": [{"type": "web_search"}]});
+    let refused = gw.post("/v1/responses", &ask("resp-chat")).await;
+    assert_eq!(refused.status(), 400);
+    let answer: Value = refused.json().await.unwrap();
+    let error = assert_openai_error(&answer);
+    assert_eq!(error["code"], "unsupported_parameter", "{answer}");
+    assert_eq!(error["param"], "tools[0].type");
+    assert_eq!(
+        gw.mock
+            .state
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+
+    let served = gw.post("/v1/responses", &ask("resp-native")).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(header(&served, "x-gateway-provider"), "openai-r");
+    let sent = gw.mock.state.last_body_json().unwrap();
+    assert_eq!(sent["tools"], json!([{"type": "web_search"}]), "untouched");
+
+    // Under a name served both ways, only the Responses deployment qualifies.
+    let served = gw.post("/v1/responses", &ask("auto:fast")).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(header(&served, "x-gateway-provider"), "openai-r");
+}
