@@ -265,7 +265,8 @@ async fn a_model_without_a_completions_deployment_is_refused_in_openai_shape() {
 /// (and `resp-native-cached`, reporting cached and reasoning tokens) at
 /// `openai-r`, the same mock spoken to as a Responses API provider (passed
 /// through); `cheap-chat` and `dear-native` are one of each under `auto:fast`,
-/// the chat one cheaper.
+/// the chat one cheaper; under `auto:strong`, `fo-native` (a Responses
+/// provider answering 503) is cheaper than `fo-chat`.
 fn responses_toml(mock: std::net::SocketAddr) -> String {
     format!(
         r#"
@@ -297,6 +298,20 @@ name = "resp-native-cut"
 provider = "openai-r"
 upstream_model = "mock+cut_after=3"
 price = {{ input = "2", output = "8" }}
+
+[[models]]
+name = "fo-native"
+provider = "openai-r"
+upstream_model = "mock+status=503"
+price_as = "openai/gpt-4o"
+price = {{ input = "0.5", output = "0.5" }}
+
+[[models]]
+name = "fo-chat"
+provider = "mock"
+upstream_model = "mock"
+price_as = "openai/gpt-4o"
+price = {{ input = "5", output = "5" }}
 
 [[models]]
 name = "cheap-chat"
@@ -892,4 +907,65 @@ async fn anthropic_and_gemini_providers_serve_responses_clients() {
         assert_eq!(overloaded.status(), 503, "{upstream:?}");
         assert_openai_error(&overloaded.json().await.unwrap());
     }
+}
+
+#[tokio::test]
+async fn hosted_tools_reach_only_a_responses_provider() {
+    let gw = start_responses().await;
+    let ask = |model: &str| json!({"model": model, "input": "What's new?", "tools": [{"type": "web_search"}]});
+    let refused = gw.post("/v1/responses", &ask("resp-chat")).await;
+    assert_eq!(refused.status(), 400);
+    let answer: Value = refused.json().await.unwrap();
+    let error = assert_openai_error(&answer);
+    assert_eq!(error["code"], "unsupported_parameter", "{answer}");
+    assert_eq!(error["param"], "tools[0].type");
+    assert_eq!(
+        gw.mock
+            .state
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+
+    let served = gw.post("/v1/responses", &ask("resp-native")).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(header(&served, "x-gateway-provider"), "openai-r");
+    let sent = gw.mock.state.last_body_json().unwrap();
+    assert_eq!(sent["tools"], json!([{"type": "web_search"}]), "untouched");
+
+    // Under a name served both ways, only the Responses deployment qualifies.
+    let served = gw.post("/v1/responses", &ask("auto:fast")).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(header(&served, "x-gateway-provider"), "openai-r");
+}
+
+#[tokio::test]
+async fn a_failing_responses_provider_fails_over_to_a_translated_one() {
+    let gw = start_responses().await;
+    let body = json!({"model": "auto:strong", "input": "Say hello"});
+    let response = gw.post("/v1/responses", &body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-gateway-attempts"), "2");
+    assert_eq!(header(&response, "x-gateway-provider"), "mock");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["object"], "response", "{answer}");
+    assert_eq!(answer["output"][0]["content"][0]["text"], HELLO);
+
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    let response = gw.post("/v1/responses", &streamed).await;
+    assert_eq!(header(&response, "x-gateway-attempts"), "2");
+    let text = response.text().await.unwrap();
+    let events = typed_events(&text);
+    assert_eq!(events[0]["type"], "response.created", "{text}");
+    assert_eq!(
+        events.last().unwrap()["type"],
+        "response.completed",
+        "{text}"
+    );
+
+    let events = wait_for_events(&gw, 2).await;
+    assert!(events.iter().all(|e| e.attempts == 2
+        && e.ingress_format.as_deref() == Some("responses")
+        && e.upstream_format.as_deref() == Some("openai_chat")));
 }

@@ -332,8 +332,8 @@ impl IngressFormat {
     pub fn decode_for_passthrough(self, body: &[u8]) -> Option<ChatRequest> {
         match self {
             IngressFormat::Anthropic => anthropic::ingress::parse_for_passthrough(body),
-            // Read whole, but needing the provider's stored state.
-            IngressFormat::Responses => responses::request::parse(body).ok().map(|p| p.chat),
+            // Stored state, hosted tools, files: only a Responses provider reads them.
+            IngressFormat::Responses => responses::lenient::parse_for_passthrough(body),
             IngressFormat::OpenAiChat => None,
         }
     }

@@ -170,7 +170,22 @@ pub fn llm_events(data: &[u8]) -> Vec<StreamEvent> {
     events
 }
 
+/// What a passthrough reads: a body for routing only, and each line as a
+/// passed-through stream event.
+pub fn passthrough(data: &[u8]) -> usize {
+    let routed = usize::from(super::lenient::parse_for_passthrough(data).is_some());
+    let mut watcher = super::stream::Watcher::new();
+    for line in data.split(|&b| b == b'\n') {
+        watcher.observe(line);
+    }
+    routed + usize::from(watcher.done()) + usize::from(watcher.usage().is_some())
+}
+
 /// All of the above on one input.
 pub fn all(data: &[u8]) -> usize {
-    ingress_request(data) + upstream_response(data) + upstream_stream(data) + llm_values(data)
+    ingress_request(data)
+        + upstream_response(data)
+        + upstream_stream(data)
+        + llm_values(data)
+        + passthrough(data)
 }

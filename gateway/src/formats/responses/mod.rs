@@ -11,12 +11,14 @@
 //! The Responses API is stateful at OpenAI (`previous_response_id`,
 //! `store`); the gateway is not, so requests that need stored state are set
 //! aside by [`request::Parsed::require_stateless`] for the route to refuse or
-//! pass through to an upstream that keeps state.
+//! pass through to an upstream that keeps state; [`lenient`] reads, for such
+//! an upstream alone, what no translation can carry (hosted tools, files).
 
 pub mod egress;
 pub mod error;
 pub mod fuzz;
 mod items;
+pub mod lenient;
 pub mod request;
 pub mod response;
 pub mod stream;

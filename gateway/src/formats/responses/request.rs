@@ -1,5 +1,5 @@
 //! A Responses request (bytes) into a [`ChatRequest`]: the top-level settings
-//! here, input items in [`super::items`]. Checks what the real API checks
+//! here, input items in `super::items`. Checks what the real API checks
 //! (unknown parameters, value ranges, a tool output with no call), refuses
 //! clearly what no translation can carry (hosted tools, files), and sets aside,
 //! without refusing, what needs the provider's stored state: the route decides
@@ -37,6 +37,15 @@ impl Parsed {
 
 /// Reads and translates one `POST /v1/responses` body.
 pub fn parse(body: &[u8]) -> Result<Parsed, RequestError> {
+    // serde reads a struct from an array too, field by field in order.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(RequestError::Invalid {
+            message: "Invalid type for 'body': expected an object, but got an array instead."
+                .to_owned(),
+            param: Some("body".to_owned()),
+            code: Some("invalid_type"),
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let request: CreateResponse = serde_path_to_error::deserialize(&mut de).map_err(shape_error)?;
     de.end()

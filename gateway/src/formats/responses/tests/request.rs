@@ -581,3 +581,11 @@ fn the_fixture_requests_translate() {
     );
     assert!(tools.require_stateless().is_ok());
 }
+
+#[test]
+fn a_body_that_is_not_an_object_is_refused() {
+    for body in [&br#"["gpt-x", "hi"]"#[..], b"  [1]", b"\"hi\"", b"42"] {
+        let error = crate::formats::responses::request::parse(body).unwrap_err();
+        assert_eq!(error.status(), 400, "{error:?}");
+    }
+}
