@@ -8,7 +8,7 @@
 //! their token counts are read here ([`EgressFormat::passed_usage`],
 //! [`PassWatch`]).
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use bytes::{Bytes, BytesMut};
 use pricing::TokenUsage;
 
@@ -268,18 +268,6 @@ fn openai_error_message(body: &[u8]) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// OpenAI's error `type` for a provider's status.
-fn openai_error_type(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        401 => "authentication_error",
-        403 => "permission_error",
-        404 => "not_found_error",
-        429 => "rate_limit_error",
-        500..=599 => "server_error",
-        _ => "invalid_request_error",
-    }
-}
-
 impl IngressFormat {
     /// The label of the usage event's ingress format.
     pub fn label(self) -> &'static str {
@@ -372,31 +360,6 @@ impl IngressFormat {
             IngressFormat::Anthropic => StreamEncoder::Anthropic(Box::new(
                 anthropic::ingress::StreamEncoder::new(format!("msg_gw{created:x}"), ""),
             )),
-        }
-    }
-
-    /// A provider's error, as `message` and `status`, in this format's error
-    /// shape and with the status this format's clients expect.
-    pub fn upstream_error(self, status: StatusCode, message: &str) -> (StatusCode, Bytes) {
-        match self {
-            IngressFormat::Anthropic => {
-                let kind = anthropic::ErrorKind::from_status(status.as_u16());
-                (status, anthropic::error_body(kind, message, None))
-            }
-            IngressFormat::OpenAiChat | IngressFormat::Responses => {
-                let status = if status.as_u16() == 529 {
-                    StatusCode::SERVICE_UNAVAILABLE
-                } else {
-                    status
-                };
-                let body = serde_json::json!({"error": {
-                    "message": message,
-                    "type": openai_error_type(status),
-                    "param": null,
-                    "code": null,
-                }});
-                (status, Bytes::from(body.to_string()))
-            }
         }
     }
 }
@@ -666,6 +629,7 @@ mod tests {
 
     use super::*;
     use crate::llm::{FinishReason, Message, Part, ResponseFormat, Role};
+    use axum::http::StatusCode;
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = format!(

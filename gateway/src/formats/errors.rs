@@ -4,6 +4,7 @@
 //! format only spells it. A new ingress format adds its variant here and an
 //! `error` module of its own.
 
+use axum::http::StatusCode;
 use bytes::Bytes;
 
 use crate::error::GatewayError;
@@ -48,6 +49,37 @@ impl IngressFormat {
             }
         }
     }
+
+    /// A provider's error, as `message` and `status`, in this format's error
+    /// shape and with the status this format's clients expect (Anthropic's 529
+    /// is a 503 for OpenAI's SDKs).
+    pub fn upstream_error(self, status: StatusCode, message: &str) -> (StatusCode, Bytes) {
+        let openai_status = if status.as_u16() == 529 {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            status
+        };
+        match self {
+            IngressFormat::Anthropic => {
+                let kind = super::anthropic::ErrorKind::from_status(status.as_u16());
+                (status, super::anthropic::error_body(kind, message, None))
+            }
+            IngressFormat::OpenAiChat => (
+                openai_status,
+                super::openai_chat::error::upstream_body(openai_status.as_u16(), message),
+            ),
+            IngressFormat::Responses => {
+                let kind = super::openai_chat::error::type_for_status(openai_status.as_u16());
+                let object = super::responses::error::ErrorObject {
+                    message: message.to_owned(),
+                    kind: kind.to_owned(),
+                    param: None,
+                    code: None,
+                };
+                (openai_status, object.body())
+            }
+        }
+    }
 }
 
 /// Anthropic's error type for the status the gateway answers with.
@@ -58,6 +90,40 @@ fn anthropic_kind(error: &GatewayError) -> super::anthropic::ErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_provider_error_is_relayed_in_each_formats_own_shape() {
+        let overloaded = StatusCode::from_u16(529).unwrap();
+        let (status, body) = IngressFormat::OpenAiChat.upstream_error(overloaded, "busy");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            serde_json::json!({"error": {
+                "message": "busy", "type": "server_error", "param": null, "code": null
+            }})
+        );
+        // Responses clients get the Responses renderer's body, byte for byte.
+        let (status, body) = IngressFormat::Responses.upstream_error(overloaded, "busy");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let object = crate::formats::responses::error::ErrorObject::from_body(&body).unwrap();
+        assert_eq!(
+            (object.kind.as_str(), object.message.as_str()),
+            ("server_error", "busy")
+        );
+        assert_eq!(body, object.body());
+        let (status, body) =
+            IngressFormat::Responses.upstream_error(StatusCode::TOO_MANY_REQUESTS, "slow");
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        let object = crate::formats::responses::error::ErrorObject::from_body(&body).unwrap();
+        assert_eq!(object.kind, "rate_limit_error");
+        // Anthropic's clients know 529 as overloaded.
+        let (status, body) = IngressFormat::Anthropic.upstream_error(overloaded, "busy");
+        assert_eq!(status.as_u16(), 529);
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(value["type"], "error");
+        assert_eq!(value["error"]["type"], "overloaded_error");
+        assert_eq!(value["error"]["message"], "busy");
+    }
 
     #[test]
     fn each_format_writes_the_same_error_its_own_way() {
