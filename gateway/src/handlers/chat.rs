@@ -9,30 +9,22 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::Extension;
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::fields::{client_wants_usage, known_model, tag_user};
 use super::{labelled, read_body, route_counted};
-use crate::billing::Billing;
-use crate::clock;
 use crate::config::Endpoint;
 use crate::error::GatewayError;
 use crate::formats::IngressFormat;
 use crate::keys::ApiKey;
 use crate::metrics::UpstreamLabels;
 use crate::openai::request::{RawObject, Text};
-use crate::proxy::{self, Finish, Job};
+use crate::proxy::{self, Client, Finish, Job};
 use crate::routing::counting;
-use crate::routing::{requirements, Decision, Requirements, RouteReason, RoutingTable};
+use crate::routing::{requirements, Decision, Requirements};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::Outcome;
 use analytics::event::UserTagKey;
-
-#[derive(Deserialize)]
-struct StreamOptions {
-    #[serde(default)]
-    include_usage: Option<bool>,
-}
 
 pub async fn chat_completions(
     State(state): State<AppState>,
@@ -85,22 +77,10 @@ fn read_request<'a>(object: &RawObject<'a>) -> Result<ChatRequest<'a>, GatewayEr
     let stream = object
         .optional::<bool>("stream", "a boolean")?
         .unwrap_or(false);
-    let options = match object.get("stream_options").map(|raw| raw.get()) {
-        Some(raw) if raw.starts_with('{') => {
-            object.optional::<StreamOptions>("stream_options", "an object")?
-        }
-        None | Some("null") => None,
-        Some(_) => {
-            return Err(GatewayError::invalid(
-                "Invalid type for 'stream_options': expected an object.",
-                Some("stream_options"),
-            ))
-        }
-    };
     Ok(ChatRequest {
         model,
         stream,
-        client_wants_usage: options.and_then(|o| o.include_usage).unwrap_or(false),
+        client_wants_usage: client_wants_usage(object)?,
     })
 }
 
@@ -117,28 +97,23 @@ async fn handle(
         Ok(prepared) => prepared,
         Err(error) => return (Err(error), None),
     };
-    let job = Job {
-        state,
-        snapshot,
+    let client = Client {
         source: body,
         body: &object,
         ingress: IngressFormat::OpenAiChat,
         endpoint: Endpoint::Chat,
-        finish: if request.stream {
-            Finish::Stream {
-                client_wants_usage: request.client_wants_usage,
-            }
-        } else {
-            Finish::Buffered
-        },
         started,
-        requirements,
-        billing: billing_for(snapshot, &decision),
-        requested: snapshot.table.named(&request.model.0),
-        translated: std::sync::OnceLock::new(),
-        anthropic_beta: None,
-        echo: Default::default(),
     };
+    let finish = Finish::new(request.stream, request.client_wants_usage);
+    let job = Job::new(
+        state,
+        snapshot,
+        client,
+        finish,
+        requirements,
+        &decision,
+        &request.model.0,
+    );
     proxy::run(&job, &decision, outcome).await
 }
 
@@ -197,51 +172,6 @@ async fn prepare<'a>(
     )
     .await?;
     Ok((object, request, requirements, decision))
-}
-
-/// The request's model for its event if the gateway knows the name; a name it
-/// does not know is recorded as [`crate::usage_event::UNKNOWN_MODEL`], whatever
-/// the client wrote.
-pub(crate) fn known_model(table: &RoutingTable, object: &RawObject<'_>) -> Option<String> {
-    let model = object.optional::<Text>("model", "a string").ok()??;
-    table.knows(&model.0).then(|| model.0.into_owned())
-}
-
-/// The tag of the request's `user` field, if any: it may name a person, so only
-/// its keyed hash is kept.
-pub(crate) fn tag_user(user_tags: &UserTagKey, object: &RawObject<'_>) -> Option<String> {
-    let user = object.optional::<Text>("user", "a string").ok().flatten()?;
-    Some(user_tags.tag(&user.0))
-}
-
-/// The rates a request is priced against: the baseline a substitute is compared
-/// with (the requested model's cheapest deployment; for a virtual name, the
-/// configured `routing.baseline_model`, the only baseline that is not a price of
-/// the model asked for) and the shadow pick. Each attempt then sets the served
-/// rate (`Billing::serving`).
-pub fn billing_for(snapshot: &Snapshot, decision: &Decision) -> Billing {
-    let table = &snapshot.table;
-    let baseline = match (decision.baseline, decision.reason) {
-        (Some(index), _) => table.get(index).rate.clone(),
-        (None, RouteReason::Virtual) => {
-            snapshot.routing.baseline_model.as_deref().and_then(|name| {
-                table
-                    .named(name)
-                    .iter()
-                    .filter_map(|&i| table.get(i).rate.clone())
-                    .filter_map(|rate| Some((rate.current_input()?, rate)))
-                    .min_by_key(|(input, _)| *input)
-                    .map(|(_, rate)| rate)
-            })
-        }
-        (None, _) => None,
-    };
-    Billing {
-        day: Some(clock::today()),
-        served: None,
-        baseline,
-        shadow: decision.shadow.and_then(|i| table.get(i).rate.clone()),
-    }
 }
 
 #[cfg(test)]

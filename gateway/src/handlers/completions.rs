@@ -16,10 +16,9 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::Extension;
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::chat::{billing_for, known_model, tag_user};
+use super::fields::{client_wants_usage, known_model, tag_user};
 use super::{labelled, read_body, route_error};
 use crate::clock;
 use crate::config::Endpoint;
@@ -27,7 +26,7 @@ use crate::error::GatewayError;
 use crate::formats::IngressFormat;
 use crate::keys::ApiKey;
 use crate::openai::request::{RawObject, Text};
-use crate::proxy::{self, Finish, Job};
+use crate::proxy::{self, Client, Finish, Job};
 use crate::routing::{decide, Decision, Requirements};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::Outcome;
@@ -59,28 +58,23 @@ pub async fn completions(
         Err(error) => return labelled(Err(error), None, outcome),
     };
     outcome.stream = legacy.stream;
-    let job = Job {
-        state: &state,
-        snapshot: &snapshot,
+    let client = Client {
         source: &body,
         body: &object,
         ingress: IngressFormat::OpenAiChat,
         endpoint: Endpoint::Completions,
-        finish: if legacy.stream {
-            Finish::Stream {
-                client_wants_usage: legacy.client_wants_usage,
-            }
-        } else {
-            Finish::Buffered
-        },
         started,
-        requirements,
-        billing: billing_for(&snapshot, &decision),
-        requested: snapshot.table.named(&legacy.model),
-        translated: std::sync::OnceLock::new(),
-        anthropic_beta: None,
-        echo: Default::default(),
     };
+    let finish = Finish::new(legacy.stream, legacy.client_wants_usage);
+    let job = Job::new(
+        &state,
+        &snapshot,
+        client,
+        finish,
+        requirements,
+        &decision,
+        &legacy.model,
+    );
     let (result, labels) = proxy::run(&job, &decision, &mut outcome).await;
     labelled(result, labels, outcome)
 }
@@ -92,12 +86,6 @@ struct Legacy {
     model: String,
     stream: bool,
     client_wants_usage: bool,
-}
-
-#[derive(Deserialize)]
-struct StreamOptions {
-    #[serde(default)]
-    include_usage: Option<bool>,
 }
 
 fn read(object: &RawObject<'_>) -> Result<(Legacy, Requirements), GatewayError> {
@@ -119,22 +107,10 @@ fn read(object: &RawObject<'_>) -> Result<(Legacy, Requirements), GatewayError> 
         .optional::<bool>("stream", "a boolean")?
         .unwrap_or(false);
     let max_tokens = object.optional::<u64>("max_tokens", "an integer")?;
-    let options = match object.get("stream_options").map(RawValue::get) {
-        None | Some("null") => None,
-        Some(raw) if raw.starts_with('{') => {
-            object.optional::<StreamOptions>("stream_options", "an object")?
-        }
-        Some(_) => {
-            return Err(GatewayError::invalid(
-                "Invalid type for 'stream_options': expected an object.",
-                Some("stream_options"),
-            ))
-        }
-    };
     let legacy = Legacy {
         model: model.0.into_owned(),
         stream,
-        client_wants_usage: options.and_then(|o| o.include_usage).unwrap_or(false),
+        client_wants_usage: client_wants_usage(object)?,
     };
     Ok((
         legacy,

@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::Extension;
 use serde_json::value::RawValue;
 
-use super::chat::{billing_for, known_model, tag_user};
+use super::fields::{known_model, tag_user};
 use super::{labelled, read_body, route_error};
 use crate::clock;
 use crate::config::Endpoint;
@@ -16,7 +16,7 @@ use crate::error::GatewayError;
 use crate::formats::IngressFormat;
 use crate::keys::ApiKey;
 use crate::openai::request::{RawObject, Text};
-use crate::proxy::{self, Finish, Job};
+use crate::proxy::{self, Client, Finish, Job};
 use crate::routing::{decide, Requirements};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::Outcome;
@@ -48,22 +48,22 @@ pub async fn embeddings(
         Ok(routed) => routed,
         Err(error) => return labelled(Err(error), None, outcome),
     };
-    let job = Job {
-        state: &state,
-        snapshot: &snapshot,
+    let client = Client {
         source: &body,
         body: &object,
         ingress: IngressFormat::OpenAiChat,
         endpoint: Endpoint::Embeddings,
-        finish: Finish::Buffered,
         started,
-        requirements,
-        billing: billing_for(&snapshot, &decision),
-        requested: snapshot.table.named(&model),
-        translated: std::sync::OnceLock::new(),
-        anthropic_beta: None,
-        echo: Default::default(),
     };
+    let job = Job::new(
+        &state,
+        &snapshot,
+        client,
+        Finish::Buffered,
+        requirements,
+        &decision,
+        &model,
+    );
     let (result, labels) = proxy::run(&job, &decision, &mut outcome).await;
     labelled(result, labels, outcome)
 }

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod completions;
 pub mod dashboard;
 pub mod embeddings;
+pub mod fields;
 pub mod messages;
 pub mod models;
 pub mod ops;

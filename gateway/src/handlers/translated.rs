@@ -21,7 +21,6 @@ use axum::response::Response;
 use axum::Extension;
 use bytes::Bytes;
 
-use super::chat::billing_for;
 use super::{count_in_budget, labelled_as, read_body, route_counted};
 use crate::config::Endpoint;
 use crate::error::GatewayError;
@@ -32,7 +31,7 @@ use crate::llm::ChatRequest;
 use crate::metrics::UpstreamLabels;
 use crate::openai::request::RawObject;
 use crate::providers::Adapter;
-use crate::proxy::{self, Finish, Job};
+use crate::proxy::{self, Client, Finish, Job};
 use crate::routing::{counting, prompt};
 use crate::state::{AppState, Snapshot};
 use crate::usage_event::Outcome;
@@ -148,41 +147,34 @@ pub async fn serve(
         }
         None => false,
     };
-    let finish = if request.stream {
-        // A translated stream always carries the provider's usage; an OpenAI
-        // client's include_usage does not apply to these formats.
-        Finish::Stream {
-            client_wants_usage: false,
-        }
-    } else {
-        Finish::Buffered
-    };
-    let requested = table.named(&request.model);
-    let job = Job {
-        state,
-        snapshot,
+    // A translated stream always carries the provider's usage; an OpenAI
+    // client's include_usage does not apply to these formats.
+    let finish = Finish::new(request.stream, false);
+    let client = Client {
         source: incoming.body,
         body: &object,
         ingress: format,
         endpoint: Endpoint::Chat,
-        finish,
         started: incoming.started,
-        requirements,
-        billing: billing_for(snapshot, &decision),
-        requested,
-        // A passthrough-only reading is not the whole request: no provider
-        // is asked in another format (none is left to be).
-        translated: if refused {
-            OnceLock::new()
-        } else {
-            OnceLock::from(request)
-        },
-        echo,
-        anthropic_beta: match format {
-            IngressFormat::Anthropic => incoming.headers.get("anthropic-beta").cloned(),
-            IngressFormat::OpenAiChat | IngressFormat::Responses => None,
-        },
     };
+    let mut job = Job::new(
+        state,
+        snapshot,
+        client,
+        finish,
+        requirements,
+        &decision,
+        &request.model,
+    );
+    job.echo = echo;
+    if let IngressFormat::Anthropic = format {
+        job.anthropic_beta = incoming.headers.get("anthropic-beta").cloned();
+    }
+    // A passthrough-only reading is not the whole request: no provider is
+    // asked in another format (none is left to be).
+    if !refused {
+        job.translated = OnceLock::from(request);
+    }
     proxy::run(&job, &decision, outcome).await
 }
 

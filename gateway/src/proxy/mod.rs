@@ -14,6 +14,7 @@
 //! ([`crate::formats::codec`]).
 
 mod attempt;
+mod rates;
 mod relay;
 mod transcode;
 mod upstream;
@@ -23,6 +24,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 pub use attempt::run;
+pub use rates::billing_for;
 
 use axum::http::HeaderValue;
 
@@ -33,7 +35,7 @@ use crate::formats::codec::Echo;
 use crate::formats::IngressFormat;
 use crate::llm::ChatRequest;
 use crate::openai::request::RawObject;
-use crate::routing::Requirements;
+use crate::routing::{Decision, Requirements};
 use crate::state::{AppState, Snapshot};
 
 /// How a successful answer is relayed.
@@ -41,6 +43,28 @@ use crate::state::{AppState, Snapshot};
 pub enum Finish {
     Buffered,
     Stream { client_wants_usage: bool },
+}
+
+impl Finish {
+    /// A stream when the client asked for one, else a whole answer.
+    pub fn new(stream: bool, client_wants_usage: bool) -> Finish {
+        if stream {
+            Finish::Stream { client_wants_usage }
+        } else {
+            Finish::Buffered
+        }
+    }
+}
+
+/// The client's side of a request, as its handler read it.
+pub struct Client<'a, 'b> {
+    /// The body as sent, and parsed into fields.
+    pub source: &'a [u8],
+    pub body: &'a RawObject<'b>,
+    /// The format the client speaks.
+    pub ingress: IngressFormat,
+    pub endpoint: Endpoint,
+    pub started: Instant,
 }
 
 /// Everything one request's attempts share.
@@ -71,7 +95,38 @@ pub struct Job<'a, 'b> {
     pub anthropic_beta: Option<HeaderValue>,
 }
 
-impl Job<'_, '_> {
+impl<'a, 'b> Job<'a, 'b> {
+    /// The job of a request for `model` routed by `decision`: its billing rates
+    /// and the requested model's deployments come from the snapshot, here
+    /// rather than in each handler. Nothing to translate, echo or pass on yet;
+    /// a translated format sets those fields itself.
+    pub fn new(
+        state: &'a AppState,
+        snapshot: &'a Arc<Snapshot>,
+        client: Client<'a, 'b>,
+        finish: Finish,
+        requirements: Requirements,
+        decision: &Decision,
+        model: &str,
+    ) -> Self {
+        Job {
+            state,
+            snapshot,
+            source: client.source,
+            body: client.body,
+            ingress: client.ingress,
+            endpoint: client.endpoint,
+            finish,
+            started: client.started,
+            requirements,
+            billing: billing_for(snapshot, decision),
+            requested: snapshot.table.named(model),
+            translated: OnceLock::new(),
+            echo: Echo::default(),
+            anthropic_beta: None,
+        }
+    }
+
     /// The request in the gateway's terms, read once.
     fn translated(&self) -> Result<&ChatRequest, GatewayError> {
         if let Some(request) = self.translated.get() {
