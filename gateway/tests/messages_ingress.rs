@@ -514,19 +514,34 @@ async fn upstream_errors_keep_their_status_in_anthropic_shape() {
             }
         }
     }
-    // Overloaded mid-stream: Anthropic's `error` event ends it.
-    for upstream in [Upstream::Anthropic] {
-        let s = setup(upstream).await;
-        s.mock.state.set_behaviour("stream_error=2");
-        let response = s.messages(&hello(true)).await;
-        assert_eq!(response.status(), 200);
-        let text = response.text().await.unwrap();
-        let events = events(&text);
-        let (name, last) = events.last().unwrap();
-        assert_eq!(name, "error", "{text}");
-        anthropic_error(last);
-        assert!(!text.contains("message_stop"), "{text}");
-    }
+    // Overloaded mid-stream: Anthropic's `error` event ends it, and passes
+    // through as the provider sent it (the SDKs raise OverloadedError from
+    // its type), while the usage event records a failed stream.
+    let s = setup(Upstream::Anthropic).await;
+    s.mock.state.set_behaviour("stream_error=2");
+    let response = s.messages(&hello(true)).await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let events = events(&text);
+    let (name, last) = events.last().unwrap();
+    assert_eq!(name, "error", "{text}");
+    assert_eq!(anthropic_error(last)["type"], "overloaded_error", "{text}");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|(name, _)| name == "content_block_delta")
+            .count(),
+        2,
+        "{text}"
+    );
+    assert!(!text.contains("message_stop"), "{text}");
+    let usage = settled_events(&s, 1).await;
+    assert_eq!(usage.len(), 1, "{usage:?}");
+    assert_eq!(
+        usage[0].error_kind.as_deref(),
+        Some("stream_provider_error"),
+        "{usage:?}"
+    );
 }
 
 #[tokio::test]

@@ -671,10 +671,6 @@ async fn stateful_requests_go_only_where_state_is_kept() {
             "previous_response_id",
         ),
         (
-            json!({"model": "resp-chat", "input": "hi", "store": true}),
-            "store",
-        ),
-        (
             json!({"model": "resp-chat", "input": "hi", "background": true}),
             "background",
         ),
@@ -721,11 +717,27 @@ async fn stateful_requests_go_only_where_state_is_kept() {
     let stateful = gw
         .post(
             "/v1/responses",
-            &json!({"model": "auto:fast", "input": "hi", "store": true}),
+            &json!({"model": "auto:fast", "input": "hi", "background": true}),
         )
         .await;
     assert_eq!(stateful.status(), 200);
     assert_eq!(header(&stateful, "x-gateway-provider"), "openai-r");
+
+    // `store: true` alone needs no state later: a translated route serves it
+    // (the cheaper chat deployment of auto:fast too) and stores nothing.
+    for model in ["resp-chat", "auto:fast"] {
+        let stored = gw
+            .post(
+                "/v1/responses",
+                &json!({"model": model, "input": "hi", "store": true}),
+            )
+            .await;
+        assert_eq!(stored.status(), 200, "{model}");
+        assert_eq!(header(&stored, "x-gateway-provider"), "mock", "{model}");
+        let answer: Value = stored.json().await.unwrap();
+        assert_eq!(answer["status"], "completed", "{answer}");
+        assert_eq!(answer["store"], false, "{answer}");
+    }
 
     // Nothing is stored here to read back.
     for method in [reqwest::Method::GET, reqwest::Method::DELETE] {

@@ -532,7 +532,9 @@ pub struct Passed {
     pub last: bool,
 }
 
-/// The provider's stream broke (an error event, or not its format at all).
+/// The provider's stream broke: not its format at all, or (read by a full
+/// decoder) an error event. Anthropic and Responses error events pass on as
+/// sent instead ([`PassWatch::failed`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Broken;
 
@@ -607,6 +609,16 @@ impl PassWatch {
             PassWatch::Anthropic(watch) => watch.is_done(),
             PassWatch::Responses(watch) => watch.done(),
             PassWatch::Decoded { decoder, .. } => decoder.done(),
+        }
+    }
+
+    /// Whether the provider ended the stream with its own error event (passed
+    /// on as sent): the stream is over, but failed.
+    pub fn failed(&self) -> bool {
+        match self {
+            PassWatch::Anthropic(watch) => watch.failed(),
+            PassWatch::Responses(watch) => watch.failed(),
+            PassWatch::OpenAiChat(_) | PassWatch::Decoded { .. } => false,
         }
     }
 

@@ -6,7 +6,7 @@
 //!   the provider's format for any other (chat completions, Anthropic,
 //!   Gemini); answers, typed stream events and errors in the Responses shapes.
 //!   The gateway keeps no state: a request that needs the provider's stored
-//!   state (`previous_response_id`, `store: true`, `conversation`,
+//!   state (`previous_response_id`, `conversation`,
 //!   `background`, stored prompts) is served only by `responses_api`
 //!   providers, and refused with a 400 (`unsupported_stateful_request`) when
 //!   the routed model has none.

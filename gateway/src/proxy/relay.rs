@@ -36,6 +36,9 @@ use crate::usage_event::{Outcome, StreamEnd, StreamReport};
 /// proxies and clients do not time the connection out.
 const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
+/// The usage-event and metric label of a passed-through stream that the
+/// provider ended with its own error event.
+const PROVIDER_ERROR_EVENT: &str = "stream_provider_error";
 
 enum Pull {
     Chunk(Bytes),
@@ -143,6 +146,19 @@ impl Relay {
                 self.ready.push_back(body);
             }
             if let Some(closing) = out.closing {
+                if self.transcoder.provider_failed() && self.data_events <= 1 {
+                    // An error event first of all: nothing was sent, so this
+                    // is a failed attempt another candidate may take over.
+                    return Err(Interruption::Cut);
+                }
+                if self.transcoder.provider_failed() {
+                    // The provider's error event ends the stream as it sent
+                    // it; the stream is still recorded as failed.
+                    self.report.error_kind = Some(PROVIDER_ERROR_EVENT);
+                    self.state
+                        .metrics
+                        .record_upstream_error(&self.labels.provider, PROVIDER_ERROR_EVENT);
+                }
                 let comment = self.bill().sse_comment();
                 self.ready.push_back(comment);
                 self.ready.push_back(closing);

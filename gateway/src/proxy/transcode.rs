@@ -100,6 +100,15 @@ impl Transcoder {
         }
     }
 
+    /// Whether a passed-through stream ended with the provider's own error
+    /// event (the client got it as sent).
+    pub fn provider_failed(&self) -> bool {
+        match self {
+            Transcoder::Same(watch) => watch.failed(),
+            Transcoder::Translate(_) => false,
+        }
+    }
+
     /// Whether the provider's stream reached its proper end.
     pub fn done(&self) -> bool {
         match self {
@@ -243,11 +252,17 @@ mod tests {
             ),
             (12, 7, 3)
         );
+        // The provider's error event closes the stream as it was sent.
+        let error: &[u8] = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"o\"}}\n\n";
+        let mut failed = Transcoder::Same(EgressFormat::Anthropic.pass_watch(false));
+        assert!(!failed.provider_failed());
+        let out = failed.on_event(Bytes::from_static(error)).unwrap();
+        assert_eq!(out.body, None);
+        assert_eq!(out.closing.as_deref(), Some(error));
+        assert!(failed.done() && failed.provider_failed());
         let mut broken = Transcoder::Same(EgressFormat::Anthropic.pass_watch(false));
-        let error = broken.on_event(Bytes::from_static(
-            b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"o\"}}\n\n",
-        ));
-        assert_eq!(error.unwrap_err(), Unreadable);
+        let garbage = broken.on_event(Bytes::from_static(b"data: {\"choices\":[]}\n\n"));
+        assert_eq!(garbage.unwrap_err(), Unreadable);
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub fn body_usage(body: &[u8]) -> Option<TokenUsage> {
     body.usage.as_ref().map(usage::from_wire)
 }
 
-/// The provider sent an `error` event, or one that is not an Anthropic event.
+/// The provider sent an event that is not an Anthropic event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Broken;
 
@@ -47,6 +47,7 @@ pub struct Broken;
 pub struct StreamWatch {
     usage: Option<UsageWire>,
     done: bool,
+    failed: bool,
 }
 
 /// Deltas are most of a stream and carry no counts: they are let by unparsed
@@ -75,7 +76,13 @@ impl StreamWatch {
                 }
             }
             "message_stop" => self.done = true,
-            "error" => return Err(Broken),
+            // The provider's own end of a failed stream (`overloaded_error`
+            // and the like): it reaches the client as sent, since the SDKs
+            // raise their error class from its type.
+            "error" => {
+                self.done = true;
+                self.failed = true;
+            }
             _ => {}
         }
         Ok(())
@@ -86,9 +93,14 @@ impl StreamWatch {
         self.usage.as_ref().map(usage::from_wire)
     }
 
-    /// Whether `message_stop` arrived.
+    /// Whether `message_stop` or an `error` event arrived.
     pub fn is_done(&self) -> bool {
         self.done
+    }
+
+    /// Whether the stream ended with the provider's `error` event.
+    pub fn failed(&self) -> bool {
+        self.failed
     }
 }
 
@@ -137,14 +149,17 @@ mod tests {
     }
 
     #[test]
-    fn errors_and_garbage_break_the_stream() {
+    fn an_error_event_ends_the_stream_as_failed_and_garbage_breaks_it() {
         let mut watch = StreamWatch::default();
+        assert!(!watch.failed());
         assert_eq!(
             watch.on_data(
                 br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
             ),
-            Err(Broken)
+            Ok(())
         );
+        assert!(watch.is_done() && watch.failed());
+        let mut watch = StreamWatch::default();
         assert_eq!(watch.on_data(b"{\"choices\":[]}"), Err(Broken));
         assert_eq!(watch.on_data(b"[DONE]"), Err(Broken));
         assert!(watch.usage().is_none());

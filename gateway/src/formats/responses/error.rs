@@ -29,7 +29,7 @@ pub enum RequestError {
     #[error("{message}")]
     Unsupported { message: String, param: String },
     /// Needs state kept by the provider (`previous_response_id`,
-    /// `conversation`, `store: true`, `background`, stored prompts or item
+    /// `conversation`, `background`, stored prompts or item
     /// references). A route whose upstream speaks the Responses API itself may
     /// pass the request through instead of answering 400.
     #[error("{message}")]

@@ -217,7 +217,7 @@ fn stateful(request: &CreateResponse) -> Option<RequestError> {
     let needs = |param: &str, what: &str| {
         RequestError::NeedsState {
         message: format!(
-            "'{param}' needs {what}, which this gateway does not keep for this model: send the whole conversation in 'input' with 'store': false instead."
+            "'{param}' needs {what}, which this gateway does not keep for this model: send the whole conversation in 'input' instead."
         ),
         param: param.to_owned(),
     }
@@ -231,9 +231,9 @@ fn stateful(request: &CreateResponse) -> Option<RequestError> {
     if request.prompt.is_some() {
         return Some(needs("prompt", "a stored prompt template"));
     }
-    if request.store == Some(true) {
-        return Some(needs("store", "storing the response"));
-    }
+    // `store: true` alone needs nothing later: a translated answer is simply
+    // not stored (its Response says `store: false`); only reading it back
+    // (`previous_response_id`, retrieval by id) would need state.
     if request.background == Some(true) {
         return Some(needs("background", "storing the response to poll it later"));
     }

@@ -324,7 +324,8 @@ pub(crate) fn envelope(
         })),
         safety_identifier: settings.safety_identifier.clone(),
         service_tier: Some("default".to_owned()),
-        store: Some(settings.store.unwrap_or(false)),
+        // A translated answer is never stored, whatever the request asked.
+        store: Some(false),
         temperature: Some(settings.temperature.unwrap_or(1.0)),
         text: Some(to_value(
             settings

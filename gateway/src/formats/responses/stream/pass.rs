@@ -23,6 +23,7 @@ use super::frame;
 pub struct Watcher {
     usage: Option<TokenUsage>,
     done: bool,
+    failed: bool,
     next_sequence: u64,
 }
 
@@ -64,13 +65,17 @@ impl Watcher {
         match peek.kind.as_ref() {
             "response.completed" | "response.incomplete" | "response.failed" => {
                 self.done = true;
+                self.failed = peek.kind == "response.failed";
                 if let Ok(last) = serde_json::from_slice::<Final>(data) {
                     if let Some(usage) = last.response.usage {
                         self.usage = Some(token_usage(&usage));
                     }
                 }
             }
-            "error" => self.done = true,
+            "error" => {
+                self.done = true;
+                self.failed = true;
+            }
             _ => {}
         }
     }
@@ -83,6 +88,12 @@ impl Watcher {
     /// Whether the provider's stream reached one of its ends.
     pub fn done(&self) -> bool {
         self.done
+    }
+
+    /// Whether the provider ended the stream with its own failure
+    /// (`response.failed` or `error`), which the client got as sent.
+    pub fn failed(&self) -> bool {
+        self.failed
     }
 
     /// The `error` event that ends a stream the provider cut, numbered after
@@ -123,14 +134,25 @@ mod tests {
 
     #[test]
     fn a_failure_or_an_error_event_ends_it_too() {
-        for end in [
-            r#"{"type":"response.failed","sequence_number":2,"response":{"status":"failed","error":{"code":"server_error","message":"x"}}}"#,
-            r#"{"type":"response.incomplete","sequence_number":2,"response":{"status":"incomplete"}}"#,
-            r#"{"type":"error","sequence_number":2,"code":"server_error","message":"x","param":null}"#,
+        for (end, failed) in [
+            (
+                r#"{"type":"response.failed","sequence_number":2,"response":{"status":"failed","error":{"code":"server_error","message":"x"}}}"#,
+                true,
+            ),
+            (
+                r#"{"type":"response.incomplete","sequence_number":2,"response":{"status":"incomplete"}}"#,
+                false,
+            ),
+            (
+                r#"{"type":"error","sequence_number":2,"code":"server_error","message":"x","param":null}"#,
+                true,
+            ),
         ] {
             let mut watcher = Watcher::new();
+            assert!(!watcher.failed());
             watcher.observe(end.as_bytes());
             assert!(watcher.done(), "{end}");
+            assert_eq!(watcher.failed(), failed, "{end}");
             assert_eq!(watcher.usage(), None, "{end}");
         }
     }

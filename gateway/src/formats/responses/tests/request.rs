@@ -461,7 +461,6 @@ fn stateful_requests_are_set_aside_for_the_route() {
             "previous_response_id",
         ),
         (json!({"conversation": "conv_1"}), "conversation"),
-        (json!({"store": true}), "store"),
         (json!({"background": true}), "background"),
         (json!({"prompt": {"id": "pmpt_1"}}), "prompt"),
         (
@@ -497,6 +496,8 @@ fn stateful_requests_are_set_aside_for_the_route() {
         json!({}),
         json!({"store": false}),
         json!({"store": null}),
+        // Nothing is stored, and nothing later needs it.
+        json!({"store": true}),
         json!({"background": false}),
     ] {
         assert!(parsed_ok(base(extra.clone())), "{extra}");
