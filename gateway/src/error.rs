@@ -2,7 +2,7 @@
 //! error's HTTP status, type and code, metric label and headers.
 //!
 //! How an error is written is the client's format's business
-//! ([`crate::formats::IngressFormat`]): OpenAI's
+//! (`crate::formats`, which depends on this module, never the reverse): OpenAI's
 //! `{"error": {"message", "type", "param", "code"}}` for OpenAI clients, so SDKs
 //! raise their usual exception types. The `type` and `code` here are OpenAI's
 //! names, which other formats map from. Errors from a provider are passed
@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use crate::formats::IngressFormat;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -356,11 +355,6 @@ impl GatewayError {
         }
     }
 
-    /// The OpenAI-shaped JSON body for this error, as OpenAI clients get it.
-    pub fn body(&self) -> Bytes {
-        crate::formats::openai_chat::error::body(self)
-    }
-
     /// The request field at fault, if one is.
     pub fn param(&self) -> Option<&str> {
         match self {
@@ -377,17 +371,12 @@ impl GatewayError {
     }
 }
 
-/// OpenAI's shape: what every route but the other formats' own answers with.
-impl IntoResponse for GatewayError {
-    fn into_response(self) -> Response {
-        self.render(IngressFormat::OpenAiChat)
-    }
-}
-
 impl GatewayError {
-    /// The answer to a client that speaks `format`: the status and headers
-    /// decided here, the body written by the format.
-    pub fn render(self, format: IngressFormat) -> Response {
+    /// The answer to a client, its status and headers decided here and its
+    /// body (unless a provider's own answer is relayed) written by `write_body`, the
+    /// client's format's renderer (`crate::formats`, which calls this: the
+    /// error does not know the formats).
+    pub fn respond(self, write_body: impl FnOnce(&GatewayError) -> Bytes) -> Response {
         let status = self.status();
         let kind = self.kind();
         let origin = match self {
@@ -401,7 +390,7 @@ impl GatewayError {
                 response
             }
             ref other => {
-                let mut response = (status, format.error_body(other)).into_response();
+                let mut response = (status, write_body(other)).into_response();
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
@@ -447,55 +436,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_gateway_error_has_the_openai_shape() {
-        let errors = [
-            GatewayError::InvalidJson("x".into()),
-            GatewayError::invalid("bad", Some("messages")),
-            GatewayError::MissingKey,
-            GatewayError::InvalidKey,
-            GatewayError::ModelNotFound("m".into()),
-            GatewayError::PayloadTooLarge { limit: 1 },
-            GatewayError::RateLimited {
-                retry_after: Duration::from_millis(1500),
-            },
-            GatewayError::UpstreamTimeout {
-                provider: "p".into(),
-                phase: "first byte",
-            },
-        ];
-        for error in errors {
-            let body = IngressFormat::OpenAiChat.error_body(&error);
-            let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            let detail = &value["error"];
-            assert!(detail["message"].is_string(), "{value}");
-            assert!(detail["type"].is_string(), "{value}");
-            assert!(detail.get("param").is_some() && detail.get("code").is_some());
-        }
-    }
-
-    #[test]
-    fn a_safety_block_is_the_client_s_to_change_and_not_retried() {
-        let blocked = GatewayError::ContentBlocked {
-            provider: "gemini".into(),
-            reason: "SAFETY".into(),
-        };
-        assert_eq!(blocked.status(), StatusCode::BAD_REQUEST);
-        assert!(!blocked.is_retryable() && !blocked.is_upstream());
-        let body: serde_json::Value =
-            serde_json::from_slice(&IngressFormat::OpenAiChat.error_body(&blocked)).unwrap();
-        assert_eq!(body["error"]["code"], "content_filter");
-        assert_eq!(body["error"]["type"], "invalid_request_error");
-        assert_eq!(body["error"]["param"], "messages");
-        assert!(body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("SAFETY"));
-        let body: serde_json::Value =
-            serde_json::from_slice(&IngressFormat::Anthropic.error_body(&blocked)).unwrap();
-        assert_eq!(body["error"]["type"], "invalid_request_error");
-    }
-
-    #[test]
     fn statuses_match_openai() {
         assert_eq!(GatewayError::InvalidKey.status(), 401);
         assert_eq!(GatewayError::ModelNotFound("m".into()).status(), 404);
@@ -504,7 +444,7 @@ mod tests {
             retry_after: Duration::from_millis(1),
         };
         assert_eq!(limited.status(), 429);
-        let response = limited.into_response();
+        let response = limited.respond(|_| Bytes::new());
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -13,6 +13,8 @@ pub mod error;
 pub mod events;
 pub mod formats;
 pub mod handlers;
+#[cfg(test)]
+mod import_graph;
 pub mod key_hash;
 pub mod keys;
 pub mod llm;

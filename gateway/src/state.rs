@@ -20,8 +20,8 @@ use crate::providers::Provider;
 use crate::routing::budget::RetryBudget;
 use crate::routing::counting::{CountPool, PoolSize};
 use crate::routing::health::LiveHealth;
-use crate::routing::policy::virtual_model;
 use crate::routing::table::TableError;
+use crate::routing::virtual_models::virtual_model;
 use crate::routing::RoutingTable;
 use crate::secret::Secret;
 

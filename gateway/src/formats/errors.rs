@@ -5,6 +5,7 @@
 //! `error` module of its own.
 
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use crate::error::GatewayError;
@@ -82,6 +83,26 @@ impl IngressFormat {
     }
 }
 
+impl GatewayError {
+    /// The OpenAI-shaped JSON body for this error, as OpenAI clients get it.
+    pub fn body(&self) -> Bytes {
+        super::openai_chat::error::body(self)
+    }
+
+    /// The answer to a client that speaks `format`: status and headers as
+    /// `crate::error` decides them, the body in `format`'s shape.
+    pub fn render(self, format: IngressFormat) -> Response {
+        self.respond(|error| format.error_body(error))
+    }
+}
+
+/// OpenAI's shape: what every route but the other formats' own answers with.
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        self.render(IngressFormat::OpenAiChat)
+    }
+}
+
 /// Anthropic's error type for the status the gateway answers with.
 fn anthropic_kind(error: &GatewayError) -> super::anthropic::ErrorKind {
     super::anthropic::ErrorKind::from_status(error.status().as_u16())
@@ -90,6 +111,55 @@ fn anthropic_kind(error: &GatewayError) -> super::anthropic::ErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_gateway_error_has_the_openai_shape() {
+        let errors = [
+            GatewayError::InvalidJson("x".into()),
+            GatewayError::invalid("bad", Some("messages")),
+            GatewayError::MissingKey,
+            GatewayError::InvalidKey,
+            GatewayError::ModelNotFound("m".into()),
+            GatewayError::PayloadTooLarge { limit: 1 },
+            GatewayError::RateLimited {
+                retry_after: std::time::Duration::from_millis(1500),
+            },
+            GatewayError::UpstreamTimeout {
+                provider: "p".into(),
+                phase: "first byte",
+            },
+        ];
+        for error in errors {
+            let body = IngressFormat::OpenAiChat.error_body(&error);
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let detail = &value["error"];
+            assert!(detail["message"].is_string(), "{value}");
+            assert!(detail["type"].is_string(), "{value}");
+            assert!(detail.get("param").is_some() && detail.get("code").is_some());
+        }
+    }
+
+    #[test]
+    fn a_safety_block_is_the_client_s_to_change_and_not_retried() {
+        let blocked = GatewayError::ContentBlocked {
+            provider: "gemini".into(),
+            reason: "SAFETY".into(),
+        };
+        assert_eq!(blocked.status(), StatusCode::BAD_REQUEST);
+        assert!(!blocked.is_retryable() && !blocked.is_upstream());
+        let body: serde_json::Value =
+            serde_json::from_slice(&IngressFormat::OpenAiChat.error_body(&blocked)).unwrap();
+        assert_eq!(body["error"]["code"], "content_filter");
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+        assert_eq!(body["error"]["param"], "messages");
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SAFETY"));
+        let body: serde_json::Value =
+            serde_json::from_slice(&IngressFormat::Anthropic.error_body(&blocked)).unwrap();
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+    }
 
     #[test]
     fn a_provider_error_is_relayed_in_each_formats_own_shape() {

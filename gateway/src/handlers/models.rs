@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
-use crate::routing::policy::VIRTUAL_MODELS;
+use crate::routing::virtual_models::VIRTUAL_MODELS;
 use crate::state::{AppState, Snapshot};
 
 #[derive(Serialize)]

@@ -11,9 +11,9 @@
 use pricing::{Capabilities, Cost, Date, Rate};
 
 use super::health::Health;
-use super::policy::virtual_model;
 use super::requirements::Requirements;
 use super::table::{Deployment, RoutingTable};
+use super::virtual_models::virtual_model;
 use crate::config::Endpoint;
 use crate::config::{Mode, Policy};
 

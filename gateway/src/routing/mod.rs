@@ -16,6 +16,7 @@ pub mod policy;
 pub mod prompt;
 pub mod requirements;
 pub mod table;
+pub mod virtual_models;
 
 pub use crate::config::{Mode, Policy};
 pub use decide::{decide, Decision, RouteError, RouteReason};

@@ -1,24 +1,9 @@
-//! What routing makes of a caller's policy: the virtual model names and whether
-//! a deployment is within reach. The policy type itself is configuration
+//! What routing makes of a caller's policy: whether a deployment is within
+//! reach. The policy type itself is configuration
 //! ([`crate::config::Policy`]), so configuration does not depend on routing.
 
 use crate::config::Policy;
 use crate::routing::table::Deployment;
-
-/// Virtual model names a client may send instead of a model id, with the lowest
-/// tier each accepts and whether observed latency outranks price.
-pub const VIRTUAL_MODELS: [(&str, u8, bool); 3] = [
-    ("auto", 3, false),
-    ("auto:fast", 1, true),
-    ("auto:strong", 4, false),
-];
-
-pub fn virtual_model(name: &str) -> Option<(u8, bool)> {
-    VIRTUAL_MODELS
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, tier, fast)| (*tier, *fast))
-}
 
 impl Policy {
     /// Whether requests may be routed to `deployment`.

@@ -229,7 +229,7 @@ impl RoutingTable {
     /// or a virtual name (`auto`, ...). Only such names are recorded as the
     /// requested model; anything else a client sends is `(unknown)`.
     pub(crate) fn knows(&self, name: &str) -> bool {
-        self.by_name.contains_key(name) || super::policy::virtual_model(name).is_some()
+        self.by_name.contains_key(name) || super::virtual_models::virtual_model(name).is_some()
     }
 
     /// Client-facing names in table order, each once.

@@ -1,0 +1,165 @@
+//! A test that keeps the crate's top-level modules free of import cycles
+//! (house style): every `crate::<module>` path in code (a `use` line or a path
+//! written inline, comments skipped) is an edge from the file's top-level
+//! module to `<module>`, and the graph must be acyclic. A cycle fails the test
+//! with the modules in it and the lines that make each edge. The cure is a
+//! leaf module both sides may use, or moving the code to the side that owns it.
+//! Test code only; nothing here is compiled into the gateway.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Edges of the top-level module graph: from, to, and where (file:line).
+type Graph = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The `crate::<name>` paths of one line of code, comments dropped.
+fn crate_paths(line: &str) -> Vec<&str> {
+    let code = line.trim_start();
+    if code.starts_with("//") {
+        return Vec::new();
+    }
+    let code = code.split(" //").next().unwrap_or(code);
+    let mut found = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("crate::") {
+        let before = rest[..at].chars().next_back();
+        let after = &rest[at + "crate::".len()..];
+        let name_len = after
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && name_len > 0 {
+            found.push(&after[..name_len]);
+        }
+        rest = &after[name_len..];
+    }
+    found
+}
+
+fn graph_of(src: &Path) -> Graph {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut graph = Graph::new();
+    for file in files {
+        let relative = file.strip_prefix(src).unwrap();
+        let first = relative.components().next().unwrap().as_os_str();
+        let from = first.to_string_lossy().trim_end_matches(".rs").to_owned();
+        if from == "lib" || from == "main" || from == "bin" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            for to in crate_paths(line) {
+                if to != from {
+                    graph
+                        .entry(from.clone())
+                        .or_default()
+                        .entry(to.to_owned())
+                        .or_default()
+                        .push(format!("{}:{}", relative.display(), number + 1));
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A cycle of `graph` as a list of modules (the first repeated at the end), if any.
+fn find_cycle(graph: &Graph) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &Graph,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flat_map(BTreeMap::keys) {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+fn describe(graph: &Graph, cycle: &[String]) -> String {
+    cycle
+        .windows(2)
+        .map(|pair| {
+            let lines = &graph[&pair[0]][&pair[1]];
+            format!("{} -> {} ({})", pair[0], pair[1], lines.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn top_level_modules_import_no_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = graph_of(&src);
+    assert!(graph.len() > 20, "too few modules read: {graph:?}");
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!("import cycle:\n{}", describe(&graph, &cycle));
+    }
+}
+
+#[test]
+fn paths_are_read_from_code_only() {
+    assert_eq!(crate_paths("use crate::error::GatewayError;"), ["error"]);
+    assert_eq!(
+        crate_paths("    let x = crate::formats::a(crate::sse::b); // crate::keys"),
+        ["formats", "sse"]
+    );
+    assert!(crate_paths("//! see [`crate::formats`]").is_empty());
+    assert!(crate_paths("use mycrate::thing;").is_empty());
+}
+
+#[test]
+fn a_cycle_is_found_and_named() {
+    fn edge(graph: &mut Graph, from: &str, to: &str) {
+        graph
+            .entry(from.to_owned())
+            .or_default()
+            .insert(to.to_owned(), vec![format!("{from}.rs:1")]);
+    }
+    let mut graph = Graph::new();
+    edge(&mut graph, "a", "b");
+    edge(&mut graph, "b", "c");
+    edge(&mut graph, "d", "a");
+    assert_eq!(find_cycle(&graph), None);
+    edge(&mut graph, "c", "a");
+    let cycle = find_cycle(&graph).unwrap();
+    assert_eq!(cycle, ["a", "b", "c", "a"]);
+    assert_eq!(
+        describe(&graph, &cycle),
+        "a -> b (a.rs:1)\nb -> c (b.rs:1)\nc -> a (c.rs:1)"
+    );
+}
