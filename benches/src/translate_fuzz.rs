@@ -25,6 +25,8 @@ mod llm;
 mod mutate;
 #[path = "translate_fuzz/openai.rs"]
 mod openai;
+#[path = "translate_fuzz/passthrough.rs"]
+mod passthrough;
 #[path = "translate_fuzz/responses.rs"]
 mod responses;
 #[path = "../../gateway/tests/translate_round_trip.rs"]

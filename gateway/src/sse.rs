@@ -140,8 +140,13 @@ impl UsageFilter {
 
 /// The chunk's JSON without its top-level `usage` field, or `None` to keep it as is.
 fn without_usage_field(data: &[u8]) -> Option<Vec<u8>> {
-    // Fast path for the common serialization, where `usage` is the last field.
-    if let Some(prefix) = data.strip_suffix(b",\"usage\":null}") {
+    // Fast path for the common serialization, where `usage` is the last field
+    // (and the only one: a chunk that repeats the key takes the slow path,
+    // which leaves such a chunk as it is).
+    if let Some(prefix) = data
+        .strip_suffix(b",\"usage\":null}")
+        .filter(|prefix| !contains(prefix, b"\"usage\""))
+    {
         let mut out = prefix.to_vec();
         out.push(b'}');
         return Some(out);
@@ -190,6 +195,24 @@ mod tests {
         let (events, pending) = split_all(&[b"data: 1\n\ndata: 2\n"]);
         assert_eq!(events.len(), 1);
         assert_eq!(pending, b"data: 2\n");
+    }
+
+    #[test]
+    fn a_repeated_usage_key_is_never_half_removed() {
+        // Found by translate_fuzz (passthrough.openai_chat.stream, seed 2):
+        // the fast path dropped the last copy and sent the first one on. A
+        // chunk with a repeated key now passes as the provider sent it.
+        let mut filter = UsageFilter::new(false);
+        let repeated: &[u8] =
+            b"data: {\"usage\":true,\"id\":\"c\",\"choices\":[],\"usage\":null}\n\n";
+        let sent = filter.on_event(Bytes::from_static(repeated)).unwrap();
+        assert_eq!(&sent[..], repeated);
+        let sent = filter
+            .on_event(Bytes::from_static(
+                b"data: {\"id\":\"c\",\"choices\":[],\"usage\":null}\n\n",
+            ))
+            .unwrap();
+        assert_eq!(&sent[..], b"data: {\"id\":\"c\",\"choices\":[]}\n\n");
     }
 
     #[test]

@@ -662,6 +662,53 @@ async fn a_passed_through_answer_bills_cached_and_reasoning_tokens() {
 }
 
 #[tokio::test]
+async fn a_providers_failed_stream_reaches_the_client_as_sent() {
+    // The Responses provider ends the stream with `response.failed` after two
+    // deltas: the client gets that event as the provider wrote it (its
+    // sequence number and error code, not the gateway's own error), and the
+    // usage event records the stream as failed.
+    let gw = start_responses().await;
+    gw.mock.state.set_behaviour("stream_error=2");
+    let body = json!({"model": "resp-native", "input": "hi", "stream": true});
+    let response = gw.post("/v1/responses", &body).await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let events = typed_events(&text);
+    let deltas = events
+        .iter()
+        .filter(|e| e["type"] == "response.output_text.delta")
+        .count();
+    assert_eq!(deltas, 2, "{text}");
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "response.failed", "{text}");
+    assert_eq!(last["response"]["error"]["code"], "server_error", "{text}");
+    assert!(
+        last["response"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("resp_mock"),
+        "passed through: {last}"
+    );
+    let numbers: Vec<u64> = events
+        .iter()
+        .map(|e| e["sequence_number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        (0..events.len() as u64).collect::<Vec<_>>(),
+        "{text}"
+    );
+    assert!(!text.contains("stream_interrupted"), "{text}");
+    let usage = wait_for_events(&gw, 1).await;
+    assert_eq!(usage.len(), 1, "{usage:?}");
+    assert_eq!(
+        usage[0].error_kind.as_deref(),
+        Some("stream_provider_error"),
+        "{usage:?}"
+    );
+}
+
+#[tokio::test]
 async fn stateful_requests_go_only_where_state_is_kept() {
     let gw = start_responses().await;
     // Translated: refused before any upstream call.

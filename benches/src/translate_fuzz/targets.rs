@@ -14,6 +14,9 @@ use gateway::formats::{anthropic, gemini, openai_chat, responses};
 use gateway::llm::{ChatRequest, ChatResponse, StreamEvent};
 use serde_json::Value;
 
+use gateway::formats::codec::EgressFormat;
+
+use super::passthrough;
 use super::{anthropic as anthropic_gen, gemini as gemini_gen, llm, mutate, openai, round_trip};
 use super::{responses as responses_gen, values::chance};
 
@@ -265,6 +268,54 @@ pub fn all() -> Vec<Target> {
             },
             corpus: corpus("openai-responses", &["stream_", "gateway_stream"]),
             feed: |input| bytes(input).map(responses_stream),
+        },
+        Target {
+            name: "passthrough.anthropic.request",
+            source: document(anthropic_gen::request, anthropic_gen::KEYS),
+            corpus: corpus("anthropic", &["request_", "egress_"]),
+            feed: |input| bytes(input).map(passthrough::request),
+        },
+        Target {
+            name: "passthrough.responses.request",
+            source: document(responses_gen::request, responses_gen::KEYS),
+            corpus: corpus("openai-responses", &["request_"]),
+            feed: |input| bytes(input).map(passthrough::request),
+        },
+        Target {
+            name: "passthrough.anthropic.body",
+            source: document(anthropic_gen::response, anthropic_gen::KEYS),
+            corpus: corpus("anthropic", &["response_", "error_"]),
+            feed: |input| bytes(input).map(passthrough::body),
+        },
+        Target {
+            name: "passthrough.anthropic.stream",
+            source: Source::Stream {
+                valid: anthropic_gen::stream,
+                frame: anthropic_gen::frame,
+                keys: anthropic_gen::KEYS,
+            },
+            corpus: corpus("anthropic", &["stream_", "encoded_"]),
+            feed: |input| passthrough::stream(EgressFormat::Anthropic, bytes(input)?),
+        },
+        Target {
+            name: "passthrough.responses.stream",
+            source: Source::Stream {
+                valid: responses_gen::stream,
+                frame: responses_gen::frame,
+                keys: responses_gen::KEYS,
+            },
+            corpus: corpus("openai-responses", &["stream_", "gateway_stream"]),
+            feed: |input| passthrough::stream(EgressFormat::Responses, bytes(input)?),
+        },
+        Target {
+            name: "passthrough.openai_chat.stream",
+            source: Source::Stream {
+                valid: openai::stream,
+                frame: openai::frame,
+                keys: openai::KEYS,
+            },
+            corpus: corpus("openai", &["stream_"]),
+            feed: |input| passthrough::stream(EgressFormat::OpenAiChat, bytes(input)?),
         },
         Target {
             name: "llm.request -> every egress",

@@ -57,7 +57,8 @@ pub struct Directives {
     pub safety: Option<Safety>,
     /// Anthropic streams: after this many content deltas, an `error` event
     /// (`overloaded_error`) ends the stream, as the real API does when it is
-    /// overloaded mid-answer.
+    /// overloaded mid-answer. Responses streams: a `response.failed` event
+    /// (`server_error`) does.
     pub stream_error: Option<usize>,
     /// Anthropic: accept `system` messages inside `messages`, as the first-party
     /// API of late 2026 does (refused by default: see `anthropic::validate`).

@@ -79,7 +79,10 @@ pub(crate) async fn respond(state: Arc<MockState>, raw: &[u8]) -> Response {
             cut_at: directives
                 .cut_after
                 .map(|k| stream::index_after_deltas(&frames, k)),
-            error_at: None,
+            error_at: directives.stream_error.map(|k| {
+                let at = stream::index_after_deltas(&frames, k);
+                (at, stream::failed_frame(&body, &ids, created_at, at))
+            }),
             silent: directives.silent_stream,
             abort: directives.abort_stream,
             delay: directives.chunk_delay,

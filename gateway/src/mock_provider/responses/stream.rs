@@ -34,6 +34,18 @@ impl Events {
     }
 }
 
+/// The `response.failed` frame that replaces the event numbered `sequence`
+/// under `stream_error` (the API ends a stream it cannot finish this way).
+pub(crate) fn failed_frame(request: &Value, ids: &Ids, created_at: u64, sequence: usize) -> Bytes {
+    let mut failed = response(request, ids, created_at, "failed", Vec::new(), None);
+    failed["error"] = json!({
+        "code": "server_error",
+        "message": "The server had an error while processing your request.",
+    });
+    let data = json!({"type": "response.failed", "sequence_number": sequence, "response": failed});
+    Bytes::from(format!("event: response.failed\ndata: {data}\n\n"))
+}
+
 /// Every frame of the stream, in order.
 pub(crate) fn frames(
     request: &Value,
