@@ -1,7 +1,10 @@
-//! A test that keeps the crate's top-level modules free of import cycles
-//! (house style): every `crate::<module>` path in code (a `use` line or a path
+//! A test that keeps the crate's modules free of import cycles (house
+//! style): every `crate::<module>` path in code (a `use` line or a path
 //! written inline, comments skipped) is an edge from the file's top-level
-//! module to `<module>`, and the graph must be acyclic. A cycle fails the test
+//! module to `<module>`, and the graph must be acyclic. The same holds among
+//! the files of each directory module (`routing/table.rs` and
+//! `routing/policy.rs`), read from `super::<sibling>` paths of its files
+//! (before their test modules) and `crate::<dir>::<sibling>` paths. A cycle fails the test
 //! with the modules in it and the lines that make each edge. The cure is a
 //! leaf module both sides may use, or moving the code to the side that owns it.
 //! Test code only; nothing here is compiled into the gateway.
@@ -78,6 +81,83 @@ fn graph_of(src: &Path) -> Graph {
     graph
 }
 
+/// The sibling graph of every directory module under `src`, keyed by the
+/// directory (`routing`, `formats/gemini`).
+fn sibling_graphs(src: &Path) -> BTreeMap<String, Graph> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let modules: Vec<Vec<String>> = files
+        .iter()
+        .map(|file| {
+            let relative = file.strip_prefix(src).unwrap().with_extension("");
+            let mut parts: Vec<String> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if parts.last().is_some_and(|last| last == "mod") {
+                parts.pop();
+            }
+            parts
+        })
+        .collect();
+    let mut graphs = BTreeMap::<String, Graph>::new();
+    for (file, parts) in files.iter().zip(&modules) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let relative = file.strip_prefix(src).unwrap().display().to_string();
+        let is_mod = file.ends_with("mod.rs");
+        for depth in 1..parts.len() {
+            let dir = &parts[..depth];
+            let child = &parts[depth];
+            let is_sibling = |name: &str| {
+                name != child
+                    && modules
+                        .iter()
+                        .any(|m| m.len() > depth && m[..depth] == *dir && m[depth] == name)
+            };
+            let prefix = format!("crate::{}::", dir.join("::"));
+            // `super::` of a direct child file (not a mod.rs) names a sibling.
+            let reads_super = depth + 1 == parts.len() && !is_mod;
+            let mut in_tests = false;
+            for (number, line) in text.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") {
+                    continue;
+                }
+                in_tests |= code.starts_with("#[cfg(test)]");
+                let mut names = Vec::new();
+                for (at, _) in code.match_indices(&prefix) {
+                    names.push(&code[at + prefix.len()..]);
+                }
+                if reads_super && !in_tests {
+                    for (at, _) in code.match_indices("super::") {
+                        let before = code[..at].chars().next_back();
+                        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                            names.push(&code[at + "super::".len()..]);
+                        }
+                    }
+                }
+                for rest in names {
+                    let len = rest
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .unwrap_or(rest.len());
+                    let name = &rest[..len];
+                    if is_sibling(name) {
+                        graphs
+                            .entry(dir.join("/"))
+                            .or_default()
+                            .entry(child.clone())
+                            .or_default()
+                            .entry(name.to_owned())
+                            .or_default()
+                            .push(format!("{relative}:{}", number + 1));
+                    }
+                }
+            }
+        }
+    }
+    graphs
+}
+
 /// A cycle of `graph` as a list of modules (the first repeated at the end), if any.
 fn find_cycle(graph: &Graph) -> Option<Vec<String>> {
     fn visit(
@@ -128,6 +208,23 @@ fn top_level_modules_import_no_cycle() {
     assert!(graph.len() > 20, "too few modules read: {graph:?}");
     if let Some(cycle) = find_cycle(&graph) {
         panic!("import cycle:\n{}", describe(&graph, &cycle));
+    }
+}
+
+#[test]
+fn files_of_a_directory_module_import_no_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graphs = sibling_graphs(&src);
+    assert!(
+        graphs
+            .get("routing")
+            .is_some_and(|g| g.contains_key("decide")),
+        "routing's files not read: {graphs:?}"
+    );
+    for (dir, graph) in &graphs {
+        if let Some(cycle) = find_cycle(graph) {
+            panic!("import cycle in {dir}/:\n{}", describe(graph, &cycle));
+        }
     }
 }
 

@@ -2,9 +2,13 @@
 //! version path, with `alt=sse` for a stream (without it the API answers a
 //! stream as one JSON array). The base URL and the key (`x-goog-api-key`
 //! header, never the `?key=` query, which would put it in access logs) are the
-//! provider's business.
+//! provider's business. A leaf of the Gemini format: the request writer
+//! uses it, and its one error converts into the writer's.
 
-use super::request::RequestError;
+/// A model name that cannot be put in a Gemini URL path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("model name {0:?} cannot be used in a Gemini URL")]
+pub struct BadModelName(pub String);
 
 /// What a request asks of the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +25,7 @@ pub const API_KEY_HEADER: &str = "x-goog-api-key";
 /// letters, digits and `-._+=@` (the last three for the mock provider's
 /// directive names such as `mock+tool_calls=1`); never `/`, `?`, `#`, `%`,
 /// `:` or spaces, which would change the URL's meaning.
-pub fn model_id(model: &str) -> Result<&str, RequestError> {
+pub fn model_id(model: &str) -> Result<&str, BadModelName> {
     let id = model.strip_prefix("models/").unwrap_or(model);
     let safe = !id.is_empty()
         && id.len() <= 200
@@ -31,12 +35,12 @@ pub fn model_id(model: &str) -> Result<&str, RequestError> {
     if safe {
         Ok(id)
     } else {
-        Err(RequestError::BadModelName(model.to_owned()))
+        Err(BadModelName(model.to_owned()))
     }
 }
 
 /// The path and query after the version prefix (e.g. after `/v1beta/`).
-pub fn path(model: &str, method: Method) -> Result<String, RequestError> {
+pub fn path(model: &str, method: Method) -> Result<String, BadModelName> {
     let id = model_id(model)?;
     Ok(match method {
         Method::Generate => format!("models/{id}:generateContent"),
@@ -82,7 +86,7 @@ mod tests {
             let got = path(model, method);
             match expected {
                 Ok(p) => assert_eq!(got.as_deref(), Ok(p)),
-                Err(()) => assert_eq!(got, Err(RequestError::BadModelName(model.to_owned()))),
+                Err(()) => assert_eq!(got, Err(BadModelName(model.to_owned()))),
             }
         }
     }

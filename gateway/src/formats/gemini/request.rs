@@ -169,6 +169,12 @@ pub enum RequestError {
     BadModelName(String),
 }
 
+impl From<super::endpoint::BadModelName> for RequestError {
+    fn from(error: super::endpoint::BadModelName) -> Self {
+        RequestError::BadModelName(error.0)
+    }
+}
+
 impl RequestError {
     /// The request field at fault, by its OpenAI chat name, for error bodies.
     pub fn param(&self) -> Option<&'static str> {
