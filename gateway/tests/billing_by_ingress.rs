@@ -141,6 +141,11 @@ flavor = "gemini"
 base_url = "http://{gemini}"
 api_key_file = "{key_file}"
 
+# A model with no price anywhere: served, never billed, never a saving.
+[[models]]
+name = "local-x"
+provider = "gemini-api"
+
 [[keys]]
 id = "billing"
 hash = "{hash}"
@@ -295,4 +300,26 @@ async fn every_ingress_is_billed_exactly_on_postgres() {
     let db = pg::TestDb::create("gw_billing").await;
     every_ingress_is_billed_exactly(Some(&db.url)).await;
     db.drop_now().await;
+}
+
+/// A model without a price, asked through every ingress: served, but neither
+/// billed nor counted as a saving, in the headers or the event.
+#[tokio::test]
+async fn an_unpriced_model_is_never_a_saving_through_any_ingress() {
+    let s = setup(None).await;
+    let base = format!("http://{}", s.gateway.addr);
+    for client in CLIENTS {
+        let answer = client.ask(&s.client, &base, &s.key, "local-x", false).await;
+        assert_eq!(answer.provider, "gemini-api", "{client:?}: {answer:?}");
+        assert_eq!(answer.cost, "", "no cost header: {client:?}: {answer:?}");
+        assert_eq!(answer.baseline, "", "no baseline: {client:?}: {answer:?}");
+    }
+    let events = clients::events(&s.gateway, "acme", CLIENTS.len()).await;
+    assert_eq!(events.len(), CLIENTS.len(), "{events:#?}");
+    for event in &events {
+        assert_eq!(event.requested_model, "local-x", "{event:?}");
+        assert!(event.priced().is_none(), "{event:?}");
+        assert_eq!((event.cost_usd, event.baseline_usd), (None, None), "{event:?}");
+        assert!(event.savings().is_none(), "{event:?}");
+    }
 }

@@ -88,6 +88,8 @@ async fn claude_code_works_with_only_its_base_url_and_token_changed() {
 
         let events = clients::events(&s.gateway, "acme", 1).await;
         assert!(!events.is_empty(), "{shown}");
+        // One event per call Claude Code made, each answered by the provider.
+        assert_eq!(events.len() as u64, s.upstream_requests(), "{events:#?}");
         for event in &events {
             assert_eq!(event.endpoint, "messages", "{event:?}");
             assert_eq!(event.status, 200, "{event:?}");

@@ -47,7 +47,8 @@ pub async fn completions(
         Ok(body) => body,
         Err(error) => return labelled(Err(error), None, outcome),
     };
-    let object = match RawObject::parse(&body) {
+    // Linear in the body: large ones are read with the worker's queue handed on.
+    let object = match crate::routing::counting::scan(body.len(), || RawObject::parse(&body)) {
         Ok(object) => object,
         Err(error) => return labelled(Err(error), None, outcome),
     };

@@ -100,9 +100,14 @@ pub async fn serve(
         };
         // Cannot fail once the body decoded; kept for a same-format provider.
         let object = RawObject::parse(incoming.body)?;
-        Ok::<_, GatewayError>((request, object))
+        let chat = match &request {
+            Read::Whole(decoded) => &decoded.request,
+            Read::PassthroughOnly { request, .. } => request,
+        };
+        let requirements = prompt::requirements(chat);
+        Ok::<_, GatewayError>((request, object, requirements))
     });
-    let (read, object) = match decoded {
+    let (read, object, mut requirements) = match decoded {
         Ok(decoded) => decoded,
         Err(error) => return (Err(error), None),
     };
@@ -117,7 +122,6 @@ pub async fn serve(
         .user
         .as_deref()
         .map(|user| state.user_tags.tag(user));
-    let mut requirements = prompt::requirements(&request);
     let decision = route_counted(
         snapshot,
         key,
@@ -196,9 +200,12 @@ async fn count_exactly(
     request: &ChatRequest,
     text_bytes: u64,
 ) -> Option<u64> {
-    let texts = prompt::texts(request);
+    // Over the budget's size the counter refuses without counting: the texts
+    // are not copied for nothing.
+    let texts =
+        (text_bytes <= snapshot.routing.token_count.max_bytes).then(|| prompt::texts(request));
     count_in_budget(state, snapshot, text_bytes, move |keep_going| {
-        prompt::count(&texts, keep_going).map(Some)
+        prompt::count(texts.as_ref()?, keep_going).map(Some)
     })
     .await
 }

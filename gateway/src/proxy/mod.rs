@@ -132,7 +132,10 @@ impl<'a, 'b> Job<'a, 'b> {
         if let Some(request) = self.translated.get() {
             return Ok(request);
         }
-        let request = self.ingress.decode_request(self.source)?;
+        // Linear in the body, as the handlers' own reading.
+        let request = crate::routing::counting::scan(self.source.len(), || {
+            self.ingress.decode_request(self.source)
+        })?;
         Ok(self.translated.get_or_init(|| request))
     }
 }
