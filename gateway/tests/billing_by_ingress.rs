@@ -319,7 +319,11 @@ async fn an_unpriced_model_is_never_a_saving_through_any_ingress() {
     for event in &events {
         assert_eq!(event.requested_model, "local-x", "{event:?}");
         assert!(event.priced().is_none(), "{event:?}");
-        assert_eq!((event.cost_usd, event.baseline_usd), (None, None), "{event:?}");
+        assert_eq!(
+            (event.cost_usd, event.baseline_usd),
+            (None, None),
+            "{event:?}"
+        );
         assert!(event.savings().is_none(), "{event:?}");
     }
 }
