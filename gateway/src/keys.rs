@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 pub use crate::key_hash::KeyHash;
 
-use crate::config::{AnalyticsScope, KeyConfig, KeyRole, PolicySettings, TenantConfig};
+use crate::allowance::{Allowance, Allowances, Scope};
+use crate::config::{AnalyticsScope, KeyConfig, KeyRole, PolicySettings, TeamConfig, TenantConfig};
 use crate::rate_limit::RateLimiter;
 use crate::routing::Policy;
 
@@ -43,6 +44,8 @@ pub struct ApiKey {
     /// The key's settings over its tenant's over the gateway's defaults.
     pub policy: Policy,
     pub limiter: Option<RateLimiter>,
+    /// The key's own, its team's and its tenant's limits and budgets.
+    pub allowances: Allowances,
 }
 
 /// Keys by hash. Built once from config; a reload builds a new one.
@@ -55,9 +58,24 @@ impl KeyStore {
     pub fn new(
         keys: &[KeyConfig],
         tenants: &[TenantConfig],
+        teams: &[TeamConfig],
         defaults: &PolicySettings,
     ) -> KeyStore {
         let base = defaults.over(&Policy::default());
+        // One shared value per team and tenant, so its keys hold the same Arc.
+        let team_allowances: HashMap<(&str, &str), Arc<Allowance>> = teams
+            .iter()
+            .map(|t| {
+                (
+                    (t.tenant.as_str(), t.id.as_str()),
+                    Arc::new(t.allowance.clone()),
+                )
+            })
+            .collect();
+        let tenant_allowances: HashMap<&str, Arc<Allowance>> = tenants
+            .iter()
+            .map(|t| (t.id.as_str(), Arc::new(t.allowance.clone())))
+            .collect();
         let by_hash = keys
             .iter()
             .map(|k| {
@@ -72,7 +90,8 @@ impl KeyStore {
                     role: k.role,
                     analytics: k.analytics,
                     policy: k.policy.over(&tenant_policy),
-                    limiter: k.rpm.map(RateLimiter::per_minute),
+                    limiter: k.allowance.rpm.map(RateLimiter::per_minute),
+                    allowances: allowances_of(k, &team_allowances, &tenant_allowances),
                 };
                 (k.hash, Arc::new(key))
             })
@@ -95,6 +114,34 @@ impl KeyStore {
             .filter(move |k| k.tenant == tenant && k.team.as_deref() == Some(team))
             .map(|k| k.id.as_str())
     }
+}
+
+/// A key's scopes: itself, its team when it has one, its tenant.
+fn allowances_of(
+    key: &KeyConfig,
+    teams: &HashMap<(&str, &str), Arc<Allowance>>,
+    tenants: &HashMap<&str, Arc<Allowance>>,
+) -> Allowances {
+    let mut scopes = vec![(Scope::Key(key.id.clone()), Arc::new(key.allowance.clone()))];
+    if let Some(team) = &key.team {
+        let allowance = teams
+            .get(&(key.tenant.as_str(), team.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        scopes.push((
+            Scope::Team {
+                tenant: key.tenant.clone(),
+                team: team.clone(),
+            },
+            allowance,
+        ));
+    }
+    let tenant = tenants
+        .get(key.tenant.as_str())
+        .cloned()
+        .unwrap_or_default();
+    scopes.push((Scope::Tenant(key.tenant.clone()), tenant));
+    Allowances { scopes }
 }
 
 #[cfg(test)]
@@ -123,9 +170,9 @@ mod tests {
             role: KeyRole::Api,
             analytics: AnalyticsScope::Key,
             policy: PolicySettings::default(),
-            rpm: None,
+            allowance: Allowance::default(),
         };
-        let store = KeyStore::new(&[config], &[], &PolicySettings::default());
+        let store = KeyStore::new(&[config], &[], &[], &PolicySettings::default());
         assert_eq!(store.find("sk-gw-abc").map(|k| k.id.as_str()), Some("k1"));
         assert!(store.find("sk-gw-abd").is_none());
     }
@@ -145,6 +192,7 @@ mod tests {
                 allow_models: Some(vec!["m1".into()]),
                 ..PolicySettings::default()
             },
+            allowance: Allowance::default(),
         };
         let key = |id: &str, tenant: &str, policy: PolicySettings| KeyConfig {
             id: id.into(),
@@ -154,7 +202,7 @@ mod tests {
             role: KeyRole::Api,
             analytics: AnalyticsScope::Key,
             policy,
-            rpm: None,
+            allowance: Allowance::default(),
         };
         let keys = [
             key("a", "acme", PolicySettings::default()),
@@ -169,7 +217,7 @@ mod tests {
             ),
             key("c", "other", PolicySettings::default()),
         ];
-        let store = KeyStore::new(&keys, &[tenant], &defaults);
+        let store = KeyStore::new(&keys, &[tenant], &[], &defaults);
         let a = &store.find("a").unwrap().policy;
         assert_eq!(
             (a.mode, a.allow_models.clone(), a.deny_providers.clone()),

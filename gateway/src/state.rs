@@ -59,7 +59,12 @@ impl Snapshot {
             .map(Provider::from_config)
             .collect::<Result<Vec<_>, _>>()?;
         let table = RoutingTable::build(&config.providers, &config.models, &config.catalog)?;
-        let keys = KeyStore::new(&config.keys, &config.tenants, &config.routing.policy);
+        let keys = KeyStore::new(
+            &config.keys,
+            &config.tenants,
+            &config.teams,
+            &config.routing.policy,
+        );
         check_model_names(config, &table)?;
         let routing = &config.routing;
         Ok(Snapshot {

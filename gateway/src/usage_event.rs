@@ -161,6 +161,7 @@ mod tests {
             analytics: AnalyticsScope::Team,
             policy: Policy::default(),
             limiter: None,
+            allowances: crate::allowance::Allowances::default(),
         }
     }
 

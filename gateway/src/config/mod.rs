@@ -16,6 +16,7 @@ use pricing::{Catalog, Price};
 
 use reqwest::header::{HeaderName, HeaderValue};
 
+use crate::allowance::Allowance;
 use crate::key_hash::KeyHash;
 use crate::secret::Secret;
 
@@ -29,6 +30,7 @@ pub struct Config {
     pub models: Vec<ModelConfig>,
     pub keys: Vec<KeyConfig>,
     pub tenants: Vec<TenantConfig>,
+    pub teams: Vec<TeamConfig>,
     pub routing: RoutingConfig,
     /// The embedded catalog with the configured files layered over it.
     pub catalog: Arc<Catalog>,
@@ -186,6 +188,7 @@ pub enum AnalyticsScope {
 pub struct TenantConfig {
     pub id: String,
     pub policy: PolicySettings,
+    pub allowance: Allowance,
 }
 
 #[derive(Debug, Clone)]
@@ -380,8 +383,15 @@ pub struct KeyConfig {
     pub role: KeyRole,
     pub analytics: AnalyticsScope,
     pub policy: PolicySettings,
-    /// Requests per minute, `None` for unlimited.
-    pub rpm: Option<u32>,
+    pub allowance: Allowance,
+}
+
+/// A team's limits and budget (`[[teams]]`), shared by its keys.
+#[derive(Debug, Clone)]
+pub struct TeamConfig {
+    pub tenant: String,
+    pub id: String,
+    pub allowance: Allowance,
 }
 
 /// A configuration that could not be loaded; `Display` names the key at fault.

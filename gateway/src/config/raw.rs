@@ -19,6 +19,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub tenants: Vec<RawTenant>,
     #[serde(default)]
+    pub teams: Vec<RawTeam>,
+    #[serde(default)]
     pub routing: RawRouting,
     #[serde(default)]
     pub catalog: RawCatalog,
@@ -100,6 +102,35 @@ pub struct RawTenant {
     pub id: String,
     #[serde(flatten)]
     pub policy: RawPolicy,
+    #[serde(flatten)]
+    pub allowance: RawAllowance,
+}
+
+/// A team of a tenant: its keys name it in `team`; its limits and budget bind
+/// all of them together.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTeam {
+    pub tenant: String,
+    pub id: String,
+    #[serde(flatten)]
+    pub allowance: RawAllowance,
+}
+
+/// Limits and budgets of a key, team or tenant; absent (or 0 for the rates)
+/// means unlimited.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawAllowance {
+    /// Requests per minute.
+    pub rpm: Option<u32>,
+    /// Tokens (prompt and completion) per minute.
+    pub tpm: Option<u64>,
+    /// Requests in flight at once.
+    pub max_concurrent: Option<u32>,
+    /// USD per calendar day, as exact decimal text (`"25.00"`) or a whole number.
+    pub budget_daily_usd: Option<RawAmount>,
+    /// USD per calendar month.
+    pub budget_monthly_usd: Option<RawAmount>,
 }
 
 /// Price catalog files layered over the embedded catalog.
@@ -223,6 +254,6 @@ pub struct RawKey {
     pub analytics: Option<String>,
     #[serde(flatten)]
     pub policy: RawPolicy,
-    /// Requests per minute; absent or 0 means unlimited.
-    pub rpm: Option<u32>,
+    #[serde(flatten)]
+    pub allowance: RawAllowance,
 }

@@ -8,18 +8,20 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
-use pricing::Price;
+use pricing::{Cost, Price};
 
 use super::raw::{
-    RawAmount, RawAnalytics, RawConfig, RawKey, RawModel, RawModelPrice, RawPolicy, RawProvider,
-    RawRouting, RawServer,
+    RawAllowance, RawAmount, RawAnalytics, RawConfig, RawKey, RawModel, RawModelPrice, RawPolicy,
+    RawProvider, RawRouting, RawServer,
 };
 use super::{
     AnalyticsConfig, AnalyticsScope, CatalogFiles, Config, ConfigError, ConnectionLimits, Endpoint,
     EventStoreConfig, Flavor, KeyConfig, KeyRole, MetricsAccess, MissingKey, ModelConfig,
     ModelPrice, PolicySettings, PostgresLogins, ProviderConfig, ProviderKey, RoutingConfig,
-    ServerConfig, TenantConfig, Timeouts, TokenCountConfig, UpstreamLimits, UserTagSecret,
+    ServerConfig, TeamConfig, TenantConfig, Timeouts, TokenCountConfig, UpstreamLimits,
+    UserTagSecret,
 };
+use crate::allowance::Allowance;
 use crate::config::Mode;
 use crate::key_hash::KeyHash;
 use crate::secret::Secret;
@@ -98,7 +100,34 @@ pub fn validate(
         }
         tenants.push(TenantConfig {
             policy: validate_policy(&path, tenant.policy, &providers)?,
+            allowance: validate_allowance(&path, tenant.allowance)?,
             id: tenant.id,
+        });
+    }
+
+    let mut teams: Vec<TeamConfig> = Vec::with_capacity(raw.teams.len());
+    for (i, team) in raw.teams.into_iter().enumerate() {
+        let path = format!("teams[{i}]");
+        if team.tenant.is_empty() {
+            return Err(invalid(format!("{path}.tenant"), "must not be empty"));
+        }
+        if team.id.is_empty()
+            || teams
+                .iter()
+                .any(|t| t.tenant == team.tenant && t.id == team.id)
+        {
+            return Err(invalid(
+                format!("{path}.id"),
+                format!(
+                    "team id `{}` is empty or repeated in tenant `{}`",
+                    team.id, team.tenant
+                ),
+            ));
+        }
+        teams.push(TeamConfig {
+            allowance: validate_allowance(&path, team.allowance)?,
+            tenant: team.tenant,
+            id: team.id,
         });
     }
 
@@ -134,6 +163,7 @@ pub fn validate(
         models,
         keys,
         tenants,
+        teams,
         routing,
         catalog: std::sync::Arc::new(catalog),
         analytics,
@@ -855,7 +885,42 @@ fn validate_key(
         hash,
         tenant: raw.tenant,
         team: raw.team,
-        rpm: raw.rpm.filter(|&rpm| rpm > 0),
+        allowance: validate_allowance(path, raw.allowance)?,
+    })
+}
+
+/// Rates of 0 mean unlimited (as they always have for `rpm`); budgets must be
+/// exact decimal text or whole numbers, and positive.
+fn validate_allowance(path: &str, raw: RawAllowance) -> Result<Allowance, ConfigError> {
+    let usd = |field: &str, amount: Option<RawAmount>| -> Result<Option<Cost>, ConfigError> {
+        let text = match amount {
+            None => return Ok(None),
+            Some(RawAmount::Text(text)) => text,
+            Some(RawAmount::Integer(n)) => n.to_string(),
+            Some(RawAmount::Float(value)) => {
+                return Err(invalid(
+                    format!("{path}.{field}"),
+                    format!(
+                    "write budgets as decimal text (\"{value}\", not {value}), so they stay exact"
+                ),
+                ))
+            }
+        };
+        match Cost::parse_usd(&text) {
+            Ok(cost) if cost.0 > 0 => Ok(Some(cost)),
+            Ok(_) => Err(invalid(
+                format!("{path}.{field}"),
+                "must be more than 0 USD (leave it out for no budget)",
+            )),
+            Err(error) => Err(invalid(format!("{path}.{field}"), format!("{error} (USD)"))),
+        }
+    };
+    Ok(Allowance {
+        rpm: raw.rpm.filter(|&n| n > 0),
+        tpm: raw.tpm.filter(|&n| n > 0),
+        max_concurrent: raw.max_concurrent.filter(|&n| n > 0),
+        daily_usd: usd("budget_daily_usd", raw.budget_daily_usd)?,
+        monthly_usd: usd("budget_monthly_usd", raw.budget_monthly_usd)?,
     })
 }
 
@@ -1445,5 +1510,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.contains("UNSET_SECRET is not set"), "{message}");
+    }
+
+    #[test]
+    fn limits_and_budgets_of_keys_teams_and_tenants() {
+        use pricing::Cost;
+        let text = base().replace("tenant = \"t\"\n", "tenant = \"t\"\nteam = \"web\"\nrpm = 60\ntpm = 0\nbudget_daily_usd = \"1.50\"\n")
+            + "[[teams]]\ntenant = \"t\"\nid = \"web\"\nmax_concurrent = 4\nbudget_monthly_usd = 100\n\
+               [[tenants]]\nid = \"t\"\ntpm = 100000\n";
+        let config = load(&text).unwrap();
+        let key = &config.keys[0].allowance;
+        assert_eq!((key.rpm, key.tpm), (Some(60), None), "0 means unlimited");
+        assert_eq!(key.daily_usd, Some(Cost(1_500_000_000_000)));
+        let team = &config.teams[0];
+        assert_eq!((team.tenant.as_str(), team.id.as_str()), ("t", "web"));
+        assert_eq!(team.allowance.max_concurrent, Some(4));
+        assert_eq!(team.allowance.monthly_usd, Some(Cost(100_000_000_000_000)));
+        assert_eq!(config.tenants[0].allowance.tpm, Some(100_000));
+
+        for (extra, path) in [
+            ("budget_daily_usd = 1.5\n", "keys[0].budget_daily_usd"),
+            ("budget_monthly_usd = \"0\"\n", "keys[0].budget_monthly_usd"),
+            (
+                "budget_monthly_usd = \"abc\"\n",
+                "keys[0].budget_monthly_usd",
+            ),
+        ] {
+            let message =
+                error_of(&base().replace("tenant = \"t\"\n", &format!("tenant = \"t\"\n{extra}")));
+            assert!(message.contains(path), "{extra}: {message}");
+        }
+        let twice = base()
+            + "[[teams]]\ntenant = \"t\"\nid = \"a\"\n[[teams]]\ntenant = \"t\"\nid = \"a\"\n";
+        assert!(error_of(&twice).contains("teams[1].id"));
+        let unknown = base() + "[[teams]]\ntenant = \"t\"\nid = \"a\"\nrpn = 5\n";
+        assert!(error_of(&unknown).contains("rpn"), "{}", error_of(&unknown));
     }
 }

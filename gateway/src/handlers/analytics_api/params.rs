@@ -324,6 +324,7 @@ mod tests {
             analytics: AnalyticsScope::Tenant,
             policy: Policy::default(),
             limiter: None,
+            allowances: crate::allowance::Allowances::default(),
         }
     }
 
