@@ -103,6 +103,21 @@ impl KeyStore {
         self.by_hash.get(&KeyHash::of(presented))
     }
 
+    /// Every scope some key is held to, once each (by [`Scope`]), with its
+    /// allowance: what budget alerts and budget rebuilds walk over.
+    pub fn scopes(&self) -> Vec<(Scope, Arc<Allowance>)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut scopes = Vec::new();
+        for key in self.by_hash.values() {
+            for (scope, allowance) in &key.allowances.scopes {
+                if seen.insert(scope.clone()) {
+                    scopes.push((scope.clone(), allowance.clone()));
+                }
+            }
+        }
+        scopes
+    }
+
     /// The ids of `tenant`'s keys in `team`, as configured now.
     pub(crate) fn team_key_ids<'a>(
         &'a self,
