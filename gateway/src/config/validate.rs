@@ -11,7 +11,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use pricing::{Cost, Price};
 
 use super::raw::{
-    RawAllowance, RawAmount, RawAnalytics, RawConfig, RawKey, RawModel, RawModelPrice, RawPolicy,
+    RawAllowance, RawAmount, RawAnalytics, RawConfig, RawKey, RawLimits, RawModel, RawModelPrice, RawPolicy,
     RawProvider, RawRouting, RawServer,
 };
 use super::{
@@ -153,6 +153,7 @@ pub fn validate(
 
     let routing = validate_routing(raw.routing, &providers)?;
     let analytics = validate_analytics(raw.analytics, lookup)?;
+    let limits = validate_limits(raw.limits)?;
     let catalog = pricing::Catalog::embedded().map_err(|source| ConfigError::Catalog {
         path: "(embedded catalog)",
         source,
@@ -167,6 +168,7 @@ pub fn validate(
         routing,
         catalog: std::sync::Arc::new(catalog),
         analytics,
+        limits,
         catalog_files: CatalogFiles {
             file: raw.catalog.file.map(Into::into),
             litellm_file: raw.catalog.litellm_file.map(Into::into),
@@ -453,6 +455,36 @@ fn validate_routing(
                 500,
             )?,
         },
+    })
+}
+
+fn validate_limits(raw: RawLimits) -> Result<crate::limits::Settings, ConfigError> {
+    let defaults = crate::limits::Settings::default();
+    let replicas = raw.replicas.unwrap_or(1);
+    if replicas == 0 {
+        return Err(invalid("limits.replicas", "must be at least 1"));
+    }
+    let zone = match raw.time_zone {
+        None => defaults.zone,
+        Some(text) => crate::limits::period::parse_zone(&text).ok_or_else(|| {
+            invalid(
+                "limits.time_zone",
+                format!("`{text}` is not `UTC` or a fixed offset such as `+05:30` or `-08:00`"),
+            )
+        })?,
+    };
+    let redis_prefix = raw.redis_prefix.unwrap_or(defaults.redis_prefix);
+    if redis_prefix.is_empty() || redis_prefix.chars().any(char::is_whitespace) {
+        return Err(invalid(
+            "limits.redis_prefix",
+            "must be non-empty, without spaces",
+        ));
+    }
+    Ok(crate::limits::Settings {
+        replicas,
+        zone,
+        redis_prefix,
+        redis_timeout: millis("limits.redis_timeout_ms", raw.redis_timeout_ms, 100)?,
     })
 }
 
