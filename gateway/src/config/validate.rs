@@ -11,8 +11,8 @@ use reqwest::header::{HeaderName, HeaderValue};
 use pricing::{Cost, Price};
 
 use super::raw::{
-    RawAllowance, RawAmount, RawAnalytics, RawConfig, RawKey, RawLimits, RawModel, RawModelPrice, RawPolicy,
-    RawProvider, RawRouting, RawServer,
+    RawAllowance, RawAmount, RawAnalytics, RawConfig, RawKey, RawLimits, RawModel, RawModelPrice,
+    RawPolicy, RawProvider, RawRouting, RawServer,
 };
 use super::{
     AnalyticsConfig, AnalyticsScope, CatalogFiles, Config, ConfigError, ConnectionLimits, Endpoint,
@@ -1577,5 +1577,31 @@ mod tests {
         assert!(error_of(&twice).contains("teams[1].id"));
         let unknown = base() + "[[teams]]\ntenant = \"t\"\nid = \"a\"\nrpn = 5\n";
         assert!(error_of(&unknown).contains("rpn"), "{}", error_of(&unknown));
+    }
+
+    #[test]
+    fn the_limits_section_has_defaults_and_names_bad_fields() {
+        let config = load(&base()).unwrap();
+        assert_eq!(config.limits.replicas, 1);
+        assert_eq!(config.limits.zone.local_minus_utc(), 0);
+        assert_eq!(config.limits.redis_prefix, "gw:lim");
+        assert_eq!(config.limits.redis_timeout, Duration::from_millis(100));
+        let set = base()
+            + "[limits]\nreplicas = 3\ntime_zone = \"-08:00\"\nredis_prefix = \"x:y\"\nredis_timeout_ms = 50\n";
+        let config = load(&set).unwrap();
+        assert_eq!(config.limits.replicas, 3);
+        assert_eq!(config.limits.zone.local_minus_utc(), -8 * 3600);
+        assert_eq!(config.limits.redis_prefix, "x:y");
+        assert_eq!(config.limits.redis_timeout, Duration::from_millis(50));
+        for (extra, path) in [
+            ("replicas = 0", "limits.replicas"),
+            ("time_zone = \"Europe/Paris\"", "limits.time_zone"),
+            ("redis_prefix = \"\"", "limits.redis_prefix"),
+            ("redis_timeout_ms = 0", "limits.redis_timeout_ms"),
+            ("replica = 2", "replica"),
+        ] {
+            let message = error_of(&(base() + "[limits]\n" + extra + "\n"));
+            assert!(message.contains(path), "{extra}: {message}");
+        }
     }
 }

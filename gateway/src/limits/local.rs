@@ -96,7 +96,8 @@ impl Local {
         plan: &Plan,
         divisor: u32,
     ) -> Result<Headroom, Refusal> {
-        let states: Vec<Arc<ScopeState>> = plan.items.iter().map(|i| self.state(&i.scope)).collect();
+        let states: Vec<Arc<ScopeState>> =
+            plan.items.iter().map(|i| self.state(&i.scope)).collect();
         self.seed(engine, plan, &states).await;
         let now = self.now();
         let mut taken = Vec::new();
@@ -235,7 +236,14 @@ impl Local {
             // This replica's share of what was left when it seeded.
             let allowed = spend.base + (budget - spend.base).max(0) / i64::from(divisor.max(1));
             if spend.spent + plan.reserve_nano > allowed {
-                return Err(budget_refusal(scope, span, period, budget, allowed - spend.spent, plan));
+                return Err(budget_refusal(
+                    scope,
+                    span,
+                    period,
+                    budget,
+                    allowed - spend.spent,
+                    plan,
+                ));
             }
             spend.spent += plan.reserve_nano;
             taken.push(Taken::Spend(state.clone(), span, plan.reserve_nano));
@@ -265,8 +273,16 @@ impl Local {
             let allowance = &item.allowance;
             if let Some(tpm) = allowance.tpm {
                 let per_token = u128::from(WINDOW_NS) / u128::from(share(tpm, divisor));
-                let magnitude = i128::try_from(per_token * token_delta.unsigned_abs()).unwrap_or(i128::MAX);
-                state.tpm.adjust(now, if token_delta < 0 { -magnitude } else { magnitude });
+                let magnitude =
+                    i128::try_from(per_token * token_delta.unsigned_abs()).unwrap_or(i128::MAX);
+                state.tpm.adjust(
+                    now,
+                    if token_delta < 0 {
+                        -magnitude
+                    } else {
+                        magnitude
+                    },
+                );
             }
             if allowance.max_concurrent.is_some() {
                 release_lease(&state);

@@ -24,10 +24,10 @@
 //! `gateway_limits_fallback_total`, and logs each transition once.
 
 mod gcra;
+mod local;
 pub mod period;
 mod rebuild;
 pub mod refusal;
-mod local;
 mod shared;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -36,11 +36,11 @@ use std::time::Duration;
 
 use analytics::store::{SpendScope, Store};
 use chrono::{DateTime, FixedOffset, Utc};
+use pricing::Cost;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use pricing::Cost;
 
 use crate::allowance::{Allowance, Scope};
 pub use period::Span;

@@ -274,7 +274,12 @@ mod tests {
         assert!(message.contains("team's daily budget of $1"), "{message}");
         assert!(message.contains("$0.25 is left"), "{message}");
         let headers = refusal.headers();
-        let get = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(get("x-gateway-budget-remaining-usd"), Some("0.25"));
         assert_eq!(get("x-gateway-budget-limit-usd"), Some("1"));
         assert_eq!(get("x-gateway-budget-reset"), Some("2026-12-08T00:00:00Z"));

@@ -228,7 +228,12 @@ impl Shared {
             rebuild::RECHECK.as_secs()
         };
         let mut command = redis::cmd("SET");
-        command.arg(key).arg(spent).arg("NX").arg("EX").arg(ttl.max(1));
+        command
+            .arg(key)
+            .arg(spent)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl.max(1));
         let set = command.query_async::<Value>(connection);
         tokio::time::timeout(engine.settings.redis_timeout, set)
             .await
@@ -258,7 +263,9 @@ impl Shared {
             keys.push(self.spend_key(&id, &plan.day));
             keys.push(self.spend_key(&id, &plan.month));
             let allowance = &item.allowance;
-            let tpm_delta = allowance.tpm.map_or(0, |tpm| signed_increment(tpm, token_delta));
+            let tpm_delta = allowance
+                .tpm
+                .map_or(0, |tpm| signed_increment(tpm, token_delta));
             args.push(tpm_delta.to_string());
             let flag = |on: bool| if on { "1" } else { "0" }.to_owned();
             args.push(flag(allowance.max_concurrent.is_some()));

@@ -125,13 +125,33 @@ mod tests {
         // Prices in micro-USD per million tokens; costs in pico-USD
         // (tokens x price). (prices, prompt, output, cost)
         let table = [
-            (prices(1_000_000, 2_000_000, None, None), 1_000, 500, 2_000_000_000),
+            (
+                prices(1_000_000, 2_000_000, None, None),
+                1_000,
+                500,
+                2_000_000_000,
+            ),
             // Cache writes dearer than input: all prompt tokens as writes.
-            (prices(1_000_000, 2_000_000, Some(1_250_000), None), 1_000, 500, 2_250_000_000),
+            (
+                prices(1_000_000, 2_000_000, Some(1_250_000), None),
+                1_000,
+                500,
+                2_250_000_000,
+            ),
             // A cheaper cache write changes nothing.
-            (prices(1_000_000, 2_000_000, Some(100_000), None), 1_000, 500, 2_000_000_000),
+            (
+                prices(1_000_000, 2_000_000, Some(100_000), None),
+                1_000,
+                500,
+                2_000_000_000,
+            ),
             // Reasoning dearer than output.
-            (prices(1_000_000, 2_000_000, None, Some(3_000_000)), 1_000, 500, 2_500_000_000),
+            (
+                prices(1_000_000, 2_000_000, None, Some(3_000_000)),
+                1_000,
+                500,
+                2_500_000_000,
+            ),
             (prices(1_000_000, 2_000_000, None, None), 0, 0, 0),
         ];
         for (prices, prompt, output, pico) in table {
