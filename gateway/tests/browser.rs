@@ -1,29 +1,43 @@
-//! The savings dashboard in a real browser: `gateway demo` (the built binary) on
-//! a free port with a fresh data directory, then headless Chromium (Debian's
-//! `/usr/bin/chromium`) driven by playwright-core signs in with the key the demo
-//! printed, checks the tiles against the analytics API, changes the date range,
-//! and saves screenshots to `dashboards/screenshots/`.
+//! The dashboard in a real browser: headless Chromium (Debian's
+//! `/usr/bin/chromium`) driven by playwright-core, saving screenshots to
+//! `dashboards/screenshots/`.
 //!
-//! The script lives in `tests/browser/`; `tests/browser/setup.sh` installs what
-//! it runs (Chromium, `node_modules`). When that has not been done this test
-//! fails and says so: it never skips.
+//! - The savings page: `gateway demo` (the built binary) on a free port with a
+//!   fresh data directory; the browser signs in with the key the demo printed,
+//!   checks the tiles against the analytics API and changes the date range
+//!   (`dashboard.test.mjs`).
+//! - The keys page: a gateway on its embedded SQLite store in front of the mock
+//!   provider; a tenant owner creates, copies, uses and revokes a key and sets a
+//!   team's budget in the browser, checked against the admin API at every step
+//!   (`keys.test.mjs`), and checked again here afterwards.
+//!
+//! The scripts live in `tests/browser/`; `tests/browser/setup.sh` installs what
+//! they run (Chromium, `node_modules`). When that has not been done these tests
+//! fail and say so: they never skip. They take turns (one browser at a time).
 #![expect(
     clippy::panic,
     reason = "test support: a failed setup must stop the test with its reason"
 )]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use gateway::keys::{self, KeyHash};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
 
 /// From start to "ready:" (30 days of history, debug build, busy machine).
 const DEMO_READY_TIMEOUT: Duration = Duration::from_secs(240);
 /// The whole browser script.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
 const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// One browser at a time: both tests drive Chromium on a small machine.
+static BROWSER: Mutex<()> = Mutex::const_new(());
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -136,6 +150,59 @@ async fn start_demo(data_dir: &Path) -> (Child, Banner) {
     (child, banner)
 }
 
+/// Runs `node <script>` in `tests/browser/` with `env`; its output when it
+/// fails. (The caller stops what it started before failing the test.)
+async fn run_script(script: &str, env: &[(&str, &str)]) -> Result<(), String> {
+    let mut command = Command::new("node");
+    command
+        .arg(script)
+        .current_dir(browser_dir())
+        .env("SCREENSHOT_DIR", screenshot_dir())
+        .env("CHROMIUM", CHROMIUM)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let child = command.spawn().map_err(|e| {
+        format!("cannot start `node {script}`: {e} (see gateway/tests/browser/setup.sh)")
+    })?;
+    let output = match tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output()).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(e)) => return Err(format!("`node {script}` failed to run: {e}")),
+        Err(_) => return Err(format!("`node {script}` timed out after {SCRIPT_TIMEOUT:?}")),
+    };
+    let report = format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{report}");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the browser test {script} failed ({}):\n{report}",
+            output.status
+        ))
+    }
+}
+
+/// Whether every named screenshot was written since `started`.
+fn assert_fresh_screenshots(names: &[&str], started: std::time::SystemTime) {
+    for name in names {
+        let path = screenshot_dir().join(name);
+        let fresh = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified >= started);
+        assert!(fresh, "{} was not saved by this run", path.display());
+    }
+}
+
 /// SIGTERM, then wait: the demo must stop cleanly on its own.
 async fn stop(mut child: Child) {
     if let Some(pid) = child.id() {
@@ -156,6 +223,7 @@ async fn the_dashboard_shows_the_api_figures_in_a_real_browser() {
     if let Some(problem) = missing_setup() {
         panic!("{problem}");
     }
+    let _browser = BROWSER.lock().await;
     let started = std::time::SystemTime::now();
     let data_dir = std::env::temp_dir().join(format!(
         "gateway-browser-test-{}",
@@ -191,47 +259,142 @@ async fn the_dashboard_shows_the_api_figures_in_a_real_browser() {
         .unwrap_or_else(|e| panic!("models with the dashboard token: {e}"));
     assert_eq!(chat.status(), 403, "the dashboard token cannot call models");
 
-    let mut script = Command::new("node");
-    script
-        .arg("dashboard.test.mjs")
-        .current_dir(browser_dir())
-        .env("GATEWAY_URL", &url)
-        .env("DASHBOARD_KEY", &key)
-        .env("OTHER_TENANT_KEY", &other)
-        .env("SCREENSHOT_DIR", screenshot_dir())
-        .env("CHROMIUM", CHROMIUM)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let child = script.spawn().unwrap_or_else(|e| {
-        panic!("cannot start `node dashboard.test.mjs`: {e} (see gateway/tests/browser/setup.sh)")
-    });
-    let output = match tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => panic!("`node dashboard.test.mjs` failed to run: {e}"),
-        Err(_) => panic!("`node dashboard.test.mjs` timed out after {SCRIPT_TIMEOUT:?}"),
-    };
-    let report = format!(
-        "--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    println!("{report}");
+    let script = run_script(
+        "dashboard.test.mjs",
+        &[
+            ("GATEWAY_URL", &url),
+            ("DASHBOARD_KEY", &key),
+            ("OTHER_TENANT_KEY", &other),
+        ],
+    )
+    .await;
     stop(demo).await;
     let _ = std::fs::remove_dir_all(&data_dir);
-    assert!(
-        output.status.success(),
-        "the browser test failed ({}):\n{report}",
-        output.status
+    if let Err(failure) = script {
+        panic!("{failure}");
+    }
+    assert_fresh_screenshots(&["dashboard.png", "dashboard-range.png"], started);
+}
+
+/// GET an admin API path with `key`; its JSON (the test fails unless 200).
+async fn admin_get(gateway: &common::TestGateway, key: &str, path: &str) -> serde_json::Value {
+    let response = gateway
+        .client
+        .get(gateway.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    assert_eq!(response.status(), 200, "GET {path}");
+    response
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// Decimal text without trailing zeros: "120.50" -> "120.5", "5.00" -> "5".
+fn plain_amount(text: &str) -> String {
+    match text.split_once('.') {
+        Some((int, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                int.to_owned()
+            } else {
+                format!("{int}.{frac}")
+            }
+        }
+        None => text.to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keys_page_creates_copies_and_revokes_a_key_as_the_api_shows() {
+    if let Some(problem) = missing_setup() {
+        panic!("{problem}");
+    }
+    let _browser = BROWSER.lock().await;
+    let started = std::time::SystemTime::now();
+    let owner = keys::mint().unwrap_or_else(|e| panic!("randomness: {e}"));
+    let owner_toml = format!(
+        "\n[[keys]]\nid = \"acme-owner\"\nhash = \"{}\"\ntenant = \"acme\"\nrole = \"owner\"\n",
+        KeyHash::of(&owner)
     );
-    for name in ["dashboard.png", "dashboard-range.png"] {
-        let path = screenshot_dir().join(name);
-        let fresh = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .is_ok_and(|modified| modified >= started);
-        assert!(fresh, "{} was not saved by this run", path.display());
+    let gateway = common::start_with(&owner_toml).await;
+    let url = gateway.url("");
+    let script = run_script(
+        "keys.test.mjs",
+        &[
+            ("GATEWAY_URL", &url),
+            ("OWNER_KEY", &owner),
+            ("API_KEY", &gateway.key),
+            ("CHAT_MODEL", "mock-chat"),
+        ],
+    )
+    .await;
+    if let Err(failure) = script {
+        panic!("{failure}");
+    }
+
+    // Afterwards, read independently of the script: the key the browser made is
+    // in the store, revoked, listed by prefix only; the team's budget is set.
+    let get = |path: &'static str| admin_get(&gateway, &owner, path);
+    let listed = get("/api/v1/admin/keys?include_revoked=true").await;
+    let made: Vec<&serde_json::Value> = listed["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data: {listed}"))
+        .iter()
+        .filter(|k| k["label"].as_str().is_some_and(|l| l.starts_with("browser ")))
+        .collect();
+    assert_eq!(made.len(), 1, "one key made in the browser: {listed}");
+    let key = made[0];
+    assert_eq!(key["source"], "store", "{key}");
+    assert_eq!(key["tenant"], "acme", "{key}");
+    assert!(key["revoked_at"].is_string(), "revoked: {key}");
+    assert!(key.get("key").is_none(), "no key text in a listing: {key}");
+    assert!(
+        key["prefix"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("sk-gw-")),
+        "{key}"
+    );
+    let team = key["team"].as_str().unwrap_or_else(|| panic!("team: {key}"));
+    let teams = get("/api/v1/admin/teams").await;
+    let row = teams["data"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["id"] == team))
+        .unwrap_or_else(|| panic!("team {team} listed: {teams}"));
+    assert_eq!(row["budget_daily_usd"], serde_json::Value::Null, "{row}");
+    assert_eq!(
+        row["budget_monthly_usd"].as_str().map(plain_amount),
+        Some("120.5".to_owned()),
+        "{row}"
+    );
+
+    // The audit log names what the owner did to the key, never the key itself.
+    let audit = get("/api/v1/admin/audit?limit=100").await;
+    let id = key["id"].as_str().unwrap_or_else(|| panic!("id: {key}"));
+    let about_key = audit["data"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter(|r| r["target"].as_str().is_some_and(|t| t.contains(id)))
+                .count()
+        })
+        .unwrap_or(0);
+    assert!(about_key >= 2, "created and revoked in the audit log: {audit}");
+
+    assert_fresh_screenshots(&["keys.png", "keys-created.png"], started);
+}
+
+#[test]
+fn amounts_lose_only_trailing_zeros() {
+    for (text, plain) in [
+        ("120.50", "120.5"),
+        ("5.00", "5"),
+        ("5", "5"),
+        ("0.010", "0.01"),
+        ("100", "100"),
+    ] {
+        assert_eq!(plain_amount(text), plain, "{text}");
     }
 }
