@@ -174,7 +174,11 @@ async fn run_script(script: &str, env: &[(&str, &str)]) -> Result<(), String> {
     let output = match tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output()).await {
         Ok(Ok(output)) => output,
         Ok(Err(e)) => return Err(format!("`node {script}` failed to run: {e}")),
-        Err(_) => return Err(format!("`node {script}` timed out after {SCRIPT_TIMEOUT:?}")),
+        Err(_) => {
+            return Err(format!(
+                "`node {script}` timed out after {SCRIPT_TIMEOUT:?}"
+            ))
+        }
     };
     let report = format!(
         "--- stdout\n{}\n--- stderr\n{}",
@@ -343,7 +347,11 @@ async fn the_keys_page_creates_copies_and_revokes_a_key_as_the_api_shows() {
         .as_array()
         .unwrap_or_else(|| panic!("no data: {listed}"))
         .iter()
-        .filter(|k| k["label"].as_str().is_some_and(|l| l.starts_with("browser ")))
+        .filter(|k| {
+            k["label"]
+                .as_str()
+                .is_some_and(|l| l.starts_with("browser "))
+        })
         .collect();
     assert_eq!(made.len(), 1, "one key made in the browser: {listed}");
     let key = made[0];
@@ -357,7 +365,9 @@ async fn the_keys_page_creates_copies_and_revokes_a_key_as_the_api_shows() {
             .is_some_and(|p| p.starts_with("sk-gw-")),
         "{key}"
     );
-    let team = key["team"].as_str().unwrap_or_else(|| panic!("team: {key}"));
+    let team = key["team"]
+        .as_str()
+        .unwrap_or_else(|| panic!("team: {key}"));
     let teams = get("/api/v1/admin/teams").await;
     let row = teams["data"]
         .as_array()
@@ -381,7 +391,10 @@ async fn the_keys_page_creates_copies_and_revokes_a_key_as_the_api_shows() {
                 .count()
         })
         .unwrap_or(0);
-    assert!(about_key >= 2, "created and revoked in the audit log: {audit}");
+    assert!(
+        about_key >= 2,
+        "created and revoked in the audit log: {audit}"
+    );
 
     assert_fresh_screenshots(&["keys.png", "keys-created.png"], started);
 }
