@@ -1,6 +1,7 @@
 // The keys page (#keys): a tenant owner (or an admin, for the tenant it picks)
 // lists the tenant's keys and teams from the admin API, makes a key and sees it
-// once, revokes a key after a confirmation, and sets a team's budget.
+// once, changes a key's limits and budgets, revokes a key after a
+// confirmation, adds teams and sets a team's budget.
 //
 // What belongs here: that page only. The shell (sign-in, the API call, page
 // switching) is app.js, which hands its helpers to `create`.
@@ -28,6 +29,7 @@
       admin: false,
       tenant: "",
       revoking: null,
+      editing: null,
       team: null,
     };
 
@@ -75,8 +77,13 @@
         : el("span", { title: String(value) + " USD" }, F.money(value));
     }
 
+    // A key as people recognise it: its prefix (a config key may have none).
+    function shortKey(item) {
+      return item.prefix ? item.prefix + "…" : item.id;
+    }
+
     function keyName(item) {
-      return item.prefix + "…" + (item.label ? " (" + item.label + ")" : "");
+      return shortKey(item) + (item.label ? " (" + item.label + ")" : "");
     }
 
     function showError(message) {
@@ -105,7 +112,7 @@
     }
 
     function tenantParams(extra) {
-      return Object.assign({}, state.admin && state.tenant ? { tenant: state.tenant } : {}, extra || {});
+      return Object.assign({}, state.tenant ? { tenant: state.tenant } : {}, extra || {});
     }
 
     // ---- dialogs -----------------------------------------------------------
@@ -139,14 +146,15 @@
     }
 
     // ---- loading -----------------------------------------------------------
-    // Which tenants the key may manage: an admin key lists them all and picks
-    // one; an owner key manages its own.
+    // Which tenants the key may manage: an admin key sees them all and picks
+    // one; an owner key manages its own (the API's default for it).
     async function loadTenants() {
       try {
         const answer = await call("/admin/tenants");
         const ids = (answer.data || []).map((t) => t.id).sort();
         state.tenants = ids;
-        state.admin = ids.length > 1 || (ids.length === 1 && state.keys.some((k) => k.tenant !== ids[0]));
+        state.admin = ids.length > 1;
+        if (ids.length === 1) state.tenant = ids[0];
       } catch (error) {
         if (error.status === 401) throw error;
         state.tenants = [];
@@ -213,7 +221,7 @@
     function focusedRowButton() {
       const active = document.activeElement;
       if (!active || !active.closest || !active.closest("#view-keys tbody")) return null;
-      for (const name of ["data-team-budget", "data-revoke"]) {
+      for (const name of ["data-team-budget", "data-revoke", "data-edit"]) {
         const value = active.getAttribute(name);
         if (value !== null) return "[" + name + '="' + CSS.escape(value) + '"]';
       }
@@ -247,14 +255,17 @@
         if (fromConfig) action = el("span", { class: "chip same", title: "A [[keys]] entry of the config file: change it there" }, "config");
         else if (item.revoked_at) action = "";
         else {
-          action = el("button", { type: "button", class: "small danger-ghost", "data-revoke": item.id, "aria-label": "Revoke key " + keyName(item) }, "Revoke");
-          action.addEventListener("click", () => askRevoke(item));
+          const edit = el("button", { type: "button", class: "small", "data-edit": item.id, "aria-label": "Edit key " + keyName(item) }, "Edit");
+          edit.addEventListener("click", () => openKeyForm(item));
+          const revoke = el("button", { type: "button", class: "small danger-ghost", "data-revoke": item.id, "aria-label": "Revoke key " + keyName(item) }, "Revoke");
+          revoke.addEventListener("click", () => askRevoke(item));
+          action = el("span", { class: "row-actions" }, edit, revoke);
         }
         const models = item.models && item.models.length
           ? el("div", { class: "sub-line", title: item.models.join(", ") }, "models: " + item.models.join(", "))
           : null;
-        return el("tr", { "data-id": item.id, "data-prefix": item.prefix, "data-revoked": item.revoked_at ? "true" : "false", class: item.revoked_at ? "revoked-row" : null },
-          el("td", { class: "name" }, el("code", { class: "prefix" }, item.prefix + "…")),
+        return el("tr", { "data-id": item.id, "data-prefix": item.prefix || "", "data-revoked": item.revoked_at ? "true" : "false", class: item.revoked_at ? "revoked-row" : null },
+          el("td", { class: "name" }, el("code", { class: "prefix" }, shortKey(item))),
           el("td", { class: "name", title: item.label || "" }, text(item.label, "(no label)")),
           el("td", null, text(item.team, "(none)")),
           el("td", null, el("span", { class: "chip role" }, item.role || "api")),
@@ -298,61 +309,99 @@
       select.value = state.teams.some((t) => t.id === current) ? current : "";
     }
 
-    // ---- create --------------------------------------------------------------
-    function openCreate() {
+    // ---- create and edit -----------------------------------------------------
+    // `item` null: a new key; else the key whose settings are edited (its role
+    // stays; the API changes no role).
+    function openKeyForm(item) {
+      state.editing = item;
       const form = $("#key-create-form");
       form.reset();
       fillTeamOptions();
       fieldError(form, $("#key-create-error"), "");
+      $("#key-create-title").textContent = item ? "Edit key " + shortKey(item) : "Create a key";
+      $("#key-create-submit").textContent = item ? "Save" : "Create key";
+      $("#key-role").disabled = Boolean(item);
+      $("#key-role-help").hidden = Boolean(item);
+      if (item) {
+        const set = (name, value) => { form.elements.namedItem(name).value = value === null || value === undefined ? "" : String(value); };
+        set("label", item.label);
+        if (item.team && !state.teams.some((t) => t.id === item.team)) {
+          $("#key-team").append(el("option", { value: item.team }, item.team));
+        }
+        set("team", item.team);
+        set("role", item.role);
+        set("models", (item.models || []).join(", "));
+        for (const name of ["rpm", "tpm", "max_concurrent", "budget_daily_usd", "budget_monthly_usd"]) set(name, item[name]);
+        set("expires_at", item.expires_at ? when(item.expires_at).slice(0, 10) : "");
+      }
       openDialog($("#key-create-dialog"));
       $("#key-label").focus();
     }
 
     // The request body from the form, or [message, field] when a field is wrong.
-    function createBody(form) {
+    // Editing sends only what changed, an emptied field as null (cleared).
+    function keyBody(form, item) {
       const value = (name) => form.elements.namedItem(name).value.trim();
-      const body = { role: value("role") };
-      if (state.admin && state.tenant) body.tenant = state.tenant;
-      if (value("label")) body.label = value("label");
-      if (value("team")) body.team = value("team");
+      const body = {};
+      const put = (name, next, before) => {
+        if (!item) {
+          if (next !== null) body[name] = next;
+        } else if (JSON.stringify(next) !== JSON.stringify(before === undefined ? null : before)) {
+          body[name] = next;
+        }
+      };
+      if (!item) {
+        body.role = value("role");
+        if (state.tenant) body.tenant = state.tenant;
+      }
+      put("label", value("label") || null, item && item.label);
+      put("team", value("team") || null, item && item.team);
       const models = value("models").split(/[\s,]+/).filter(Boolean);
-      if (models.length) body.models = models;
+      put("models", models.length ? models : null, item && item.models && item.models.length ? item.models : null);
       for (const [name, what] of [["rpm", "Requests per minute"], ["tpm", "Tokens per minute"], ["max_concurrent", "Requests at once"]]) {
         const v = value(name);
-        if (!v) continue;
-        if (!WHOLE.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) return [what + " must be a whole number of 1 or more.", name];
-        body[name] = Number(v);
+        if (v && (!WHOLE.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v)))) return [what + " must be a whole number of 1 or more.", name];
+        put(name, v ? Number(v) : null, item && item[name]);
       }
       for (const [name, what] of [["budget_daily_usd", "The daily budget"], ["budget_monthly_usd", "The monthly budget"]]) {
         const v = value(name);
-        if (!v) continue;
-        if (!DECIMAL.test(v)) return [what + " must be an amount in dollars, like 25 or 12.50.", name];
-        body[name] = v;
+        if (v && !DECIMAL.test(v)) return [what + " must be an amount in dollars, like 25 or 12.50.", name];
+        put(name, v || null, item && item[name]);
       }
       const expires = value("expires_at");
-      if (expires) {
-        if (expires < new Date().toISOString().slice(0, 10)) return ["The expiry day is in the past.", "expires_at"];
-        body.expires_at = expires + "T23:59:59Z";
+      const before = item && item.expires_at ? when(item.expires_at).slice(0, 10) : "";
+      if (expires !== before) {
+        if (expires && expires < new Date().toISOString().slice(0, 10)) return ["The expiry day is in the past.", "expires_at"];
+        if (item || expires) body.expires_at = expires ? expires + "T23:59:59Z" : null;
       }
       return body;
     }
 
-    async function submitCreate(event) {
+    async function submitKey(event) {
       event.preventDefault();
       const form = $("#key-create-form");
       const errorNode = $("#key-create-error");
-      const body = createBody(form);
+      const item = state.editing;
+      const body = keyBody(form, item);
       if (Array.isArray(body)) return fieldError(form, errorNode, body[0], body[1]);
       fieldError(form, errorNode, "");
+      if (item && Object.keys(body).length === 0) return $("#key-create-dialog").close();
       const button = $("#key-create-submit");
       button.disabled = true;
       try {
-        const made = await call("/admin/keys", { body });
-        $("#key-create-dialog").close();
-        showCreated(made);
-        refresh();
+        if (item) {
+          const saved = await call("/admin/keys/" + encodeURIComponent(item.id), { body, method: "PATCH" });
+          $("#key-create-dialog").close();
+          notice("Key " + keyName(saved) + " saved.");
+          await refresh();
+        } else {
+          const made = await call("/admin/keys", { body });
+          $("#key-create-dialog").close();
+          showCreated(made);
+          refresh();
+        }
       } catch (error) {
-        const message = explain(error, "create keys");
+        const message = explain(error, item ? "change keys" : "create keys");
         if (message !== null) fieldError(form, errorNode, message, error.param);
       } finally {
         button.disabled = false;
@@ -465,7 +514,7 @@
       if (!team) {
         if (!value("id")) return fieldError(form, errorNode, "A team needs an id.", "id");
         body.id = value("id");
-        if (state.admin && state.tenant) body.tenant = state.tenant;
+        if (state.tenant) body.tenant = state.tenant;
       }
       if (value("name") !== ((team && team.name) || "")) body.name = value("name") || null;
       for (const [name, what] of [["budget_daily_usd", "The daily budget"], ["budget_monthly_usd", "The monthly budget"]]) {
@@ -496,13 +545,13 @@
     }
 
     // ---- wiring --------------------------------------------------------------
-    wireDialog($("#key-create-dialog"));
+    wireDialog($("#key-create-dialog"), () => { state.editing = null; });
     wireDialog($("#key-created-dialog"), forgetCreated);
     wireDialog($("#key-revoke-dialog"), () => { state.revoking = null; });
     wireDialog($("#team-dialog"), () => { state.team = null; });
-    $("#key-new").addEventListener("click", openCreate);
+    $("#key-new").addEventListener("click", () => openKeyForm(null));
     $("#team-new").addEventListener("click", () => openTeam(null));
-    $("#key-create-form").addEventListener("submit", submitCreate);
+    $("#key-create-form").addEventListener("submit", submitKey);
     $("#key-created-copy").addEventListener("click", copyCreated);
     $("#key-revoke-confirm").addEventListener("click", confirmRevoke);
     $("#team-form").addEventListener("submit", submitTeam);
@@ -525,7 +574,7 @@
         state.seq++;
         for (const dialog of $$("dialog[open]")) dialog.close();
         forgetCreated();
-        Object.assign(state, { loaded: false, keys: [], teams: [], tenants: null, admin: false, tenant: "", revoking: null, team: null });
+        Object.assign(state, { loaded: false, keys: [], teams: [], tenants: null, admin: false, tenant: "", revoking: null, editing: null, team: null });
         $("#keys-table tbody").replaceChildren();
         $("#teams-table tbody").replaceChildren();
         showError("");

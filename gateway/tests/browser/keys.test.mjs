@@ -8,8 +8,8 @@
 // A tenant owner signs in and opens the keys page; adds a team with a budget
 // and changes it; creates a key, sees it once and copies it (read back from
 // the clipboard); the key answers /v1/chat/completions; after closing the
-// dialog and reloading, only its prefix is on the page; revokes it after a
-// confirmation; and at every step GET /api/v1/admin/keys and /teams (read here
+// dialog and reloading, only its prefix is on the page; changes its limit and
+// budget; revokes it after a confirmation; and at every step GET /api/v1/admin/keys and /teams (read here
 // with the owner's key) show what the page shows, until the revoked key is
 // refused (401). An API key that may not manage keys sees the API's 403 said
 // plainly. Run by gateway/tests/browser.rs; exits non-zero on any failure.
@@ -293,6 +293,27 @@ async function main() {
     const afterUse = (await adminKeys()).json.data.find((k) => k.id === created.id);
     assert.equal(row.lastUsed, afterUse.last_used_at || "", "last use as the API states it");
     await page.screenshot({ path: join(SHOTS, "keys.png"), fullPage: true });
+
+    step("edit the key: no rpm limit, a $10 monthly budget; the API shows it, the rest unchanged");
+    await page.click(`[data-edit="${created.id}"]`);
+    await page.waitForSelector("#key-create-dialog[open]", { timeout: TIMEOUT });
+    assert.equal(await page.inputValue("#key-rpm"), "600", "the form starts from the key's settings");
+    assert.equal(await page.inputValue("#key-budget-daily"), created.budget_daily_usd);
+    assert.equal(await page.inputValue("#key-team"), team);
+    assert.equal(await page.isDisabled("#key-role"), true, "a key's role is not edited");
+    await page.fill("#key-rpm", "");
+    await page.fill("#key-budget-monthly", "10");
+    await page.click("#key-create-submit");
+    loads = await keysReady(page, loads);
+    assert.equal(await page.isVisible("#key-create-dialog"), false);
+    const edited = (await api(`/api/v1/admin/keys/${created.id}`)).json;
+    assert.equal(edited.rpm, null, `rpm cleared: ${JSON.stringify(edited)}`);
+    assert.ok(sameAmount(edited.budget_monthly_usd, "10"), `monthly budget ${edited.budget_monthly_usd}`);
+    assert.equal(edited.budget_daily_usd, created.budget_daily_usd, "the daily budget is untouched");
+    assert.equal(edited.label, label);
+    assert.equal(edited.team, team);
+    row = (await rows(page)).find((r) => r.id === created.id);
+    assert.ok(row.text.includes("$10.00") && !row.text.includes("600 rpm"), `row after the edit: ${row.text}`);
 
     step("revoke: Cancel keeps the key; confirming revokes it");
     await page.click(`[data-revoke="${created.id}"]`);
