@@ -103,7 +103,7 @@ impl Local {
         let mut taken = Vec::new();
         let mut headroom = Headroom::default();
         for (item, state) in plan.items.iter().zip(&states) {
-            let took = self.take(plan, item, state, divisor, now, &mut taken, &mut headroom);
+            let took = take(plan, item, state, divisor, now, &mut taken, &mut headroom);
             if let Err(refusal) = took {
                 self.undo(taken, now);
                 return Err(refusal);
@@ -155,102 +155,105 @@ impl Local {
             }
         }
     }
+}
 
-    fn take(
-        &self,
-        plan: &Plan,
-        item: &Item,
-        state: &Arc<ScopeState>,
-        divisor: u32,
-        now: u64,
-        taken: &mut Vec<Taken>,
-        headroom: &mut Headroom,
-    ) -> Result<(), Refusal> {
-        let allowance = &item.allowance;
-        let scope = item.scope.kind();
-        let rates = [
-            (Limit::Rpm, allowance.rpm.map(u64::from), 1, &state.rpm),
-            (Limit::Tpm, allowance.tpm, plan.tokens, &state.tpm),
-        ];
-        for (limit, configured, weight, gcra) in rates {
-            let Some(configured) = configured else {
-                continue;
-            };
-            let allowed = share(configured, divisor);
-            let inc = increment(WINDOW_NS, allowed, weight);
-            match gcra.take(now, inc, WINDOW_NS) {
-                Ok(tat) => {
-                    taken.push(Taken::Rate(state.clone(), limit == Limit::Rpm, inc));
-                    let room = Room {
-                        limit: allowed,
-                        remaining: remaining(tat, now, WINDOW_NS, allowed),
-                        reset: Duration::from_nanos(tat - now),
-                    };
-                    headroom.note(limit == Limit::Rpm, room);
-                }
-                Err(wait) => {
-                    let wait = Duration::from_nanos(wait);
-                    return Err(Refusal {
-                        scope,
-                        limit,
-                        retry_after: wait,
-                        figures: Figures::Rate {
-                            limit: configured,
-                            remaining: 0,
-                            reset: wait,
-                        },
-                    });
-                }
+/// Takes `item`'s share of `plan` (every limit divided by `divisor`), noting
+/// what it took in `taken` and what is left in `headroom`.
+fn take(
+    plan: &Plan,
+    item: &Item,
+    state: &Arc<ScopeState>,
+    divisor: u32,
+    now: u64,
+    taken: &mut Vec<Taken>,
+    headroom: &mut Headroom,
+) -> Result<(), Refusal> {
+    let allowance = &item.allowance;
+    let scope = item.scope.kind();
+    let rates = [
+        (Limit::Rpm, allowance.rpm.map(u64::from), 1, &state.rpm),
+        (Limit::Tpm, allowance.tpm, plan.tokens, &state.tpm),
+    ];
+    for (limit, configured, weight, gcra) in rates {
+        let Some(configured) = configured else {
+            continue;
+        };
+        let allowed = share(configured, divisor);
+        let inc = increment(WINDOW_NS, allowed, weight);
+        match gcra.take(now, inc, WINDOW_NS) {
+            Ok(tat) => {
+                taken.push(Taken::Rate(state.clone(), limit == Limit::Rpm, inc));
+                let room = Room {
+                    limit: allowed,
+                    remaining: remaining(tat, now, WINDOW_NS, allowed),
+                    reset: Duration::from_nanos(tat - now),
+                };
+                headroom.note(limit == Limit::Rpm, room);
             }
-        }
-        if let Some(max) = allowance.max_concurrent {
-            let allowed = share(u64::from(max), divisor);
-            if state.in_flight.fetch_add(1, Ordering::AcqRel) >= allowed {
-                state.in_flight.fetch_sub(1, Ordering::AcqRel);
+            Err(wait) => {
+                let wait = Duration::from_nanos(wait);
                 return Err(Refusal {
                     scope,
-                    limit: Limit::Concurrency,
-                    retry_after: Duration::from_secs(1),
+                    limit,
+                    retry_after: wait,
                     figures: Figures::Rate {
-                        limit: u64::from(max),
+                        limit: configured,
                         remaining: 0,
-                        reset: Duration::from_secs(1),
+                        reset: wait,
                     },
                 });
             }
-            taken.push(Taken::Lease(state.clone()));
         }
-        for (span, period) in [(Span::Day, &plan.day), (Span::Month, &plan.month)] {
-            let Some(budget) = item.budget(span) else {
-                continue;
-            };
-            let Ok(mut spends) = state.spend.lock() else {
-                continue;
-            };
-            let Some(spend) = spends
-                .iter_mut()
-                .find(|s| s.span == span && s.period == period.name)
-            else {
-                continue;
-            };
-            // This replica's share of what was left when it seeded.
-            let allowed = spend.base + (budget - spend.base).max(0) / i64::from(divisor.max(1));
-            if spend.spent + plan.reserve_nano > allowed {
-                return Err(budget_refusal(
-                    scope,
-                    span,
-                    period,
-                    budget,
-                    allowed - spend.spent,
-                    plan,
-                ));
-            }
-            spend.spent += plan.reserve_nano;
-            taken.push(Taken::Spend(state.clone(), span, plan.reserve_nano));
-        }
-        Ok(())
     }
+    if let Some(max) = allowance.max_concurrent {
+        let allowed = share(u64::from(max), divisor);
+        if state.in_flight.fetch_add(1, Ordering::AcqRel) >= allowed {
+            state.in_flight.fetch_sub(1, Ordering::AcqRel);
+            return Err(Refusal {
+                scope,
+                limit: Limit::Concurrency,
+                retry_after: Duration::from_secs(1),
+                figures: Figures::Rate {
+                    limit: u64::from(max),
+                    remaining: 0,
+                    reset: Duration::from_secs(1),
+                },
+            });
+        }
+        taken.push(Taken::Lease(state.clone()));
+    }
+    for (span, period) in [(Span::Day, &plan.day), (Span::Month, &plan.month)] {
+        let Some(budget) = item.budget(span) else {
+            continue;
+        };
+        let Ok(mut spends) = state.spend.lock() else {
+            continue;
+        };
+        let Some(spend) = spends
+            .iter_mut()
+            .find(|s| s.span == span && s.period == period.name)
+        else {
+            continue;
+        };
+        // This replica's share of what was left when it seeded.
+        let allowed = spend.base + (budget - spend.base).max(0) / i64::from(divisor.max(1));
+        if spend.spent + plan.reserve_nano > allowed {
+            return Err(budget_refusal(
+                scope,
+                span,
+                period,
+                budget,
+                allowed - spend.spent,
+                plan,
+            ));
+        }
+        spend.spent += plan.reserve_nano;
+        taken.push(Taken::Spend(state.clone(), span, plan.reserve_nano));
+    }
+    Ok(())
+}
 
+impl Local {
     fn undo(&self, taken: Vec<Taken>, now: u64) {
         for took in taken.into_iter().rev() {
             match took {
