@@ -508,3 +508,115 @@ async fn redis_unreachable_falls_back_to_the_replicas_share() {
     assert_eq!(spent, 5);
     case.cleanup().await;
 }
+
+/// A redis-server of this test's own on a free port, without persistence.
+struct OwnRedis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl OwnRedis {
+    async fn start(port: u16) -> OwnRedis {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server runs");
+        let url = format!("redis://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if let Ok(client) = redis::Client::open(url.as_str()) {
+                if client.get_multiplexed_async_connection().await.is_ok() {
+                    return OwnRedis { child, port };
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("redis-server did not start on {port}");
+    }
+
+    fn stop(mut self) -> u16 {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.port
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn redis_stopped_and_back_empty_falls_back_then_rebuilds_from_the_store() {
+    let case = Case::new().await;
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let redis = OwnRedis::start(port).await;
+    let url = format!("redis://127.0.0.1:{port}");
+    let (engine, metrics) = case.engine(Some(&url), 2);
+    let key_id = format!("k-{}", random());
+    let scope = scope_key(&key_id);
+    let scopes = [(scope.clone(), allowance(None, None, None, Some("1")))];
+    let first = admit(&engine, &scopes, 1, usd("0.2")).await.unwrap();
+    assert!(!first.local());
+    // The request ends; its event reaches the store.
+    first.settle(Some(usd("0.2")), 10);
+    engine.drain(Duration::from_secs(2)).await;
+    case.store
+        .write(&[event("t", &key_id, "0.2")])
+        .await
+        .unwrap();
+
+    let port = redis.stop();
+    // Serving goes on, on this replica's share of what is left: (1 - 0.2) / 2.
+    let mut local = 0;
+    for _ in 0..5 {
+        if let Ok(ticket) = admit(&engine, &scopes, 1, usd("0.1")).await {
+            assert!(ticket.local());
+            local += 1;
+            ticket.settle(Some(usd("0.1")), 10);
+            case.store
+                .write(&[event("t", &key_id, "0.1")])
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(local, 4);
+    assert_eq!(metrics.redis_up.get(), 0);
+    assert!(!engine.shared_now());
+
+    // Back, empty. After the backoff the engine uses it again, rebuilding
+    // the spend from the store (0.2 + 4 x 0.1) before trusting it.
+    let _redis = OwnRedis::start(port).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let again = admit(&engine, &scopes, 1, usd("0.4")).await.unwrap();
+    assert!(!again.local() && engine.shared_now());
+    assert_eq!(metrics.redis_up.get(), 1);
+    let mut connection = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let spent: i64 = connection
+        .get(format!("{}:{}", case.prefix, day_key(&scope)))
+        .await
+        .unwrap();
+    assert_eq!(
+        spent, 1_000_000_000,
+        "0.6 rebuilt from the store + 0.4 reserved"
+    );
+    assert!(admit(&engine, &scopes, 1, usd("0.01")).await.is_err());
+    drop(again);
+    engine.drain(Duration::from_secs(2)).await;
+}

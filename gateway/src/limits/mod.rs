@@ -78,7 +78,7 @@ impl Default for Settings {
 /// Metric handles, registered by `crate::metrics`.
 #[derive(Clone, Default)]
 pub struct LimitMetrics {
-    /// 1 while Redis answers, 0 in fallback (only with Redis configured).
+    /// 1 while Redis answers; 0 in fallback and without Redis.
     pub redis_up: Gauge,
     /// Admissions decided locally because Redis failed.
     pub fallback: Counter,
