@@ -460,6 +460,46 @@ impl Cluster {
         }
     }
 
+    /// The sum of every sample of metric `name` (any labels) that replica
+    /// `replica` exposes on `/metrics`; `None` if it exposes none.
+    pub async fn metric(&self, replica: usize, name: &str) -> Option<f64> {
+        let text = self
+            .client
+            .get(self.replicas[replica].url("/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let mut found = None;
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix(name) else {
+                continue;
+            };
+            if !(rest.starts_with(' ') || rest.starts_with('{')) {
+                continue;
+            }
+            if let Some(value) = rest.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) {
+                *found.get_or_insert(0.0) += value;
+            }
+        }
+        found
+    }
+
+    /// GETs `path` from replica `replica` with the cluster's key, as JSON.
+    pub async fn get_json(&self, replica: usize, path: &str) -> serde_json::Value {
+        self.client
+            .get(self.replicas[replica].url(path))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("request is sent")
+            .json()
+            .await
+            .unwrap_or(serde_json::Value::Null)
+    }
+
     /// A connection to the cluster's database (as its owner: RLS does not apply).
     pub async fn pg(&self) -> sqlx::PgConnection {
         sqlx::PgConnection::connect(&self.db.url)
