@@ -100,6 +100,8 @@ async fn a_budget_is_spent_once_across_two_replicas_and_no_reservation_leaks() {
         let outcome = cluster.send(tail.len() % REPLICAS, Kind::Plain).await;
         if outcome.status == 429 {
             refusals_in_a_row += 1;
+            // Settling is done after the answer: let the last one land.
+            tokio::time::sleep(Duration::from_millis(20)).await;
         } else {
             refusals_in_a_row = 0;
         }
@@ -128,8 +130,9 @@ async fn a_budget_is_spent_once_across_two_replicas_and_no_reservation_leaks() {
         let limit = Cost::parse_usd(outcome.header("x-gateway-budget-limit-usd").unwrap()).unwrap();
         assert_eq!(limit, budget);
         let remaining = outcome.header("x-gateway-budget-remaining-usd").unwrap();
-        let remaining = Cost::parse_usd(remaining)
-            .unwrap_or_else(|_| panic!("remaining budget {remaining:?} is not a non-negative amount"));
+        let remaining = Cost::parse_usd(remaining).unwrap_or_else(|_| {
+            panic!("remaining budget {remaining:?} is not a non-negative amount")
+        });
         assert!(remaining <= budget);
     }
     assert!(refused > 0, "the budget never refused");
@@ -203,7 +206,8 @@ async fn a_budget_is_spent_once_across_two_replicas_and_no_reservation_leaks() {
         "Redis holds {held} nano-USD, the store's spend is {exact}: a reservation leaked or was lost"
     );
     let last = tail.last().unwrap();
-    let remaining = Cost::parse_usd(last.header("x-gateway-budget-remaining-usd").unwrap()).unwrap();
+    let remaining =
+        Cost::parse_usd(last.header("x-gateway-budget-remaining-usd").unwrap()).unwrap();
     let cent = Cost::parse_usd("0.01").unwrap();
     assert!(
         remaining <= budget - spend + cent,

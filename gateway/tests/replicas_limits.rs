@@ -37,7 +37,10 @@ fn limits_toml() -> String {
 
 /// `rpm = 600` and a `tpm` too high to bind, fired `requests` times at both
 /// replicas alternately; returns (admitted, refused, seconds the run took).
-async fn fire_at_rpm_600(cluster: &Cluster, requests: usize) -> (usize, Vec<replicas::Outcome>, f64) {
+async fn fire_at_rpm_600(
+    cluster: &Cluster,
+    requests: usize,
+) -> (usize, Vec<replicas::Outcome>, f64) {
     let started = Instant::now();
     let outcomes = cluster
         .fire(requests, 200, |i| (i % REPLICAS, Kind::Plain))
@@ -74,7 +77,10 @@ async fn two_replicas_share_one_store_and_answer_alike() {
         .iter()
         .map(|o| pricing::Cost::parse_usd(o.header("x-gateway-cost-usd").unwrap()).unwrap())
         .sum();
-    assert_eq!(cluster.wait_for_events(40, Duration::from_secs(20)).await, 40);
+    assert_eq!(
+        cluster.wait_for_events(40, Duration::from_secs(20)).await,
+        40
+    );
     let stored = cluster.store_spend().await;
     assert_eq!(stored, reported);
     assert!(stored > pricing::Cost(0), "the models are priced");
@@ -103,7 +109,10 @@ async fn a_shared_rpm_admits_the_limit_once_across_two_replicas() {
         "shared rpm 600, 2 replicas, 2000 requests in {seconds:.2} s: admitted {admitted} \
          (bound {bound}; per replica {:?})",
         (0..REPLICAS)
-            .map(|r| outcomes.iter().filter(|o| o.replica == r && o.status == 200).count())
+            .map(|r| outcomes
+                .iter()
+                .filter(|o| o.replica == r && o.status == 200)
+                .count())
             .collect::<Vec<_>>()
     );
     assert!(
@@ -122,11 +131,17 @@ async fn a_shared_rpm_admits_the_limit_once_across_two_replicas() {
     let error = common::assert_openai_error(&body);
     assert_eq!(error["type"], "requests", "{body}");
     assert_eq!(error["code"], "rate_limit_exceeded", "{body}");
-    assert!(!refusal.body.contains(&cluster.key), "the key is never echoed");
+    assert!(
+        !refusal.body.contains(&cluster.key),
+        "the key is never echoed"
+    );
     let retry: u64 = refusal.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "retry-after {retry}");
     let retry_ms: u64 = refusal.header("retry-after-ms").unwrap().parse().unwrap();
-    assert!(retry_ms <= retry * 1000 && retry_ms > (retry - 1) * 1000, "{retry_ms} vs {retry}");
+    assert!(
+        retry_ms <= retry * 1000 && retry_ms > (retry - 1) * 1000,
+        "{retry_ms} vs {retry}"
+    );
     assert_eq!(refusal.header("x-ratelimit-limit-requests"), Some("600"));
     let remaining: u64 = refusal
         .header("x-ratelimit-remaining-requests")
@@ -143,7 +158,12 @@ async fn a_shared_rpm_admits_the_limit_once_across_two_replicas() {
     );
 
     // Every request left its event; the refused ones say why.
-    assert_eq!(cluster.wait_for_events(2_000, Duration::from_secs(30)).await, 2_000);
+    assert_eq!(
+        cluster
+            .wait_for_events(2_000, Duration::from_secs(30))
+            .await,
+        2_000
+    );
     let events = cluster.store_events().await;
     let limited = events
         .iter()
@@ -189,7 +209,9 @@ async fn a_shared_tpm_admits_the_tokens_once_across_two_replicas() {
     })
     .await;
     let started = Instant::now();
-    let outcomes = cluster.fire(600, 100, |i| (i % REPLICAS, Kind::Plain)).await;
+    let outcomes = cluster
+        .fire(600, 100, |i| (i % REPLICAS, Kind::Plain))
+        .await;
     let seconds = started.elapsed().as_secs_f64();
     let statuses = by_status(&outcomes);
     assert!(
@@ -197,13 +219,21 @@ async fn a_shared_tpm_admits_the_tokens_once_across_two_replicas() {
         "{statuses:?}"
     );
     let refusal = outcomes.iter().find(|o| o.status == 429).unwrap();
-    assert_eq!(refusal.header("x-gateway-limit"), Some("tpm"), "{}", refusal.body);
+    assert_eq!(
+        refusal.header("x-gateway-limit"),
+        Some("tpm"),
+        "{}",
+        refusal.body
+    );
     assert_eq!(refusal.header("x-ratelimit-limit-tokens"), Some("6000"));
     assert!(refusal.header("x-ratelimit-remaining-tokens").is_some());
     assert!(refusal.header("x-ratelimit-reset-tokens").is_some());
     assert_eq!(refusal.json()["error"]["type"], "tokens");
 
-    assert_eq!(cluster.wait_for_events(600, Duration::from_secs(30)).await, 600);
+    assert_eq!(
+        cluster.wait_for_events(600, Duration::from_secs(30)).await,
+        600
+    );
     let events = cluster.store_events().await;
     let admitted: Vec<_> = events.iter().filter(|e| e.status == 200).collect();
     let tokens: i64 = admitted
@@ -217,7 +247,8 @@ async fn a_shared_tpm_admits_the_tokens_once_across_two_replicas() {
         .unwrap();
     // Tokens of the admitted requests: one minute's limit at once, then TPM/60
     // per second, and at most one request per replica past the edge.
-    let bound = TPM + (TPM as f64 / 60.0 * seconds).ceil() as u64 + REPLICAS as u64 * largest as u64;
+    let bound =
+        TPM + (TPM as f64 / 60.0 * seconds).ceil() as u64 + REPLICAS as u64 * largest as u64;
     eprintln!(
         "shared tpm {TPM}, 2 replicas, 600 requests in {seconds:.2} s: {} admitted using {tokens} \
          tokens (bound {bound}; largest request {largest})",

@@ -317,7 +317,10 @@ impl Cluster {
             .await
             .expect("mock starts");
         let key = keys::mint().expect("key");
-        let tenant = format!("t{}", &keys::mint().expect("id")[6..16].to_ascii_lowercase());
+        let tenant = format!(
+            "t{}",
+            &keys::mint().expect("id")[6..16].to_ascii_lowercase()
+        );
         let dir = temp_dir("cluster");
         let mut text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\nlog = \"info\"\nshutdown_grace_ms = 10000\n\
