@@ -368,13 +368,12 @@ impl Cluster {
         }
     }
 
-    /// Stops every replica gracefully, drops the database and the files.
+    /// Stops every replica gracefully; dropping the cluster then removes the
+    /// database and the files.
     pub async fn finish(mut self) {
         for replica in self.replicas.drain(..) {
             replica.stop().await;
         }
-        self.db.drop_now().await;
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 
     /// Lines containing "panicked" in any replica's stderr.
@@ -564,6 +563,30 @@ impl Cluster {
             model: row.get(5),
         })
         .collect()
+    }
+}
+
+/// Also when a test fails: the replicas are killed, the database dropped.
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for replica in &mut self.replicas {
+            let _ = replica.child.start_kill();
+        }
+        let db = TestDb {
+            name: self.db.name.clone(),
+            url: self.db.url.clone(),
+        };
+        // Drop may run inside the test's runtime: a thread of its own may block.
+        let dropped = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(db.drop_now());
+            }
+        });
+        let _ = dropped.join();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
