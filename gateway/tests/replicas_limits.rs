@@ -28,11 +28,25 @@ use replicas::{by_status, Cluster, Kind, OwnRedis, Setup};
 
 const REPLICAS: usize = 2;
 
+/// Shared limits in Redis under a prefix of the test's own. The round-trip
+/// timeout is generous: these tests prove the shared path, and on a loaded
+/// 2-core machine a 100 ms timeout would send some admissions to the local
+/// fallback (asserted absent below; `redis_loss.rs` tests the fallback).
 fn limits_toml() -> String {
     format!(
-        "[limits]\nreplicas = {REPLICAS}\nredis_prefix = \"gwtest{}\"\n",
+        "[limits]\nreplicas = {REPLICAS}\nredis_timeout_ms = 2000\nredis_prefix = \"gwtest{}\"\n",
         &gateway::keys::mint().unwrap()[6..14].to_ascii_lowercase()
     )
+}
+
+/// Admissions each replica decided locally because Redis failed it.
+async fn fallbacks(cluster: &Cluster) -> Vec<f64> {
+    let mut found = Vec::new();
+    for replica in 0..REPLICAS {
+        let count = cluster.metric(replica, "gateway_limits_fallback_total").await;
+        found.push(count.unwrap_or(0.0));
+    }
+    found
 }
 
 /// `rpm = 600` and a `tpm` too high to bind, fired `requests` times at both
@@ -105,6 +119,8 @@ async fn a_shared_rpm_admits_the_limit_once_across_two_replicas() {
     .await;
     let (admitted, outcomes, seconds) = fire_at_rpm_600(&cluster, 2_000).await;
     let bound = shared_bound(600, seconds);
+    let fallbacks = fallbacks(&cluster).await;
+    assert_eq!(fallbacks, vec![0.0; REPLICAS], "Redis answered every admission");
     eprintln!(
         "shared rpm 600, 2 replicas, 2000 requests in {seconds:.2} s: admitted {admitted} \
          (bound {bound}; per replica {:?})",
@@ -213,6 +229,8 @@ async fn a_shared_tpm_admits_the_tokens_once_across_two_replicas() {
         .fire(600, 100, |i| (i % REPLICAS, Kind::Plain))
         .await;
     let seconds = started.elapsed().as_secs_f64();
+    let fallbacks = fallbacks(&cluster).await;
+    assert_eq!(fallbacks, vec![0.0; REPLICAS], "Redis answered every admission");
     let statuses = by_status(&outcomes);
     assert!(
         statuses.iter().all(|(s, _)| *s == 200 || *s == 429),
