@@ -58,7 +58,11 @@ async fn a_budget_is_spent_once_across_two_replicas_and_no_reservation_leaks() {
         replicas: REPLICAS,
         redis: Some(redis.url()),
         key_fields: "budget_daily_usd = \"1.00\"\n",
-        extra: &format!("[limits]\nreplicas = {REPLICAS}\nredis_prefix = \"{prefix}\"\n"),
+        // A generous round-trip timeout: this test proves the shared path (no
+        // admission may fall back to local limits, asserted below).
+        extra: &format!(
+            "[limits]\nreplicas = {REPLICAS}\nredis_timeout_ms = 2000\nredis_prefix = \"{prefix}\"\n"
+        ),
     })
     .await;
 
@@ -108,6 +112,16 @@ async fn a_budget_is_spent_once_across_two_replicas_and_no_reservation_leaks() {
         tail.push(outcome);
     }
     let sent = (burst.len() + tail.len()) as i64;
+    for replica in 0..REPLICAS {
+        let fallbacks = cluster
+            .metric(replica, "gateway_limits_fallback_total")
+            .await
+            .unwrap_or(0.0);
+        assert_eq!(
+            fallbacks, 0.0,
+            "replica {replica}: Redis answered every admission"
+        );
+    }
     let all: Vec<_> = burst.iter().chain(&tail).collect();
     eprintln!(
         "burst of 500: {:?}; then {} one at a time: {:?}",

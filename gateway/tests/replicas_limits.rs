@@ -43,7 +43,9 @@ fn limits_toml() -> String {
 async fn fallbacks(cluster: &Cluster) -> Vec<f64> {
     let mut found = Vec::new();
     for replica in 0..REPLICAS {
-        let count = cluster.metric(replica, "gateway_limits_fallback_total").await;
+        let count = cluster
+            .metric(replica, "gateway_limits_fallback_total")
+            .await;
         found.push(count.unwrap_or(0.0));
     }
     found
@@ -120,7 +122,11 @@ async fn a_shared_rpm_admits_the_limit_once_across_two_replicas() {
     let (admitted, outcomes, seconds) = fire_at_rpm_600(&cluster, 2_000).await;
     let bound = shared_bound(600, seconds);
     let fallbacks = fallbacks(&cluster).await;
-    assert_eq!(fallbacks, vec![0.0; REPLICAS], "Redis answered every admission");
+    assert_eq!(
+        fallbacks,
+        vec![0.0; REPLICAS],
+        "Redis answered every admission"
+    );
     eprintln!(
         "shared rpm 600, 2 replicas, 2000 requests in {seconds:.2} s: admitted {admitted} \
          (bound {bound}; per replica {:?})",
@@ -230,7 +236,11 @@ async fn a_shared_tpm_admits_the_tokens_once_across_two_replicas() {
         .await;
     let seconds = started.elapsed().as_secs_f64();
     let fallbacks = fallbacks(&cluster).await;
-    assert_eq!(fallbacks, vec![0.0; REPLICAS], "Redis answered every admission");
+    assert_eq!(
+        fallbacks,
+        vec![0.0; REPLICAS],
+        "Redis answered every admission"
+    );
     let statuses = by_status(&outcomes);
     assert!(
         statuses.iter().all(|(s, _)| *s == 200 || *s == 429),
