@@ -91,7 +91,6 @@ async fn store_today(cluster: &Cluster) -> (i64, Cost, i64, i64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "pending: needs the admission engine ([limits], helper L) on main"]
 async fn limits_fall_back_to_a_share_per_replica_and_spend_is_rebuilt_from_the_store() {
     let mut redis = OwnRedis::start().await;
     let prefix = prefix();
