@@ -517,25 +517,28 @@ struct OwnRedis {
 
 impl OwnRedis {
     async fn start(port: u16) -> OwnRedis {
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--enable-debug-command",
-                "yes",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server runs");
+        let own = OwnRedis {
+            child: std::process::Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--enable-debug-command",
+                    "yes",
+                ])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server runs"),
+            port,
+        };
         let url = format!("redis://127.0.0.1:{port}");
         for _ in 0..100 {
             if let Ok(client) = redis::Client::open(url.as_str()) {
                 if client.get_multiplexed_async_connection().await.is_ok() {
-                    return OwnRedis { child, port };
+                    return own;
                 }
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
