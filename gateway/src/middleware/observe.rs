@@ -156,7 +156,18 @@ impl Drop for EndRecorder {
                 error_kind: self.error_kind,
                 latency: elapsed,
             };
-            self.state.events.emit(usage_event::fold(ending, outcome));
+            let routed = outcome
+                .routed_provider
+                .clone()
+                .zip(outcome.routed_model.clone());
+            let event = usage_event::fold(ending, outcome);
+            if let (Some((provider, model)), Some((cost, baseline))) = (routed, event.priced()) {
+                self.state
+                    .metrics
+                    .money
+                    .record(&event.tenant_id, &provider, &model, cost, baseline);
+            }
+            self.state.events.emit(event);
         }
         let metrics = &self.state.metrics;
         metrics.in_flight.dec();
