@@ -7,12 +7,14 @@ mod counter_sums;
 mod error;
 pub mod postgres;
 pub mod queries;
+mod spend;
 pub mod sqlite;
 
 use std::future::Future;
 
 pub use counter_sums::CounterWindow;
 pub use error::StoreError;
+pub use spend::SpendScope;
 
 use crate::event::UsageEvent;
 
