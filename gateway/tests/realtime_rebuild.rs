@@ -78,8 +78,7 @@ impl OwnRedis {
         let client = redis::Client::open(format!("redis://127.0.0.1:{}", self.port)).unwrap();
         for _ in 0..200 {
             if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
-                let pong: Result<String, _> =
-                    redis::cmd("PING").query_async(&mut connection).await;
+                let pong: Result<String, _> = redis::cmd("PING").query_async(&mut connection).await;
                 if pong.is_ok() {
                     return;
                 }
@@ -163,7 +162,14 @@ async fn from_store(
         .map(|(name, n, prompt, completion, cost, baseline, savings)| {
             (
                 name,
-                (n, prompt, completion, usd(&cost), usd(&baseline), usd(&savings)),
+                (
+                    n,
+                    prompt,
+                    completion,
+                    usd(&cost),
+                    usd(&baseline),
+                    usd(&savings),
+                ),
             )
         })
         .collect()
@@ -220,16 +226,12 @@ async fn realtime_figures_equal_the_store_after_redis_restarts_empty_under_load(
         .await
         .unwrap();
     let run = &keys::mint().unwrap()[6..14].to_ascii_lowercase();
-    let callers = [
-        ("rt-a", "a-one"),
-        ("rt-a", "a-two"),
-        ("rt-b", "b-one"),
-    ]
-    .map(|(tenant, key_id)| Caller {
-        tenant: format!("{tenant}-{run}"),
-        key_id,
-        key: keys::mint().unwrap(),
-    });
+    let callers =
+        [("rt-a", "a-one"), ("rt-a", "a-two"), ("rt-b", "b-one")].map(|(tenant, key_id)| Caller {
+            tenant: format!("{tenant}-{run}"),
+            key_id,
+            key: keys::mint().unwrap(),
+        });
     let dir = std::env::temp_dir().join(format!("gw-rtrebuild-{run}"));
     std::fs::create_dir_all(&dir).unwrap();
     let mut text = format!(
@@ -377,7 +379,10 @@ async fn realtime_figures_equal_the_store_after_redis_restarts_empty_under_load(
     };
     for (tenant, provider, model, cost, baseline) in &rows {
         let labels = format!("{{tenant=\"{tenant}\",provider=\"{provider}\",model=\"{model}\"}} ");
-        assert_eq!(value_of(&format!("gateway_spend_usd_total{labels}")), usd(cost));
+        assert_eq!(
+            value_of(&format!("gateway_spend_usd_total{labels}")),
+            usd(cost)
+        );
         assert_eq!(
             value_of(&format!("gateway_baseline_usd_total{labels}")),
             usd(baseline)

@@ -24,10 +24,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use pricing::Cost;
 
+/// A tenant's sums per (provider, routed model).
+type ByModel = HashMap<(Arc<String>, Arc<String>), Sums>;
+
+/// One metric: name, type, help, and its value from the sums.
+type Rendered = (&'static str, &'static str, &'static str, fn(&Sums) -> Cost);
+
 /// Sums per tenant, then per (provider, routed model).
 #[derive(Default)]
 pub struct MoneyCounters {
-    sums: Mutex<HashMap<String, HashMap<(Arc<String>, Arc<String>), Sums>>>,
+    sums: Mutex<HashMap<String, ByModel>>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +88,7 @@ impl MoneyCounters {
             return;
         }
         rows.sort_by(|a, b| a.0.cmp(&b.0));
-        let metrics: [(&str, &str, &str, fn(&Sums) -> Cost); 3] = [
+        let metrics: [Rendered; 3] = [
             (
                 "spend_usd",
                 "counter",
@@ -140,8 +146,14 @@ mod tests {
     #[test]
     fn sums_are_exact_and_rendered_as_decimal_text() {
         let money = MoneyCounters::default();
-        let (openai, mini) = (Arc::new("openai".to_owned()), Arc::new("gpt-4o-mini".to_owned()));
-        let (anthropic, opus) = (Arc::new("anthropic".to_owned()), Arc::new("opus".to_owned()));
+        let (openai, mini) = (
+            Arc::new("openai".to_owned()),
+            Arc::new("gpt-4o-mini".to_owned()),
+        );
+        let (anthropic, opus) = (
+            Arc::new("anthropic".to_owned()),
+            Arc::new("opus".to_owned()),
+        );
         // 0.1 + 0.2 in floats is 0.30000000000000004; here it is 0.3.
         money.record("acme", &openai, &mini, usd("0.1"), usd("0.5"));
         money.record("acme", &openai, &mini, usd("0.2"), usd("0.5"));

@@ -162,10 +162,13 @@ impl Drop for EndRecorder {
                 .zip(outcome.routed_model.clone());
             let event = usage_event::fold(ending, outcome);
             if let (Some((provider, model)), Some((cost, baseline))) = (routed, event.priced()) {
-                self.state
-                    .metrics
-                    .money
-                    .record(&event.tenant_id, &provider, &model, cost, baseline);
+                self.state.metrics.money.record(
+                    &event.tenant_id,
+                    &provider,
+                    &model,
+                    cost,
+                    baseline,
+                );
             }
             self.state.events.emit(event);
         }
