@@ -146,7 +146,8 @@ pub struct RequestStarted(pub Instant);
 impl Drop for EndRecorder {
     fn drop(&mut self) {
         let elapsed = self.started.elapsed();
-        if let Some((key, outcome, client_family)) = self.usage.take() {
+        if let Some((key, mut outcome, client_family)) = self.usage.take() {
+            let ticket = outcome.ticket.take();
             let ending = Ending {
                 key: &key,
                 endpoint: self.route,
@@ -169,6 +170,11 @@ impl Drop for EndRecorder {
                     cost,
                     baseline,
                 );
+            }
+            // Limits and budgets settle to what the event records.
+            if let Some(ticket) = ticket {
+                let tokens = event.prompt_tokens.saturating_add(event.completion_tokens);
+                ticket.settle(event.cost_usd, tokens);
             }
             self.state.events.emit(event);
         }
