@@ -484,7 +484,7 @@ fn validate_limits(raw: RawLimits) -> Result<crate::limits::Settings, ConfigErro
         replicas,
         zone,
         redis_prefix,
-        redis_timeout: millis("limits.redis_timeout_ms", raw.redis_timeout_ms, 100)?,
+        redis_timeout: millis("limits.redis_timeout_ms", raw.redis_timeout_ms, 500)?,
     })
 }
 
@@ -1585,7 +1585,7 @@ mod tests {
         assert_eq!(config.limits.replicas, 1);
         assert_eq!(config.limits.zone.local_minus_utc(), 0);
         assert_eq!(config.limits.redis_prefix, "gw:lim");
-        assert_eq!(config.limits.redis_timeout, Duration::from_millis(100));
+        assert_eq!(config.limits.redis_timeout, Duration::from_millis(500));
         let set = base()
             + "[limits]\nreplicas = 3\ntime_zone = \"-08:00\"\nredis_prefix = \"x:y\"\nredis_timeout_ms = 50\n";
         let config = load(&set).unwrap();
