@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use analytics::control::{ControlData, ControlStore};
 use analytics::event::UserTagKey;
 use analytics::writer::EventSink;
 use arc_swap::ArcSwap;
 
 use crate::config::{Config, RoutingConfig, UpstreamLimits};
-use crate::keys::KeyStore;
+use crate::keys::{KeyInputs, KeyStore};
 use crate::metrics::Metrics;
 use crate::providers::openai_compat::BuildError as ProviderBuildError;
 use crate::providers::Provider;
@@ -38,7 +39,9 @@ pub enum BuildError {
 }
 
 pub struct Snapshot {
-    pub keys: KeyStore,
+    /// The config file's keys, tenants and teams: merged with the store's into
+    /// the live key table ([`AppState::keys`]).
+    pub key_inputs: KeyInputs,
     pub table: RoutingTable,
     pub providers: Vec<Provider>,
     pub health: LiveHealth,
@@ -59,12 +62,12 @@ impl Snapshot {
             .map(Provider::from_config)
             .collect::<Result<Vec<_>, _>>()?;
         let table = RoutingTable::build(&config.providers, &config.models, &config.catalog)?;
-        let keys = KeyStore::new(
-            &config.keys,
-            &config.tenants,
-            &config.teams,
-            &config.routing.policy,
-        );
+        let key_inputs = KeyInputs {
+            keys: config.keys.clone(),
+            tenants: config.tenants.clone(),
+            teams: config.teams.clone(),
+            defaults: config.routing.policy.clone(),
+        };
         check_model_names(config, &table)?;
         let routing = &config.routing;
         Ok(Snapshot {
@@ -75,7 +78,7 @@ impl Snapshot {
                 routing.circuit_open,
             ),
             budget: RetryBudget::new(routing.retry_budget_percent, routing.retry_budget_reserve),
-            keys,
+            key_inputs,
             table,
             providers,
             routing: routing.clone(),
@@ -157,6 +160,13 @@ pub struct Inner {
     /// What the `user` field is tagged with (fixed at start: changing it splits
     /// every user's history).
     pub user_tags: UserTagKey,
+    /// The store's tenants, teams and keys (the admin API writes there).
+    pub control_store: ControlStore,
+    /// The live key table: the snapshot's config keys and the store's.
+    keys: ArcSwap<KeyStore>,
+    /// The store's control data the key table was last built from.
+    control: ArcSwap<ControlData>,
+    control_apply: std::sync::Mutex<()>,
     shutting_down: AtomicBool,
 }
 
@@ -181,7 +191,13 @@ impl AppState {
             nice: counting.nice,
         })
         .map_err(BuildError::CountThreads)?;
+        let keys = KeyStore::build(&snapshot.key_inputs, &ControlData::default(), now_ms());
+        let control_store = ControlStore::of(&store);
         Ok(AppState(Arc::new(Inner {
+            control_store,
+            keys: ArcSwap::from_pointee(keys),
+            control: ArcSwap::from_pointee(ControlData::default()),
+            control_apply: std::sync::Mutex::new(()),
             snapshot: ArcSwap::from_pointee(snapshot),
             metrics,
             events,
@@ -203,9 +219,39 @@ impl AppState {
     /// Builds a snapshot from `config` and swaps it in. On error the running
     /// snapshot stays as it was.
     pub fn reload(&self, config: &Config) -> Result<(), BuildError> {
-        let next = Snapshot::new(config)?;
-        self.0.snapshot.store(Arc::new(next));
+        let next = Arc::new(Snapshot::new(config)?);
+        self.0.snapshot.store(next.clone());
+        self.rebuild_keys(&next, &self.0.control.load());
         Ok(())
+    }
+
+    /// The live key table; auth looks keys up here.
+    pub fn keys(&self) -> arc_swap::Guard<Arc<KeyStore>> {
+        self.0.keys.load()
+    }
+
+    /// The store's control data the key table holds now.
+    pub fn control(&self) -> Arc<ControlData> {
+        self.0.control.load_full()
+    }
+
+    /// Swaps in the store's control data `data` (if newer than what is held)
+    /// and rebuilds the key table with it; returns whether it was newer.
+    pub fn apply_control(&self, data: ControlData) -> bool {
+        // One apply at a time, so two refreshes never swap in an older table.
+        let _one = self.0.control_apply.lock();
+        if data.version <= self.0.control.load().version && data.version != 0 {
+            return false;
+        }
+        let data = Arc::new(data);
+        self.0.control.store(data.clone());
+        self.rebuild_keys(&self.snapshot(), &data);
+        true
+    }
+
+    fn rebuild_keys(&self, snapshot: &Snapshot, control: &ControlData) {
+        let keys = KeyStore::build(&snapshot.key_inputs, control, now_ms());
+        self.0.keys.store(Arc::new(keys));
     }
 
     pub fn begin_shutdown(&self) {
@@ -223,4 +269,11 @@ impl Deref for AppState {
     fn deref(&self) -> &Inner {
         &self.0
     }
+}
+
+/// Unix milliseconds now (0 before 1970: never, in practice).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -215,6 +215,25 @@ impl ControlStore {
         outcome.map_err(StoreError::from_sqlx)
     }
 
+    /// On Postgres, a listener for change notifications (one connection of
+    /// the pool, held while it lives; it reconnects by itself). SQLite has no
+    /// notifications: replicas sharing a file find changes by the version.
+    pub async fn listener(&self) -> Result<Option<sqlx::postgres::PgListener>, StoreError> {
+        match self {
+            ControlStore::Postgres(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                listener
+                    .listen(CHANNEL)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                Ok(Some(listener))
+            }
+            ControlStore::Sqlite(_) => Ok(None),
+        }
+    }
+
     /// The version of the control data: it moves with every change.
     pub async fn version(&self) -> Result<i64, StoreError> {
         let versions = self.fetch(sql::VERSION, Vec::new(), |row| {

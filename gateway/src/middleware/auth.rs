@@ -66,6 +66,7 @@ fn openai_access(role: KeyRole) -> Result<(), &'static str> {
         KeyRole::Api => Ok(()),
         KeyRole::Dashboard => Err("the OpenAI API (it is a dashboard token)"),
         KeyRole::Admin => Err("the OpenAI API (it is an admin key, for analytics only)"),
+        KeyRole::Owner => Err("the OpenAI API (it is a tenant owner's key, for the admin API)"),
     }
 }
 
@@ -82,10 +83,15 @@ async fn admit(
     let Some(presented) = presented_key(request.headers()) else {
         return GatewayError::MissingKey.render(format);
     };
-    let snapshot = state.snapshot();
-    let Some(key) = snapshot.keys.find(presented).cloned() else {
+    let Some(key) = state.keys().find(presented).cloned() else {
         return GatewayError::InvalidKey.render(format);
     };
+    let now = crate::state::now_ms();
+    if key.life.expired(now) {
+        return GatewayError::InvalidKey.render(format);
+    }
+    key.life.used(now);
+    let snapshot = state.snapshot();
     if let Err(what) = allowed(key.role) {
         return GatewayError::Forbidden(what).render(format);
     }

@@ -325,6 +325,7 @@ mod tests {
             policy: Policy::default(),
             limiter: None,
             allowances: crate::allowance::Allowances::default(),
+            life: crate::keys::KeyLife::default(),
         }
     }
 
