@@ -213,7 +213,7 @@ impl KeyStore {
             if record.is_dead(now_ms) || keys.iter().any(|k| k.id == record.key_id) {
                 continue;
             }
-            let Some((hash, key)) = stored_key(record, &tenant_policy, |id, tenant, team, own| {
+            let Some((hash, key)) = stored_key(record, tenant_policy, |id, tenant, team, own| {
                 allowances_of(id, tenant, team, own, &team_allowances, &tenant_allowances)
             }) else {
                 tracing::warn!(key_id = %record.key_id, "a stored key with an unreadable hash or role is left out");

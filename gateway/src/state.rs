@@ -92,14 +92,18 @@ impl Snapshot {
     }
 }
 
+/// Whether `name` may stand in a model allow or deny list: `*`, a virtual
+/// model, or a name something routable answers to.
+pub fn knows_model(table: &RoutingTable, name: &str) -> bool {
+    name == "*"
+        || virtual_model(name).is_some()
+        || !table.named(name).is_empty()
+        || table.deployments().iter().any(|d| d.answers_to(name))
+}
+
 /// Model names in policies and `baseline_model` must name something routable.
 fn check_model_names(config: &Config, table: &RoutingTable) -> Result<(), BuildError> {
-    let known = |name: &str| {
-        name == "*"
-            || virtual_model(name).is_some()
-            || !table.named(name).is_empty()
-            || table.deployments().iter().any(|d| d.answers_to(name))
-    };
+    let known = |name: &str| knows_model(table, name);
     let mut lists: Vec<(String, &Option<Vec<String>>)> = vec![
         (
             "routing.models".to_owned(),

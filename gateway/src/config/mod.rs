@@ -188,9 +188,14 @@ impl KeyRole {
     }
 
     pub fn parse(name: &str) -> Option<KeyRole> {
-        [KeyRole::Api, KeyRole::Dashboard, KeyRole::Admin, KeyRole::Owner]
-            .into_iter()
-            .find(|role| role.name() == name)
+        [
+            KeyRole::Api,
+            KeyRole::Dashboard,
+            KeyRole::Admin,
+            KeyRole::Owner,
+        ]
+        .into_iter()
+        .find(|role| role.name() == name)
     }
 }
 

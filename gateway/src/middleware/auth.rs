@@ -50,6 +50,22 @@ pub async fn authenticate_reader(
     admit(state, request, next, |_| Ok(()), IngressFormat::OpenAiChat).await
 }
 
+/// For the admin API: admin keys and tenant owners' keys.
+pub async fn authenticate_admin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    admit(
+        state,
+        request,
+        next,
+        admin_access,
+        IngressFormat::OpenAiChat,
+    )
+    .await
+}
+
 /// The format the route's errors are written in (see [`Route`]).
 fn ingress(request: &Request) -> IngressFormat {
     request
@@ -67,6 +83,17 @@ fn openai_access(role: KeyRole) -> Result<(), &'static str> {
         KeyRole::Dashboard => Err("the OpenAI API (it is a dashboard token)"),
         KeyRole::Admin => Err("the OpenAI API (it is an admin key, for analytics only)"),
         KeyRole::Owner => Err("the OpenAI API (it is a tenant owner's key, for the admin API)"),
+    }
+}
+
+/// Which keys reach the admin API: admin keys, and tenant owners' keys (the
+/// handlers keep those to their own tenant).
+fn admin_access(role: KeyRole) -> Result<(), &'static str> {
+    match role {
+        KeyRole::Admin | KeyRole::Owner => Ok(()),
+        KeyRole::Api | KeyRole::Dashboard => {
+            Err("the admin API (it needs an admin key or a tenant owner's key)")
+        }
     }
 }
 
