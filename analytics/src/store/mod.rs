@@ -6,11 +6,13 @@
 mod error;
 pub mod postgres;
 pub mod queries;
+mod spend;
 pub mod sqlite;
 
 use std::future::Future;
 
 pub use error::StoreError;
+pub use spend::SpendScope;
 
 use crate::event::UsageEvent;
 
