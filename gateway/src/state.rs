@@ -15,6 +15,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::{Config, RoutingConfig, UpstreamLimits};
 use crate::keys::{KeyInputs, KeyStore};
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::providers::openai_compat::BuildError as ProviderBuildError;
 use crate::providers::Provider;
@@ -159,6 +160,8 @@ pub struct Inner {
     pub metrics_on_main_listener: bool,
     /// `server.max_concurrent_requests` (fixed at start).
     pub max_concurrent_requests: usize,
+    /// Limits and budgets; their counts outlive reloads and key-store swaps.
+    pub limits: Limits,
     /// Exact token counts, off the async workers; sized at start.
     pub(crate) counter: CountPool,
     /// What the `user` field is tagged with (fixed at start: changing it splits
@@ -197,11 +200,22 @@ impl AppState {
         .map_err(BuildError::CountThreads)?;
         let keys = KeyStore::build(&snapshot.key_inputs, &ControlData::default(), now_ms());
         let control_store = ControlStore::of(&store);
+        let limits = Limits::new(
+            config.limits.clone(),
+            config.analytics.redis_url.as_ref().map(Secret::expose),
+            store.clone(),
+            metrics.limits.clone(),
+        )
+        .map_err(|message| BuildError::Invalid {
+            path: "analytics.redis_url".to_owned(),
+            message,
+        })?;
         Ok(AppState(Arc::new(Inner {
             control_store,
             keys: ArcSwap::from_pointee(keys),
             control: ArcSwap::from_pointee(ControlData::default()),
             control_apply: std::sync::Mutex::new(()),
+            limits,
             snapshot: ArcSwap::from_pointee(snapshot),
             metrics,
             events,
