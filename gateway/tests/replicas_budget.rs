@@ -18,7 +18,7 @@
 mod common;
 #[path = "common/pg.rs"]
 mod pg;
-#[path = "common/replicas.rs"]
+#[path = "common/replicas/mod.rs"]
 mod replicas;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};

@@ -19,7 +19,7 @@
 mod common;
 #[path = "common/pg.rs"]
 mod pg;
-#[path = "common/replicas.rs"]
+#[path = "common/replicas/mod.rs"]
 mod replicas;
 
 use std::time::{Duration, Instant};
