@@ -217,7 +217,7 @@ impl Metrics {
         let limits = crate::limits::LimitMetrics::default();
         registry.register(
             "limits_redis_up",
-            "1 while Redis answers the limits engine, 0 while limits fall back to this replica's share (limit / limits.replicas); absent without Redis",
+            "1 while Redis answers the limits engine; 0 while limits fall back to this replica's share (limit / limits.replicas), and without Redis configured",
             limits.redis_up.clone(),
         );
         registry.register(
