@@ -84,6 +84,8 @@ pub struct Metrics {
     pub token_counts: Family<TokenCountLabels, Counter>,
     /// Time a request waited for its count, queueing included, whatever the outcome.
     pub token_count_duration: Histogram,
+    /// The limits engine's metrics (`crate::limits`).
+    pub limits: crate::limits::LimitMetrics,
     /// The usage-event pipeline's counters, rendered with the rest.
     pipeline: std::sync::OnceLock<Arc<analytics::writer::WriterStats>>,
     /// The real-time counters, whose size is rendered when they are in process.
@@ -203,7 +205,29 @@ impl Metrics {
             "Time a request waited for an exact token count, queueing included",
             token_count_duration.clone(),
         );
+        let limits = crate::limits::LimitMetrics::default();
+        registry.register(
+            "limits_redis_up",
+            "1 while Redis answers the limits engine, 0 while limits fall back to this replica's share (limit / limits.replicas); absent without Redis",
+            limits.redis_up.clone(),
+        );
+        registry.register(
+            "limits_fallback",
+            "Admissions decided by this replica alone (limit / limits.replicas) because Redis failed or was slow",
+            limits.fallback.clone(),
+        );
+        registry.register(
+            "limits_refused",
+            "Requests refused by a limit or budget, by scope kind (key, team, tenant) and limit (rpm, tpm, concurrency, budget_daily, budget_monthly)",
+            limits.refused.clone(),
+        );
+        registry.register(
+            "budget_rebuilds",
+            "Budget spend counters rebuilt from the event store (a new period, a replica's first look, or Redis lost them)",
+            limits.rebuilds.clone(),
+        );
         Metrics {
+            limits,
             open_connections,
             connections_accepted,
             connections_closed,

@@ -57,6 +57,8 @@ impl RunningGateway {
         if let Some(task) = self.metrics_task {
             let _ = tokio::time::timeout(self.grace, task).await;
         }
+        // Settlements of limits and budgets still on their way to Redis.
+        self.state.limits.drain(self.grace).await;
         // Every request has ended, so every event is queued: write them out.
         self.pipeline.shutdown(self.grace).await;
     }

@@ -36,6 +36,8 @@ pub struct Config {
     pub catalog: Arc<Catalog>,
     pub catalog_files: CatalogFiles,
     pub analytics: AnalyticsConfig,
+    /// `[limits]`: how limits and budgets are shared across replicas.
+    pub limits: crate::limits::Settings,
 }
 
 #[derive(Debug, Clone)]
