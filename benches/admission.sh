@@ -170,7 +170,13 @@ done
 ADMISSION_KEYS=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'bench:*' | wc -l)
 log "limits keys in Redis after the runs: $ADMISSION_KEYS"
 [ "$ADMISSION_KEYS" -gt 0 ] || { log "no limits state in Redis: admission did not run"; FAILED=1; }
-grep -q . "$OUT/gateway.log" && log "the gateway logged (see $OUT/gateway.log)"
+# Every admission went through Redis: one decided locally (a Redis round trip over
+# [limits] redis_timeout_ms) would measure the local engine instead.
+FALLBACKS=$(curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" |
+    awk '/^gateway_limits_fallback_total/ { sum += $NF } END { print sum + 0 }')
+log "admissions decided locally (Redis too slow or unreachable): $FALLBACKS"
+[ "$FALLBACKS" = 0 ] || { log "some admissions fell back to local limits: the gw-limited figures are not all Redis's"; FAILED=1; }
+if grep -q . "$OUT/gateway.log"; then log "the gateway logged (see $OUT/gateway.log)"; fi
 
 log "report"
 {

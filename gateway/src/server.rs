@@ -46,12 +46,15 @@ pub struct RunningGateway {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     metrics_task: Option<JoinHandle<()>>,
+    /// Keeps the key table in step with the store (`control_sync`).
+    control_task: JoinHandle<()>,
 }
 
 impl RunningGateway {
     /// Stops accepting, waits up to the grace period for open requests, returns.
     pub async fn shutdown(self) {
         self.state.begin_shutdown();
+        self.control_task.abort();
         let _ = self.stop.send(true);
         let _ = self.task.await;
         if let Some(task) = self.metrics_task {
@@ -99,6 +102,12 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         pipeline.store.clone(),
         user_tags,
     )?;
+    // The store's keys before the first request; a store that cannot be read
+    // now leaves the config's keys serving, and the sync task retries.
+    if let Err(error) = crate::control_sync::refresh(&state).await {
+        tracing::warn!(%error, "cannot read the stored keys yet; serving the config file's keys");
+    }
+    let control_task = crate::control_sync::spawn(state.clone());
     let (listener, addr) = bind(config.server.listen).await?;
     let (stop, stopped) = watch::channel(false);
     let metrics = match config.server.metrics.listen {
@@ -136,6 +145,7 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         stop,
         task,
         metrics_task,
+        control_task,
     })
 }
 

@@ -508,3 +508,195 @@ async fn redis_unreachable_falls_back_to_the_replicas_share() {
     assert_eq!(spent, 5);
     case.cleanup().await;
 }
+
+/// A redis-server of this test's own on a free port, without persistence.
+struct OwnRedis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl OwnRedis {
+    async fn start(port: u16) -> OwnRedis {
+        let own = OwnRedis {
+            child: std::process::Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--enable-debug-command",
+                    "yes",
+                ])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server runs"),
+            port,
+        };
+        let url = format!("redis://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if let Ok(client) = redis::Client::open(url.as_str()) {
+                if client.get_multiplexed_async_connection().await.is_ok() {
+                    return own;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("redis-server did not start on {port}");
+    }
+
+    fn stop(mut self) -> u16 {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.port
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn redis_stopped_and_back_empty_falls_back_then_rebuilds_from_the_store() {
+    let case = Case::new().await;
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let redis = OwnRedis::start(port).await;
+    let url = format!("redis://127.0.0.1:{port}");
+    let (engine, metrics) = case.engine(Some(&url), 2);
+    let key_id = format!("k-{}", random());
+    let scope = scope_key(&key_id);
+    let scopes = [(scope.clone(), allowance(None, None, None, Some("1")))];
+    let first = admit(&engine, &scopes, 1, usd("0.2")).await.unwrap();
+    assert!(!first.local());
+    // The request ends; its event reaches the store.
+    first.settle(Some(usd("0.2")), 10);
+    engine.drain(Duration::from_secs(2)).await;
+    case.store
+        .write(&[event("t", &key_id, "0.2")])
+        .await
+        .unwrap();
+
+    let port = redis.stop();
+    // Serving goes on, on this replica's share of what is left: (1 - 0.2) / 2.
+    let mut local = Vec::new();
+    for _ in 0..5 {
+        if let Ok(ticket) = admit(&engine, &scopes, 1, usd("0.1")).await {
+            assert!(ticket.local());
+            local.push(ticket);
+        }
+    }
+    assert_eq!(local.len(), 4);
+    assert_eq!(metrics.redis_up.get(), 0);
+    assert!(!engine.shared_now());
+    // Three end while Redis is down (their events reach the store); one is
+    // still running when it comes back.
+    let still_running = local.pop().unwrap();
+    for ticket in local {
+        ticket.settle(Some(usd("0.1")), 10);
+        case.store
+            .write(&[event("t", &key_id, "0.1")])
+            .await
+            .unwrap();
+    }
+
+    // Back, empty. After the backoff the engine uses it again, rebuilding
+    // the spend from the store (0.2 + 3 x 0.1) before trusting it.
+    let _redis = OwnRedis::start(port).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let again = admit(&engine, &scopes, 1, usd("0.4")).await.unwrap();
+    assert!(!again.local() && engine.shared_now());
+    assert_eq!(metrics.redis_up.get(), 1);
+    let mut connection = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let spend_key = format!("{}:{}", case.prefix, day_key(&scope));
+    let spent: i64 = connection.get(&spend_key).await.unwrap();
+    assert_eq!(
+        spent, 900_000_000,
+        "0.5 rebuilt from the store + 0.4 reserved"
+    );
+    // The request admitted alone ends now: its cost joins the shared count
+    // (its event reaches the store after the rebuild).
+    still_running.settle(Some(usd("0.1")), 10);
+    engine.drain(Duration::from_secs(2)).await;
+    let spent: i64 = connection.get(&spend_key).await.unwrap();
+    assert_eq!(spent, 1_000_000_000);
+    assert!(admit(&engine, &scopes, 1, usd("0.01")).await.is_err());
+    drop(again);
+    engine.drain(Duration::from_secs(2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_admission_gives_back_what_it_took() {
+    let case = Case::new().await;
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let _redis = OwnRedis::start(port).await;
+    let url = format!("redis://127.0.0.1:{port}");
+    let settings = Settings {
+        replicas: 1,
+        redis_prefix: case.prefix.clone(),
+        redis_timeout: Duration::from_millis(50),
+        ..Settings::default()
+    };
+    let engine = Limits::new(
+        settings,
+        Some(&url),
+        case.store.clone(),
+        LimitMetrics::default(),
+    )
+    .unwrap();
+    let scope = scope_key("stalled");
+    let scopes = [(
+        scope.clone(),
+        allowance(None, Some(1_000), Some(5), Some("1")),
+    )];
+    let warm = admit(&engine, &scopes, 10, usd("0.1")).await.unwrap();
+    assert!(!warm.local());
+    warm.settle(Some(usd("0.1")), 10);
+    engine.drain(Duration::from_secs(2)).await;
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut side = client.get_multiplexed_async_connection().await.unwrap();
+    let spend_key = format!("{}:{}", case.prefix, day_key(&scope));
+    let spent: i64 = side.get(&spend_key).await.unwrap();
+    assert_eq!(spent, 100_000_000);
+
+    // Redis stalls for 300 ms: the admission gets no answer in 50 ms and is
+    // decided locally, while its script waits in Redis and runs later.
+    let mut stalling = client.get_multiplexed_async_connection().await.unwrap();
+    let stall = tokio::spawn(async move {
+        let _: () = redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg("0.3")
+            .query_async(&mut stalling)
+            .await
+            .unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let slow = admit(&engine, &scopes, 10, usd("0.2")).await.unwrap();
+    assert!(slow.local());
+    drop(slow);
+    stall.await.unwrap();
+    engine.drain(Duration::from_secs(3)).await;
+    // What the late script took was given back after it.
+    let spent: i64 = side.get(&spend_key).await.unwrap();
+    assert_eq!(spent, 100_000_000);
+    let leases: u64 = side
+        .zcard(format!("{}:{}:conc", case.prefix, scope.id()))
+        .await
+        .unwrap();
+    assert_eq!(leases, 0);
+    let admissions: Vec<String> = side.keys(format!("{}:lease:*", case.prefix)).await.unwrap();
+    assert!(admissions.is_empty(), "{admissions:?}");
+}

@@ -119,6 +119,24 @@ async fn rpm_refusals_carry_openai_headers_survive_a_reload_and_leave_an_event()
         .unwrap();
     assert_eq!(other.status(), 200);
     other.bytes().await.unwrap();
+    let metrics = gw
+        .client
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("gateway_limits_refused_total{scope=\"team\",limit=\"rpm\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("gateway_limits_redis_up 0"),
+        "no Redis configured"
+    );
+    assert!(metrics.contains("gateway_limits_fallback_total 0"));
 
     gw.gateway.shutdown().await;
     let events = events_of(&store, "acme").await;
@@ -266,4 +284,94 @@ async fn budget_refusals_say_what_is_left_in_every_format_and_leave_an_event() {
         .iter()
         .all(|e| e.error_kind.as_deref() == Some("budget_exceeded")
             && e.cost_usd == Some(pricing::Cost::ZERO)));
+}
+
+/// With Redis: after answers, upstream errors, a stream cut mid-way and a
+/// client that leaves mid-stream, the budget's spend in Redis is exactly the
+/// sum of the events' costs (no reservation leaked) and no concurrency lease
+/// is held.
+#[tokio::test]
+async fn no_reservation_or_lease_leaks_after_failures_cuts_and_disconnects() {
+    use redis::AsyncCommands;
+    let tag = gateway::keys::mint().unwrap()[6..18].to_lowercase();
+    let (tenant, prefix) = (format!("leak{tag}"), format!("test:lim:{tag}"));
+    let key = gateway::keys::mint().unwrap();
+    let mut extra = format!(
+        "[limits]\nredis_prefix = \"{prefix}\"\n\
+         [[keys]]\nid = \"leak-{tag}\"\nhash = \"{}\"\ntenant = \"{tenant}\"\nmax_concurrent = 10\n\
+         [[tenants]]\nid = \"{tenant}\"\nbudget_daily_usd = \"100\"\nbudget_monthly_usd = \"1000\"\n",
+        gateway::keys::KeyHash::of(&key)
+    );
+    for (name, upstream) in [
+        ("priced", "mock"),
+        ("priced-500", "mock+status=500"),
+        ("priced-cut", "mock+cut_after=3"),
+        ("priced-slow", "mock+chunk_delay_ms=200+words=50"),
+    ] {
+        extra.push_str(&format!(
+            "[[models]]\nname = \"{name}\"\nprovider = \"mock\"\nupstream_model = \"{upstream}\"\n\
+             endpoint = \"chat\"\nprice = {{ input = \"1000\", output = \"3000\" }}\n"
+        ));
+    }
+    let redis_url = "redis://127.0.0.1:6379";
+    let gw = common::start_with_env(&extra, &[("GATEWAY__ANALYTICS__REDIS_URL", redis_url)]).await;
+    let store = gw.gateway.store.clone();
+    let post = |body: Value| {
+        gw.client
+            .post(gw.url("/v1/chat/completions"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let stream = |model: &str| {
+        let mut body = chat_body(model);
+        body["stream"] = json!(true);
+        body
+    };
+    assert_eq!(post(chat_body("priced")).await.unwrap().status(), 200);
+    let streamed = post(stream("priced")).await.unwrap().text().await.unwrap();
+    assert!(streamed.contains("[DONE]"), "{streamed}");
+    assert_eq!(post(chat_body("priced-500")).await.unwrap().status(), 500);
+    let _ = post(stream("priced-cut")).await.unwrap().bytes().await;
+    let mut left = post(stream("priced-slow")).await.unwrap();
+    left.chunk().await.unwrap();
+    drop(left);
+    gw.gateway.shutdown().await;
+
+    let events = events_of(&store, &tenant).await;
+    assert_eq!(events.len(), 5);
+    let nano = |pico: i128| (pico + 999) / 1_000;
+    let expected: i128 = events
+        .iter()
+        .filter_map(|e| e.cost_usd)
+        .map(|c| nano(c.0))
+        .sum();
+    assert!(expected > 0, "some requests cost something");
+    let mut redis = redis::Client::open(redis_url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let scope = format!("{prefix}:tenant:{tenant}");
+    let now = Utc::now();
+    let day: i64 = redis
+        .get(format!("{scope}:spend:d:{}", now.format("%Y%m%d")))
+        .await
+        .unwrap();
+    let month: i64 = redis
+        .get(format!("{scope}:spend:m:{}", now.format("%Y%m")))
+        .await
+        .unwrap();
+    assert_eq!((i128::from(day), i128::from(month)), (expected, expected));
+    let leases: u64 = redis
+        .zcard(format!("{prefix}:key:leak-{tag}:conc"))
+        .await
+        .unwrap();
+    assert_eq!(leases, 0);
+    for pattern in [format!("{prefix}:*"), format!("gw:{tenant}:*")] {
+        let keys: Vec<String> = redis.keys(pattern).await.unwrap();
+        if !keys.is_empty() {
+            let _: () = redis.del(keys).await.unwrap();
+        }
+    }
 }

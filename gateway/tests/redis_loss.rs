@@ -14,7 +14,7 @@
 mod common;
 #[path = "common/pg.rs"]
 mod pg;
-#[path = "common/replicas.rs"]
+#[path = "common/replicas/mod.rs"]
 mod replicas;
 
 use std::time::{Duration, Instant};
@@ -90,23 +90,24 @@ async fn store_today(cluster: &Cluster) -> (i64, Cost, i64, i64) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "pending: needs the admission engine ([limits], helper L) on main"]
-async fn limits_fall_back_to_a_share_per_replica_and_spend_is_rebuilt_from_the_store() {
-    let mut redis = OwnRedis::start().await;
-    let prefix = prefix();
-    let cluster = Cluster::start(Setup {
+/// Two replicas sharing `redis`, their key limited to RPM and a daily budget
+/// too high to bind (admission reserves and settles it all the same).
+async fn limited_cluster(redis: &OwnRedis, prefix: &str) -> Cluster {
+    Cluster::start(Setup {
         replicas: REPLICAS,
         redis: Some(redis.url()),
         key_fields: &format!("rpm = {RPM}\nbudget_daily_usd = \"50.00\"\n"),
         extra: &format!("[limits]\nreplicas = {REPLICAS}\nredis_prefix = \"{prefix}\"\n"),
     })
-    .await;
-    let mut sent = 0i64;
+    .await
+}
 
-    // Redis up: the shared path.
+/// 100 requests with Redis up, then Redis killed and 1,200 more (600 per
+/// replica, 100 in flight): every answer a 200 or a limit's 429, each replica
+/// admitting its share RPM / N and saying so in its metrics. Returns the
+/// requests sent, once their events are all in the store.
+async fn serve_through_an_outage(cluster: &Cluster, redis: &mut OwnRedis) -> i64 {
     let before = cluster.fire(100, 10, |i| (i % REPLICAS, Kind::Plain)).await;
-    sent += before.len() as i64;
     assert_eq!(by_status(&before), vec![(200, 100)]);
     for replica in 0..REPLICAS {
         assert_eq!(
@@ -114,7 +115,6 @@ async fn limits_fall_back_to_a_share_per_replica_and_spend_is_rebuilt_from_the_s
             Some(1.0)
         );
     }
-
     // Redis killed: still serving, each replica to RPM / N.
     redis.stop();
     let started = Instant::now();
@@ -122,8 +122,7 @@ async fn limits_fall_back_to_a_share_per_replica_and_spend_is_rebuilt_from_the_s
         .fire(1_200, 100, |i| (i % REPLICAS, Kind::Plain))
         .await;
     let seconds = started.elapsed().as_secs_f64();
-    sent += during.len() as i64;
-    assert_served(&during, &cluster);
+    assert_served(&during, cluster);
     let share = RPM / REPLICAS as u64;
     let bound = share + (share as f64 / 60.0 * seconds).ceil() as u64 + 1;
     for replica in 0..REPLICAS {
@@ -155,11 +154,32 @@ async fn limits_fall_back_to_a_share_per_replica_and_spend_is_rebuilt_from_the_s
             .unwrap_or(0.0);
         assert!(fallbacks > 0.0, "replica {replica} counted no fallback");
     }
+    let sent = (before.len() + during.len()) as i64;
     assert_eq!(
         cluster.wait_for_events(sent, Duration::from_secs(30)).await,
         sent,
         "events reach the store while Redis is down"
     );
+    sent
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_fall_back_to_a_share_per_replica_while_redis_is_down() {
+    let mut redis = OwnRedis::start().await;
+    let cluster = limited_cluster(&redis, &prefix()).await;
+    serve_through_an_outage(&cluster, &mut redis).await;
+    let panics = cluster.panics();
+    assert!(panics.is_empty(), "{panics:?}");
+    cluster.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "pending: fails on 632d846 (limits back on Redis only ~27 s after it returns; spend in Redis short of the store's by requests settled in fallback after another replica rebuilt); see /work/notes/T-findings.md"]
+async fn budget_spend_is_rebuilt_from_the_store_when_redis_returns_empty() {
+    let mut redis = OwnRedis::start().await;
+    let prefix = prefix();
+    let cluster = limited_cluster(&redis, &prefix).await;
+    let mut sent = serve_through_an_outage(&cluster, &mut redis).await;
 
     // Redis back, empty: the spend is rebuilt from the store before it is used.
     redis.start_again().await;

@@ -18,7 +18,7 @@
 mod common;
 #[path = "common/pg.rs"]
 mod pg;
-#[path = "common/replicas.rs"]
+#[path = "common/replicas/mod.rs"]
 mod replicas;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -47,7 +47,6 @@ fn nano_up(cost: Cost) -> i128 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "pending: needs the admission engine ([limits], helper L) on main"]
 async fn a_budget_is_spent_once_across_two_replicas_and_no_reservation_leaks() {
     let budget = Cost::parse_usd("1.00").unwrap();
     let redis = OwnRedis::start().await;

@@ -19,7 +19,7 @@
 mod common;
 #[path = "common/pg.rs"]
 mod pg;
-#[path = "common/replicas.rs"]
+#[path = "common/replicas/mod.rs"]
 mod replicas;
 
 use std::time::{Duration, Instant};
@@ -110,7 +110,6 @@ async fn two_replicas_share_one_store_and_answer_alike() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "pending: needs the admission engine ([limits], helper L) on main"]
 async fn a_shared_rpm_admits_the_limit_once_across_two_replicas() {
     let redis = OwnRedis::start().await;
     let cluster = Cluster::start(Setup {
@@ -221,7 +220,6 @@ async fn local_only_limits_admit_the_limit_once_per_replica() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "pending: needs the admission engine ([limits], helper L) on main"]
 async fn a_shared_tpm_admits_the_tokens_once_across_two_replicas() {
     const TPM: u64 = 6_000;
     let redis = OwnRedis::start().await;

@@ -3,6 +3,7 @@
 //! already hold (by `event_id`), so a replay after a failure writes each event
 //! exactly once.
 
+mod counter_sums;
 mod error;
 pub mod postgres;
 pub mod queries;
@@ -11,6 +12,7 @@ pub mod sqlite;
 
 use std::future::Future;
 
+pub use counter_sums::CounterWindow;
 pub use error::StoreError;
 pub use spend::SpendScope;
 

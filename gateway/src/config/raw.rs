@@ -41,7 +41,7 @@ pub struct RawLimits {
     pub time_zone: Option<String>,
     /// Prefix of the limits' Redis keys (default `gw:lim`).
     pub redis_prefix: Option<String>,
-    /// Longest wait for Redis on admission (default 100).
+    /// Longest wait for Redis on admission (default 500).
     pub redis_timeout_ms: Option<u64>,
 }
 

@@ -484,7 +484,7 @@ fn validate_limits(raw: RawLimits) -> Result<crate::limits::Settings, ConfigErro
         replicas,
         zone,
         redis_prefix,
-        redis_timeout: millis("limits.redis_timeout_ms", raw.redis_timeout_ms, 100)?,
+        redis_timeout: millis("limits.redis_timeout_ms", raw.redis_timeout_ms, 500)?,
     })
 }
 
@@ -874,15 +874,13 @@ fn validate_key(
         )
     })?;
     let role = match raw.role.as_deref() {
-        None | Some("api") => KeyRole::Api,
-        Some("dashboard") => KeyRole::Dashboard,
-        Some("admin") => KeyRole::Admin,
-        Some(other) => {
-            return Err(invalid(
+        None => KeyRole::Api,
+        Some(name) => KeyRole::parse(name).ok_or_else(|| {
+            invalid(
                 format!("{path}.role"),
-                format!("unknown role `{other}` (api, dashboard or admin)"),
-            ))
-        }
+                format!("unknown role `{name}` (api, dashboard, owner or admin)"),
+            )
+        })?,
     };
     let analytics = match (raw.analytics.as_deref(), role) {
         (None, KeyRole::Api) if raw.team.is_some() => AnalyticsScope::Team,
@@ -1585,7 +1583,7 @@ mod tests {
         assert_eq!(config.limits.replicas, 1);
         assert_eq!(config.limits.zone.local_minus_utc(), 0);
         assert_eq!(config.limits.redis_prefix, "gw:lim");
-        assert_eq!(config.limits.redis_timeout, Duration::from_millis(100));
+        assert_eq!(config.limits.redis_timeout, Duration::from_millis(500));
         let set = base()
             + "[limits]\nreplicas = 3\ntime_zone = \"-08:00\"\nredis_prefix = \"x:y\"\nredis_timeout_ms = 50\n";
         let config = load(&set).unwrap();

@@ -3,7 +3,9 @@
 -- Time is Redis's own (TIME, microseconds), so replicas with skewed clocks
 -- agree. Money is integer nano-USD; every number stays below 2^53.
 --
--- KEYS, 5 per scope: rpm TAT, tpm TAT, concurrency lease ZSET, day spend, month spend
+-- KEYS, 5 per scope: rpm TAT, tpm TAT, concurrency lease ZSET, day spend, month spend;
+-- then the admission's own key (written when admitted: settle.lua gives back only
+-- what an admission that happened took, and only once)
 -- ARGV[1] lease id, ARGV[2] lease ttl (us), ARGV[3] reserve (nano-USD), ARGV[4] scopes
 -- then 5 per scope: rpm increment (us, 0 = none), tpm increment (us, 0 = none),
 --   max concurrent (0 = none), day budget (nano, 0 = none), month budget (nano, 0 = none)
@@ -79,6 +81,7 @@ for i = 0, n - 1 do
   next_tat[i + 1] = taken
 end
 
+redis.call('SET', KEYS[5 * n + 1], '1', 'PX', math.ceil(lease_ttl / 1000) + 1000)
 local reply = {1}
 for i = 0, n - 1 do
   local k, a = i * 5, 5 + i * 5

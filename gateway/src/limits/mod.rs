@@ -70,7 +70,7 @@ impl Default for Settings {
             replicas: 1,
             zone: chrono::Offset::fix(&Utc),
             redis_prefix: "gw:lim".to_owned(),
-            redis_timeout: Duration::from_millis(100),
+            redis_timeout: Duration::from_millis(500),
         }
     }
 }
@@ -78,7 +78,7 @@ impl Default for Settings {
 /// Metric handles, registered by `crate::metrics`.
 #[derive(Clone, Default)]
 pub struct LimitMetrics {
-    /// 1 while Redis answers, 0 in fallback (only with Redis configured).
+    /// 1 while Redis answers; 0 in fallback and without Redis.
     pub redis_up: Gauge,
     /// Admissions decided locally because Redis failed.
     pub fallback: Counter,
@@ -272,7 +272,8 @@ impl Limits {
             let headroom = engine.local.admit(engine, plan, 1).await?;
             return Ok((Taker::Local { divisor: 1 }, headroom));
         };
-        if shared.worth_trying() {
+        let attempt = shared.worth_trying();
+        if attempt != shared::Try::No {
             let lease = format!(
                 "{:016x}:{}",
                 engine.replica,
@@ -287,7 +288,25 @@ impl Limits {
                     shared.answered(&engine.metrics);
                     return Err(refusal);
                 }
-                Err(error) => shared.failed(&engine.metrics, &error),
+                Err(failure) => {
+                    shared.failed(
+                        &engine.metrics,
+                        failure.error(),
+                        attempt == shared::Try::Claimed,
+                    );
+                    if let shared::Failure::Unanswered { connection, .. } = failure {
+                        // The script may still run: give back whatever it
+                        // takes, after it on the same connection.
+                        let work = shared.settlement(
+                            plan,
+                            &lease,
+                            -i128::from(plan.tokens),
+                            -plan.reserve_nano,
+                            shared::Mode::Admitted,
+                        );
+                        engine.spawn_settle(work, Some(connection));
+                    }
+                }
             }
         }
         engine.metrics.fallback.inc();
@@ -380,22 +399,50 @@ impl TicketInner {
                 let Some(shared) = &self.engine.shared else {
                     return;
                 };
-                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                    return;
-                };
-                let engine = self.engine.clone();
-                let work = shared.settlement(&self.plan, lease, token_delta, spend_delta);
-                engine.pending.fetch_add(1, Ordering::AcqRel);
-                runtime.spawn(async move {
-                    if let Some(shared) = &engine.shared {
-                        shared.settle(work, engine.settings.redis_timeout).await;
-                    }
-                    if engine.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-                        engine.drained.notify_waiters();
-                    }
-                });
+                let work = shared.settlement(
+                    &self.plan,
+                    lease,
+                    token_delta,
+                    spend_delta,
+                    shared::Mode::Admitted,
+                );
+                self.engine.spawn_settle(work, None);
             }
         }
+        // Admitted alone while Redis failed: its cost goes to the shared spend
+        // counters too if Redis has them again (if not, their rebuild from
+        // the store counts it).
+        let spent = nano_up(cost);
+        if let (Taker::Local { .. }, Some(shared)) = (&self.taker, &self.engine.shared) {
+            if spent > 0 && self.plan.items.iter().any(|i| i.allowance.has_budget()) {
+                let work = shared.settlement(&self.plan, "", 0, spent, shared::Mode::Spent);
+                self.engine.spawn_settle(work, None);
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Sends a settlement to Redis off the request's path, counted so
+    /// shutdown waits for it.
+    fn spawn_settle(
+        self: &Arc<Engine>,
+        work: shared::Settlement,
+        on: Option<redis::aio::MultiplexedConnection>,
+    ) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let engine = self.clone();
+        engine.pending.fetch_add(1, Ordering::AcqRel);
+        runtime.spawn(async move {
+            if let Some(shared) = &engine.shared {
+                shared.settle(work, on, engine.settings.redis_timeout).await;
+            }
+            if engine.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+                engine.drained.notify_waiters();
+            }
+        });
     }
 }
 

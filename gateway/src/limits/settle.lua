@@ -4,15 +4,23 @@
 -- gone (Redis lost it) is left for the next admission to rebuild from the
 -- store; one that would go negative stops at 0.
 --
--- KEYS, 4 per scope: tpm TAT, concurrency lease ZSET, day spend, month spend
--- ARGV[1] lease id, ARGV[2] scopes, ARGV[3] spend delta (nano-USD, signed)
+-- KEYS, 4 per scope: tpm TAT, concurrency lease ZSET, day spend, month spend; then
+-- the admission's own key
+-- ARGV[1] lease id, ARGV[2] scopes, ARGV[3] spend delta (nano-USD, signed),
+-- ARGV[4] 'admitted' (give back what admit.lua took, if its key is still there:
+-- once, and never for an admission that did not happen) or 'spent' (a request
+-- admitted by a replica alone while Redis failed: add its cost to the counters
+-- that exist, nothing else)
 -- then 4 per scope: tpm TAT delta (us, signed), lease held (1/0), day (1/0), month (1/0)
+local n = tonumber(ARGV[2])
+if ARGV[4] == 'admitted' and redis.call('DEL', KEYS[4 * n + 1]) == 0 then
+  return 0
+end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local n = tonumber(ARGV[2])
 local spend_delta = tonumber(ARGV[3])
 for i = 0, n - 1 do
-  local k, a = i * 4, 4 + i * 4
+  local k, a = i * 4, 5 + i * 4
   local tpm_delta = tonumber(ARGV[a])
   if tpm_delta ~= 0 then
     local tat = tonumber(redis.call('GET', KEYS[k + 1]) or '0')

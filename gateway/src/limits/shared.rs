@@ -47,10 +47,51 @@ pub(super) struct Shared {
     retry: Mutex<(Option<Instant>, Duration)>,
 }
 
+/// Whether an admission asks Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Try {
+    Up,
+    /// Redis is down and this admission is the one that tries it again.
+    Claimed,
+    No,
+}
+
 /// A settlement ready to send: keys and arguments of `settle.lua`.
 pub(super) struct Settlement {
     keys: Vec<String>,
     args: Vec<String>,
+    mode: Mode,
+}
+
+/// What a settlement gives back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// What `admit.lua` took under a lease beyond what was used (once, and
+    /// only if that admission happened).
+    Admitted,
+    /// The cost of a request a replica admitted alone while Redis failed,
+    /// added to the spend counters Redis has (a rebuild counts the rest).
+    Spent,
+}
+
+/// Why an admission did not get an answer from Redis.
+pub(super) enum Failure {
+    /// Nothing was taken.
+    Unreachable(String),
+    /// The script was sent but no answer came in time: it may still run.
+    /// What it takes is given back on `connection` (after it, in order).
+    Unanswered {
+        error: String,
+        connection: MultiplexedConnection,
+    },
+}
+
+impl Failure {
+    pub(super) fn error(&self) -> &str {
+        match self {
+            Failure::Unreachable(error) | Failure::Unanswered { error, .. } => error,
+        }
+    }
 }
 
 impl Shared {
@@ -71,15 +112,22 @@ impl Shared {
         self.up.load(Ordering::Relaxed)
     }
 
-    /// Up, or down long enough to try again.
-    pub(super) fn worth_trying(&self) -> bool {
+    /// Whether to ask Redis: yes while it is up; once down, one caller per
+    /// backoff window claims a try (the others stay local meanwhile).
+    pub(super) fn worth_trying(&self) -> Try {
         if self.is_up() {
-            return true;
+            return Try::Up;
         }
-        self.retry
-            .lock()
-            .map(|retry| retry.0.is_none_or(|at| Instant::now() >= at))
-            .unwrap_or(true)
+        let Ok(mut retry) = self.retry.lock() else {
+            return Try::Claimed;
+        };
+        let now = Instant::now();
+        if retry.0.is_some_and(|at| now < at) {
+            return Try::No;
+        }
+        let wait = retry.1;
+        retry.0 = Some(now + wait);
+        Try::Claimed
     }
 
     pub(super) fn answered(&self, metrics: &LimitMetrics) {
@@ -92,11 +140,14 @@ impl Shared {
         }
     }
 
-    pub(super) fn failed(&self, metrics: &LimitMetrics, error: &str) {
+    /// Marks Redis down. The wait before the next try doubles once per
+    /// failed claimed try, not per request that failed at the same moment.
+    pub(super) fn failed(&self, metrics: &LimitMetrics, error: &str, claimed: bool) {
         if let Ok(mut slot) = self.connection.lock() {
             *slot = None;
         }
-        if self.up.swap(false, Ordering::Relaxed) {
+        let was_up = self.up.swap(false, Ordering::Relaxed);
+        if was_up {
             tracing::warn!(
                 error,
                 "redis unreachable: limits fall back to this replica's share (limit / limits.replicas)"
@@ -104,8 +155,14 @@ impl Shared {
             metrics.redis_up.set(0);
         }
         if let Ok(mut retry) = self.retry.lock() {
-            let wait = retry.1;
-            *retry = (Some(Instant::now() + wait), (wait * 2).min(MAX_BACKOFF));
+            let now = Instant::now();
+            if was_up {
+                *retry = (Some(now + FIRST_BACKOFF), FIRST_BACKOFF);
+            } else if claimed {
+                // The claimed try failed: wait twice as long next time.
+                let wait = (retry.1 * 2).min(MAX_BACKOFF);
+                *retry = (Some(now + wait), wait);
+            }
         }
     }
 
@@ -139,9 +196,9 @@ impl Shared {
         engine: &Engine,
         plan: &Plan,
         lease: &str,
-    ) -> Result<Result<Headroom, Refusal>, String> {
+    ) -> Result<Result<Headroom, Refusal>, Failure> {
         let timeout = engine.settings.redis_timeout;
-        let mut keys = Vec::with_capacity(plan.items.len() * 5);
+        let mut keys = Vec::with_capacity(plan.items.len() * 5 + 1);
         let mut args = vec![
             lease.to_owned(),
             LEASE_TTL.as_micros().to_string(),
@@ -168,10 +225,13 @@ impl Shared {
             args.push(item.budget(Span::Day).unwrap_or(0).to_string());
             args.push(item.budget(Span::Month).unwrap_or(0).to_string());
         }
+        keys.push(self.key("lease", lease));
         for _ in 0..ROUNDS {
             let mut connection = tokio::time::timeout(timeout, self.connection())
                 .await
-                .map_err(|_| "no connection within limits.redis_timeout_ms".to_owned())??;
+                .map_err(|_| "no connection within limits.redis_timeout_ms".to_owned())
+                .and_then(|connected| connected)
+                .map_err(Failure::Unreachable)?;
             let mut invocation = self.admit.prepare_invoke();
             for key in &keys {
                 invocation.key(key);
@@ -179,25 +239,38 @@ impl Shared {
             for arg in &args {
                 invocation.arg(arg);
             }
-            let reply: Value =
-                tokio::time::timeout(timeout, invocation.invoke_async(&mut connection))
-                    .await
-                    .map_err(|_| "no answer within limits.redis_timeout_ms".to_owned())?
-                    .map_err(|e| e.to_string())?;
-            let numbers = integers(&reply)?;
+            let answer =
+                tokio::time::timeout(timeout, invocation.invoke_async(&mut connection)).await;
+            let reply: Value = match answer {
+                Ok(reply) => reply.map_err(|e| Failure::Unreachable(e.to_string()))?,
+                Err(_) => {
+                    return Err(Failure::Unanswered {
+                        error: "no answer within limits.redis_timeout_ms".to_owned(),
+                        connection,
+                    })
+                }
+            };
+            let numbers = integers(&reply).map_err(Failure::Unreachable)?;
             match numbers.first() {
                 Some(1) => return Ok(Ok(headroom(plan, &numbers[1..]))),
-                Some(0) => return Ok(Err(refusal(plan, &numbers)?)),
+                Some(0) => return Ok(Err(refusal(plan, &numbers).map_err(Failure::Unreachable)?)),
                 Some(2) => {
                     for &index in &numbers[1..] {
                         self.rebuild(engine, plan, &keys, index, &mut connection)
-                            .await?;
+                            .await
+                            .map_err(Failure::Unreachable)?;
                     }
                 }
-                _ => return Err(format!("unexpected reply from admit.lua: {reply:?}")),
+                _ => {
+                    return Err(Failure::Unreachable(format!(
+                        "unexpected reply from admit.lua: {reply:?}"
+                    )))
+                }
             }
         }
-        Err("spend counters vanished again after their rebuild".to_owned())
+        Err(Failure::Unreachable(
+            "spend counters vanished again after their rebuild".to_owned(),
+        ))
     }
 
     /// Sets the missing spend counter at 1-based `index` of `keys` to the
@@ -242,19 +315,26 @@ impl Shared {
         Ok(())
     }
 
-    /// The settlement of an admission of `plan` under `lease`.
+    /// The settlement of an admission of `plan` under `lease` (`Mode::Spent`:
+    /// `spend_delta` is the cost of a request admitted without Redis).
     pub(super) fn settlement(
         &self,
         plan: &Plan,
         lease: &str,
         token_delta: i128,
         spend_delta: i64,
+        mode: Mode,
     ) -> Settlement {
-        let mut keys = Vec::with_capacity(plan.items.len() * 4);
+        let mut keys = Vec::with_capacity(plan.items.len() * 4 + 1);
         let mut args = vec![
             lease.to_owned(),
             plan.items.len().to_string(),
             spend_delta.to_string(),
+            match mode {
+                Mode::Admitted => "admitted",
+                Mode::Spent => "spent",
+            }
+            .to_owned(),
         ];
         for item in &plan.items {
             let id = item.scope.id();
@@ -268,18 +348,29 @@ impl Shared {
                 .map_or(0, |tpm| signed_increment(tpm, token_delta));
             args.push(tpm_delta.to_string());
             let flag = |on: bool| if on { "1" } else { "0" }.to_owned();
-            args.push(flag(allowance.max_concurrent.is_some()));
+            args.push(flag(
+                mode == Mode::Admitted && allowance.max_concurrent.is_some(),
+            ));
             args.push(flag(allowance.daily_usd.is_some()));
             args.push(flag(allowance.monthly_usd.is_some()));
         }
-        Settlement { keys, args }
+        keys.push(self.key("lease", lease));
+        Settlement { keys, args, mode }
     }
 
     /// Sends a settlement; a failure is logged (the lease then expires by its
     /// TTL and the reservation stays counted until the period ends).
-    pub(super) async fn settle(&self, work: Settlement, timeout: Duration) {
+    pub(super) async fn settle(
+        &self,
+        work: Settlement,
+        on: Option<MultiplexedConnection>,
+        timeout: Duration,
+    ) {
         let attempt = async {
-            let mut connection = self.connection().await?;
+            let mut connection = match on {
+                Some(connection) => connection,
+                None => self.connection().await?,
+            };
             let mut invocation = self.settle.prepare_invoke();
             for key in &work.keys {
                 invocation.key(key);
@@ -293,10 +384,17 @@ impl Shared {
                 .map_err(|e| e.to_string())
         };
         // Off the client's path: more patience than an admission gets.
-        match tokio::time::timeout(timeout * 10, attempt).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => tracing::warn!(error, "could not settle a request's limits in redis"),
-            Err(_) => tracing::warn!("could not settle a request's limits in redis: timed out"),
+        let error = match tokio::time::timeout(timeout * 10, attempt).await {
+            Ok(Ok(_)) => return,
+            Ok(Err(error)) => error,
+            Err(_) => "timed out".to_owned(),
+        };
+        match work.mode {
+            Mode::Admitted => {
+                tracing::warn!(error, "could not settle a request's limits in redis");
+            }
+            // Redis is known to be failing; the store has the cost.
+            Mode::Spent => tracing::debug!(error, "redis still unreachable for a late spend"),
         }
     }
 }
@@ -417,6 +515,34 @@ fn refusal(plan: &Plan, reply: &[i64]) -> Result<Refusal, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_backoff_doubles_per_failed_try_not_per_failed_request() {
+        let shared = Shared::new("redis://127.0.0.1:1", "p").unwrap();
+        let metrics = LimitMetrics::default();
+        assert_eq!(shared.worth_trying(), Try::Up);
+        // A burst of requests fails at once: one backoff of 1 s.
+        for _ in 0..10 {
+            shared.failed(&metrics, "refused", false);
+        }
+        assert_eq!(metrics.redis_up.get(), 0);
+        assert_eq!(shared.worth_trying(), Try::No);
+        tokio::time::advance(Duration::from_millis(1_000)).await;
+        assert_eq!(shared.worth_trying(), Try::Claimed);
+        assert_eq!(shared.worth_trying(), Try::No, "one try per window");
+        shared.failed(&metrics, "refused", true);
+        tokio::time::advance(Duration::from_millis(1_999)).await;
+        assert_eq!(shared.worth_trying(), Try::No);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(shared.worth_trying(), Try::Claimed);
+        shared.answered(&metrics);
+        assert_eq!(metrics.redis_up.get(), 1);
+        assert_eq!(shared.worth_trying(), Try::Up);
+        // Down again: the backoff starts over at 1 s.
+        shared.failed(&metrics, "refused", false);
+        tokio::time::advance(Duration::from_millis(1_000)).await;
+        assert_eq!(shared.worth_trying(), Try::Claimed);
+    }
 
     #[test]
     fn corrections_move_the_tat_by_the_tokens_really_used() {

@@ -157,7 +157,20 @@ impl Drop for EndRecorder {
                 error_kind: self.error_kind,
                 latency: elapsed,
             };
+            let routed = outcome
+                .routed_provider
+                .clone()
+                .zip(outcome.routed_model.clone());
             let event = usage_event::fold(ending, outcome);
+            if let (Some((provider, model)), Some((cost, baseline))) = (routed, event.priced()) {
+                self.state.metrics.money.record(
+                    &event.tenant_id,
+                    &provider,
+                    &model,
+                    cost,
+                    baseline,
+                );
+            }
             // Limits and budgets settle to what the event records.
             if let Some(ticket) = ticket {
                 let tokens = event.prompt_tokens.saturating_add(event.completion_tokens);

@@ -8,6 +8,11 @@
 //! gets the per-key counters of its keys alone, `today` their sum: the
 //! team's keys are those configured in it now. Minute and per-model counters
 //! exist per tenant only, so for such a key they are null and empty.
+//!
+//! After Redis lost its data the counters are rebuilt from the store
+//! (analytics `writer::recount`); until that is done `rebuilding` is true and
+//! the figures are incomplete (they are not served from the store meanwhile:
+//! the rebuild takes seconds, and a client can wait for `rebuilding: false`).
 
 use std::cmp::Reverse;
 use std::sync::Arc;
@@ -29,12 +34,11 @@ use super::params::{Params, Scope};
 use super::{respond, Answer};
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
-use crate::state::{AppState, Snapshot};
+use crate::state::AppState;
 
 pub async fn realtime(
     State(state): State<AppState>,
     Extension(key): Extension<Arc<ApiKey>>,
-    Extension(snapshot): Extension<Arc<Snapshot>>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, GatewayError> {
@@ -44,8 +48,8 @@ pub async fn realtime(
         Scope::Tenant => None,
         Scope::Team(team) => Some(Only {
             team: Some(team.clone()),
-            keys: snapshot
-                .keys
+            keys: state
+                .keys()
                 .team_key_ids(&params.tenant, team)
                 .map(str::to_owned)
                 .collect(),
@@ -81,6 +85,8 @@ struct Realtime {
     key: Option<String>,
     /// `redis` or `memory`.
     source: &'static str,
+    /// The counters are being rebuilt after Redis lost them: figures incomplete.
+    rebuilding: bool,
     as_of: DateTime<Utc>,
     day: NaiveDate,
     /// The start of the current minute.
@@ -100,6 +106,7 @@ impl Realtime {
         only: Option<Only>,
         now: DateTime<Utc>,
     ) -> Result<Realtime, CounterReadError> {
+        let rebuilding = !counters.trusted().await?;
         let day = now.date_naive();
         let minute = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
         let previous = minute - TimeDelta::minutes(1);
@@ -135,6 +142,7 @@ impl Realtime {
             team,
             key,
             source: counters.backend(),
+            rebuilding,
             as_of: now,
             day,
             minute,
