@@ -188,7 +188,7 @@
         ]);
         if (seq !== state.seq) return;
         state.keys = keys.data || [];
-        state.teams = teams.data || [];
+        state.teams = withKeyedTeams(teams.data || [], state.keys);
         const focus = focusedRowButton();
         renderKeys();
         renderTeams();
@@ -280,6 +280,21 @@
     }
 
     // ---- teams table -------------------------------------------------------
+    // Teams that only keys name (no team record or [[teams]] entry yet) are
+    // listed too, so their budget can be set (the API then records the team).
+    function withKeyedTeams(teams, keys) {
+      const all = teams.slice();
+      for (const key of keys) {
+        if (key.team && !all.some((t) => t.id === key.team && t.tenant === key.tenant)) {
+          all.push({
+            tenant: key.tenant, id: key.team, name: null, rpm: null, tpm: null, max_concurrent: null,
+            budget_daily_usd: null, budget_monthly_usd: null, created_at: null, updated_at: null, source: "keys",
+          });
+        }
+      }
+      return all;
+    }
+
     function renderTeams() {
       const body = $("#teams-table tbody");
       if (!state.teams.length) {
@@ -291,7 +306,9 @@
         const button = el("button", { type: "button", class: "small", "data-team-budget": team.id, "aria-label": "Set the budget of team " + team.id }, "Set budget");
         button.addEventListener("click", () => openTeam(team));
         return el("tr", { "data-team": team.id },
-          el("td", { class: "name" }, team.id, team.source === "config" ? el("span", { class: "sub-name", title: "From the config file's [[teams]]" }, "config") : null),
+          el("td", { class: "name" }, team.id,
+            team.source === "config" ? el("span", { class: "sub-name", title: "From the config file's [[teams]]" }, "config") : null,
+            team.source === "keys" ? el("span", { class: "sub-name", title: "Named by keys; no settings of its own yet" }, "from keys") : null),
           el("td", null, text(team.name, "–")),
           el("td", null, limits(team)),
           el("td", { class: "num", "data-budget": "daily", "data-value": team.budget_daily_usd ?? "" }, budget(team.budget_daily_usd)),

@@ -6,10 +6,11 @@
 //   CHAT_MODEL=mock-chat SCREENSHOT_DIR=dir node keys.test.mjs
 //
 // A tenant owner signs in and opens the keys page; adds a team with a budget
-// and changes it; creates a key, sees it once and copies it (read back from
-// the clipboard); the key answers /v1/chat/completions; after closing the
-// dialog and reloading, only its prefix is on the page; changes its limit and
-// budget; revokes it after a confirmation; and at every step GET /api/v1/admin/keys and /teams (read here
+// and changes it, and sets the budget of a team only a key names; creates a
+// key, sees it once and copies it (read back from the clipboard); the key
+// answers /v1/chat/completions; after closing the dialog and reloading, only
+// its prefix is on the page; changes its limit and budget; revokes it after a
+// confirmation; and at every step GET /api/v1/admin/keys and /teams (read here
 // with the owner's key) show what the page shows, until the revoked key is
 // refused (401). An API key that may not manage keys sees the API's 403 said
 // plainly. Run by gateway/tests/browser.rs; exits non-zero on any failure.
@@ -177,8 +178,10 @@ async function main() {
     assert.deepEqual(shownBefore.map((r) => r.id).sort(), before.map((k) => k.id).sort(), "the page lists the API's keys");
     for (const key of before) {
       const row = shownBefore.find((r) => r.id === key.id);
-      assert.equal(row.prefix, key.prefix);
-      assert.ok(row.text.includes(key.prefix + "…"), `row of ${key.id} shows its prefix`);
+      // A config key has no prefix (only its hash is configured): it goes by its id.
+      assert.equal(row.prefix, key.prefix ?? "");
+      assert.ok(row.text.includes(key.prefix ? key.prefix + "…" : key.id), `row of ${key.id} shows its prefix or id`);
+      if (key.source === "config") assert.match(row.text, /config/, `config key ${key.id} is marked read-only`);
     }
 
     step("every field of the page has a label");
@@ -229,6 +232,18 @@ async function main() {
     assert.ok(shownTeam.text.includes("$120.50"), shownTeam.text);
     assert.ok(await page.evaluate((t) => document.activeElement === document.querySelector(`[data-team-budget="${t}"]`), team),
       "closing the dialog returns focus to its button");
+
+    step("a team only a key names (the config key's `platform`) is listed; its budget can be set");
+    assert.ok(!(await adminTeams()).some((t) => t.id === "platform"), "no team record for platform yet");
+    assert.match((await teamRow(page, "platform")).text, /from keys/);
+    await page.click('[data-team-budget="platform"]');
+    await page.waitForSelector("#team-dialog[open]", { timeout: TIMEOUT });
+    await page.fill("#team-budget-daily", "3");
+    await page.click("#team-submit");
+    loads = await keysReady(page, loads);
+    const platform = (await adminTeams()).find((t) => t.id === "platform");
+    assert.ok(platform && sameAmount(platform.budget_daily_usd, "3"), `platform: ${JSON.stringify(platform)}`);
+    assert.equal((await teamRow(page, "platform")).daily, platform.budget_daily_usd);
 
     step("create a key: a wrong limit is refused by the form, then the key is made");
     const label = `browser ${RUN}`;
