@@ -27,7 +27,8 @@ use axum::routing::{any, get, post, MethodRouter};
 use axum::{middleware, Extension, Router};
 
 use crate::handlers::{
-    analytics_api, chat, completions, dashboard, embeddings, messages, models, ops, responses, roi,
+    alerts_api, analytics_api, chat, completions, dashboard, embeddings, messages, models, ops,
+    responses, roi,
 };
 use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::route::Route;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     // The analytics API and the ROI calculator read with the caller's key too.
     let management = Router::new()
         .nest("/analytics", analytics_api::routes())
+        .nest("/admin/alerts", alerts_api::routes())
         .merge(roi::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -4,6 +4,7 @@
 //! in `accept.rs`; which connections stay open, in `connections.rs`.
 
 mod accept;
+mod alert_sources;
 mod connections;
 
 use std::net::SocketAddr;
@@ -46,6 +47,8 @@ pub struct RunningGateway {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     metrics_task: Option<JoinHandle<()>>,
+    /// The alert rules' evaluation, if any rule is configured.
+    alerts: Option<crate::alerts::Running>,
 }
 
 impl RunningGateway {
@@ -56,6 +59,9 @@ impl RunningGateway {
         let _ = self.task.await;
         if let Some(task) = self.metrics_task {
             let _ = tokio::time::timeout(self.grace, task).await;
+        }
+        if let Some(alerts) = self.alerts {
+            alerts.shutdown().await;
         }
         // Every request has ended, so every event is queued: write them out.
         self.pipeline.shutdown(self.grace).await;
@@ -124,6 +130,11 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         fitted_limits(config.server.limits),
     ));
     let (metrics_addr, metrics_task) = metrics.unzip();
+    let alerts = crate::alerts::start(
+        state.alerts.clone(),
+        pipeline.store.clone(),
+        alert_sources::LiveSources::new(state.clone(), config),
+    );
     Ok(RunningGateway {
         addr,
         metrics_addr,
@@ -134,6 +145,7 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         stop,
         task,
         metrics_task,
+        alerts,
     })
 }
 

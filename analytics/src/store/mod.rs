@@ -3,6 +3,7 @@
 //! already hold (by `event_id`), so a replay after a failure writes each event
 //! exactly once.
 
+pub mod alerts;
 mod error;
 pub mod postgres;
 pub mod queries;

@@ -26,6 +26,8 @@ pub struct RawConfig {
     pub catalog: RawCatalog,
     #[serde(default)]
     pub analytics: RawAnalytics,
+    #[serde(default)]
+    pub alerts: super::alerts::RawAlerts,
 }
 
 /// Where usage events and counters go, and how they are batched and kept.

@@ -64,6 +64,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "wire_formats",
         sql: include_str!("../../../../migrations/postgres/20261209100000_wire_formats.sql"),
     },
+    Migration {
+        version: 20261210200000,
+        name: "alerts",
+        sql: include_str!("../../../../migrations/postgres/20261210200000_alerts.sql"),
+    },
 ];
 
 /// The migration that made unpriced amounts NULL and repaired older events: the
