@@ -1,6 +1,8 @@
-// The savings dashboard. Signs in with a key (kept in sessionStorage, sent as
-// `Authorization: Bearer` on every call), reads the analytics API and the ROI
-// endpoint, and draws what they return. It computes nothing the API already
+// The dashboard shell and its savings page. Signs in with a key (kept in
+// sessionStorage, sent as `Authorization: Bearer` on every call), switches
+// between the pages by the URL's hash (#savings, #keys; the keys page is
+// keys.js), reads the analytics API and the ROI endpoint, and draws what they
+// return. It computes nothing the API already
 // states: tiles show the API's decimal strings, rounded for display only
 // (format.js). The one figure made here is this month's projection, from the
 // API's month-to-date spend. Every name from the data goes in as text, never
@@ -29,7 +31,12 @@
     seq: 0,
     optionsFor: null,
     timers: [],
+    view: null,
+    // Whether the savings page has loaded since sign-in (it loads when first shown).
+    savingsLoaded: false,
+    keys: null,
   };
+  const VIEWS = { savings: "Savings", keys: "Keys" };
 
   const $ = (selector, root) => (root || document).querySelector(selector);
   const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
@@ -73,9 +80,11 @@
 
   // ---- API -----------------------------------------------------------------
   class ApiError extends Error {
-    constructor(status, message) {
+    constructor(status, message, param) {
       super(message);
       this.status = status;
+      // The request field the API named as wrong (OpenAI's error `param`).
+      this.param = param || null;
     }
   }
 
@@ -88,22 +97,25 @@
     return text ? "?" + text : "";
   }
 
-  async function call(path, { params, body, key, accept } = {}) {
+  // One API call. A body makes it a POST unless `method` says otherwise.
+  async function call(path, { params, body, key, accept, method } = {}) {
     const headers = { Authorization: "Bearer " + (key || state.key), Accept: accept || "application/json" };
-    const init = { headers, cache: "no-store", credentials: "omit" };
+    const init = { headers, cache: "no-store", credentials: "omit", method: method || "GET" };
     if (body !== undefined) {
-      init.method = "POST";
+      init.method = method || "POST";
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
     const response = await fetch(API + path + query(params), init);
     if (!response.ok) {
       let message = response.status + " " + response.statusText;
+      let param = null;
       try {
         const data = await response.json();
         if (data && data.error && data.error.message) message = data.error.message;
+        if (data && data.error && typeof data.error.param === "string") param = data.error.param;
       } catch (_) { /* not JSON */ }
-      throw new ApiError(response.status, message);
+      throw new ApiError(response.status, message, param);
     }
     return accept === "text/csv" ? response.blob() : response.json();
   }
@@ -124,6 +136,8 @@
     $("#signin-key").focus();
   }
 
+  // A key is accepted when it reads analytics or manages keys. The page asked
+  // for is tried first; a key that may only manage keys opens on the keys page.
   async function signIn(event) {
     event.preventDefault();
     const key = $("#signin-key").value.trim();
@@ -133,7 +147,16 @@
     $("#signin-error").textContent = "";
     try {
       const today = todayUtc();
-      await call("/analytics/summary", { params: { from: today, to: today }, key });
+      const analytics = () => call("/analytics/summary", { params: { from: today, to: today }, key });
+      const keys = () => call("/admin/keys", { key });
+      const [first, second] = location.hash === "#keys" ? [keys, analytics] : [analytics, keys];
+      try {
+        await first();
+      } catch (error) {
+        if (error.status !== 403) throw error;
+        await second();
+        if (second === keys) history.replaceState(null, "", "#keys");
+      }
       sessionStorage.setItem(STORAGE_KEY, key);
       $("#signin-key").value = "";
       start(key);
@@ -152,23 +175,53 @@
     for (const chart of Object.values(state.charts)) chart.destroy();
     state.charts = {};
     state.optionsFor = null;
+    state.savingsLoaded = false;
+    state.view = null;
+    if (state.keys) state.keys.reset();
     showSignin(message);
   }
 
   function start(key) {
     state.key = key;
+    state.savingsLoaded = false;
     $("#signin").hidden = true;
     $("#app").hidden = false;
     setPreset(state.preset);
-    load();
-    calculateRoi();
     stopTimers();
     state.timers.push(setInterval(() => {
-      if (!document.hidden && state.to >= todayUtc()) load({ quiet: true });
+      if (!document.hidden && state.view === "savings" && state.to >= todayUtc()) load({ quiet: true });
     }, REFRESH_MS));
     state.timers.push(setInterval(() => {
-      if (!document.hidden) loadRealtime().catch(() => {});
+      if (!document.hidden && state.view === "savings") loadRealtime().catch(() => {});
     }, REALTIME_MS));
+    route();
+  }
+
+  // ---- pages ---------------------------------------------------------------
+  // Shows the page the URL's hash names (the savings page by default) and
+  // loads it the first time.
+  function route() {
+    if (!state.key) return;
+    const view = location.hash === "#keys" ? "keys" : "savings";
+    const changed = state.view !== view;
+    state.view = view;
+    for (const panel of $$("[data-view-panel]")) panel.hidden = panel.dataset.viewPanel !== view;
+    for (const link of $$(".nav [data-view]")) {
+      if (link.dataset.view === view) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+    document.title = VIEWS[view] + " · LLM Gateway";
+    document.body.dataset.view = view;
+    if (view === "savings") {
+      if (!state.savingsLoaded) {
+        state.savingsLoaded = true;
+        load();
+        calculateRoi();
+      }
+    } else if (state.keys) {
+      state.keys.show();
+      if (changed) $("#keys-title").focus();
+    }
   }
 
   function stopTimers() {
@@ -254,7 +307,9 @@
     } catch (error) {
       if (seq !== state.seq) return;
       if (error.status === 401) return signOut("Your key is no longer accepted; sign in again.");
-      showError("Could not load the figures: " + error.message);
+      showError(error.status === 403
+        ? "This key may not read analytics (" + error.message + "); its keys and budgets are on the Keys page."
+        : "Could not load the figures: " + error.message);
       $("#status").textContent = "";
       document.body.dataset.state = "error";
     } finally {
@@ -598,7 +653,19 @@
     chartDefaults();
     $("#signin-form").addEventListener("submit", signIn);
     $("#signout").addEventListener("click", () => signOut(""));
-    $("#refresh").addEventListener("click", () => { state.optionsFor = null; load(); loadRealtime().catch(() => {}); });
+    $("#refresh").addEventListener("click", () => {
+      if (state.view === "keys") return state.keys && state.keys.refresh();
+      state.optionsFor = null;
+      load();
+      loadRealtime().catch(() => {});
+    });
+    window.addEventListener("hashchange", route);
+    if (window.GatewayKeys) {
+      state.keys = window.GatewayKeys.create({
+        call, el, $, $$, F,
+        signOut: () => signOut("Your key is no longer accepted; sign in again."),
+      });
+    }
     for (const button of $$(".controls [data-preset]")) {
       button.addEventListener("click", () => { setPreset(button.dataset.preset); load(); });
     }

@@ -1,12 +1,17 @@
-//! The savings dashboard in a real browser: `gateway demo` (the built binary) on
-//! a free port with a fresh data directory, then headless Chromium (Debian's
-//! `/usr/bin/chromium`) driven by playwright-core signs in with the key the demo
-//! printed, checks the tiles against the analytics API, changes the date range,
-//! and saves screenshots to `dashboards/screenshots/`.
+//! The dashboard in a real browser: headless Chromium (Debian's
+//! `/usr/bin/chromium`) driven by playwright-core, saving screenshots to
+//! `dashboards/screenshots/`.
 //!
-//! The script lives in `tests/browser/`; `tests/browser/setup.sh` installs what
-//! it runs (Chromium, `node_modules`). When that has not been done this test
-//! fails and says so: it never skips.
+//! - The savings page: `gateway demo` (the built binary) on a free port with a
+//!   fresh data directory; the browser signs in with the key the demo printed,
+//!   checks the tiles against the analytics API and changes the date range
+//!   (`dashboard.test.mjs`).
+//! - The keys page (`keys.test.mjs`): its test joins this file with the admin
+//!   API it drives.
+//!
+//! The scripts live in `tests/browser/`; `tests/browser/setup.sh` installs what
+//! they run (Chromium, `node_modules`). When that has not been done these tests
+//! fail and say so: they never skip. They take turns (one browser at a time).
 #![expect(
     clippy::panic,
     reason = "test support: a failed setup must stop the test with its reason"
@@ -18,12 +23,16 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
 
 /// From start to "ready:" (30 days of history, debug build, busy machine).
 const DEMO_READY_TIMEOUT: Duration = Duration::from_secs(240);
 /// The whole browser script.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
 const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// One browser at a time: both tests drive Chromium on a small machine.
+static BROWSER: Mutex<()> = Mutex::const_new(());
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -136,6 +145,63 @@ async fn start_demo(data_dir: &Path) -> (Child, Banner) {
     (child, banner)
 }
 
+/// Runs `node <script>` in `tests/browser/` with `env`; its output when it
+/// fails. (The caller stops what it started before failing the test.)
+async fn run_script(script: &str, env: &[(&str, &str)]) -> Result<(), String> {
+    let mut command = Command::new("node");
+    command
+        .arg(script)
+        .current_dir(browser_dir())
+        .env("SCREENSHOT_DIR", screenshot_dir())
+        .env("CHROMIUM", CHROMIUM)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let child = command.spawn().map_err(|e| {
+        format!("cannot start `node {script}`: {e} (see gateway/tests/browser/setup.sh)")
+    })?;
+    let output = match tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output()).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(e)) => return Err(format!("`node {script}` failed to run: {e}")),
+        Err(_) => {
+            return Err(format!(
+                "`node {script}` timed out after {SCRIPT_TIMEOUT:?}"
+            ))
+        }
+    };
+    let report = format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{report}");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the browser test {script} failed ({}):\n{report}",
+            output.status
+        ))
+    }
+}
+
+/// Whether every named screenshot was written since `started`.
+fn assert_fresh_screenshots(names: &[&str], started: std::time::SystemTime) {
+    for name in names {
+        let path = screenshot_dir().join(name);
+        let fresh = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified >= started);
+        assert!(fresh, "{} was not saved by this run", path.display());
+    }
+}
+
 /// SIGTERM, then wait: the demo must stop cleanly on its own.
 async fn stop(mut child: Child) {
     if let Some(pid) = child.id() {
@@ -156,6 +222,7 @@ async fn the_dashboard_shows_the_api_figures_in_a_real_browser() {
     if let Some(problem) = missing_setup() {
         panic!("{problem}");
     }
+    let _browser = BROWSER.lock().await;
     let started = std::time::SystemTime::now();
     let data_dir = std::env::temp_dir().join(format!(
         "gateway-browser-test-{}",
@@ -191,47 +258,19 @@ async fn the_dashboard_shows_the_api_figures_in_a_real_browser() {
         .unwrap_or_else(|e| panic!("models with the dashboard token: {e}"));
     assert_eq!(chat.status(), 403, "the dashboard token cannot call models");
 
-    let mut script = Command::new("node");
-    script
-        .arg("dashboard.test.mjs")
-        .current_dir(browser_dir())
-        .env("GATEWAY_URL", &url)
-        .env("DASHBOARD_KEY", &key)
-        .env("OTHER_TENANT_KEY", &other)
-        .env("SCREENSHOT_DIR", screenshot_dir())
-        .env("CHROMIUM", CHROMIUM)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let child = script.spawn().unwrap_or_else(|e| {
-        panic!("cannot start `node dashboard.test.mjs`: {e} (see gateway/tests/browser/setup.sh)")
-    });
-    let output = match tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => panic!("`node dashboard.test.mjs` failed to run: {e}"),
-        Err(_) => panic!("`node dashboard.test.mjs` timed out after {SCRIPT_TIMEOUT:?}"),
-    };
-    let report = format!(
-        "--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    println!("{report}");
+    let script = run_script(
+        "dashboard.test.mjs",
+        &[
+            ("GATEWAY_URL", &url),
+            ("DASHBOARD_KEY", &key),
+            ("OTHER_TENANT_KEY", &other),
+        ],
+    )
+    .await;
     stop(demo).await;
     let _ = std::fs::remove_dir_all(&data_dir);
-    assert!(
-        output.status.success(),
-        "the browser test failed ({}):\n{report}",
-        output.status
-    );
-    for name in ["dashboard.png", "dashboard-range.png"] {
-        let path = screenshot_dir().join(name);
-        let fresh = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .is_ok_and(|modified| modified >= started);
-        assert!(fresh, "{} was not saved by this run", path.display());
+    if let Err(failure) = script {
+        panic!("{failure}");
     }
+    assert_fresh_screenshots(&["dashboard.png", "dashboard-range.png"], started);
 }

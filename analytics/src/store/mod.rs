@@ -7,11 +7,13 @@ pub mod alerts;
 mod error;
 pub mod postgres;
 pub mod queries;
+mod spend;
 pub mod sqlite;
 
 use std::future::Future;
 
 pub use error::StoreError;
+pub use spend::SpendScope;
 
 use crate::event::UsageEvent;
 

@@ -159,7 +159,7 @@ fn day_start_ns(day: NaiveDate) -> i64 {
 }
 
 /// Unix nanoseconds, saturating outside 1677..2262.
-fn time_ns(at: DateTime<Utc>) -> i64 {
+pub(crate) fn time_ns(at: DateTime<Utc>) -> i64 {
     let saturated = if at.year() >= 1970 {
         i64::MAX
     } else {

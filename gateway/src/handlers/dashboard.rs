@@ -1,5 +1,6 @@
-//! `/dashboard`: the savings dashboard, served from assets embedded in the binary
-//! (`dashboards/` at the workspace root), so it works offline and needs no CDN.
+//! `/dashboard`: the savings dashboard and its keys page (`#keys`), served from
+//! assets embedded in the binary (`dashboards/` at the workspace root), so it
+//! works offline and needs no CDN.
 //!
 //! The page itself holds no data and no secret: it signs in with a key the user
 //! types and reads the analytics API with it, so it shows exactly what that key
@@ -29,6 +30,11 @@ const ASSETS: &[Asset] = &[
         name: "app.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../dashboards/app.js"),
+    },
+    Asset {
+        name: "keys.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../dashboards/keys.js"),
     },
     Asset {
         name: "format.js",
