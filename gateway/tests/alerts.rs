@@ -5,6 +5,13 @@
 //! failure recorded; a condition that holds is notified once and its end is
 //! notified; the test alert works from the API and the CLI.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure must stop the test"
+)]
+
 mod common;
 #[path = "common/pg.rs"]
 mod pg;
@@ -445,13 +452,18 @@ min_usd = "1"
 
     // Both attempts are recorded: the 500 (retried) and the delivery.
     let firing_id = first["firing_id"].as_str().unwrap_or("?").to_owned();
-    let (status, deliveries) = get_json(
-        &gw,
-        &admin,
-        &format!("/api/v1/admin/alerts/deliveries?firing={firing_id}"),
-    )
-    .await;
-    assert_eq!(status, 200, "{deliveries}");
+    // (The delivery is recorded just after the receiver answered: wait for it.)
+    let path = format!("/api/v1/admin/alerts/deliveries?firing={firing_id}");
+    let mut deliveries = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = get_json(&gw, &admin, &path).await;
+        assert_eq!(status, 200, "{body}");
+        deliveries = body;
+        if deliveries["data"].as_array().map(Vec::len) == Some(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut rows = deliveries["data"].as_array().cloned().unwrap_or_default();
     rows.sort_by_key(|d| d["attempt"].as_u64());
     assert_eq!(rows.len(), 2, "{deliveries}");

@@ -12,8 +12,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use analytics::store::alerts::{FiringFilter, NewFiring, Notice, SpendScope};
-use analytics::store::{Store, StoreError};
+use analytics::store::alerts::{FiringFilter, NewFiring, Notice};
+use analytics::store::{SpendScope, Store, StoreError};
 use chrono::{DateTime, Utc};
 use pricing::Cost;
 use tokio::time::Instant;
@@ -118,8 +118,11 @@ impl<S: Sources> Evaluator<S> {
                             BudgetPeriod::Monthly => view.allowance.monthly_usd,
                         };
                         let Some(budget) = budget else { continue };
-                        let from = period_start(period, now);
-                        let spent = spend(&self.store, &spend_scope(&view), from, far(now)).await?;
+                        let Some(scope) = spend_scope(&view) else {
+                            tracing::debug!(scope = %view.scope.id(), "budget alert skipped: the key's tenant is unknown");
+                            continue;
+                        };
+                        let spent = self.store.spend(scope, period_start(period, now)).await?;
                         for &threshold in thresholds {
                             if budget_crossed(spent, budget, threshold) {
                                 active.push(Condition {
@@ -163,18 +166,15 @@ impl<S: Sources> Evaluator<S> {
                 };
                 let today = now.date_naive();
                 for tenant in tenants {
-                    let scope = SpendScope {
-                        tenant: Some(tenant.clone()),
-                        ..SpendScope::default()
-                    };
-                    let spent = spend(&self.store, &scope, midnight(today), far(now)).await?;
+                    let scope = SpendScope::Tenant(&tenant);
+                    let spent = self.store.spend(scope, midnight(today)).await?;
                     if spent.0 < min.0 {
                         continue;
                     }
                     let mut past = Vec::new();
                     for day in same_weekdays(today, *weeks) {
                         let next = midnight(day) + chrono::Duration::days(1);
-                        past.push(spend(&self.store, &scope, midnight(day), next).await?);
+                        past.push(self.store.spend_between(scope, midnight(day), next).await?);
                     }
                     if is_spike(spent, &past, *factor_percent, *min) {
                         let average =
@@ -309,39 +309,17 @@ impl<S: Sources> Evaluator<S> {
     }
 }
 
-/// A scope's spend in `[from, to)`: the seam the budget and spike rules read
-/// spend through.
-async fn spend(
-    store: &Store,
-    scope: &SpendScope,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Cost, StoreError> {
-    store.scope_spend(scope, from, to).await
-}
-
-/// An end past any event recorded so far.
-fn far(now: DateTime<Utc>) -> DateTime<Utc> {
-    now + chrono::Duration::days(1)
-}
-
-fn spend_scope(view: &ScopeView) -> SpendScope {
-    match &view.scope {
-        Scope::Key(id) => SpendScope {
-            tenant: view.tenant.clone(),
-            key: Some(id.clone()),
-            ..SpendScope::default()
+/// What the store's spend query is asked for a scope; `None` for a key whose
+/// tenant is not known.
+fn spend_scope(view: &ScopeView) -> Option<SpendScope<'_>> {
+    Some(match &view.scope {
+        Scope::Key(key) => SpendScope::Key {
+            tenant: view.tenant.as_deref()?,
+            key,
         },
-        Scope::Team { tenant, team } => SpendScope {
-            tenant: Some(tenant.clone()),
-            team: Some(team.clone()),
-            ..SpendScope::default()
-        },
-        Scope::Tenant(tenant) => SpendScope {
-            tenant: Some(tenant.clone()),
-            ..SpendScope::default()
-        },
-    }
+        Scope::Team { tenant, team } => SpendScope::Team { tenant, team },
+        Scope::Tenant(tenant) => SpendScope::Tenant(tenant),
+    })
 }
 
 fn describe(scope: &Scope) -> String {

@@ -1,7 +1,7 @@
 //! The `[alerts]` section: where notices go (`[[alerts.channels]]`), what
-//! raises them (`[[alerts.rules]]`) and how often rules are evaluated. Raw
-//! shape, typed shape and validation sit together here so the rest of
-//! `config` only gains one field; errors name the key at fault like the others
+//! raises them (`[[alerts.rules]]`) and how often rules are evaluated. The
+//! typed shape and its validation sit here (the raw shape is in `raw.rs` with
+//! the others), so the rest of `config` only gains one field; errors name the key at fault like the others
 //! (`alerts.rules[1].channels[0]`). Secrets (a webhook's signing secret, a
 //! Slack URL, an SMTP password) are read from the variables the file names,
 //! never written in it, and held as [`Secret`].
@@ -9,9 +9,8 @@
 use std::time::Duration;
 
 use pricing::Cost;
-use serde::Deserialize;
 
-use super::raw::RawAmount;
+use super::raw::{RawAlerts, RawAmount, RawChannel, RawRule};
 use super::ConfigError;
 use crate::secret::Secret;
 
@@ -23,72 +22,6 @@ const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 const DEFAULT_THRESHOLDS: [u32; 3] = [50, 80, 100];
 const DEFAULT_SPIKE_WEEKS: u32 = 4;
 const DEFAULT_SMTP_PORT: u16 = 25;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawAlerts {
-    /// How often the rules are evaluated.
-    pub interval_ms: Option<u64>,
-    /// Attempts per notice and channel (the first included).
-    pub max_attempts: Option<u32>,
-    /// Wait before the second attempt; doubled for each next one.
-    pub backoff_ms: Option<u64>,
-    pub max_backoff_ms: Option<u64>,
-    /// Longest one attempt may take.
-    pub timeout_ms: Option<u64>,
-    #[serde(default)]
-    pub channels: Vec<RawChannel>,
-    #[serde(default)]
-    pub rules: Vec<RawRule>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawChannel {
-    pub name: String,
-    /// `webhook`, `slack` or `email`.
-    pub kind: String,
-    /// Webhook or Slack URL (a Slack URL is a secret: prefer `url_env`).
-    pub url: Option<String>,
-    /// Variable holding the URL.
-    pub url_env: Option<String>,
-    /// Webhook: variable holding the HMAC-SHA256 signing secret.
-    pub secret_env: Option<String>,
-    pub smtp_host: Option<String>,
-    pub smtp_port: Option<u16>,
-    pub username: Option<String>,
-    /// Variable holding the SMTP password.
-    pub password_env: Option<String>,
-    pub from: Option<String>,
-    #[serde(default)]
-    pub to: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRule {
-    pub name: String,
-    /// `budget`, `spend_spike`, `provider_circuit` or `event_drops`.
-    pub kind: String,
-    /// Channel names.
-    pub channels: Vec<String>,
-    /// Only these tenants (budget, spend_spike); default: all.
-    pub tenants: Option<Vec<String>>,
-    /// budget: percentages of a budget (default 50, 80, 100).
-    pub thresholds: Option<Vec<u32>>,
-    /// budget: `daily`, `monthly` (default both).
-    pub periods: Option<Vec<String>>,
-    /// spend_spike: today's spend must exceed this many times the average.
-    pub factor: Option<RawAmount>,
-    /// spend_spike: weeks of the same weekday averaged.
-    pub weeks: Option<u32>,
-    /// spend_spike: below this spend today nothing fires (USD).
-    pub min_usd: Option<RawAmount>,
-    /// provider_circuit: how long a circuit must stay open.
-    pub open_for_ms: Option<u64>,
-    /// provider_circuit: only these providers; default: all.
-    pub providers: Option<Vec<String>>,
-}
 
 /// `[alerts]`, validated.
 #[derive(Debug, Clone)]
@@ -579,17 +512,18 @@ fn factor_percent(path: &str, amount: RawAmount) -> Result<u32, ConfigError> {
 }
 
 fn usd(path: &str, amount: RawAmount) -> Result<Cost, ConfigError> {
-    let text =
-        match amount {
-            RawAmount::Text(text) => text,
-            RawAmount::Integer(n) => n.to_string(),
-            RawAmount::Float(value) => return Err(invalid(
+    let text = match amount {
+        RawAmount::Text(text) => text,
+        RawAmount::Integer(n) => n.to_string(),
+        RawAmount::Float(value) => {
+            return Err(invalid(
                 path,
                 format!(
                     "write amounts as decimal text (\"{value}\", not {value}), so they stay exact"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     match Cost::parse_usd(&text) {
         Ok(cost) if cost.0 >= 0 => Ok(cost),
         Ok(_) => Err(invalid(path, "must not be negative")),

@@ -4,8 +4,8 @@
 //!   replica's memory, de-duplicates) and delivery attempts. The SQL text is
 //!   shared by Postgres and SQLite; only the time binds differ (timestamptz
 //!   there, unix nanoseconds here).
-//! - `spend`: a scope's spend per UTC day, from raw events (the spike rule
-//!   compares today with the same weekday of past weeks).
+//! - `spend`: a scope's spend over a closed time range, from raw events (the
+//!   spike rule compares today with the same weekday of past weeks).
 //!
 //! Nothing here holds prompt text, keys or channel secrets: rule and channel
 //! names, subjects (scope ids, provider names) and texts the gateway wrote.
@@ -16,4 +16,3 @@ mod spend;
 pub use history::{
     Delivery, DeliveryOutcome, Firing, FiringFilter, NewDelivery, NewFiring, Notice,
 };
-pub use spend::SpendScope;
