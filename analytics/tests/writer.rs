@@ -17,6 +17,10 @@ mod failover;
 mod files;
 #[path = "writer/harness.rs"]
 mod harness;
+#[path = "writer/own_redis.rs"]
+mod own_redis;
+#[path = "writer/rebuild.rs"]
+mod rebuild;
 #[path = "writer/refusals.rs"]
 mod refusals;
 #[path = "writer/stalls.rs"]

@@ -14,6 +14,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use crate::limits::Refusal;
+
 /// What an overloaded gateway asks clients to wait: a slot frees as soon as any
 /// request ends, so a short wait (OpenAI's SDKs honour it) is enough.
 const OVERLOAD_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -111,6 +113,10 @@ pub enum GatewayError {
     PayloadTooLarge { limit: usize },
     #[error("Rate limit reached for this API key. Try again in {}ms.", retry_after.as_millis())]
     RateLimited { retry_after: Duration },
+    /// Refused by a limit or budget of the key, its team or its tenant
+    /// (`crate::limits`): 429 with the refusal's headers.
+    #[error("{}", .0.message())]
+    Limited(Box<Refusal>),
     #[error("Invalid URL ({method} {path}).")]
     UnknownRoute { method: String, path: String },
     /// `GET /v1/responses/{id}` and its kin: the gateway keeps no Responses.
@@ -208,7 +214,9 @@ impl GatewayError {
             | GatewayError::ResponseNotStored(_) => StatusCode::NOT_FOUND,
             GatewayError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::RateLimited { .. } | GatewayError::Limited(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             GatewayError::UpstreamConnect { .. }
             | GatewayError::UpstreamProtocol { .. }
             | GatewayError::UpstreamTooLarge { .. }
@@ -246,6 +254,7 @@ impl GatewayError {
             GatewayError::NoProviderAvailable { .. } => "no_provider_available",
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
             GatewayError::RateLimited { .. } => "rate_limited",
+            GatewayError::Limited(refusal) => refusal.kind(),
             GatewayError::UnknownRoute { .. } => "unknown_route",
             GatewayError::ResponseNotStored(_) => "response_not_stored",
             GatewayError::MethodNotAllowed => "method_not_allowed",
@@ -334,6 +343,10 @@ impl GatewayError {
                 ("invalid_request_error", Some("content_filter"))
             }
             GatewayError::RateLimited { .. } => ("requests", Some("rate_limit_exceeded")),
+            GatewayError::Limited(refusal) => {
+                let (kind, code) = refusal.type_and_code();
+                (kind, Some(code))
+            }
             GatewayError::ProviderUnavailable { .. }
             | GatewayError::NoProviderAvailable { .. }
             | GatewayError::ShuttingDown => ("service_unavailable", Some("service_unavailable")),
@@ -397,6 +410,7 @@ impl GatewayError {
                 );
                 let retry_after = match other {
                     GatewayError::RateLimited { retry_after } => Some(*retry_after),
+                    GatewayError::Limited(refusal) => Some(refusal.retry_after),
                     GatewayError::Overloaded(_) => Some(OVERLOAD_RETRY_AFTER),
                     _ => None,
                 };
@@ -405,6 +419,13 @@ impl GatewayError {
                     response
                         .headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                if let GatewayError::Limited(refusal) = other {
+                    for (name, value) in refusal.headers() {
+                        if let Ok(value) = HeaderValue::from_str(&value) {
+                            response.headers_mut().insert(name, value);
+                        }
+                    }
                 }
                 if let GatewayError::MetricsUnauthorized = other {
                     response

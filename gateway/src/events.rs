@@ -87,6 +87,9 @@ impl Pipeline {
                 // Past the store's own limit (Postgres: statement_timeout plus
                 // the client's grace): a backstop for any store.
                 write_timeout: config.write_timeout + WRITE_TIMEOUT_BACKSTOP,
+                // A counter rebuild waits out the longest write another
+                // replica may have in flight (see analytics `writer::recount`).
+                rebuild_settle: config.write_timeout + WRITE_TIMEOUT_BACKSTOP,
             },
         );
         let (stop, stopped) = watch::channel(false);

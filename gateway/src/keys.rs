@@ -9,7 +9,6 @@ pub use crate::key_hash::KeyHash;
 
 use crate::allowance::{Allowance, Allowances, Scope};
 use crate::config::{AnalyticsScope, KeyConfig, KeyRole, PolicySettings, TeamConfig, TenantConfig};
-use crate::rate_limit::RateLimiter;
 use crate::routing::Policy;
 
 /// Prefix of every key the gateway mints, so leaked keys are easy to scan for.
@@ -43,7 +42,6 @@ pub struct ApiKey {
     pub analytics: AnalyticsScope,
     /// The key's settings over its tenant's over the gateway's defaults.
     pub policy: Policy,
-    pub limiter: Option<RateLimiter>,
     /// The key's own, its team's and its tenant's limits and budgets.
     pub allowances: Allowances,
 }
@@ -90,7 +88,6 @@ impl KeyStore {
                     role: k.role,
                     analytics: k.analytics,
                     policy: k.policy.over(&tenant_policy),
-                    limiter: k.allowance.rpm.map(RateLimiter::per_minute),
                     allowances: allowances_of(k, &team_allowances, &tenant_allowances),
                 };
                 (k.hash, Arc::new(key))

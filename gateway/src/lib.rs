@@ -19,6 +19,7 @@ pub mod handlers;
 mod import_graph;
 pub mod key_hash;
 pub mod keys;
+pub mod limits;
 pub mod llm;
 pub mod metrics;
 pub mod middleware;
@@ -26,7 +27,7 @@ pub mod mock_provider;
 pub mod openai;
 pub mod providers;
 pub mod proxy;
-pub mod rate_limit;
+
 pub mod roi_profile;
 pub mod route;
 pub mod routing;

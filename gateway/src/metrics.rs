@@ -1,6 +1,11 @@
 //! Prometheus metrics. Every label value is low-cardinality and comes from the
 //! gateway's own config or code (route names, configured provider and model
 //! names, status codes, error kinds): never from request content or keys.
+//!
+//! - `money`: spend, baseline and savings in USD by tenant, provider and routed
+//!   model, summed exactly.
+
+mod money;
 
 use std::sync::Arc;
 
@@ -10,6 +15,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+pub use self::money::MoneyCounters;
 
 /// Provider and model label values for "no upstream was involved".
 pub fn none_label() -> Arc<String> {
@@ -84,10 +91,14 @@ pub struct Metrics {
     pub token_counts: Family<TokenCountLabels, Counter>,
     /// Time a request waited for its count, queueing included, whatever the outcome.
     pub token_count_duration: Histogram,
+    /// The limits engine's metrics (`crate::limits`).
+    pub limits: crate::limits::LimitMetrics,
     /// The usage-event pipeline's counters, rendered with the rest.
     pipeline: std::sync::OnceLock<Arc<analytics::writer::WriterStats>>,
     /// The real-time counters, whose size is rendered when they are in process.
     counters: std::sync::OnceLock<Arc<analytics::counters::Counters>>,
+    /// Spend, baseline and savings of priced requests (see `money`).
+    pub money: MoneyCounters,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -203,7 +214,29 @@ impl Metrics {
             "Time a request waited for an exact token count, queueing included",
             token_count_duration.clone(),
         );
+        let limits = crate::limits::LimitMetrics::default();
+        registry.register(
+            "limits_redis_up",
+            "1 while Redis answers the limits engine; 0 while limits fall back to this replica's share (limit / limits.replicas), and without Redis configured",
+            limits.redis_up.clone(),
+        );
+        registry.register(
+            "limits_fallback",
+            "Admissions decided by this replica alone (limit / limits.replicas) because Redis failed or was slow",
+            limits.fallback.clone(),
+        );
+        registry.register(
+            "limits_refused",
+            "Requests refused by a limit or budget, by scope kind (key, team, tenant) and limit (rpm, tpm, concurrency, budget_daily, budget_monthly)",
+            limits.refused.clone(),
+        );
+        registry.register(
+            "budget_rebuilds",
+            "Budget spend counters rebuilt from the event store (a new period, a replica's first look, or Redis lost them)",
+            limits.rebuilds.clone(),
+        );
         Metrics {
+            limits,
             open_connections,
             connections_accepted,
             connections_closed,
@@ -212,6 +245,7 @@ impl Metrics {
             token_counts,
             token_count_duration,
             counters: std::sync::OnceLock::new(),
+            money: MoneyCounters::default(),
             registry,
             failovers,
             retry_budget_exhausted,
@@ -238,17 +272,18 @@ impl Metrics {
         let mut out = String::with_capacity(8 * 1024);
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let body_end = out.strip_suffix("# EOF\n").map_or(out.len(), str::len);
+        out.truncate(body_end);
+        self.money.render(&mut out);
         if let Some(stats) = self.pipeline.get() {
-            let body_end = out.strip_suffix("# EOF\n").map_or(out.len(), str::len);
-            out.truncate(body_end);
             render_pipeline(&mut out, stats);
             if let Some(analytics::counters::Counters::Memory(memory)) =
                 self.counters.get().map(|c| &**c)
             {
                 render_memory_counters(&mut out, memory);
             }
-            out.push_str("# EOF\n");
         }
+        out.push_str("# EOF\n");
         out
     }
 
@@ -377,6 +412,16 @@ fn render_pipeline(out: &mut String, stats: &analytics::writer::WriterStats) {
             "counter_failures",
             "Failed real-time counter updates (Redis)",
             stats.counter_failures.load(Relaxed),
+        ),
+        (
+            "counter_losses",
+            "Times this gateway found the real-time counters lost (Redis emptied) or rebuilt by another replica",
+            stats.counter_losses.load(Relaxed),
+        ),
+        (
+            "counter_rebuilds",
+            "Rebuilds of the real-time counters from the event store done by this gateway",
+            stats.counter_rebuilds.load(Relaxed),
         ),
     ];
     for (name, help, value) in counters {

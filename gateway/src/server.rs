@@ -63,6 +63,8 @@ impl RunningGateway {
         if let Some(alerts) = self.alerts {
             alerts.shutdown().await;
         }
+        // Settlements of limits and budgets still on their way to Redis.
+        self.state.limits.drain(self.grace).await;
         // Every request has ended, so every event is queued: write them out.
         self.pipeline.shutdown(self.grace).await;
     }
@@ -132,6 +134,7 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
     let (metrics_addr, metrics_task) = metrics.unzip();
     let alerts = crate::alerts::start(
         state.alerts.clone(),
+        config.limits.zone,
         pipeline.store.clone(),
         alert_sources::LiveSources::new(state.clone(), config),
     );

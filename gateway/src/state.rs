@@ -15,6 +15,7 @@ use arc_swap::ArcSwap;
 use crate::alerts::Alerts;
 use crate::config::{Config, RoutingConfig, UpstreamLimits};
 use crate::keys::KeyStore;
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::providers::openai_compat::BuildError as ProviderBuildError;
 use crate::providers::Provider;
@@ -153,6 +154,8 @@ pub struct Inner {
     pub metrics_on_main_listener: bool,
     /// `server.max_concurrent_requests` (fixed at start).
     pub max_concurrent_requests: usize,
+    /// Limits and budgets; their counts outlive reloads and key-store swaps.
+    pub limits: Limits,
     /// Exact token counts, off the async workers; sized at start.
     pub(crate) counter: CountPool,
     /// What the `user` field is tagged with (fixed at start: changing it splits
@@ -184,7 +187,18 @@ impl AppState {
             nice: counting.nice,
         })
         .map_err(BuildError::CountThreads)?;
+        let limits = Limits::new(
+            config.limits.clone(),
+            config.analytics.redis_url.as_ref().map(Secret::expose),
+            store.clone(),
+            metrics.limits.clone(),
+        )
+        .map_err(|message| BuildError::Invalid {
+            path: "analytics.redis_url".to_owned(),
+            message,
+        })?;
         Ok(AppState(Arc::new(Inner {
+            limits,
             snapshot: ArcSwap::from_pointee(snapshot),
             metrics,
             events,

@@ -48,6 +48,9 @@ pub struct Outcome {
     pub upstream_format: Option<&'static str>,
     /// A stream's report, written by its relay when it ends.
     pub stream_end: Option<StreamEnd>,
+    /// What the request took of its limits and budgets; settled with the
+    /// event's cost and tokens when the request ends (`crate::limits`).
+    pub ticket: Option<crate::limits::Ticket>,
 }
 
 /// What a stream's relay reports once, at its end: its bill and why it
@@ -160,7 +163,6 @@ mod tests {
             role: KeyRole::Api,
             analytics: AnalyticsScope::Team,
             policy: Policy::default(),
-            limiter: None,
             allowances: crate::allowance::Allowances::default(),
         }
     }

@@ -20,7 +20,13 @@
 //! Reads ([`Counters::get`], [`Counters::scan`]) are for the analytics API's
 //! real-time figures; the writer task is the only one that increments. The
 //! in-process variant (`memory.rs`) honours the same TTLs and is bounded.
+//!
+//! When Redis loses its data, the counters are rebuilt from the store: the
+//! epoch key that tells (and the Redis side of a rebuild) is in `epoch.rs`, the
+//! writer's side in `writer::recount`. While that runs,
+//! [`Counters::trusted`] is false and the real-time API says so.
 
+mod epoch;
 mod memory;
 
 use std::collections::HashMap;
@@ -29,6 +35,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use epoch::{Epoch, Sent, EPOCH_KEY, LOCK_KEY};
 pub use memory::{MemoryCounters, MAX_MEMORY_KEYS};
 
 use crate::event::UsageEvent;
@@ -133,10 +140,15 @@ impl Increments {
             ));
         }
         for (key, ttl) in keys {
-            let entry = self.by_key.entry(key).or_insert(([0; FIELDS.len()], ttl));
-            for (total, value) in entry.0.iter_mut().zip(values) {
-                *total = total.saturating_add(value);
-            }
+            self.add_values(key, ttl, values);
+        }
+    }
+
+    /// Adds `values` to one key (kept for `ttl` seconds).
+    pub fn add_values(&mut self, key: String, ttl: i64, values: CounterValues) {
+        let entry = self.by_key.entry(key).or_insert(([0; FIELDS.len()], ttl));
+        for (total, value) in entry.0.iter_mut().zip(values) {
+            *total = total.saturating_add(value);
         }
     }
 
@@ -154,11 +166,14 @@ impl Increments {
     }
 }
 
-/// Counters kept in Redis, with the increments that could not be sent yet.
+/// Counters kept in Redis, with the increments that could not be sent yet and
+/// the epoch they are sent under (see `epoch`).
 pub struct RedisCounters {
     client: redis::Client,
     connection: tokio::sync::Mutex<Link>,
     pending: Mutex<Increments>,
+    /// The epoch this writer's increments are applied under; `None` until known.
+    known: Mutex<Option<String>>,
 }
 
 /// The connection, if any, and when the writer may try Redis again after a
@@ -175,6 +190,7 @@ impl RedisCounters {
             client: redis::Client::open(url)?,
             connection: tokio::sync::Mutex::new(Link::default()),
             pending: Mutex::new(Increments::default()),
+            known: Mutex::new(None),
         })
     }
 
@@ -189,29 +205,27 @@ impl RedisCounters {
         self.connection.lock().await.retry_at = None;
     }
 
-    /// Sends `increments` (and anything still pending) in one pipeline. On
-    /// failure they are kept, merged, for the next call; returns whether Redis
-    /// took them and how many increments had to be dropped for the bound.
-    pub async fn apply(&self, increments: Increments) -> (bool, u64) {
+    /// Sends `increments` (and anything still pending) in one script that
+    /// applies them only if the epoch is still the one this writer knows. When
+    /// Redis cannot be reached, or its epoch is another (it lost its data, or
+    /// was rebuilt), they are kept, merged, for the caller to decide; returns
+    /// what happened and how many increments had to be dropped for the bound.
+    pub async fn apply(&self, increments: Increments) -> (Sent, u64) {
         let mut batch = match self.pending.lock() {
             Ok(mut pending) => std::mem::take(&mut *pending),
             Err(_) => Increments::default(),
         };
         batch.merge(increments);
-        if batch.is_empty() {
-            return (true, 0);
-        }
-        let mut pipe = redis::pipe();
-        for (key, (values, ttl)) in &batch.by_key {
-            for (field, value) in FIELDS.iter().zip(values) {
-                if *value != 0 {
-                    pipe.hincr(key, *field, *value).ignore();
-                }
-            }
-            pipe.expire(key, *ttl).ignore();
-        }
-        if self.send(&pipe).await {
-            return (true, 0);
+        let known = self.known_epoch();
+        let sent = match self
+            .send(&epoch::apply_command(known.as_deref(), &batch))
+            .await
+        {
+            Some(value) => epoch::applied(value),
+            None => Sent::Unreachable,
+        };
+        if sent == Sent::Counted {
+            return (sent, 0);
         }
         let mut dropped = 0;
         if let Ok(mut pending) = self.pending.lock() {
@@ -224,22 +238,23 @@ impl RedisCounters {
                 dropped += 1;
             }
         }
-        (false, dropped)
+        (sent, dropped)
     }
 }
 
 impl RedisCounters {
-    /// Sends `pipe`, connecting first if needed, unless Redis failed within the
-    /// last [`APPLY_BACKOFF`]. A Redis that does not answer must not hold up the
-    /// event writer: every attempt is bounded by [`APPLY_TIMEOUT`], and after a
-    /// failure the next batches do not wait for it at all for a while.
-    async fn send(&self, pipe: &redis::Pipeline) -> bool {
+    /// Sends `command`, connecting first if needed, unless Redis failed within
+    /// the last [`APPLY_BACKOFF`]; `None` when Redis could not be reached. A
+    /// Redis that does not answer must not hold up the event writer: every
+    /// attempt is bounded by [`APPLY_TIMEOUT`], and after a failure the next
+    /// batches do not wait for it at all for a while.
+    async fn send(&self, command: &redis::Cmd) -> Option<redis::Value> {
         let mut link = self.connection.lock().await;
         if link
             .retry_at
             .is_some_and(|at| tokio::time::Instant::now() < at)
         {
-            return false;
+            return None;
         }
         let slot = &mut link.connection;
         let attempt = async {
@@ -247,14 +262,14 @@ impl RedisCounters {
                 *slot = self.client.get_multiplexed_async_connection().await.ok();
             }
             match slot.as_mut() {
-                Some(connection) => pipe.query_async::<()>(connection).await.is_ok(),
-                None => false,
+                Some(connection) => command.query_async::<redis::Value>(connection).await.ok(),
+                None => None,
             }
         };
         let sent = tokio::time::timeout(APPLY_TIMEOUT, attempt)
             .await
-            .unwrap_or(false);
-        if sent {
+            .unwrap_or(None);
+        if sent.is_some() {
             link.retry_at = None;
         } else {
             link.connection = None;
@@ -372,6 +387,15 @@ impl Counters {
             Counters::Redis(redis) => tokio::time::timeout(READ_TIMEOUT, redis.get(key))
                 .await
                 .map_err(|_| CounterReadError::Timeout(READ_TIMEOUT))?,
+        }
+    }
+
+    /// Whether the figures can be trusted: `Ok(true)` in process, and in Redis
+    /// while its epoch is stable (not lost, not being rebuilt; see `epoch`).
+    pub async fn trusted(&self) -> Result<bool, CounterReadError> {
+        match self {
+            Counters::Memory(_) => Ok(true),
+            Counters::Redis(redis) => Ok(redis.epoch().await?.is_stable()),
         }
     }
 

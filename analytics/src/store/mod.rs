@@ -4,6 +4,7 @@
 //! exactly once.
 
 pub mod alerts;
+mod counter_sums;
 mod error;
 pub mod postgres;
 pub mod queries;
@@ -12,6 +13,7 @@ pub mod sqlite;
 
 use std::future::Future;
 
+pub use counter_sums::CounterWindow;
 pub use error::StoreError;
 pub use spend::SpendScope;
 

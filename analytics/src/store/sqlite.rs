@@ -129,7 +129,7 @@ impl SqliteStore {
 /// SQLite's (numbers, not SQLSTATEs): busy, locked, out of memory, read-only,
 /// I/O, disk full and cannot open are `Unavailable`, the rest (constraints,
 /// triggers' `RAISE`, ...) `Rejected`.
-fn db_error(error: sqlx::Error) -> StoreError {
+pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &error {
         let primary = db
             .code()

@@ -23,8 +23,11 @@
 //!   start.
 //!
 //! The files themselves (fresh-line appends, damage-tolerant reads) are in `spill`.
+//! How the counters survive Redis losing its data (a store write waits for its
+//! counts to be confirmed; lost counts are rebuilt from the store) is in `recount`.
 
 mod isolate;
+mod recount;
 mod spill;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -58,6 +61,10 @@ pub struct WriterConfig {
     pub retry_interval: Duration,
     /// Longest one store write may take before it counts as failed (transient).
     pub write_timeout: Duration,
+    /// How long a counter rebuild waits before reading the store, so that a
+    /// write another writer confirmed just before Redis lost its data is
+    /// committed and in the store's sums: the longest store write.
+    pub rebuild_settle: Duration,
 }
 
 impl Default for WriterConfig {
@@ -71,6 +78,7 @@ impl Default for WriterConfig {
             dead_letter_path: None,
             retry_interval: Duration::from_millis(500),
             write_timeout: Duration::from_secs(12),
+            rebuild_settle: Duration::from_secs(12),
         }
     }
 }
@@ -94,6 +102,10 @@ pub struct WriterStats {
     pub batch_events: AtomicU64,
     pub write_micros: AtomicU64,
     pub counter_failures: AtomicU64,
+    /// Times the writer found Redis without its counters (lost or rebuilt).
+    pub counter_losses: AtomicU64,
+    /// Counter rebuilds from the store this writer did.
+    pub counter_rebuilds: AtomicU64,
     pub store_failures: AtomicU64,
     /// Of `store_failures`: writes that hit `write_timeout`.
     pub write_timeouts: AtomicU64,
@@ -168,6 +180,7 @@ impl Writer {
             deadline: None,
             config,
             stats: stats.clone(),
+            recount: recount::Recount::new(),
         };
         let task = tokio::spawn(state.run(rx, stopped));
         (
@@ -224,6 +237,7 @@ struct Pipeline {
     deadline: Option<Instant>,
     config: WriterConfig,
     stats: Arc<WriterStats>,
+    recount: recount::Recount,
 }
 
 impl Pipeline {
@@ -267,8 +281,9 @@ impl Pipeline {
                 self.flush(full).await;
             } else {
                 // Quiet: counter increments held while Redis was away are sent
-                // now, not only when the next event comes.
-                self.retry_counters().await;
+                // now, not only when the next event comes; lost counters are
+                // noticed and recovered.
+                self.check_counters().await;
                 if !self.backlog.is_empty() {
                     self.retry_backlog().await;
                 }
@@ -288,11 +303,14 @@ impl Pipeline {
     /// disk); then whatever is still held or queued goes to the spill file.
     async fn finish(mut self, mut rx: mpsc::Receiver<UsageEvent>) {
         self.retry_after = None;
+        if let Counters::Redis(redis) = &*self.counters {
+            redis.retry_now().await;
+        }
         if !self.out_of_time() {
-            if let Counters::Redis(redis) = &*self.counters {
-                redis.retry_now().await;
-            }
-            self.retry_counters().await;
+            self.check_counters().await;
+        }
+        self.stop_counting().await;
+        if !self.out_of_time() {
             self.retry_backlog().await;
             let left = match self.deadline {
                 Some(at) => at.saturating_duration_since(Instant::now()),
@@ -340,7 +358,17 @@ impl Pipeline {
         for event in &batch {
             increments.add(event);
         }
-        self.apply_counters(increments).await;
+        self.count(increments).await;
+        if self.recount.blocked {
+            // The counts are lost: hold the batch (counted again by the
+            // recovery) and store nothing until they are recovered.
+            self.hold(batch);
+            self.recover().await;
+            if !self.recount.blocked {
+                self.retry_backlog().await;
+            }
+            return;
+        }
         self.retry_backlog().await;
         if self.backlog.is_empty() && !self.waiting() {
             if let Err(rest) = self.write(batch).await {
@@ -351,38 +379,16 @@ impl Pipeline {
         }
     }
 
-    /// Sends the counter increments still held for Redis, if any.
-    async fn retry_counters(&self) {
-        if let Counters::Redis(redis) = &*self.counters {
-            if redis.has_pending() {
-                self.apply_counters(Increments::default()).await;
-            }
-        }
-    }
-
-    async fn apply_counters(&self, increments: Increments) {
-        match &*self.counters {
-            Counters::Memory(memory) => memory.apply(&increments),
-            Counters::Redis(redis) => {
-                let (sent, dropped) = redis.apply(increments).await;
-                if !sent {
-                    self.stats.counter_failures.fetch_add(1, Ordering::Relaxed);
-                }
-                if dropped > 0 {
-                    tracing::warn!(
-                        dropped,
-                        "redis unreachable too long: counter increments dropped (events are kept)"
-                    );
-                }
-            }
-        }
-    }
-
     /// Writes one batch. `Ok(refused)` when every event is now in the store or
     /// dead-lettered (`refused` of them); `Err` gives back the events the store
     /// could not take now.
     async fn write(&mut self, batch: Vec<UsageEvent>) -> Result<usize, Vec<UsageEvent>> {
-        match self.try_write(&batch).await {
+        if !self.confirm().await {
+            return Err(batch);
+        }
+        let written = self.try_write(&batch).await;
+        self.stored();
+        match written {
             Ok(()) => Ok(0),
             Err(error) if error.is_transient() => {
                 self.unavailable(&error);

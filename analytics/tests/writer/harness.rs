@@ -48,6 +48,7 @@ pub fn config(dir: &TempDir) -> WriterConfig {
         dead_letter_path: Some(dir.dead_letter()),
         retry_interval: Duration::from_millis(100),
         write_timeout: Duration::from_secs(5),
+        rebuild_settle: Duration::from_millis(200),
     }
 }
 

@@ -14,15 +14,16 @@ use std::time::Duration;
 
 use analytics::store::alerts::{FiringFilter, NewFiring, Notice};
 use analytics::store::{SpendScope, Store, StoreError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use pricing::Cost;
 use tokio::time::Instant;
 
 use super::message::Message;
-use super::rules::{budget_crossed, dollars, is_spike, midnight, period_start, same_weekdays};
+use super::rules::{budget_crossed, dollars, is_spike, midnight, same_weekdays};
 use super::{Alerts, ScopeView, Sources};
 use crate::allowance::Scope;
 use crate::config::alerts::{BudgetPeriod, RuleConfig, RuleKind};
+use crate::limits::period::{period_of, Span};
 
 /// Open firings read per rule and round.
 const OPEN_LIMIT: u32 = 10_000;
@@ -37,6 +38,9 @@ pub struct Condition {
 
 pub struct Evaluator<S> {
     alerts: Alerts,
+    /// Where budget days and months begin (`[limits] time_zone`), as the
+    /// budgets themselves count them.
+    zone: FixedOffset,
     store: Arc<Store>,
     sources: S,
     /// Since when each provider's circuit has been open (not closed).
@@ -46,9 +50,10 @@ pub struct Evaluator<S> {
 }
 
 impl<S: Sources> Evaluator<S> {
-    pub fn new(alerts: Alerts, store: Arc<Store>, sources: S) -> Evaluator<S> {
+    pub fn new(alerts: Alerts, zone: FixedOffset, store: Arc<Store>, sources: S) -> Evaluator<S> {
         Evaluator {
             alerts,
+            zone,
             store,
             sources,
             open_since: HashMap::new(),
@@ -122,7 +127,12 @@ impl<S: Sources> Evaluator<S> {
                             tracing::debug!(scope = %view.scope.id(), "budget alert skipped: the key's tenant is unknown");
                             continue;
                         };
-                        let spent = self.store.spend(scope, period_start(period, now)).await?;
+                        let span = match period {
+                            BudgetPeriod::Daily => Span::Day,
+                            BudgetPeriod::Monthly => Span::Month,
+                        };
+                        let start = period_of(span, now, self.zone).start;
+                        let spent = self.store.spend(scope, start).await?;
                         for &threshold in thresholds {
                             if budget_crossed(spent, budget, threshold) {
                                 active.push(Condition {

@@ -110,14 +110,19 @@ impl Running {
 }
 
 /// Starts evaluating `alerts`' rules every `alerts.interval_ms`; `None` when
-/// there are no rules.
-pub fn start(alerts: Alerts, store: Arc<Store>, sources: impl Sources) -> Option<Running> {
+/// there are no rules. `zone`: where budget days and months begin.
+pub fn start(
+    alerts: Alerts,
+    zone: chrono::FixedOffset,
+    store: Arc<Store>,
+    sources: impl Sources,
+) -> Option<Running> {
     if alerts.config.rules.is_empty() {
         return None;
     }
     let every = alerts.config.interval;
     let (stop, mut stopped) = watch::channel(false);
-    let mut evaluator = Evaluator::new(alerts, store, sources);
+    let mut evaluator = Evaluator::new(alerts, zone, store, sources);
     let task = tokio::spawn(async move {
         loop {
             tokio::select! {

@@ -1,11 +1,10 @@
 //! The arithmetic of the rules, pure and exact (money in pico-USD): when a
-//! budget threshold is crossed, when today's spend is a spike, where a budget
-//! period starts. `evaluate` gathers the figures and calls these.
+//! budget threshold is crossed, when today's spend is a spike (UTC days).
+//! Budget periods are the limits' own (`limits::period`). `evaluate` gathers
+//! the figures and calls these.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use pricing::Cost;
-
-use crate::config::alerts::BudgetPeriod;
 
 /// Whether `spent` reached `threshold` percent of `budget`.
 pub fn budget_crossed(spent: Cost, budget: Cost, threshold: u32) -> bool {
@@ -24,17 +23,6 @@ pub fn is_spike(today: Cost, past: &[Cost], factor_percent: u32, min: Cost) -> b
     // today > factor * sum / weeks, without dividing.
     today.0.saturating_mul(100).saturating_mul(weeks)
         > sum.saturating_mul(i128::from(factor_percent))
-}
-
-/// The first instant of the period `now` falls in (UTC calendar days and
-/// months).
-pub fn period_start(period: BudgetPeriod, now: DateTime<Utc>) -> DateTime<Utc> {
-    let today = now.date_naive();
-    let first = match period {
-        BudgetPeriod::Daily => today,
-        BudgetPeriod::Monthly => today.with_day(1).unwrap_or(today),
-    };
-    midnight(first)
 }
 
 /// 00:00 UTC of `day`.
@@ -108,18 +96,10 @@ mod tests {
     }
 
     #[test]
-    fn periods_start_at_utc_midnight_and_the_first_of_the_month() {
+    fn past_weekdays_and_dollars() {
         let now = DateTime::parse_from_rfc3339("2026-12-07T13:45:00Z")
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default();
-        assert_eq!(
-            period_start(BudgetPeriod::Daily, now).to_rfc3339(),
-            "2026-12-07T00:00:00+00:00"
-        );
-        assert_eq!(
-            period_start(BudgetPeriod::Monthly, now).to_rfc3339(),
-            "2026-12-01T00:00:00+00:00"
-        );
         let days: Vec<String> = same_weekdays(now.date_naive(), 2)
             .iter()
             .map(ToString::to_string)

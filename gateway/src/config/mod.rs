@@ -39,6 +39,8 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     /// `[alerts]`: channels, rules, evaluation interval.
     pub alerts: alerts::AlertsConfig,
+    /// `[limits]`: how limits and budgets are shared across replicas.
+    pub limits: crate::limits::Settings,
 }
 
 #[derive(Debug, Clone)]

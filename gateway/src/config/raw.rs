@@ -28,6 +28,23 @@ pub struct RawConfig {
     pub analytics: RawAnalytics,
     #[serde(default)]
     pub alerts: RawAlerts,
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// How limits and budgets are shared and when budget periods begin
+/// (`crate::limits`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Replicas sharing the limits: with Redis down each allows limit / N.
+    pub replicas: Option<u32>,
+    /// `UTC` (default) or a fixed offset such as `+05:30`.
+    pub time_zone: Option<String>,
+    /// Prefix of the limits' Redis keys (default `gw:lim`).
+    pub redis_prefix: Option<String>,
+    /// Longest wait for Redis on admission (default 500).
+    pub redis_timeout_ms: Option<u64>,
 }
 
 /// Where usage events and counters go, and how they are batched and kept.

@@ -11,8 +11,8 @@ use reqwest::header::{HeaderName, HeaderValue};
 use pricing::{Cost, Price};
 
 use super::raw::{
-    RawAllowance, RawAmount, RawAnalytics, RawConfig, RawKey, RawModel, RawModelPrice, RawPolicy,
-    RawProvider, RawRouting, RawServer,
+    RawAllowance, RawAmount, RawAnalytics, RawConfig, RawKey, RawLimits, RawModel, RawModelPrice,
+    RawPolicy, RawProvider, RawRouting, RawServer,
 };
 use super::{
     AnalyticsConfig, AnalyticsScope, CatalogFiles, Config, ConfigError, ConnectionLimits, Endpoint,
@@ -154,6 +154,7 @@ pub fn validate(
     let routing = validate_routing(raw.routing, &providers)?;
     let analytics = validate_analytics(raw.analytics, lookup)?;
     let alerts = super::alerts::validate_alerts(raw.alerts, lookup)?;
+    let limits = validate_limits(raw.limits)?;
     let catalog = pricing::Catalog::embedded().map_err(|source| ConfigError::Catalog {
         path: "(embedded catalog)",
         source,
@@ -169,6 +170,7 @@ pub fn validate(
         catalog: std::sync::Arc::new(catalog),
         analytics,
         alerts,
+        limits,
         catalog_files: CatalogFiles {
             file: raw.catalog.file.map(Into::into),
             litellm_file: raw.catalog.litellm_file.map(Into::into),
@@ -455,6 +457,36 @@ fn validate_routing(
                 500,
             )?,
         },
+    })
+}
+
+fn validate_limits(raw: RawLimits) -> Result<crate::limits::Settings, ConfigError> {
+    let defaults = crate::limits::Settings::default();
+    let replicas = raw.replicas.unwrap_or(1);
+    if replicas == 0 {
+        return Err(invalid("limits.replicas", "must be at least 1"));
+    }
+    let zone = match raw.time_zone {
+        None => defaults.zone,
+        Some(text) => crate::limits::period::parse_zone(&text).ok_or_else(|| {
+            invalid(
+                "limits.time_zone",
+                format!("`{text}` is not `UTC` or a fixed offset such as `+05:30` or `-08:00`"),
+            )
+        })?,
+    };
+    let redis_prefix = raw.redis_prefix.unwrap_or(defaults.redis_prefix);
+    if redis_prefix.is_empty() || redis_prefix.chars().any(char::is_whitespace) {
+        return Err(invalid(
+            "limits.redis_prefix",
+            "must be non-empty, without spaces",
+        ));
+    }
+    Ok(crate::limits::Settings {
+        replicas,
+        zone,
+        redis_prefix,
+        redis_timeout: millis("limits.redis_timeout_ms", raw.redis_timeout_ms, 500)?,
     })
 }
 
@@ -1547,5 +1579,31 @@ mod tests {
         assert!(error_of(&twice).contains("teams[1].id"));
         let unknown = base() + "[[teams]]\ntenant = \"t\"\nid = \"a\"\nrpn = 5\n";
         assert!(error_of(&unknown).contains("rpn"), "{}", error_of(&unknown));
+    }
+
+    #[test]
+    fn the_limits_section_has_defaults_and_names_bad_fields() {
+        let config = load(&base()).unwrap();
+        assert_eq!(config.limits.replicas, 1);
+        assert_eq!(config.limits.zone.local_minus_utc(), 0);
+        assert_eq!(config.limits.redis_prefix, "gw:lim");
+        assert_eq!(config.limits.redis_timeout, Duration::from_millis(500));
+        let set = base()
+            + "[limits]\nreplicas = 3\ntime_zone = \"-08:00\"\nredis_prefix = \"x:y\"\nredis_timeout_ms = 50\n";
+        let config = load(&set).unwrap();
+        assert_eq!(config.limits.replicas, 3);
+        assert_eq!(config.limits.zone.local_minus_utc(), -8 * 3600);
+        assert_eq!(config.limits.redis_prefix, "x:y");
+        assert_eq!(config.limits.redis_timeout, Duration::from_millis(50));
+        for (extra, path) in [
+            ("replicas = 0", "limits.replicas"),
+            ("time_zone = \"Europe/Paris\"", "limits.time_zone"),
+            ("redis_prefix = \"\"", "limits.redis_prefix"),
+            ("redis_timeout_ms = 0", "limits.redis_timeout_ms"),
+            ("replica = 2", "replica"),
+        ] {
+            let message = error_of(&(base() + "[limits]\n" + extra + "\n"));
+            assert!(message.contains(path), "{extra}: {message}");
+        }
     }
 }

@@ -98,6 +98,7 @@ async fn handle(
         Err(error) => return (Err(error), None),
     };
     let client = Client {
+        key,
         source: body,
         body: &object,
         ingress: IngressFormat::OpenAiChat,

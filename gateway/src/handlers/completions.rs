@@ -60,6 +60,7 @@ pub async fn completions(
     };
     outcome.stream = legacy.stream;
     let client = Client {
+        key: &key,
         source: &body,
         body: &object,
         ingress: IngressFormat::OpenAiChat,

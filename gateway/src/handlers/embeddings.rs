@@ -49,6 +49,7 @@ pub async fn embeddings(
         Err(error) => return labelled(Err(error), None, outcome),
     };
     let client = Client {
+        key: &key,
         source: &body,
         body: &object,
         ingress: IngressFormat::OpenAiChat,

@@ -155,6 +155,7 @@ pub async fn serve(
     // client's include_usage does not apply to these formats.
     let finish = Finish::new(request.stream, false);
     let client = Client {
+        key,
         source: incoming.body,
         body: &object,
         ingress: format,

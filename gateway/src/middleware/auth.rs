@@ -1,5 +1,5 @@
-//! Bearer-key authentication and the per-key rate limit. The presented key is
-//! hashed and looked up; it is never logged, stored or echoed back.
+//! Bearer-key authentication. The presented key is hashed and looked up; it is
+//! never logged, stored or echoed back. Its limits are `crate::limits`'.
 
 use std::sync::Arc;
 
@@ -71,7 +71,7 @@ fn openai_access(role: KeyRole) -> Result<(), &'static str> {
 
 /// Runs the request as the caller whose key it presents, or answers with why
 /// not. Once the key is known it is on the answer too (for the usage event),
-/// a refusal by the rate limit included.
+/// a refusal by its limits included.
 async fn admit(
     state: AppState,
     mut request: Request,
@@ -89,19 +89,12 @@ async fn admit(
     if let Err(what) = allowed(key.role) {
         return GatewayError::Forbidden(what).render(format);
     }
-    let limited = key
-        .limiter
-        .as_ref()
-        .and_then(|limiter| limiter.check().err());
-    let mut response = match limited {
-        Some(retry_after) => GatewayError::RateLimited { retry_after }.render(format),
-        None => {
-            request.extensions_mut().insert(key.clone());
-            // The request works with this one snapshot to the end, even across a reload.
-            request.extensions_mut().insert(snapshot);
-            next.run(request).await
-        }
-    };
+    // Limits and budgets are taken where the request's tokens and cost are
+    // known (`crate::proxy`), after its body is read.
+    request.extensions_mut().insert(key.clone());
+    // The request works with this one snapshot to the end, even across a reload.
+    request.extensions_mut().insert(snapshot);
+    let mut response = next.run(request).await;
     response.extensions_mut().insert::<Arc<ApiKey>>(key);
     response
 }

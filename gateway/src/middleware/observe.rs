@@ -146,7 +146,8 @@ pub struct RequestStarted(pub Instant);
 impl Drop for EndRecorder {
     fn drop(&mut self) {
         let elapsed = self.started.elapsed();
-        if let Some((key, outcome, client_family)) = self.usage.take() {
+        if let Some((key, mut outcome, client_family)) = self.usage.take() {
+            let ticket = outcome.ticket.take();
             let ending = Ending {
                 key: &key,
                 endpoint: self.route,
@@ -156,7 +157,26 @@ impl Drop for EndRecorder {
                 error_kind: self.error_kind,
                 latency: elapsed,
             };
-            self.state.events.emit(usage_event::fold(ending, outcome));
+            let routed = outcome
+                .routed_provider
+                .clone()
+                .zip(outcome.routed_model.clone());
+            let event = usage_event::fold(ending, outcome);
+            if let (Some((provider, model)), Some((cost, baseline))) = (routed, event.priced()) {
+                self.state.metrics.money.record(
+                    &event.tenant_id,
+                    &provider,
+                    &model,
+                    cost,
+                    baseline,
+                );
+            }
+            // Limits and budgets settle to what the event records.
+            if let Some(ticket) = ticket {
+                let tokens = event.prompt_tokens.saturating_add(event.completion_tokens);
+                ticket.settle(event.cost_usd, tokens);
+            }
+            self.state.events.emit(event);
         }
         let metrics = &self.state.metrics;
         metrics.in_flight.dec();

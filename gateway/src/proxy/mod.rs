@@ -13,6 +13,7 @@
 //! the provider's format, and the answer comes back the same way
 //! ([`crate::formats::codec`]).
 
+mod admission;
 mod attempt;
 mod rates;
 mod relay;
@@ -23,7 +24,7 @@ mod whole;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-pub use attempt::run;
+pub use admission::worst_cost;
 pub use rates::billing_for;
 
 use axum::http::HeaderValue;
@@ -33,10 +34,43 @@ use crate::config::Endpoint;
 use crate::error::GatewayError;
 use crate::formats::codec::Echo;
 use crate::formats::IngressFormat;
+use crate::keys::ApiKey;
 use crate::llm::ChatRequest;
+use crate::metrics::UpstreamLabels;
 use crate::openai::request::RawObject;
 use crate::routing::{Decision, Requirements};
 use crate::state::{AppState, Snapshot};
+use crate::usage_event::Outcome;
+use axum::response::Response;
+
+/// Carries out `decision`: admits the request by its key's limits and budgets
+/// (`admission`; a refusal is the answer), then tries the candidates in order
+/// (`attempt`). The admission's ticket goes into `outcome`, so it is settled
+/// with the usage event when the request ends (or released, if it ends
+/// without one).
+pub async fn run(
+    job: &Job<'_, '_>,
+    decision: &Decision,
+    outcome: &mut Outcome,
+) -> (Result<Response, GatewayError>, Option<UpstreamLabels>) {
+    let headroom = match admission::admit(job, decision).await {
+        Ok(ticket) => {
+            let headroom = ticket.as_ref().map(|t| t.headroom());
+            outcome.ticket = ticket;
+            headroom
+        }
+        Err(error) => return (Err(error), None),
+    };
+    let (mut result, labels) = attempt::run(job, decision, outcome).await;
+    if let (Ok(response), Some(headroom)) = (&mut result, headroom) {
+        for (name, value) in headroom.headers() {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+    (result, labels)
+}
 
 /// How a successful answer is relayed.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +92,8 @@ impl Finish {
 
 /// The client's side of a request, as its handler read it.
 pub struct Client<'a, 'b> {
+    /// The caller: its limits and budgets are taken before any attempt.
+    pub key: &'a ApiKey,
     /// The body as sent, and parsed into fields.
     pub source: &'a [u8],
     pub body: &'a RawObject<'b>,
@@ -70,6 +106,7 @@ pub struct Client<'a, 'b> {
 /// Everything one request's attempts share.
 pub struct Job<'a, 'b> {
     pub state: &'a AppState,
+    pub key: &'a ApiKey,
     pub snapshot: &'a Arc<Snapshot>,
     /// The client's body as sent, and parsed into fields.
     pub source: &'a [u8],
@@ -111,6 +148,7 @@ impl<'a, 'b> Job<'a, 'b> {
     ) -> Self {
         Job {
             state,
+            key: client.key,
             snapshot,
             source: client.source,
             body: client.body,

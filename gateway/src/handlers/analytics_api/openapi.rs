@@ -240,6 +240,7 @@ fn schemas() -> Value {
             ("team", json!({"type": "string", "description": "Present when the figures are one team's (the key reads its team's)"})),
             ("key", json!({"type": "string", "description": "Present when the figures are one key's (the key reads its own)"})),
             ("source", json!({"enum": ["redis", "memory"]})),
+            ("rebuilding", json!({"type": "boolean", "description": "True while the counters are rebuilt from the event store after Redis lost them (restart without persistence, flush, failover to an empty replica): the figures are incomplete until it is false again, seconds later"})),
             ("as_of", json!({"type": "string", "format": "date-time"})),
             ("day", date),
             ("minute", json!({"type": "string", "format": "date-time"})),

@@ -323,7 +323,6 @@ mod tests {
             role,
             analytics: AnalyticsScope::Tenant,
             policy: Policy::default(),
-            limiter: None,
             allowances: crate::allowance::Allowances::default(),
         }
     }

@@ -8,6 +8,11 @@
 //! gets the per-key counters of its keys alone, `today` their sum: the
 //! team's keys are those configured in it now. Minute and per-model counters
 //! exist per tenant only, so for such a key they are null and empty.
+//!
+//! After Redis lost its data the counters are rebuilt from the store
+//! (analytics `writer::recount`); until that is done `rebuilding` is true and
+//! the figures are incomplete (they are not served from the store meanwhile:
+//! the rebuild takes seconds, and a client can wait for `rebuilding: false`).
 
 use std::cmp::Reverse;
 use std::sync::Arc;
@@ -81,6 +86,8 @@ struct Realtime {
     key: Option<String>,
     /// `redis` or `memory`.
     source: &'static str,
+    /// The counters are being rebuilt after Redis lost them: figures incomplete.
+    rebuilding: bool,
     as_of: DateTime<Utc>,
     day: NaiveDate,
     /// The start of the current minute.
@@ -100,6 +107,7 @@ impl Realtime {
         only: Option<Only>,
         now: DateTime<Utc>,
     ) -> Result<Realtime, CounterReadError> {
+        let rebuilding = !counters.trusted().await?;
         let day = now.date_naive();
         let minute = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
         let previous = minute - TimeDelta::minutes(1);
@@ -135,6 +143,7 @@ impl Realtime {
             team,
             key,
             source: counters.backend(),
+            rebuilding,
             as_of: now,
             day,
             minute,
