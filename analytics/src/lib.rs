@@ -6,6 +6,7 @@
 //! Nothing in this crate may ever carry prompt or completion text, tool
 //! arguments or keys.
 
+pub mod control;
 pub mod counters;
 pub mod event;
 pub mod store;

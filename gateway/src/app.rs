@@ -27,8 +27,8 @@ use axum::routing::{any, get, post, MethodRouter};
 use axum::{middleware, Extension, Router};
 
 use crate::handlers::{
-    alerts_api, analytics_api, chat, completions, dashboard, embeddings, messages, models, ops,
-    responses, roi,
+    admin, alerts_api, analytics_api, chat, completions, dashboard, embeddings, messages, models,
+    ops, responses, roi,
 };
 use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::route::Route;
@@ -72,15 +72,26 @@ pub fn router(state: AppState) -> Router {
     // The analytics API and the ROI calculator read with the caller's key too.
     let management = Router::new()
         .nest("/analytics", analytics_api::routes())
-        .nest("/admin/alerts", alerts_api::routes())
         .merge(roi::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate_reader,
         ));
 
+    // The admin API: admin keys, and tenant owners for their own tenant
+    // (the alerts API: admin keys only).
+    let admin = Router::new()
+        .nest(
+            "/admin",
+            admin::routes().nest("/alerts", alerts_api::routes()),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate_admin,
+        ));
+
     let other = Router::new()
-        .nest("/api/v1", management)
+        .nest("/api/v1", management.merge(admin))
         .route(
             "/api/v1/openapi.json",
             get(analytics_api::openapi::document),

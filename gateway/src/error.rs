@@ -158,6 +158,16 @@ pub enum GatewayError {
     /// 503) or failing the query (500). The cause is logged, never sent.
     #[error("{}", if *transient { "The analytics store is unavailable right now; try again shortly." } else { "The analytics store could not answer this query." })]
     AnalyticsStore { transient: bool },
+    /// The admin API's store (tenants, teams, keys) could not answer; as
+    /// [`GatewayError::AnalyticsStore`], the cause is logged, never sent.
+    #[error("{}", if *transient { "The key store is unavailable right now; try again shortly." } else { "The key store could not complete this change." })]
+    ControlStore { transient: bool },
+    /// An admin API record that does not exist (or is not the caller's).
+    #[error("{0}")]
+    NotFound(String),
+    /// An admin API record that exists already, or a change it cannot take.
+    #[error("{0}")]
+    Conflict(String),
     /// A provider's safety filters refused the prompt itself (Gemini's
     /// `promptFeedback.blockReason`). The client's to change, so a 400 with
     /// OpenAI's `content_filter` code, and not tried at another candidate: a
@@ -229,8 +239,12 @@ impl GatewayError {
             GatewayError::UpstreamTimeout { .. } | GatewayError::RequestTimeout => {
                 StatusCode::GATEWAY_TIMEOUT
             }
-            GatewayError::AnalyticsStore { transient: true } => StatusCode::SERVICE_UNAVAILABLE,
-            GatewayError::AnalyticsStore { transient: false } => StatusCode::INTERNAL_SERVER_ERROR,
+            GatewayError::AnalyticsStore { transient: true }
+            | GatewayError::ControlStore { transient: true } => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::AnalyticsStore { transient: false }
+            | GatewayError::ControlStore { transient: false } => StatusCode::INTERNAL_SERVER_ERROR,
+            GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::Conflict(_) => StatusCode::CONFLICT,
             GatewayError::Upstream { status, .. }
             | GatewayError::UpstreamErrorTooLarge { status, .. } => *status,
         }
@@ -269,6 +283,9 @@ impl GatewayError {
             GatewayError::UpstreamTooLarge { .. } => "upstream_too_large",
             GatewayError::UpstreamRedirect { .. } => "upstream_redirect",
             GatewayError::AnalyticsStore { .. } => "analytics_store",
+            GatewayError::ControlStore { .. } => "control_store",
+            GatewayError::NotFound(_) => "not_found",
+            GatewayError::Conflict(_) => "conflict",
             GatewayError::Upstream { .. } | GatewayError::UpstreamErrorTooLarge { .. } => {
                 "upstream_status"
             }
@@ -361,10 +378,14 @@ impl GatewayError {
             GatewayError::UpstreamTimeout { .. } | GatewayError::RequestTimeout => {
                 ("timeout", Some("gateway_timeout"))
             }
-            GatewayError::AnalyticsStore { transient: true } => {
+            GatewayError::AnalyticsStore { transient: true }
+            | GatewayError::ControlStore { transient: true } => {
                 ("service_unavailable", Some("service_unavailable"))
             }
-            GatewayError::AnalyticsStore { transient: false } => ("server_error", None),
+            GatewayError::AnalyticsStore { transient: false }
+            | GatewayError::ControlStore { transient: false } => ("server_error", None),
+            GatewayError::NotFound(_) => ("invalid_request_error", Some("not_found")),
+            GatewayError::Conflict(_) => ("invalid_request_error", Some("conflict")),
         }
     }
 

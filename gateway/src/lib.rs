@@ -10,6 +10,7 @@ pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod control_sync;
 pub mod demo;
 pub mod error;
 pub mod events;

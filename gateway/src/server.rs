@@ -49,12 +49,15 @@ pub struct RunningGateway {
     metrics_task: Option<JoinHandle<()>>,
     /// The alert rules' evaluation, if any rule is configured.
     alerts: Option<crate::alerts::Running>,
+    /// Keeps the key table in step with the store (`control_sync`).
+    control_task: JoinHandle<()>,
 }
 
 impl RunningGateway {
     /// Stops accepting, waits up to the grace period for open requests, returns.
     pub async fn shutdown(self) {
         self.state.begin_shutdown();
+        self.control_task.abort();
         let _ = self.stop.send(true);
         let _ = self.task.await;
         if let Some(task) = self.metrics_task {
@@ -105,6 +108,12 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         pipeline.store.clone(),
         user_tags,
     )?;
+    // The store's keys before the first request; a store that cannot be read
+    // now leaves the config's keys serving, and the sync task retries.
+    if let Err(error) = crate::control_sync::refresh(&state).await {
+        tracing::warn!(%error, "cannot read the stored keys yet; serving the config file's keys");
+    }
+    let control_task = crate::control_sync::spawn(state.clone());
     let (listener, addr) = bind(config.server.listen).await?;
     let (stop, stopped) = watch::channel(false);
     let metrics = match config.server.metrics.listen {
@@ -136,7 +145,7 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         state.alerts.clone(),
         config.limits.zone,
         pipeline.store.clone(),
-        alert_sources::LiveSources::new(state.clone(), config),
+        alert_sources::LiveSources::new(state.clone()),
     );
     Ok(RunningGateway {
         addr,
@@ -149,6 +158,7 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         task,
         metrics_task,
         alerts,
+        control_task,
     })
 }
 

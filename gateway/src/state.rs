@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use analytics::control::{ControlData, ControlStore};
 use analytics::event::UserTagKey;
 use analytics::writer::EventSink;
 use arc_swap::ArcSwap;
 
 use crate::alerts::Alerts;
 use crate::config::{Config, RoutingConfig, UpstreamLimits};
-use crate::keys::KeyStore;
+use crate::keys::{KeyInputs, KeyStore};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::providers::openai_compat::BuildError as ProviderBuildError;
@@ -40,7 +41,9 @@ pub enum BuildError {
 }
 
 pub struct Snapshot {
-    pub keys: KeyStore,
+    /// The config file's keys, tenants and teams: merged with the store's into
+    /// the live key table ([`AppState::keys`]).
+    pub key_inputs: KeyInputs,
     pub table: RoutingTable,
     pub providers: Vec<Provider>,
     pub health: LiveHealth,
@@ -61,12 +64,12 @@ impl Snapshot {
             .map(Provider::from_config)
             .collect::<Result<Vec<_>, _>>()?;
         let table = RoutingTable::build(&config.providers, &config.models, &config.catalog)?;
-        let keys = KeyStore::new(
-            &config.keys,
-            &config.tenants,
-            &config.teams,
-            &config.routing.policy,
-        );
+        let key_inputs = KeyInputs {
+            keys: config.keys.clone(),
+            tenants: config.tenants.clone(),
+            teams: config.teams.clone(),
+            defaults: config.routing.policy.clone(),
+        };
         check_model_names(config, &table)?;
         let routing = &config.routing;
         Ok(Snapshot {
@@ -77,7 +80,7 @@ impl Snapshot {
                 routing.circuit_open,
             ),
             budget: RetryBudget::new(routing.retry_budget_percent, routing.retry_budget_reserve),
-            keys,
+            key_inputs,
             table,
             providers,
             routing: routing.clone(),
@@ -91,14 +94,18 @@ impl Snapshot {
     }
 }
 
+/// Whether `name` may stand in a model allow or deny list: `*`, a virtual
+/// model, or a name something routable answers to.
+pub fn knows_model(table: &RoutingTable, name: &str) -> bool {
+    name == "*"
+        || virtual_model(name).is_some()
+        || !table.named(name).is_empty()
+        || table.deployments().iter().any(|d| d.answers_to(name))
+}
+
 /// Model names in policies and `baseline_model` must name something routable.
 fn check_model_names(config: &Config, table: &RoutingTable) -> Result<(), BuildError> {
-    let known = |name: &str| {
-        name == "*"
-            || virtual_model(name).is_some()
-            || !table.named(name).is_empty()
-            || table.deployments().iter().any(|d| d.answers_to(name))
-    };
+    let known = |name: &str| knows_model(table, name);
     let mut lists: Vec<(String, &Option<Vec<String>>)> = vec![
         (
             "routing.models".to_owned(),
@@ -163,6 +170,13 @@ pub struct Inner {
     pub user_tags: UserTagKey,
     /// Alert channels and rules (fixed at start), for the alerts API.
     pub alerts: Alerts,
+    /// The store's tenants, teams and keys (the admin API writes there).
+    pub control_store: ControlStore,
+    /// The live key table: the snapshot's config keys and the store's.
+    keys: ArcSwap<KeyStore>,
+    /// The store's control data the key table was last built from.
+    control: ArcSwap<ControlData>,
+    control_apply: std::sync::Mutex<()>,
     shutting_down: AtomicBool,
 }
 
@@ -187,6 +201,8 @@ impl AppState {
             nice: counting.nice,
         })
         .map_err(BuildError::CountThreads)?;
+        let keys = KeyStore::build(&snapshot.key_inputs, &ControlData::default(), now_ms());
+        let control_store = ControlStore::of(&store);
         let limits = Limits::new(
             config.limits.clone(),
             config.analytics.redis_url.as_ref().map(Secret::expose),
@@ -198,6 +214,10 @@ impl AppState {
             message,
         })?;
         Ok(AppState(Arc::new(Inner {
+            control_store,
+            keys: ArcSwap::from_pointee(keys),
+            control: ArcSwap::from_pointee(ControlData::default()),
+            control_apply: std::sync::Mutex::new(()),
             limits,
             snapshot: ArcSwap::from_pointee(snapshot),
             metrics,
@@ -221,9 +241,39 @@ impl AppState {
     /// Builds a snapshot from `config` and swaps it in. On error the running
     /// snapshot stays as it was.
     pub fn reload(&self, config: &Config) -> Result<(), BuildError> {
-        let next = Snapshot::new(config)?;
-        self.0.snapshot.store(Arc::new(next));
+        let next = Arc::new(Snapshot::new(config)?);
+        self.0.snapshot.store(next.clone());
+        self.rebuild_keys(&next, &self.0.control.load());
         Ok(())
+    }
+
+    /// The live key table; auth looks keys up here.
+    pub fn keys(&self) -> arc_swap::Guard<Arc<KeyStore>> {
+        self.0.keys.load()
+    }
+
+    /// The store's control data the key table holds now.
+    pub fn control(&self) -> Arc<ControlData> {
+        self.0.control.load_full()
+    }
+
+    /// Swaps in the store's control data `data` (if newer than what is held)
+    /// and rebuilds the key table with it; returns whether it was newer.
+    pub fn apply_control(&self, data: ControlData) -> bool {
+        // One apply at a time, so two refreshes never swap in an older table.
+        let _one = self.0.control_apply.lock();
+        if data.version <= self.0.control.load().version && data.version != 0 {
+            return false;
+        }
+        let data = Arc::new(data);
+        self.0.control.store(data.clone());
+        self.rebuild_keys(&self.snapshot(), &data);
+        true
+    }
+
+    fn rebuild_keys(&self, snapshot: &Snapshot, control: &ControlData) {
+        let keys = KeyStore::build(&snapshot.key_inputs, control, now_ms());
+        self.0.keys.store(Arc::new(keys));
     }
 
     pub fn begin_shutdown(&self) {
@@ -241,4 +291,11 @@ impl Deref for AppState {
     fn deref(&self) -> &Inner {
         &self.0
     }
+}
+
+/// Unix milliseconds now (0 before 1970: never, in practice).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -164,6 +164,7 @@ mod tests {
             analytics: AnalyticsScope::Team,
             policy: Policy::default(),
             allowances: crate::allowance::Allowances::default(),
+            life: crate::keys::KeyLife::default(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! functions. With one URL (a trial, the owner serving): a query that forgets
 //! its WHERE still sees one tenant.
 
+use analytics::control::{AuditEntry, ControlStore, KeyRecord, Limits, TeamRecord, TenantRecord};
 use analytics::store::postgres::{problems, LoginFacts, PostgresStore, Side};
 use analytics::store::{EventStore, Store};
 use sqlx::{Connection, PgConnection};
@@ -70,10 +71,67 @@ async fn seed(store: &PostgresStore) {
         events.push(e);
     }
     assert_eq!(store.write(&events).await.unwrap(), 5);
-    Store::Postgres(store.clone())
-        .rollup(today(), today())
-        .await
-        .unwrap();
+    let store = Store::Postgres(store.clone());
+    store.rollup(today(), today()).await.unwrap();
+    // The control tables (tenants, teams, keys, audit) are tenant tables too.
+    let control = ControlStore::of(&store);
+    for tenant in ["tenant-a", "tenant-b"] {
+        let audit = |action: &str| AuditEntry {
+            at_ms: 1,
+            tenant_id: tenant.to_owned(),
+            actor: "test".to_owned(),
+            action: action.to_owned(),
+            target: tenant.to_owned(),
+            detail: None,
+        };
+        let record = TenantRecord {
+            tenant_id: tenant.to_owned(),
+            name: None,
+            limits: Limits::default(),
+            created_ms: 1,
+            updated_ms: 1,
+        };
+        control
+            .create_tenant(&record, &audit("tenant.create"))
+            .await
+            .unwrap()
+            .unwrap();
+        let team = TeamRecord {
+            tenant_id: tenant.to_owned(),
+            team_id: "web".to_owned(),
+            name: None,
+            limits: Limits::default(),
+            created_ms: 1,
+            updated_ms: 1,
+        };
+        control
+            .create_team(&team, &audit("team.create"))
+            .await
+            .unwrap()
+            .unwrap();
+        let key = KeyRecord {
+            key_id: format!("{tenant}-key"),
+            tenant_id: tenant.to_owned(),
+            team_id: None,
+            key_hash: format!("sha256:{tenant}"),
+            prefix: "sk-gw-xxxx".to_owned(),
+            role: "api".to_owned(),
+            label: None,
+            models: None,
+            limits: Limits::default(),
+            expires_ms: None,
+            created_ms: 1,
+            updated_ms: 1,
+            last_used_ms: None,
+            revoked_ms: None,
+            replaces: None,
+        };
+        control
+            .create_key(&key, &audit("key.create"))
+            .await
+            .unwrap()
+            .unwrap();
+    }
 }
 
 /// Runs `statements` in order; the first error stops.
@@ -209,6 +267,10 @@ async fn a_tenant_session_cannot_widen_its_view_as_a_least_privilege_login() {
         let mut system = store.pool().acquire().await.unwrap();
         let tables = tenant_tables(&mut system).await;
         for known in [
+            "control_audit",
+            "control_keys",
+            "control_teams",
+            "control_tenants",
             "usage_daily",
             "usage_daily_latency",
             "usage_events",

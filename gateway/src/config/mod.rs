@@ -173,8 +173,35 @@ pub enum KeyRole {
     Api,
     /// Read-only: its own tenant's analytics and the ROI calculator.
     Dashboard,
-    /// The analytics of any tenant (`?tenant=`); not the OpenAI API.
+    /// The analytics of any tenant (`?tenant=`) and the admin API for every
+    /// tenant; not the OpenAI API.
     Admin,
+    /// A tenant's owner: the admin API for its own tenant (keys, teams,
+    /// budgets) and its tenant's analytics; not the OpenAI API.
+    Owner,
+}
+
+impl KeyRole {
+    /// The role's name in config files, the store and the admin API.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyRole::Api => "api",
+            KeyRole::Dashboard => "dashboard",
+            KeyRole::Admin => "admin",
+            KeyRole::Owner => "owner",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<KeyRole> {
+        [
+            KeyRole::Api,
+            KeyRole::Dashboard,
+            KeyRole::Admin,
+            KeyRole::Owner,
+        ]
+        .into_iter()
+        .find(|role| role.name() == name)
+    }
 }
 
 /// Which of its tenant's analytics a key reads (`analytics` in `[[keys]]`).

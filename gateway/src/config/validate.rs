@@ -876,15 +876,13 @@ fn validate_key(
         )
     })?;
     let role = match raw.role.as_deref() {
-        None | Some("api") => KeyRole::Api,
-        Some("dashboard") => KeyRole::Dashboard,
-        Some("admin") => KeyRole::Admin,
-        Some(other) => {
-            return Err(invalid(
+        None => KeyRole::Api,
+        Some(name) => KeyRole::parse(name).ok_or_else(|| {
+            invalid(
                 format!("{path}.role"),
-                format!("unknown role `{other}` (api, dashboard or admin)"),
-            ))
-        }
+                format!("unknown role `{name}` (api, dashboard, owner or admin)"),
+            )
+        })?,
     };
     let analytics = match (raw.analytics.as_deref(), role) {
         (None, KeyRole::Api) if raw.team.is_some() => AnalyticsScope::Team,

@@ -65,10 +65,11 @@ pub async fn run(
     rng: &mut Rng,
 ) -> Result<u64, StoreError> {
     let snapshot = gateway.state.snapshot();
+    let live = gateway.state.keys();
     let api_keys: HashMap<&str, Arc<ApiKey>> = keys
         .0
         .iter()
-        .filter_map(|(id, plain)| Some((*id, snapshot.keys.find(plain)?.clone())))
+        .filter_map(|(id, plain)| Some((*id, live.find(plain)?.clone())))
         .collect();
     let today = to.date_naive();
     let first = from.date_naive();

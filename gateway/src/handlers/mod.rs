@@ -5,6 +5,7 @@
 //! format (Anthropic Messages, OpenAI Responses) is `translated`, which
 //! their handlers call.
 
+pub mod admin;
 pub mod alerts_api;
 pub mod analytics_api;
 pub mod chat;

@@ -50,6 +50,22 @@ pub async fn authenticate_reader(
     admit(state, request, next, |_| Ok(()), IngressFormat::OpenAiChat).await
 }
 
+/// For the admin API: admin keys and tenant owners' keys.
+pub async fn authenticate_admin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    admit(
+        state,
+        request,
+        next,
+        admin_access,
+        IngressFormat::OpenAiChat,
+    )
+    .await
+}
+
 /// The format the route's errors are written in (see [`Route`]).
 fn ingress(request: &Request) -> IngressFormat {
     request
@@ -66,6 +82,18 @@ fn openai_access(role: KeyRole) -> Result<(), &'static str> {
         KeyRole::Api => Ok(()),
         KeyRole::Dashboard => Err("the OpenAI API (it is a dashboard token)"),
         KeyRole::Admin => Err("the OpenAI API (it is an admin key, for analytics only)"),
+        KeyRole::Owner => Err("the OpenAI API (it is a tenant owner's key, for the admin API)"),
+    }
+}
+
+/// Which keys reach the admin API: admin keys, and tenant owners' keys (the
+/// handlers keep those to their own tenant).
+fn admin_access(role: KeyRole) -> Result<(), &'static str> {
+    match role {
+        KeyRole::Admin | KeyRole::Owner => Ok(()),
+        KeyRole::Api | KeyRole::Dashboard => {
+            Err("the admin API (it needs an admin key or a tenant owner's key)")
+        }
     }
 }
 
@@ -82,10 +110,15 @@ async fn admit(
     let Some(presented) = presented_key(request.headers()) else {
         return GatewayError::MissingKey.render(format);
     };
-    let snapshot = state.snapshot();
-    let Some(key) = snapshot.keys.find(presented).cloned() else {
+    let Some(key) = state.keys().find(presented).cloned() else {
         return GatewayError::InvalidKey.render(format);
     };
+    let now = crate::state::now_ms();
+    if key.life.expired(now) {
+        return GatewayError::InvalidKey.render(format);
+    }
+    key.life.used(now);
+    let snapshot = state.snapshot();
     if let Err(what) = allowed(key.role) {
         return GatewayError::Forbidden(what).render(format);
     }

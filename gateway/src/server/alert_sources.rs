@@ -1,5 +1,6 @@
 //! What the alert rules read from the running gateway (`alerts::Sources`):
-//! the scopes keys are held to and their budgets, each provider's circuit,
+//! the scopes keys are held to and their budgets (config and store keys
+//! alike, from the live key table), each provider's circuit,
 //! and the event writer's losses, all from the live state (a reload is seen
 //! at the next round). Here, beside the state, so `alerts` need not import it.
 
@@ -8,39 +9,31 @@ use std::sync::atomic::Ordering;
 
 use crate::alerts::{ScopeView, Sources};
 use crate::allowance::Scope;
-use crate::config::Config;
 use crate::providers::Adapter;
 use crate::state::AppState;
 
 pub(super) struct LiveSources {
     state: AppState,
-    /// Key id to tenant, from the config's keys.
-    key_tenants: HashMap<String, String>,
 }
 
 impl LiveSources {
-    pub(super) fn new(state: AppState, config: &Config) -> LiveSources {
-        LiveSources {
-            state,
-            key_tenants: config
-                .keys
-                .iter()
-                .map(|k| (k.id.clone(), k.tenant.clone()))
-                .collect(),
-        }
+    pub(super) fn new(state: AppState) -> LiveSources {
+        LiveSources { state }
     }
 }
 
 impl Sources for LiveSources {
     fn scopes(&self) -> Vec<ScopeView> {
-        self.state
-            .snapshot()
-            .keys
-            .scopes()
+        let keys = self.state.keys();
+        let key_tenants: HashMap<&str, &str> = keys
+            .all()
+            .map(|k| (k.id.as_str(), k.tenant.as_str()))
+            .collect();
+        keys.scopes()
             .into_iter()
             .map(|(scope, allowance)| {
                 let tenant = match &scope {
-                    Scope::Key(id) => self.key_tenants.get(id).cloned(),
+                    Scope::Key(id) => key_tenants.get(id.as_str()).map(|t| (*t).to_owned()),
                     Scope::Team { tenant, .. } | Scope::Tenant(tenant) => Some(tenant.clone()),
                 };
                 ScopeView {

@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../../migrations/postgres/20261209100000_wire_formats.sql"),
     },
     Migration {
+        version: 20261210100000,
+        name: "control_plane",
+        sql: include_str!("../../../../migrations/postgres/20261210100000_control_plane.sql"),
+    },
+    Migration {
         version: 20261210200000,
         name: "alerts",
         sql: include_str!("../../../../migrations/postgres/20261210200000_alerts.sql"),

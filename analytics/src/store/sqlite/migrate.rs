@@ -49,6 +49,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../../migrations/sqlite/20261209100000_wire_formats.sql"),
     },
     Migration {
+        version: 20261210100000,
+        name: "control_plane",
+        sql: include_str!("../../../../migrations/sqlite/20261210100000_control_plane.sql"),
+    },
+    Migration {
         version: 20261210200000,
         name: "alerts",
         sql: include_str!("../../../../migrations/sqlite/20261210200000_alerts.sql"),

@@ -324,6 +324,7 @@ mod tests {
             analytics: AnalyticsScope::Tenant,
             policy: Policy::default(),
             allowances: crate::allowance::Allowances::default(),
+            life: crate::keys::KeyLife::default(),
         }
     }
 

@@ -34,12 +34,11 @@ use super::params::{Params, Scope};
 use super::{respond, Answer};
 use crate::error::GatewayError;
 use crate::keys::ApiKey;
-use crate::state::{AppState, Snapshot};
+use crate::state::AppState;
 
 pub async fn realtime(
     State(state): State<AppState>,
     Extension(key): Extension<Arc<ApiKey>>,
-    Extension(snapshot): Extension<Arc<Snapshot>>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, GatewayError> {
@@ -49,8 +48,8 @@ pub async fn realtime(
         Scope::Tenant => None,
         Scope::Team(team) => Some(Only {
             team: Some(team.clone()),
-            keys: snapshot
-                .keys
+            keys: state
+                .keys()
                 .team_key_ids(&params.tenant, team)
                 .map(str::to_owned)
                 .collect(),
