@@ -146,20 +146,20 @@
     }
 
     // ---- loading -----------------------------------------------------------
-    // Which tenants the key may manage: an admin key sees them all and picks
-    // one; an owner key manages its own (the API's default for it).
+    // Which tenants the key may manage: those the API lists and those its keys
+    // belong to (a tenant may exist only through its keys). An owner key sees
+    // its own only; an admin key sees every tenant and picks one.
     async function loadTenants() {
+      let ids = [];
       try {
-        const answer = await call("/admin/tenants");
-        const ids = (answer.data || []).map((t) => t.id).sort();
-        state.tenants = ids;
-        state.admin = ids.length > 1;
-        if (ids.length === 1) state.tenant = ids[0];
+        const [tenants, keys] = await Promise.all([call("/admin/tenants"), call("/admin/keys")]);
+        ids = (tenants.data || []).map((t) => t.id).concat((keys.data || []).map((k) => k.tenant));
       } catch (error) {
         if (error.status === 401) throw error;
-        state.tenants = [];
-        state.admin = false;
       }
+      state.tenants = Array.from(new Set(ids.filter(Boolean))).sort();
+      state.admin = state.tenants.length > 1;
+      if (state.tenants.length === 1) state.tenant = state.tenants[0];
       const select = $("#keys-tenant");
       const field = $("#keys-tenant-field");
       field.hidden = !state.admin;
@@ -593,6 +593,7 @@
         forgetCreated();
         Object.assign(state, { loaded: false, keys: [], teams: [], tenants: null, admin: false, tenant: "", revoking: null, editing: null, team: null });
         $("#keys-table tbody").replaceChildren();
+        $("#tenant").textContent = "";
         $("#teams-table tbody").replaceChildren();
         showError("");
         notice("");

@@ -319,9 +319,12 @@ async fn the_keys_page_creates_copies_and_revokes_a_key_as_the_api_shows() {
     let _browser = BROWSER.lock().await;
     let started = std::time::SystemTime::now();
     let owner = keys::mint().unwrap_or_else(|e| panic!("randomness: {e}"));
+    let admin = keys::mint().unwrap_or_else(|e| panic!("randomness: {e}"));
     let owner_toml = format!(
-        "\n[[keys]]\nid = \"acme-owner\"\nhash = \"{}\"\ntenant = \"acme\"\nrole = \"owner\"\n",
-        KeyHash::of(&owner)
+        "\n[[keys]]\nid = \"acme-owner\"\nhash = \"{}\"\ntenant = \"acme\"\nrole = \"owner\"\n\
+         \n[[keys]]\nid = \"ops-admin\"\nhash = \"{}\"\ntenant = \"ops\"\nrole = \"admin\"\n",
+        KeyHash::of(&owner),
+        KeyHash::of(&admin)
     );
     let gateway = common::start_with(&owner_toml).await;
     let url = gateway.url("");
@@ -330,6 +333,7 @@ async fn the_keys_page_creates_copies_and_revokes_a_key_as_the_api_shows() {
         &[
             ("GATEWAY_URL", &url),
             ("OWNER_KEY", &owner),
+            ("ADMIN_KEY", &admin),
             ("API_KEY", &gateway.key),
             ("CHAT_MODEL", "mock-chat"),
         ],

@@ -13,7 +13,7 @@
 // confirmation; and at every step GET /api/v1/admin/keys and /teams (read here
 // with the owner's key) show what the page shows, until the revoked key is
 // refused (401). An API key that may not manage keys sees the API's 403 said
-// plainly. Run by gateway/tests/browser.rs; exits non-zero on any failure.
+// plainly; an admin key picks the tenant. Run by gateway/tests/browser.rs; exits non-zero on any failure.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +23,8 @@ import { chromium } from "playwright-core";
 const BASE = process.env.GATEWAY_URL;
 const OWNER_KEY = process.env.OWNER_KEY;
 const API_KEY = process.env.API_KEY;
+// Optional: an admin key of another tenant, to check the tenant picker.
+const ADMIN_KEY = process.env.ADMIN_KEY;
 const MODEL = process.env.CHAT_MODEL || "mock-chat";
 const SHOTS = process.env.SCREENSHOT_DIR;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -388,6 +390,27 @@ async function main() {
     await page.waitForSelector("#signin-key", { state: "visible", timeout: TIMEOUT });
     assert.equal(await page.$$eval("#keys-table tbody tr", (r) => r.length), 0);
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+
+    if (ADMIN_KEY) {
+      step("an admin key (of another tenant) picks the tenant whose keys it manages");
+      await page.goto(`${BASE}/dashboard#keys`, { waitUntil: "domcontentloaded" });
+      await page.fill("#signin-key", ADMIN_KEY);
+      await page.click("#signin-submit");
+      loads = await keysReady(page);
+      assert.equal(await page.isVisible("#keys-tenant"), true, "the tenant picker is shown");
+      const tenants = await page.$$eval("#keys-tenant option", (o) => o.map((n) => n.value));
+      assert.ok(tenants.includes("acme") && tenants.length > 1, `tenants: ${tenants}`);
+      await page.selectOption("#keys-tenant", "acme");
+      loads = await keysReady(page, loads);
+      const revoked = (await page.isChecked("#keys-show-revoked")) ? "&include_revoked=true" : "";
+      const acme = (await api(`/api/v1/admin/keys?tenant=acme${revoked}`, { key: ADMIN_KEY })).json.data;
+      shown = await rows(page);
+      assert.deepEqual(shown.map((r) => r.id).sort(), acme.map((k) => k.id).sort(), "acme's keys, as the API lists them for the admin");
+      assert.ok(shown.some((r) => r.id === created.id), "including the one the owner made");
+      assert.equal(await page.textContent("#tenant"), "acme");
+      await page.click("#signout");
+      await page.waitForSelector("#signin-key", { state: "visible", timeout: TIMEOUT });
+    }
 
     assert.deepEqual(problems, [], "the page logged no errors and fetched nothing from outside");
   } finally {
