@@ -10,7 +10,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use analytics::store::alerts::{FiringFilter, NewFiring, Notice};
 use analytics::store::{SpendScope, Store, StoreError};
@@ -228,11 +227,9 @@ impl<S: Sources> Evaluator<S> {
                 }
             }
             RuleKind::EventDrops => {
+                // Holds for five rounds after the last loss seen.
                 let window = self.alerts.config.interval.saturating_mul(5);
-                if self
-                    .last_loss
-                    .is_some_and(|at| at.elapsed() < window.max(Duration::from_secs(60)))
-                {
+                if self.last_loss.is_some_and(|at| at.elapsed() < window) {
                     active.push(Condition {
                         subject: "event_writer".to_owned(),
                         tenant: None,
@@ -337,5 +334,150 @@ fn describe(scope: &Scope) -> String {
         Scope::Key(id) => format!("key `{id}`"),
         Scope::Team { tenant, team } => format!("team `{tenant}/{team}`"),
         Scope::Tenant(id) => format!("tenant `{id}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use analytics::store::sqlite::SqliteStore;
+
+    use super::*;
+    use crate::alerts::ScopeView;
+    use crate::config::alerts::{
+        AlertsConfig, ChannelConfig, ChannelTarget, DeliveryPolicy, RuleConfig,
+    };
+    use crate::secret::Secret;
+
+    /// A gateway whose circuit and writer losses the test sets.
+    #[derive(Clone, Default)]
+    struct Fake {
+        open: Arc<AtomicBool>,
+        losses: Arc<AtomicU64>,
+    }
+
+    impl Sources for Fake {
+        fn scopes(&self) -> Vec<ScopeView> {
+            Vec::new()
+        }
+        fn circuits(&self) -> Vec<(String, bool)> {
+            vec![("p".to_owned(), self.open.load(Ordering::Relaxed))]
+        }
+        fn writer_losses(&self) -> u64 {
+            self.losses.load(Ordering::Relaxed)
+        }
+    }
+
+    async fn open_subjects(store: &Store) -> Vec<String> {
+        let filter = FiringFilter {
+            open_only: true,
+            limit: 100,
+            ..FiringFilter::default()
+        };
+        let mut subjects: Vec<String> = store
+            .alert_firings(&filter)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| f.subject)
+            .collect();
+        subjects.sort();
+        subjects
+    }
+
+    #[tokio::test]
+    async fn circuits_and_writer_losses_open_once_and_resolve() {
+        let lite = SqliteStore::open_in_memory().await.expect("store");
+        lite.migrate().await.expect("migrated");
+        let store = Arc::new(Store::Sqlite(lite));
+        let rule = |name: &str, kind| RuleConfig {
+            name: name.to_owned(),
+            kind,
+            channels: vec![0],
+            tenants: None,
+        };
+        let config = AlertsConfig {
+            interval: Duration::from_millis(20),
+            delivery: DeliveryPolicy {
+                max_attempts: 1,
+                backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(1),
+                timeout: Duration::from_millis(200),
+            },
+            // Nothing listens there: deliveries fail (and are recorded).
+            channels: vec![ChannelConfig {
+                name: "nowhere".to_owned(),
+                target: ChannelTarget::Slack {
+                    url: Secret::new("http://127.0.0.1:9/".to_owned()),
+                },
+            }],
+            rules: vec![
+                rule(
+                    "circuits",
+                    RuleKind::ProviderCircuit {
+                        open_for: Duration::from_millis(30),
+                        providers: None,
+                    },
+                ),
+                rule("drops", RuleKind::EventDrops),
+            ],
+        };
+        let fake = Fake::default();
+        let zone = FixedOffset::east_opt(0).expect("utc");
+        let alerts = Alerts::new(&config, Some(store.clone()));
+        let mut evaluator = Evaluator::new(alerts, zone, store.clone(), fake.clone());
+
+        evaluator.round().await;
+        assert!(open_subjects(&store).await.is_empty());
+
+        fake.open.store(true, Ordering::Relaxed);
+        fake.losses.store(3, Ordering::Relaxed);
+        evaluator.round().await;
+        assert_eq!(
+            open_subjects(&store).await,
+            ["event_writer"],
+            "the circuit must stay open 30 ms first"
+        );
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        for _ in 0..3 {
+            evaluator.round().await;
+        }
+        assert_eq!(open_subjects(&store).await, ["event_writer", "provider:p"]);
+        let all = FiringFilter {
+            limit: 100,
+            ..FiringFilter::default()
+        };
+        assert_eq!(
+            store.alert_firings(&all).await.map(|f| f.len()).ok(),
+            Some(2),
+            "opened once each"
+        );
+        let failed = store
+            .alert_deliveries(None, Some("nowhere"), 100)
+            .await
+            .unwrap_or_default();
+        assert_eq!(failed.len(), 2);
+        assert!(failed.iter().all(|d| d.outcome
+            == analytics::store::alerts::DeliveryOutcome::Failed
+            && d.error.as_deref() == Some("could not connect to the receiver")));
+
+        // The circuit closes; no loss for five rounds' time: both resolve.
+        fake.open.store(false, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(110)).await;
+        evaluator.round().await;
+        assert!(open_subjects(&store).await.is_empty());
+        let firings = store.alert_firings(&all).await.unwrap_or_default();
+        assert!(firings.iter().all(|f| f.resolved_at.is_some()));
+        assert_eq!(
+            store
+                .alert_deliveries(None, None, 100)
+                .await
+                .map(|d| d.len())
+                .ok(),
+            Some(4),
+            "a resolve notice each"
+        );
     }
 }
