@@ -146,20 +146,20 @@
     }
 
     // ---- loading -----------------------------------------------------------
-    // Which tenants the key may manage: an admin key sees them all and picks
-    // one; an owner key manages its own (the API's default for it).
+    // Which tenants the key may manage: those the API lists and those its keys
+    // belong to (a tenant may exist only through its keys). An owner key sees
+    // its own only; an admin key sees every tenant and picks one.
     async function loadTenants() {
+      let ids = [];
       try {
-        const answer = await call("/admin/tenants");
-        const ids = (answer.data || []).map((t) => t.id).sort();
-        state.tenants = ids;
-        state.admin = ids.length > 1;
-        if (ids.length === 1) state.tenant = ids[0];
+        const [tenants, keys] = await Promise.all([call("/admin/tenants"), call("/admin/keys")]);
+        ids = (tenants.data || []).map((t) => t.id).concat((keys.data || []).map((k) => k.tenant));
       } catch (error) {
         if (error.status === 401) throw error;
-        state.tenants = [];
-        state.admin = false;
       }
+      state.tenants = Array.from(new Set(ids.filter(Boolean))).sort();
+      state.admin = state.tenants.length > 1;
+      if (state.tenants.length === 1) state.tenant = state.tenants[0];
       const select = $("#keys-tenant");
       const field = $("#keys-tenant-field");
       field.hidden = !state.admin;
@@ -188,7 +188,7 @@
         ]);
         if (seq !== state.seq) return;
         state.keys = keys.data || [];
-        state.teams = teams.data || [];
+        state.teams = withKeyedTeams(teams.data || [], state.keys);
         const focus = focusedRowButton();
         renderKeys();
         renderTeams();
@@ -280,6 +280,21 @@
     }
 
     // ---- teams table -------------------------------------------------------
+    // Teams that only keys name (no team record or [[teams]] entry yet) are
+    // listed too, so their budget can be set (the API then records the team).
+    function withKeyedTeams(teams, keys) {
+      const all = teams.slice();
+      for (const key of keys) {
+        if (key.team && !all.some((t) => t.id === key.team && t.tenant === key.tenant)) {
+          all.push({
+            tenant: key.tenant, id: key.team, name: null, rpm: null, tpm: null, max_concurrent: null,
+            budget_daily_usd: null, budget_monthly_usd: null, created_at: null, updated_at: null, source: "keys",
+          });
+        }
+      }
+      return all;
+    }
+
     function renderTeams() {
       const body = $("#teams-table tbody");
       if (!state.teams.length) {
@@ -291,7 +306,9 @@
         const button = el("button", { type: "button", class: "small", "data-team-budget": team.id, "aria-label": "Set the budget of team " + team.id }, "Set budget");
         button.addEventListener("click", () => openTeam(team));
         return el("tr", { "data-team": team.id },
-          el("td", { class: "name" }, team.id, team.source === "config" ? el("span", { class: "sub-name", title: "From the config file's [[teams]]" }, "config") : null),
+          el("td", { class: "name" }, team.id,
+            team.source === "config" ? el("span", { class: "sub-name", title: "From the config file's [[teams]]" }, "config") : null,
+            team.source === "keys" ? el("span", { class: "sub-name", title: "Named by keys; no settings of its own yet" }, "from keys") : null),
           el("td", null, text(team.name, "–")),
           el("td", null, limits(team)),
           el("td", { class: "num", "data-budget": "daily", "data-value": team.budget_daily_usd ?? "" }, budget(team.budget_daily_usd)),
@@ -576,6 +593,7 @@
         forgetCreated();
         Object.assign(state, { loaded: false, keys: [], teams: [], tenants: null, admin: false, tenant: "", revoking: null, editing: null, team: null });
         $("#keys-table tbody").replaceChildren();
+        $("#tenant").textContent = "";
         $("#teams-table tbody").replaceChildren();
         showError("");
         notice("");

@@ -27,8 +27,8 @@ use axum::routing::{any, get, post, MethodRouter};
 use axum::{middleware, Extension, Router};
 
 use crate::handlers::{
-    admin, analytics_api, chat, completions, dashboard, embeddings, messages, models, ops,
-    responses, roi,
+    admin, alerts_api, analytics_api, chat, completions, dashboard, embeddings, messages, models,
+    ops, responses, roi,
 };
 use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::route::Route;
@@ -78,14 +78,17 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate_reader,
         ));
 
-    // The admin API: admin keys, and tenant owners for their own tenant.
-    let admin =
-        Router::new()
-            .nest("/admin", admin::routes())
-            .layer(middleware::from_fn_with_state(
-                state.clone(),
-                auth::authenticate_admin,
-            ));
+    // The admin API: admin keys, and tenant owners for their own tenant
+    // (the alerts API: admin keys only).
+    let admin = Router::new()
+        .nest(
+            "/admin",
+            admin::routes().nest("/alerts", alerts_api::routes()),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate_admin,
+        ));
 
     let other = Router::new()
         .nest("/api/v1", management.merge(admin))

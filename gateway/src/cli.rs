@@ -66,6 +66,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Alert channels: send a test alert.
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
     /// Run the gateway with simulated providers and synthetic traffic, so the
     /// savings dashboard fills within a minute without any provider key or network.
     Demo {
@@ -169,6 +174,20 @@ pub struct StoredKeySettings {
     /// USD per calendar month, decimal text.
     #[arg(long)]
     pub budget_monthly_usd: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Send a test alert to a channel of `[[alerts.channels]]` (retried like
+    /// any notice, each attempt recorded in the store); prints how each
+    /// attempt went. Exit status 0 when delivered, 1 otherwise.
+    Test {
+        #[arg(long, short, env = "GATEWAY_CONFIG", default_value = "gateway.toml")]
+        config: PathBuf,
+        /// The channel's `name`.
+        #[arg(long)]
+        channel: String,
+    },
 }
 
 /// `gateway roi`: the flags of `POST /api/v1/roi`, same JSON out.

@@ -2,6 +2,7 @@
 //! configured provider, streams answers back untouched, and reports what happened.
 //! See DESIGN.md at the workspace root for the architecture.
 
+pub mod alerts;
 pub mod allowance;
 pub mod app;
 pub mod billing;

@@ -4,7 +4,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use clap::Parser;
-use gateway::cli::{Cli, Command, KeysCommand};
+use gateway::cli::{AlertsCommand, Cli, Command, KeysCommand};
 use gateway::config::Config;
 use gateway::keys::{self, KeyHash};
 use tracing_subscriber::EnvFilter;
@@ -72,6 +72,18 @@ fn main() -> ExitCode {
             }
         },
         Command::Keys { command } => keys_command(command),
+        Command::Alerts {
+            command: AlertsCommand::Test { config, channel },
+        } => {
+            init_logging("warn");
+            run_async(async move {
+                let config = match Config::load(&config) {
+                    Ok(config) => config,
+                    Err(error) => return fail(&error),
+                };
+                alerts_test(&config, &channel).await
+            })
+        }
         Command::Migrate {
             config,
             owner_url,
@@ -224,6 +236,29 @@ async fn migrate(
         }
     }
     code
+}
+
+/// `gateway alerts test`: one test alert, recorded in the store when it opens.
+async fn alerts_test(config: &Config, channel: &str) -> ExitCode {
+    let store = match gateway::events::open_store(&config.analytics).await {
+        Ok(store) => Some(std::sync::Arc::new(store)),
+        Err(error) => {
+            eprintln!("warning: the attempts will not be recorded: {error}");
+            None
+        }
+    };
+    let alerts = gateway::alerts::Alerts::new(&config.alerts, store);
+    let Some(report) = alerts.test(channel).await else {
+        eprintln!("error: no channel named `{channel}` in [[alerts.channels]]");
+        return ExitCode::FAILURE;
+    };
+    let text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
+    if report.delivered {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn fail(error: &dyn std::fmt::Display) -> ExitCode {

@@ -4,6 +4,7 @@
 //! in `accept.rs`; which connections stay open, in `connections.rs`.
 
 mod accept;
+mod alert_sources;
 mod connections;
 
 use std::net::SocketAddr;
@@ -46,6 +47,8 @@ pub struct RunningGateway {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     metrics_task: Option<JoinHandle<()>>,
+    /// The alert rules' evaluation, if any rule is configured.
+    alerts: Option<crate::alerts::Running>,
     /// Keeps the key table in step with the store (`control_sync`).
     control_task: JoinHandle<()>,
 }
@@ -59,6 +62,9 @@ impl RunningGateway {
         let _ = self.task.await;
         if let Some(task) = self.metrics_task {
             let _ = tokio::time::timeout(self.grace, task).await;
+        }
+        if let Some(alerts) = self.alerts {
+            alerts.shutdown().await;
         }
         // Settlements of limits and budgets still on their way to Redis.
         self.state.limits.drain(self.grace).await;
@@ -135,6 +141,12 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         fitted_limits(config.server.limits),
     ));
     let (metrics_addr, metrics_task) = metrics.unzip();
+    let alerts = crate::alerts::start(
+        state.alerts.clone(),
+        config.limits.zone,
+        pipeline.store.clone(),
+        alert_sources::LiveSources::new(state.clone()),
+    );
     Ok(RunningGateway {
         addr,
         metrics_addr,
@@ -145,6 +157,7 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         stop,
         task,
         metrics_task,
+        alerts,
         control_task,
     })
 }

@@ -13,6 +13,7 @@ use analytics::event::UserTagKey;
 use analytics::writer::EventSink;
 use arc_swap::ArcSwap;
 
+use crate::alerts::Alerts;
 use crate::config::{Config, RoutingConfig, UpstreamLimits};
 use crate::keys::{KeyInputs, KeyStore};
 use crate::limits::Limits;
@@ -167,6 +168,8 @@ pub struct Inner {
     /// What the `user` field is tagged with (fixed at start: changing it splits
     /// every user's history).
     pub user_tags: UserTagKey,
+    /// Alert channels and rules (fixed at start), for the alerts API.
+    pub alerts: Alerts,
     /// The store's tenants, teams and keys (the admin API writes there).
     pub control_store: ControlStore,
     /// The live key table: the snapshot's config keys and the store's.
@@ -219,6 +222,7 @@ impl AppState {
             snapshot: ArcSwap::from_pointee(snapshot),
             metrics,
             events,
+            alerts: Alerts::new(&config.alerts, Some(store.clone())),
             store,
             metrics_token: config.server.metrics.token.clone(),
             metrics_on_main_listener: config.server.metrics.listen.is_none(),

@@ -6,8 +6,10 @@
 //!   fresh data directory; the browser signs in with the key the demo printed,
 //!   checks the tiles against the analytics API and changes the date range
 //!   (`dashboard.test.mjs`).
-//! - The keys page (`keys.test.mjs`): its test joins this file with the admin
-//!   API it drives.
+//! - The keys page: a gateway on its embedded SQLite store in front of the mock
+//!   provider; a tenant owner creates, copies, uses and revokes a key and sets a
+//!   team's budget in the browser, checked against the admin API at every step
+//!   (`keys.test.mjs`), and checked again here afterwards.
 //!
 //! The scripts live in `tests/browser/`; `tests/browser/setup.sh` installs what
 //! they run (Chromium, `node_modules`). When that has not been done these tests
@@ -17,10 +19,13 @@
     reason = "test support: a failed setup must stop the test with its reason"
 )]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use gateway::keys::{self, KeyHash};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
@@ -273,4 +278,140 @@ async fn the_dashboard_shows_the_api_figures_in_a_real_browser() {
         panic!("{failure}");
     }
     assert_fresh_screenshots(&["dashboard.png", "dashboard-range.png"], started);
+}
+
+/// GET an admin API path with `key`; its JSON (the test fails unless 200).
+async fn admin_get(gateway: &common::TestGateway, key: &str, path: &str) -> serde_json::Value {
+    let response = gateway
+        .client
+        .get(gateway.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    assert_eq!(response.status(), 200, "GET {path}");
+    response
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// Decimal text without trailing zeros: "120.50" -> "120.5", "5.00" -> "5".
+fn plain_amount(text: &str) -> String {
+    match text.split_once('.') {
+        Some((int, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                int.to_owned()
+            } else {
+                format!("{int}.{frac}")
+            }
+        }
+        None => text.to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keys_page_creates_copies_and_revokes_a_key_as_the_api_shows() {
+    if let Some(problem) = missing_setup() {
+        panic!("{problem}");
+    }
+    let _browser = BROWSER.lock().await;
+    let started = std::time::SystemTime::now();
+    let owner = keys::mint().unwrap_or_else(|e| panic!("randomness: {e}"));
+    let admin = keys::mint().unwrap_or_else(|e| panic!("randomness: {e}"));
+    let owner_toml = format!(
+        "\n[[keys]]\nid = \"acme-owner\"\nhash = \"{}\"\ntenant = \"acme\"\nrole = \"owner\"\n\
+         \n[[keys]]\nid = \"ops-admin\"\nhash = \"{}\"\ntenant = \"ops\"\nrole = \"admin\"\n",
+        KeyHash::of(&owner),
+        KeyHash::of(&admin)
+    );
+    let gateway = common::start_with(&owner_toml).await;
+    let url = gateway.url("");
+    let script = run_script(
+        "keys.test.mjs",
+        &[
+            ("GATEWAY_URL", &url),
+            ("OWNER_KEY", &owner),
+            ("ADMIN_KEY", &admin),
+            ("API_KEY", &gateway.key),
+            ("CHAT_MODEL", "mock-chat"),
+        ],
+    )
+    .await;
+    if let Err(failure) = script {
+        panic!("{failure}");
+    }
+
+    // Afterwards, read independently of the script: the key the browser made is
+    // in the store, revoked, listed by prefix only; the team's budget is set.
+    let get = |path: &'static str| admin_get(&gateway, &owner, path);
+    let listed = get("/api/v1/admin/keys?include_revoked=true").await;
+    let made: Vec<&serde_json::Value> = listed["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data: {listed}"))
+        .iter()
+        .filter(|k| {
+            k["label"]
+                .as_str()
+                .is_some_and(|l| l.starts_with("browser "))
+        })
+        .collect();
+    assert_eq!(made.len(), 1, "one key made in the browser: {listed}");
+    let key = made[0];
+    assert_eq!(key["source"], "store", "{key}");
+    assert_eq!(key["tenant"], "acme", "{key}");
+    assert!(key["revoked_at"].is_string(), "revoked: {key}");
+    assert!(key.get("key").is_none(), "no key text in a listing: {key}");
+    assert!(
+        key["prefix"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("sk-gw-")),
+        "{key}"
+    );
+    let team = key["team"]
+        .as_str()
+        .unwrap_or_else(|| panic!("team: {key}"));
+    let teams = get("/api/v1/admin/teams").await;
+    let row = teams["data"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["id"] == team))
+        .unwrap_or_else(|| panic!("team {team} listed: {teams}"));
+    assert_eq!(row["budget_daily_usd"], serde_json::Value::Null, "{row}");
+    assert_eq!(
+        row["budget_monthly_usd"].as_str().map(plain_amount),
+        Some("120.5".to_owned()),
+        "{row}"
+    );
+
+    // The audit log names what the owner did to the key, never the key itself.
+    let audit = get("/api/v1/admin/audit?limit=100").await;
+    let id = key["id"].as_str().unwrap_or_else(|| panic!("id: {key}"));
+    let about_key = audit["data"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter(|r| r["target"].as_str().is_some_and(|t| t.contains(id)))
+                .count()
+        })
+        .unwrap_or(0);
+    assert!(
+        about_key >= 2,
+        "created and revoked in the audit log: {audit}"
+    );
+
+    assert_fresh_screenshots(&["keys.png", "keys-created.png"], started);
+}
+
+#[test]
+fn amounts_lose_only_trailing_zeros() {
+    for (text, plain) in [
+        ("120.50", "120.5"),
+        ("5.00", "5"),
+        ("5", "5"),
+        ("0.010", "0.01"),
+        ("100", "100"),
+    ] {
+        assert_eq!(plain_amount(text), plain, "{text}");
+    }
 }

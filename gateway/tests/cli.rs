@@ -345,6 +345,7 @@ async fn migrate_and_rollup_run_from_the_command_line() {
 /// Runs `gateway keys ...` against `config`; its stdout, or the test fails.
 /// Asynchronously: the test's runtime also drives the gateway under test, which
 /// must go on serving (and finish its store writes) while the command runs.
+#[allow(clippy::unwrap_used, reason = "test helper: a failure stops the test")]
 async fn keys_cli(config: &std::path::Path, args: &[&str]) -> String {
     let output = tokio::process::Command::new(BIN)
         .arg("keys")
@@ -364,6 +365,7 @@ async fn keys_cli(config: &std::path::Path, args: &[&str]) -> String {
 }
 
 /// The value after `label: ` on a line of `text`.
+#[allow(clippy::panic, reason = "test helper: a failure stops the test")]
 fn field<'a>(text: &'a str, label: &str) -> &'a str {
     text.lines()
         .find_map(|line| line.strip_prefix(label))

@@ -3,6 +3,7 @@
 //! already hold (by `event_id`), so a replay after a failure writes each event
 //! exactly once.
 
+pub mod alerts;
 mod counter_sums;
 mod error;
 pub mod postgres;

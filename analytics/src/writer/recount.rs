@@ -83,6 +83,33 @@ impl Recount {
     }
 }
 
+/// What a blocked writer does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Nothing was lost after all (the epoch is still this writer's).
+    Resume,
+    /// Another writer rebuilt: count again what this one holds (a writer that
+    /// never counted, just started, holds exactly what is pending).
+    Adopt { pending_only: bool },
+    /// Rebuild (if the lock is free; otherwise wait for whoever holds it).
+    Rebuild,
+}
+
+/// The decision, from the epoch found, the one this writer knows, and whether
+/// everything it stored was counted (`exact`: no store write while Redis was
+/// unreachable since the last confirmed send, no increment dropped). When it
+/// was not, only a rebuild of its own is exact: it cannot tell which of those
+/// writes another writer's rebuild already saw.
+fn next_step(epoch: &Epoch, known: Option<&str>, exact: bool) -> Step {
+    match epoch {
+        Epoch::Stable(current) if exact && known == Some(current.as_str()) => Step::Resume,
+        Epoch::Stable(_) if exact => Step::Adopt {
+            pending_only: known.is_none(),
+        },
+        _ => Step::Rebuild,
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 enum RebuildError {
     #[error("redis: {0}")]
@@ -224,16 +251,12 @@ impl Pipeline {
         };
         let known = redis.known_epoch();
         let exact = !self.recount.stored_uncounted && !self.recount.dropped;
-        match epoch {
-            Epoch::Stable(current) if exact && known.as_deref() == Some(current.as_str()) => {
-                // Nothing was lost after all (a retry after a failed send).
+        match (next_step(&epoch, known.as_deref(), exact), epoch) {
+            (Step::Resume, _) => {
                 self.recount.blocked = false;
             }
-            Epoch::Stable(current) if exact => {
-                // Another writer rebuilt: count again what this one holds. A
-                // writer that never counted (just started) holds exactly what
-                // is pending.
-                let held = if known.is_none() {
+            (Step::Adopt { pending_only }, Epoch::Stable(current)) => {
+                let held = if pending_only {
                     Ok(redis.take_pending())
                 } else {
                     self.held_increments()
@@ -357,5 +380,39 @@ impl Pipeline {
         }
         self.recount.blocked = false;
         self.recount.stopping = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blocked_writer_resumes_adopts_or_rebuilds() {
+        let stable = |e: &str| Epoch::Stable(e.to_owned());
+        for (epoch, known, exact, step) in [
+            (Epoch::Missing, Some("e1"), true, Step::Rebuild),
+            (Epoch::Missing, None, true, Step::Rebuild),
+            (Epoch::Rebuilding, Some("e1"), true, Step::Rebuild),
+            (stable("e1"), Some("e1"), true, Step::Resume),
+            (stable("e1"), Some("e1"), false, Step::Rebuild),
+            (
+                stable("e2"),
+                Some("e1"),
+                true,
+                Step::Adopt {
+                    pending_only: false,
+                },
+            ),
+            (stable("e2"), None, true, Step::Adopt { pending_only: true }),
+            (stable("e2"), Some("e1"), false, Step::Rebuild),
+            (stable("e2"), None, false, Step::Rebuild),
+        ] {
+            assert_eq!(
+                next_step(&epoch, known, exact),
+                step,
+                "{epoch:?} {known:?} {exact}"
+            );
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! into typed values once at start. Reading (`raw`), overriding (`env`) and checking
 //! (`validate`) are separate steps so each error can name the key at fault.
 
+pub mod alerts;
 mod env;
 pub mod policy;
 mod raw;
@@ -36,6 +37,8 @@ pub struct Config {
     pub catalog: Arc<Catalog>,
     pub catalog_files: CatalogFiles,
     pub analytics: AnalyticsConfig,
+    /// `[alerts]`: channels, rules, evaluation interval.
+    pub alerts: alerts::AlertsConfig,
     /// `[limits]`: how limits and budgets are shared across replicas.
     pub limits: crate::limits::Settings,
 }

@@ -27,6 +27,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub analytics: RawAnalytics,
     #[serde(default)]
+    pub alerts: RawAlerts,
+    #[serde(default)]
     pub limits: RawLimits,
 }
 
@@ -273,4 +275,71 @@ pub struct RawKey {
     pub policy: RawPolicy,
     #[serde(flatten)]
     pub allowance: RawAllowance,
+}
+
+/// `[alerts]` (validated in `alerts.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    /// How often the rules are evaluated.
+    pub interval_ms: Option<u64>,
+    /// Attempts per notice and channel (the first included).
+    pub max_attempts: Option<u32>,
+    /// Wait before the second attempt; doubled for each next one.
+    pub backoff_ms: Option<u64>,
+    pub max_backoff_ms: Option<u64>,
+    /// Longest one attempt may take.
+    pub timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub channels: Vec<RawChannel>,
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChannel {
+    pub name: String,
+    /// `webhook`, `slack` or `email`.
+    pub kind: String,
+    /// Webhook or Slack URL (a Slack URL is a secret: prefer `url_env`).
+    pub url: Option<String>,
+    /// Variable holding the URL.
+    pub url_env: Option<String>,
+    /// Webhook: variable holding the HMAC-SHA256 signing secret.
+    pub secret_env: Option<String>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub username: Option<String>,
+    /// Variable holding the SMTP password.
+    pub password_env: Option<String>,
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub name: String,
+    /// `budget`, `spend_spike`, `provider_circuit` or `event_drops`.
+    pub kind: String,
+    /// Channel names.
+    pub channels: Vec<String>,
+    /// Only these tenants (budget, spend_spike); default: all.
+    pub tenants: Option<Vec<String>>,
+    /// budget: percentages of a budget (default 50, 80, 100).
+    pub thresholds: Option<Vec<u32>>,
+    /// budget: `daily`, `monthly` (default both).
+    pub periods: Option<Vec<String>>,
+    /// spend_spike: today's spend must exceed this many times the average.
+    pub factor: Option<RawAmount>,
+    /// spend_spike: weeks of the same weekday averaged.
+    pub weeks: Option<u32>,
+    /// spend_spike: below this spend today nothing fires (USD).
+    pub min_usd: Option<RawAmount>,
+    /// provider_circuit: how long a circuit must stay open.
+    pub open_for_ms: Option<u64>,
+    /// provider_circuit: only these providers; default: all.
+    pub providers: Option<Vec<String>>,
 }

@@ -153,6 +153,7 @@ pub fn validate(
 
     let routing = validate_routing(raw.routing, &providers)?;
     let analytics = validate_analytics(raw.analytics, lookup)?;
+    let alerts = super::alerts::validate_alerts(raw.alerts, lookup)?;
     let limits = validate_limits(raw.limits)?;
     let catalog = pricing::Catalog::embedded().map_err(|source| ConfigError::Catalog {
         path: "(embedded catalog)",
@@ -168,6 +169,7 @@ pub fn validate(
         routing,
         catalog: std::sync::Arc::new(catalog),
         analytics,
+        alerts,
         limits,
         catalog_files: CatalogFiles {
             file: raw.catalog.file.map(Into::into),

@@ -6,6 +6,7 @@
 //! their handlers call.
 
 pub mod admin;
+pub mod alerts_api;
 pub mod analytics_api;
 pub mod chat;
 pub mod completions;

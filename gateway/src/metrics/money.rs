@@ -64,7 +64,9 @@ impl MoneyCounters {
         entry.baseline += baseline;
     }
 
-    /// The three metrics in the OpenMetrics text format, series sorted.
+    /// The three metrics in the OpenMetrics text format, series sorted (their
+    /// headers even before the first priced request, so dashboards can tell
+    /// "none yet" from "not exported").
     pub fn render(&self, out: &mut String) {
         let mut rows: Vec<(String, Sums)> = {
             let sums = self.sums.lock().unwrap_or_else(PoisonError::into_inner);
@@ -84,9 +86,6 @@ impl MoneyCounters {
                 })
                 .collect()
         };
-        if rows.is_empty() {
-            return;
-        }
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         let metrics: [Rendered; 3] = [
             (
@@ -175,10 +174,12 @@ mod tests {
     }
 
     #[test]
-    fn nothing_is_rendered_before_the_first_priced_request() {
+    fn only_the_headers_are_rendered_before_the_first_priced_request() {
         let mut text = String::new();
         MoneyCounters::default().render(&mut text);
-        assert_eq!(text, "");
+        assert_eq!(text.lines().count(), 6, "{text}");
+        assert!(text.lines().all(|l| l.starts_with("# ")), "{text}");
+        assert!(text.contains("# TYPE gateway_spend_usd counter\n"));
     }
 
     #[test]

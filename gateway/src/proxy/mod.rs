@@ -3,7 +3,7 @@
 //! (`relay`, event by event through `transcode`), billed once either way.
 //! Handlers parse and route; everything from the first upstream byte to the last
 //! client byte is here. What happened is written into the request's
-//! [`Outcome`](crate::usage_event::Outcome), which the handler returns with the
+//! [`Outcome`], which the handler returns with the
 //! response; a stream completes it through its [`StreamEnd`](crate::usage_event::StreamEnd).
 //!
 //! When the client and the provider speak the same wire format, bodies and

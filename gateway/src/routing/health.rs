@@ -62,6 +62,12 @@ impl CircuitBreaker {
         until == 0 || (self.now() >= until && !self.probing.load(Ordering::Acquire))
     }
 
+    /// Open or half-open: tripped and not yet closed by a successful probe
+    /// (what the provider-circuit alert watches).
+    pub fn tripped(&self) -> bool {
+        self.open_until.load(Ordering::Acquire) != 0
+    }
+
     /// Takes permission to send one request.
     pub fn admit(&self) -> Admission {
         let until = self.open_until.load(Ordering::Acquire);

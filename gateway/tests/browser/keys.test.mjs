@@ -6,13 +6,14 @@
 //   CHAT_MODEL=mock-chat SCREENSHOT_DIR=dir node keys.test.mjs
 //
 // A tenant owner signs in and opens the keys page; adds a team with a budget
-// and changes it; creates a key, sees it once and copies it (read back from
-// the clipboard); the key answers /v1/chat/completions; after closing the
-// dialog and reloading, only its prefix is on the page; changes its limit and
-// budget; revokes it after a confirmation; and at every step GET /api/v1/admin/keys and /teams (read here
+// and changes it, and sets the budget of a team only a key names; creates a
+// key, sees it once and copies it (read back from the clipboard); the key
+// answers /v1/chat/completions; after closing the dialog and reloading, only
+// its prefix is on the page; changes its limit and budget; revokes it after a
+// confirmation; and at every step GET /api/v1/admin/keys and /teams (read here
 // with the owner's key) show what the page shows, until the revoked key is
 // refused (401). An API key that may not manage keys sees the API's 403 said
-// plainly. Run by gateway/tests/browser.rs; exits non-zero on any failure.
+// plainly; an admin key picks the tenant. Run by gateway/tests/browser.rs; exits non-zero on any failure.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,8 @@ import { chromium } from "playwright-core";
 const BASE = process.env.GATEWAY_URL;
 const OWNER_KEY = process.env.OWNER_KEY;
 const API_KEY = process.env.API_KEY;
+// Optional: an admin key of another tenant, to check the tenant picker.
+const ADMIN_KEY = process.env.ADMIN_KEY;
 const MODEL = process.env.CHAT_MODEL || "mock-chat";
 const SHOTS = process.env.SCREENSHOT_DIR;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -177,8 +180,10 @@ async function main() {
     assert.deepEqual(shownBefore.map((r) => r.id).sort(), before.map((k) => k.id).sort(), "the page lists the API's keys");
     for (const key of before) {
       const row = shownBefore.find((r) => r.id === key.id);
-      assert.equal(row.prefix, key.prefix);
-      assert.ok(row.text.includes(key.prefix + "…"), `row of ${key.id} shows its prefix`);
+      // A config key has no prefix (only its hash is configured): it goes by its id.
+      assert.equal(row.prefix, key.prefix ?? "");
+      assert.ok(row.text.includes(key.prefix ? key.prefix + "…" : key.id), `row of ${key.id} shows its prefix or id`);
+      if (key.source === "config") assert.match(row.text, /config/, `config key ${key.id} is marked read-only`);
     }
 
     step("every field of the page has a label");
@@ -229,6 +234,18 @@ async function main() {
     assert.ok(shownTeam.text.includes("$120.50"), shownTeam.text);
     assert.ok(await page.evaluate((t) => document.activeElement === document.querySelector(`[data-team-budget="${t}"]`), team),
       "closing the dialog returns focus to its button");
+
+    step("a team only a key names (the config key's `platform`) is listed; its budget can be set");
+    assert.ok(!(await adminTeams()).some((t) => t.id === "platform"), "no team record for platform yet");
+    assert.match((await teamRow(page, "platform")).text, /from keys/);
+    await page.click('[data-team-budget="platform"]');
+    await page.waitForSelector("#team-dialog[open]", { timeout: TIMEOUT });
+    await page.fill("#team-budget-daily", "3");
+    await page.click("#team-submit");
+    loads = await keysReady(page, loads);
+    const platform = (await adminTeams()).find((t) => t.id === "platform");
+    assert.ok(platform && sameAmount(platform.budget_daily_usd, "3"), `platform: ${JSON.stringify(platform)}`);
+    assert.equal((await teamRow(page, "platform")).daily, platform.budget_daily_usd);
 
     step("create a key: a wrong limit is refused by the form, then the key is made");
     const label = `browser ${RUN}`;
@@ -373,6 +390,27 @@ async function main() {
     await page.waitForSelector("#signin-key", { state: "visible", timeout: TIMEOUT });
     assert.equal(await page.$$eval("#keys-table tbody tr", (r) => r.length), 0);
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+
+    if (ADMIN_KEY) {
+      step("an admin key (of another tenant) picks the tenant whose keys it manages");
+      await page.goto(`${BASE}/dashboard#keys`, { waitUntil: "domcontentloaded" });
+      await page.fill("#signin-key", ADMIN_KEY);
+      await page.click("#signin-submit");
+      loads = await keysReady(page);
+      assert.equal(await page.isVisible("#keys-tenant"), true, "the tenant picker is shown");
+      const tenants = await page.$$eval("#keys-tenant option", (o) => o.map((n) => n.value));
+      assert.ok(tenants.includes("acme") && tenants.length > 1, `tenants: ${tenants}`);
+      await page.selectOption("#keys-tenant", "acme");
+      loads = await keysReady(page, loads);
+      const revoked = (await page.isChecked("#keys-show-revoked")) ? "&include_revoked=true" : "";
+      const acme = (await api(`/api/v1/admin/keys?tenant=acme${revoked}`, { key: ADMIN_KEY })).json.data;
+      shown = await rows(page);
+      assert.deepEqual(shown.map((r) => r.id).sort(), acme.map((k) => k.id).sort(), "acme's keys, as the API lists them for the admin");
+      assert.ok(shown.some((r) => r.id === created.id), "including the one the owner made");
+      assert.equal(await page.textContent("#tenant"), "acme");
+      await page.click("#signout");
+      await page.waitForSelector("#signin-key", { state: "visible", timeout: TIMEOUT });
+    }
 
     assert.deepEqual(problems, [], "the page logged no errors and fetched nothing from outside");
   } finally {

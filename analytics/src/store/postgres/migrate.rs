@@ -69,6 +69,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "control_plane",
         sql: include_str!("../../../../migrations/postgres/20261210100000_control_plane.sql"),
     },
+    Migration {
+        version: 20261210200000,
+        name: "alerts",
+        sql: include_str!("../../../../migrations/postgres/20261210200000_alerts.sql"),
+    },
 ];
 
 /// The migration that made unpriced amounts NULL and repaired older events: the
