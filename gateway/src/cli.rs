@@ -102,18 +102,78 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Mint a new key; prints the key once and the `[[keys]]` entry for the config.
+    /// Mint a new key; prints it once. With a config file (`--config` or
+    /// GATEWAY_CONFIG) the key goes into that config's store and works at once
+    /// on every replica; without one, the `[[keys]]` entry to paste is printed.
     Create {
         #[arg(long)]
         tenant: String,
-        /// Key id shown in logs and analytics (default: derived from the hash).
+        /// Key id shown in logs and analytics (default: a random `key_...`).
         #[arg(long)]
         id: Option<String>,
         #[arg(long)]
         team: Option<String>,
+        /// Config file whose store keeps the key.
+        #[arg(long, short, env = "GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: StoredKeySettings,
+    },
+    /// List the keys of the config's store and file (never a key or a hash).
+    List {
+        #[arg(long, short, env = "GATEWAY_CONFIG", default_value = "gateway.toml")]
+        config: PathBuf,
+        /// Only this tenant's keys.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Show revoked keys too.
+        #[arg(long)]
+        include_revoked: bool,
+    },
+    /// Revoke a stored key: every replica refuses it within a second.
+    Revoke {
+        #[arg(long, short, env = "GATEWAY_CONFIG", default_value = "gateway.toml")]
+        config: PathBuf,
+        /// The key's id (see `gateway keys list`).
+        id: String,
+    },
+    /// Mint a key replacing a stored one, with the same settings; the old key
+    /// keeps working for the grace period. Prints the new key once.
+    Rotate {
+        #[arg(long, short, env = "GATEWAY_CONFIG", default_value = "gateway.toml")]
+        config: PathBuf,
+        id: String,
+        /// How long the old key keeps working, seconds (at most 30 days).
+        #[arg(long, default_value_t = 86_400)]
+        grace_seconds: u64,
     },
     /// Print the config hash of an existing key read from standard input.
     Hash,
+}
+
+/// What a key kept in the store may carry beyond its tenant and team.
+#[derive(Debug, Default, Args)]
+pub struct StoredKeySettings {
+    /// `api` (default), `dashboard`, `owner` or `admin`.
+    #[arg(long)]
+    pub role: Option<String>,
+    #[arg(long)]
+    pub label: Option<String>,
+    /// A model the key may use; repeat for several (default: its tenant's).
+    #[arg(long = "model")]
+    pub models: Vec<String>,
+    #[arg(long)]
+    pub rpm: Option<u32>,
+    #[arg(long)]
+    pub tpm: Option<u64>,
+    #[arg(long)]
+    pub max_concurrent: Option<u32>,
+    /// USD per calendar day, decimal text (e.g. 25.00).
+    #[arg(long)]
+    pub budget_daily_usd: Option<String>,
+    /// USD per calendar month, decimal text.
+    #[arg(long)]
+    pub budget_monthly_usd: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,7 +19,9 @@ pub mod handlers;
 #[cfg(test)]
 mod import_graph;
 pub mod key_hash;
+pub mod key_records;
 pub mod keys;
+pub mod keys_cli;
 pub mod limits;
 pub mod llm;
 pub mod metrics;

@@ -379,8 +379,60 @@ async fn mock_provider(listen: std::net::SocketAddr) -> ExitCode {
 }
 
 fn keys_command(command: KeysCommand) -> ExitCode {
+    let printed = |result: Result<String, String>| match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(&error),
+    };
     match command {
-        KeysCommand::Create { tenant, id, team } => {
+        KeysCommand::Create {
+            tenant,
+            id,
+            team,
+            config: Some(config),
+            settings,
+        } => run_async(async move {
+            printed(gateway::keys_cli::create(&config, tenant, team, id, settings).await)
+        }),
+        KeysCommand::List {
+            config,
+            tenant,
+            include_revoked,
+        } => run_async(async move {
+            printed(gateway::keys_cli::list(&config, tenant.as_deref(), include_revoked).await)
+        }),
+        KeysCommand::Revoke { config, id } => {
+            run_async(async move { printed(gateway::keys_cli::revoke(&config, &id).await) })
+        }
+        KeysCommand::Rotate {
+            config,
+            id,
+            grace_seconds,
+        } => run_async(async move {
+            printed(gateway::keys_cli::rotate(&config, &id, grace_seconds).await)
+        }),
+        KeysCommand::Create {
+            tenant,
+            id,
+            team,
+            config: None,
+            settings,
+        } => {
+            if settings.role.is_some()
+                || settings.label.is_some()
+                || !settings.models.is_empty()
+                || settings.rpm.is_some()
+                || settings.tpm.is_some()
+                || settings.max_concurrent.is_some()
+                || settings.budget_daily_usd.is_some()
+                || settings.budget_monthly_usd.is_some()
+            {
+                return fail(
+                    &"these settings are kept in the store: give --config (or GATEWAY_CONFIG)",
+                );
+            }
             let key = match keys::mint() {
                 Ok(key) => key,
                 Err(error) => {

@@ -341,3 +341,130 @@ async fn migrate_and_rollup_run_from_the_command_line() {
         .unwrap();
     assert!(!backwards.status.success());
 }
+
+/// Runs `gateway keys ...` against `config`; its stdout, or the test fails.
+/// Asynchronously: the test's runtime also drives the gateway under test, which
+/// must go on serving (and finish its store writes) while the command runs.
+#[allow(clippy::unwrap_used, reason = "test helper: a failure stops the test")]
+async fn keys_cli(config: &std::path::Path, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(BIN)
+        .arg("keys")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("GATEWAY_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "keys {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The value after `label: ` on a line of `text`.
+#[allow(clippy::panic, reason = "test helper: a failure stops the test")]
+fn field<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find_map(|line| line.strip_prefix(label))
+        .unwrap_or_else(|| panic!("no `{label}` in {text}"))
+        .trim()
+}
+
+#[tokio::test]
+async fn keys_made_listed_rotated_and_revoked_by_the_cli_hold_in_a_running_gateway() {
+    let mock = gateway::mock_provider::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let config = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\
+         [[providers]]\nname = \"mock\"\nbase_url = \"{}\"\n\
+         [[models]]\nname = \"m\"\nprovider = \"mock\"\nupstream_model = \"mock\"\n",
+        mock.base_url()
+    ) + &common::analytics_toml();
+    let path = temp_file(
+        &format!("keys-{}.toml", &gateway::keys::mint().unwrap()[6..14]),
+        &config,
+    )
+    .unwrap();
+    let made = keys_cli(
+        &path,
+        &[
+            "create", "--tenant", "acme", "--team", "web", "--label", "ci", "--rpm", "100",
+        ],
+    )
+    .await;
+    let key = field(&made, "key (shown once, store it now):").to_owned();
+    let id = field(&made, "id:").to_owned();
+
+    let parsed = gateway::config::Config::load(&path).unwrap();
+    let running = gateway::server::start(&parsed).await.unwrap();
+    let client = reqwest::Client::new();
+    let chat = |key: String| {
+        let client = client.clone();
+        let url = format!("http://{}/v1/chat/completions", running.addr);
+        async move {
+            client
+                .post(url)
+                .bearer_auth(key)
+                .json(&json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        chat(key.clone()).await,
+        200,
+        "a key made before the start is served"
+    );
+
+    let listed = keys_cli(&path, &["list"]).await;
+    assert!(
+        listed.contains(&id) && listed.contains(&key[..10]),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(&key),
+        "the list never shows a key: {listed}"
+    );
+
+    let rotated = keys_cli(&path, &["rotate", &id, "--grace-seconds", "0"]).await;
+    let new_key = field(&rotated, "key (shown once, store it now):").to_owned();
+    let new_id = field(&rotated, "id:").to_owned();
+    // The running gateway learns of changes made by another process from the
+    // store's version within a second.
+    let until = |key: String, status: u16| {
+        let chat = &chat;
+        async move {
+            let start = Instant::now();
+            while chat(key.clone()).await != status {
+                assert!(
+                    start.elapsed() < Duration::from_secs(5),
+                    "still not {status} after 5 s"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            start.elapsed()
+        }
+    };
+    let took = until(new_key.clone(), 200).await;
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert_eq!(
+        chat(key.clone()).await,
+        401,
+        "no grace period: the old key ends"
+    );
+
+    let revoked = keys_cli(&path, &["revoke", &new_id]).await;
+    assert!(revoked.contains("revoked"), "{revoked}");
+    let took = until(new_key, 401).await;
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    let all = keys_cli(&path, &["list", "--include-revoked"]).await;
+    assert!(all.contains(&id) && all.contains(&new_id), "{all}");
+    running.shutdown().await;
+}

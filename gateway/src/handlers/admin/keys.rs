@@ -19,14 +19,12 @@ use super::views::{KeyView, List, MintedView, Replaced, RotatedView};
 use super::{applied, audit, may_reach, store_error, tenant_of, Caller};
 use crate::config::KeyRole;
 use crate::error::GatewayError;
-use crate::keys::{self, KeyHash};
+use crate::key_records;
 use crate::state::{knows_model, now_ms, AppState, Snapshot};
 
 /// Longest grace period of a rotated key: 30 days.
 const MAX_GRACE_SECONDS: u64 = 30 * 86_400;
 const DEFAULT_GRACE_SECONDS: u64 = 86_400;
-/// Characters of a key shown in lists (`sk-gw-` and four of its own).
-const PREFIX_LEN: usize = 10;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,13 +87,10 @@ pub async fn create(
         }
         input::check_label(request.label.as_deref(), "label")?;
         check_models(&snapshot, request.models.as_deref())?;
-        let id = match request.id {
-            Some(id) => {
-                input::check_id(&id, "id")?;
-                id
-            }
-            None => new_id()?,
-        };
+        let id = request.id.unwrap_or_default();
+        if !id.is_empty() {
+            input::check_id(&id, "id")?;
+        }
         if snapshot.key_inputs.keys.iter().any(|k| k.id == id) {
             return Err(GatewayError::Conflict(format!(
                 "A key with id `{id}` exists in the config file."
@@ -107,13 +102,12 @@ pub async fn create(
             .as_deref()
             .map(|t| input::time_ms(t, "expires_at"))
             .transpose()?;
-        let plain = keys::mint().map_err(|_| GatewayError::ControlStore { transient: true })?;
-        let record = KeyRecord {
-            key_id: id.clone(),
+        let template = KeyRecord {
+            key_id: id,
             tenant_id: tenant.clone(),
             team_id: request.team,
-            key_hash: KeyHash::of(&plain).to_string(),
-            prefix: plain[..PREFIX_LEN].to_owned(),
+            key_hash: String::new(),
+            prefix: String::new(),
             role: role.name().to_owned(),
             label: request.label,
             models: request.models,
@@ -125,6 +119,8 @@ pub async fn create(
             revoked_ms: None,
             replaces: None,
         };
+        let (plain, record) = key_records::mint_into(template, now).map_err(no_randomness)?;
+        let id = record.key_id.clone();
         let detail = json!({ "role": record.role, "team": record.team_id, "limits": super::views::LimitsView::from(&record.limits) });
         let entry = audit(&caller, &tenant, "key.create", &id, detail);
         match state
@@ -342,20 +338,9 @@ pub async fn rotate(
                 "Key `{id}` is revoked or expired; mint a new key instead."
             )));
         }
-        let plain = keys::mint().map_err(|_| GatewayError::ControlStore { transient: true })?;
+        let (plain, new) = key_records::rotation_of(&old, now).map_err(no_randomness)?;
         let grace_ms = i64::try_from(grace * 1000).unwrap_or(i64::MAX);
         let old_ends = now.saturating_add(grace_ms);
-        let new = KeyRecord {
-            key_id: new_id()?,
-            key_hash: KeyHash::of(&plain).to_string(),
-            prefix: plain[..PREFIX_LEN].to_owned(),
-            created_ms: now,
-            updated_ms: now,
-            last_used_ms: None,
-            revoked_ms: None,
-            replaces: Some(old.key_id.clone()),
-            ..old.clone()
-        };
         let detail = json!({ "new_key": new.key_id, "grace_seconds": grace });
         let entry = audit(&caller, &old.tenant_id, "key.rotate", &id, detail);
         let rotated = state
@@ -459,12 +444,8 @@ fn check_models(snapshot: &Snapshot, models: Option<&[String]>) -> Result<(), Ga
     Ok(())
 }
 
-/// A fresh key id: `key_` and 16 random base62 characters (not derived from
-/// the key, so an id reveals nothing of it).
-fn new_id() -> Result<String, GatewayError> {
-    let random = keys::mint().map_err(|_| GatewayError::ControlStore { transient: true })?;
-    Ok(format!(
-        "key_{}",
-        &random[keys::KEY_PREFIX.len()..keys::KEY_PREFIX.len() + 16]
-    ))
+/// The OS gave no randomness: nothing was minted; the caller may retry.
+fn no_randomness(error: getrandom::Error) -> GatewayError {
+    tracing::warn!(%error, "admin API: no OS randomness to mint a key");
+    GatewayError::ControlStore { transient: true }
 }
