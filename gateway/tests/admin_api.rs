@@ -391,3 +391,67 @@ async fn teams_and_tenants_carry_budgets_and_limits() {
         .any(|x| x["id"] == "initech"));
     t.gw.gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_admin_route_and_answer_field() {
+    let t = start().await;
+    let document: Value =
+        t.gw.client
+            .get(t.gw.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let paths = document["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/api/v1/admin/keys", &["get", "post"][..]),
+        ("/api/v1/admin/keys/{id}", &["get", "patch"]),
+        ("/api/v1/admin/keys/{id}/rotate", &["post"]),
+        ("/api/v1/admin/keys/{id}/revoke", &["post"]),
+        ("/api/v1/admin/tenants", &["get", "post"]),
+        ("/api/v1/admin/tenants/{id}", &["get", "patch"]),
+        ("/api/v1/admin/teams", &["get", "post"]),
+        ("/api/v1/admin/teams/{tenant}/{id}", &["get", "patch"]),
+        ("/api/v1/admin/audit", &["get"]),
+    ] {
+        for method in methods {
+            assert!(
+                paths[path][method].is_object(),
+                "{method} {path} is not documented"
+            );
+        }
+    }
+    // Every field of real answers is a documented property of its schema.
+    let schemas = &document["components"]["schemas"];
+    let check = |answer: &Value, schema: &str| {
+        let properties = schemas[schema]["properties"].as_object().unwrap();
+        for field in answer.as_object().unwrap().keys() {
+            assert!(
+                properties.contains_key(field),
+                "`{field}` of {schema} is not documented"
+            );
+        }
+    };
+    let (_, minted) = t
+        .call("POST", "/keys", &t.owner, Some(json!({"rpm": 5})))
+        .await;
+    check(&minted, "KeyMinted");
+    let id = minted["id"].as_str().unwrap();
+    let (_, rotated) = t
+        .call("POST", &format!("/keys/{id}/rotate"), &t.owner, None)
+        .await;
+    check(&rotated, "KeyRotated");
+    let (_, listed) = t.call("GET", "/keys", &t.owner, None).await;
+    for key in listed["data"].as_array().unwrap() {
+        check(key, "Key");
+    }
+    let (_, team) = t
+        .call("POST", "/teams", &t.owner, Some(json!({"id": "web"})))
+        .await;
+    check(&team, "Team");
+    let (_, audit) = t.call("GET", "/audit", &t.owner, None).await;
+    check(&audit["data"][0], "AuditEntry");
+    t.gw.gateway.shutdown().await;
+}

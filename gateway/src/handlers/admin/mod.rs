@@ -10,11 +10,13 @@
 //!
 //! - `input`: request bodies (unknown fields refused, 400s naming the field)
 //!   and the settings they carry; `views`: the JSON answers.
-//! - `keys`, `tenants` (tenants and teams), `audit`: one resource each.
+//! - `keys`, `tenants` (tenants and teams), `audit`: one resource each;
+//!   `openapi`: their part of `/api/v1/openapi.json`.
 
 mod audit;
 mod input;
 mod keys;
+pub mod openapi;
 mod tenants;
 mod views;
 

@@ -1,5 +1,5 @@
-//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the analytics API
-//! and the ROI calculator, written by hand next to the code it describes (a test
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the analytics API,
+//! the ROI calculator and the admin API (its part in `handlers/admin/openapi.rs`), written by hand next to the code it describes (a test
 //! checks that every analytics route is in it). Served without a key: it holds
 //! no tenant data.
 
@@ -23,7 +23,7 @@ pub fn build() -> Value {
         all.push(extra);
         Value::Array(all)
     };
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Gateway analytics API",
@@ -77,7 +77,17 @@ pub fn build() -> Value {
                 "Unavailable": error_response("The analytics store or the counters did not answer")
             }
         }
-    })
+    });
+    // The admin API's paths and schemas (tenants, teams, keys, audit).
+    let (paths, schemas) = crate::handlers::admin::openapi::parts();
+    for (section, part) in [("/paths", paths), ("/components/schemas", schemas)] {
+        if let (Some(Value::Object(into)), Value::Object(from)) =
+            (document.pointer_mut(section), part)
+        {
+            into.extend(from);
+        }
+    }
+    document
 }
 
 fn get(summary: &str, parameters: Value, schema: &str) -> Value {
