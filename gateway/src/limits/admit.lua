@@ -22,14 +22,20 @@ local lease_ttl = tonumber(ARGV[2])
 local reserve = tonumber(ARGV[3])
 local n = tonumber(ARGV[4])
 
+-- Spend of every budget, read once; a missing counter is rebuilt first.
 local missing = {2}
+local spent = {}
 for i = 0, n - 1 do
   local k, a = i * 5, 5 + i * 5
-  if tonumber(ARGV[a + 3]) > 0 and redis.call('EXISTS', KEYS[k + 4]) == 0 then
-    missing[#missing + 1] = k + 4
-  end
-  if tonumber(ARGV[a + 4]) > 0 and redis.call('EXISTS', KEYS[k + 5]) == 0 then
-    missing[#missing + 1] = k + 5
+  for j = 1, 2 do
+    if tonumber(ARGV[a + 2 + j]) > 0 then
+      local value = redis.call('GET', KEYS[k + 3 + j])
+      if value then
+        spent[k + 3 + j] = tonumber(value)
+      else
+        missing[#missing + 1] = k + 3 + j
+      end
+    end
   end
 end
 if #missing > 1 then
@@ -71,11 +77,8 @@ for i = 0, n - 1 do
     end
   end
   for j, budget in ipairs({day_budget, month_budget}) do
-    if budget > 0 then
-      local spent = tonumber(redis.call('GET', KEYS[k + 3 + j]))
-      if spent + reserve > budget then
-        return {0, i + 1, 3 + j, 0, spent}
-      end
+    if budget > 0 and spent[k + 3 + j] + reserve > budget then
+      return {0, i + 1, 3 + j, 0, spent[k + 3 + j]}
     end
   end
   next_tat[i + 1] = taken
