@@ -415,6 +415,11 @@ async fn the_openapi_document_describes_every_admin_route_and_answer_field() {
         ("/api/v1/admin/teams", &["get", "post"]),
         ("/api/v1/admin/teams/{tenant}/{id}", &["get", "patch"]),
         ("/api/v1/admin/audit", &["get"]),
+        ("/api/v1/admin/alerts/rules", &["get"]),
+        ("/api/v1/admin/alerts/channels", &["get"]),
+        ("/api/v1/admin/alerts/channels/{name}/test", &["post"]),
+        ("/api/v1/admin/alerts/firings", &["get"]),
+        ("/api/v1/admin/alerts/deliveries", &["get"]),
     ] {
         for method in methods {
             assert!(

@@ -64,6 +64,22 @@ pub fn parts() -> (Value, Value) {
             "get": {"summary": "One team", "responses": answer("200", "The team", "#/components/schemas/Team")},
             "patch": {"summary": "Change a team's name, limits or budgets", "requestBody": body("#/components/schemas/RecordUpdate"), "responses": answer("200", "The team as changed", "#/components/schemas/Team")}
         },
+        "/api/v1/admin/alerts/rules": {
+            "get": {"summary": "Alert rules of the config file (admin keys only): name, kind, channels, settings", "responses": answer("200", "The rules and the evaluation interval", "#/components/schemas/AlertList")}
+        },
+        "/api/v1/admin/alerts/channels": {
+            "get": {"summary": "Alert channels: name, kind and target host (never a URL, secret or password)", "responses": answer("200", "The channels", "#/components/schemas/AlertList")}
+        },
+        "/api/v1/admin/alerts/channels/{name}/test": {
+            "parameters": [path("name")],
+            "post": {"summary": "Send a test alert to a channel (retried like any notice, each attempt recorded)", "responses": answer("200", "How each attempt went", "#/components/schemas/AlertList")}
+        },
+        "/api/v1/admin/alerts/firings": {
+            "get": {"summary": "Alert firings, newest first: rule, subject, state, when it started and resolved", "responses": answer("200", "The firings", "#/components/schemas/AlertList")}
+        },
+        "/api/v1/admin/alerts/deliveries": {
+            "get": {"summary": "Every delivery attempt of alert notices: channel, attempt, outcome", "responses": answer("200", "The attempts", "#/components/schemas/AlertList")}
+        },
         "/api/v1/admin/audit": {
             "get": {"summary": "Changes, newest first: who (a key id or `cli`), what, when; never a key", "parameters": [query("tenant", "Whose changes (admin keys)"), query("limit", "How many, 1 to 1000 (default 100)")], "responses": answer("200", "The entries", "#/components/schemas/AuditList")}
         }
@@ -187,6 +203,7 @@ pub fn parts() -> (Value, Value) {
         "TeamCreate": object(with_limits(vec![("tenant", json!({"type": "string"})), ("id", json!({"type": "string"})), ("name", json!({"type": "string"}))]), &["id"]),
         "RecordUpdate": object(with_limits(vec![("name", text.clone())]), &[]),
         "AuditList": list("#/components/schemas/AuditEntry"),
+        "AlertList": {"type": "object", "properties": {"data": {"type": "array", "items": {"type": "object"}}}, "required": ["data"]},
         "AuditEntry": object(vec![
             ("at", time.clone()),
             ("tenant", json!({"type": "string"})),
