@@ -170,6 +170,10 @@ done
 ADMISSION_KEYS=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'bench:*' | wc -l)
 log "limits keys in Redis after the runs: $ADMISSION_KEYS"
 [ "$ADMISSION_KEYS" -gt 0 ] || { log "no limits state in Redis: admission did not run"; FAILED=1; }
+# What Redis spent per command (the scripts' own time, apart from the round trip)
+# and in all, for RESULTS.md's account of what bounds the added latency.
+redis-cli -p "$REDIS_PORT" INFO commandstats >"$OUT/redis-commandstats.txt"
+redis-cli -p "$REDIS_PORT" INFO cpu >"$OUT/redis-cpu.txt"
 # Every admission went through Redis: one decided locally (a Redis round trip over
 # [limits] redis_timeout_ms) would measure the local engine instead.
 FALLBACKS=$(curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" |
