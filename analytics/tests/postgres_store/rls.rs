@@ -131,6 +131,29 @@ async fn seed(store: &PostgresStore) {
             .await
             .unwrap()
             .unwrap();
+        // And the alert history.
+        let Store::Postgres(pg) = &store else {
+            unreachable!("a Postgres store")
+        };
+        sqlx::query(
+            "INSERT INTO alert_firings (id, tenant_id, rule, kind, subject, summary, started_at) \
+             VALUES ($1, $2, 'budget', 'budget_threshold', $2, 'test', now())",
+        )
+        .bind(format!("{tenant}-firing"))
+        .bind(tenant)
+        .execute(pg.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO alert_deliveries (id, tenant_id, firing_id, channel, notice, attempt, at, outcome) \
+             VALUES ($1, $2, $3, 'hook', 'firing', 1, now(), 'delivered')",
+        )
+        .bind(format!("{tenant}-delivery"))
+        .bind(tenant)
+        .bind(format!("{tenant}-firing"))
+        .execute(pg.pool())
+        .await
+        .unwrap();
     }
 }
 
@@ -267,6 +290,8 @@ async fn a_tenant_session_cannot_widen_its_view_as_a_least_privilege_login() {
         let mut system = store.pool().acquire().await.unwrap();
         let tables = tenant_tables(&mut system).await;
         for known in [
+            "alert_deliveries",
+            "alert_firings",
             "control_audit",
             "control_keys",
             "control_teams",
