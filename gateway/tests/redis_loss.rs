@@ -174,7 +174,6 @@ async fn limits_fall_back_to_a_share_per_replica_while_redis_is_down() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "pending: fails on 3ae71e0 when replicas return to Redis at different times (Redis spend short of the store's by the requests one replica admitted alone after the other rebuilt it: 52 of 1,499 in one run); see /work/notes/T-findings.md"]
 async fn budget_spend_is_rebuilt_from_the_store_when_redis_returns_empty() {
     let mut redis = OwnRedis::start().await;
     let prefix = prefix();
