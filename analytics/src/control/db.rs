@@ -79,6 +79,25 @@ fn bind_sqlite<'q>(
     query
 }
 
+/// Runs a change's steps in `$tx` with `$bind`; `false` as soon as one touches
+/// no row (the caller then drops the transaction: nothing is changed). Used
+/// inside an `async` block returning `Result<_, sqlx::Error>`.
+macro_rules! run_steps {
+    ($tx:ident, $bind:ident, $steps:expr) => {{
+        let mut all = true;
+        for step in $steps {
+            let done = $bind(sqlx::query(&step.sql), &step.args)
+                .execute(&mut *$tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                all = false;
+                break;
+            }
+        }
+        all
+    }};
+}
+
 /// One statement of a change. Each must touch a row: an insert that met an
 /// existing id, or an update of a missing record, aborts the whole change.
 pub struct Step {
@@ -130,86 +149,50 @@ impl ControlStore {
         audit: &AuditEntry,
     ) -> Result<Option<i64>, StoreError> {
         let audit_args = sql::audit_args(audit);
+        // The same statements on either store; only the binding, the
+        // transaction's start and Postgres's notification differ.
         let outcome: Result<Option<i64>, sqlx::Error> = match self {
             ControlStore::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(StoreError::from_sqlx)?;
-                let mut result = Ok(None);
-                let mut all = true;
-                for step in &steps {
-                    match bind_pg(sqlx::query(&step.sql), &step.args)
+                async {
+                    if !run_steps!(tx, bind_pg, &steps) {
+                        return Ok(None);
+                    }
+                    bind_pg(sqlx::query(sql::INSERT_AUDIT), &audit_args)
                         .execute(&mut *tx)
-                        .await
-                    {
-                        Ok(done) if done.rows_affected() == 0 => {
-                            all = false;
-                            break;
-                        }
-                        Ok(_) => {}
-                        Err(error) => {
-                            result = Err(error);
-                            all = false;
-                            break;
-                        }
-                    }
+                        .await?;
+                    let version: i64 = sqlx::query_scalar(sql::BUMP_VERSION)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(CHANNEL)
+                        .bind(version.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(Some(version))
                 }
-                if all {
-                    result = async {
-                        bind_pg(sqlx::query(sql::INSERT_AUDIT), &audit_args)
-                            .execute(&mut *tx)
-                            .await?;
-                        let version: i64 = sqlx::query_scalar(sql::BUMP_VERSION)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        sqlx::query("SELECT pg_notify($1, $2)")
-                            .bind(CHANNEL)
-                            .bind(version.to_string())
-                            .execute(&mut *tx)
-                            .await?;
-                        tx.commit().await?;
-                        Ok(Some(version))
-                    }
-                    .await;
-                }
-                result
+                .await
             }
             ControlStore::Sqlite(pool) => {
                 let mut tx = pool
                     .begin_with("BEGIN IMMEDIATE")
                     .await
                     .map_err(StoreError::from_sqlx)?;
-                let mut result = Ok(None);
-                let mut all = true;
-                for step in &steps {
-                    match bind_sqlite(sqlx::query(&step.sql), &step.args)
+                async {
+                    if !run_steps!(tx, bind_sqlite, &steps) {
+                        return Ok(None);
+                    }
+                    bind_sqlite(sqlx::query(sql::INSERT_AUDIT), &audit_args)
                         .execute(&mut *tx)
-                        .await
-                    {
-                        Ok(done) if done.rows_affected() == 0 => {
-                            all = false;
-                            break;
-                        }
-                        Ok(_) => {}
-                        Err(error) => {
-                            result = Err(error);
-                            all = false;
-                            break;
-                        }
-                    }
+                        .await?;
+                    let version: i64 = sqlx::query_scalar(sql::BUMP_VERSION)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(Some(version))
                 }
-                if all {
-                    result = async {
-                        bind_sqlite(sqlx::query(sql::INSERT_AUDIT), &audit_args)
-                            .execute(&mut *tx)
-                            .await?;
-                        let version: i64 = sqlx::query_scalar(sql::BUMP_VERSION)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        tx.commit().await?;
-                        Ok(Some(version))
-                    }
-                    .await;
-                }
-                result
+                .await
             }
         };
         outcome.map_err(StoreError::from_sqlx)
