@@ -242,6 +242,7 @@ async fn bad_bodies_get_400s_naming_the_field() {
         (json!({"budget_daily_usd": 1.5}), "budget_daily_usd"),
         (json!({"budget_monthly_usd": "-3"}), "budget_monthly_usd"),
         (json!({"models": ["no-such-model"]}), "models"),
+        (json!({"models": vec!["mock-chat"; 1_000]}), "models"),
         (json!({"team": "a b"}), "team"),
         (json!({"expires_at": "tomorrow"}), "expires_at"),
         (json!({"role": "root"}), "role"),
@@ -262,6 +263,16 @@ async fn bad_bodies_get_400s_naming_the_field() {
             .await
             .unwrap();
     assert_eq!(response.status(), 400);
+    // A body past the server's limit is refused before it is parsed.
+    let (status, _) = t
+        .call(
+            "POST",
+            "/keys",
+            &t.owner,
+            Some(json!({"models": vec!["mock-chat"; 100_000]})),
+        )
+        .await;
+    assert_eq!(status, 413);
     let (status, _) = t
         .call("PATCH", "/keys/test-all", &t.owner, Some(json!({"rpm": 5})))
         .await;

@@ -187,7 +187,10 @@ pub async fn list(
             .await
             .map_err(store_error)?;
         let now = now_ms();
+        // Each stored key's newest use this replica has seen, by id (one pass).
         let live = state.keys();
+        let used: HashMap<&str, &crate::keys::KeyLife> =
+            live.all().map(|key| (key.id.as_str(), &key.life)).collect();
         let mut views: Vec<KeyView> = snapshot
             .key_inputs
             .keys
@@ -204,10 +207,9 @@ pub async fn list(
                 .map(|k| {
                     let mut view = KeyView::of_record(k);
                     // The newest use this replica has seen, ahead of the batch write.
-                    if let Some(used) = live
-                        .all()
-                        .find(|key| key.id == k.key_id)
-                        .and_then(|key| key.life.used_since(k.last_used_ms.unwrap_or(0)))
+                    if let Some(used) = used
+                        .get(k.key_id.as_str())
+                        .and_then(|life| life.used_since(k.last_used_ms.unwrap_or(0)))
                     {
                         view.last_used_at = super::views::time(used);
                     }
@@ -432,8 +434,19 @@ fn refuse_config_key(
     }
 }
 
+/// Most models one key's allow list may name: the list is stored and copied
+/// into every replica's key table, so it stays small.
+const MAX_MODELS: usize = 256;
+
 fn check_models(snapshot: &Snapshot, models: Option<&[String]>) -> Result<(), GatewayError> {
-    for name in models.unwrap_or_default() {
+    let models = models.unwrap_or_default();
+    if models.len() > MAX_MODELS {
+        return Err(GatewayError::invalid(
+            format!("`models` may name at most {MAX_MODELS} models"),
+            Some("models"),
+        ));
+    }
+    for name in models {
         if !knows_model(&snapshot.table, name) {
             return Err(GatewayError::invalid(
                 format!("unknown model `{name}` in `models`"),
