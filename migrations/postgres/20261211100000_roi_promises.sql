@@ -31,6 +31,10 @@ BEGIN
 END
 $$;
 
+-- No role needs to call it: a trigger fires without EXECUTE.
+REVOKE ALL ON FUNCTION gateway_roi_promises_immutable() FROM PUBLIC;
+ALTER FUNCTION gateway_roi_promises_immutable() SET search_path = pg_catalog, pg_temp;
+
 CREATE TRIGGER roi_promises_immutable BEFORE UPDATE OR DELETE ON roi_promises
     FOR EACH ROW EXECUTE FUNCTION gateway_roi_promises_immutable();
 CREATE TRIGGER roi_promises_no_truncate BEFORE TRUNCATE ON roi_promises

@@ -10,13 +10,11 @@
 //! What a request may do with these settings is the gateway's business, not
 //! this module's: here they are plain values.
 
-mod db;
+pub(crate) mod db;
 mod records;
 mod sql;
 
 pub use db::ControlStore;
-/// The text-and-integer binding the ROI promises share (`crate::promises`).
-pub(crate) use db::{bind_pg, bind_sqlite, Arg, Cells};
 pub use records::{AuditEntry, ControlData, KeyRecord, Limits, TeamRecord, TenantRecord};
 
 /// The Postgres notification channel a change is announced on.

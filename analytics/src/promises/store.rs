@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use pricing::Cost;
 
 use super::{achievement, Achievement, MonthMeasured, NewPromise, Promise};
-use crate::control::{bind_pg, bind_sqlite, Arg, Cells};
+use crate::control::db::{bind_pg, bind_sqlite, Arg, Cells};
 use crate::store::queries::{fold_periods, Filter, GroupBy, Interval};
 use crate::store::{Store, StoreError};
 
