@@ -58,6 +58,16 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "alerts",
         sql: include_str!("../../../../migrations/sqlite/20261210200000_alerts.sql"),
     },
+    Migration {
+        version: 20261211100000,
+        name: "roi_promises",
+        sql: include_str!("../../../../migrations/sqlite/20261211100000_roi_promises.sql"),
+    },
+    Migration {
+        version: 20261211300000,
+        name: "reports",
+        sql: include_str!("../../../../migrations/sqlite/20261211300000_reports.sql"),
+    },
 ];
 
 /// The migration that made unpriced amounts NULL and repaired older events: the
