@@ -2,7 +2,8 @@
 //! from, gathered in one place.
 //!
 //! - The store's part (every tenant's last 60 days from the daily rollups,
-//!   [`Store::operator_usage`], and the latest ROI promises) is one grouped
+//!   [`Store::operator_usage`], and the latest ROI promises,
+//!   [`Store::latest_promises`]) is one grouped
 //!   read of the rollups that grows with the number of tenants, so it is kept
 //!   for [`FRESH_FOR`] and shared: the list serves from memory, one request at
 //!   a time refreshes it (the others wait for that read instead of starting
@@ -69,10 +70,23 @@ impl OperatorCache {
 /// Reads the store's part of the view now (no cache).
 pub async fn read(store: &Store, today: NaiveDate) -> Result<StoreData, StoreError> {
     let usage = store.operator_usage(today).await?;
+    let promises = store
+        .latest_promises()
+        .await?
+        .into_iter()
+        .map(|p| {
+            let terms = PromiseTerms {
+                start_month: p.start_month,
+                seats: p.seats,
+                promised_gross_monthly: p.promised_gross_monthly,
+            };
+            (p.tenant_id, terms)
+        })
+        .collect();
     Ok(StoreData {
         today,
         usage,
-        promises: HashMap::new(),
+        promises,
     })
 }
 

@@ -2,7 +2,9 @@
 //! gateway on both stores: a few tenants with traffic of known days, keys and
 //! teams; every figure of every row equals a computation over the raw events
 //! written (money exactly), for 7 and 30 days, with trends, the health score
-//! from its documented formula, and the churn and expansion flags. Also:
+//! from its documented formula (with the latest ROI promise of one tenant), and
+//! the churn and expansion flags (a team over its budget, promised seats all
+//! in use). Also:
 //! sorting and filtering, CSV with the JSON's cells, a tenant owner's key and an
 //! API key get 403s, bad parameters 400s naming them, and the answer's fields
 //! are in the OpenAPI document.
@@ -18,9 +20,10 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use analytics::promises::NewPromise;
 use analytics::store::EventStore;
 use analytics::UsageEvent;
-use chrono::{NaiveDate, NaiveTime, TimeDelta, Utc};
+use chrono::{Datelike, NaiveDate, NaiveTime, TimeDelta, Utc};
 use common::TestGateway;
 use gateway::keys::{self, KeyHash};
 use pricing::Cost;
@@ -198,6 +201,26 @@ fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap()
 }
 
+/// Globex's promise: two seats, 0.80 USD of gross savings a month (its
+/// savings of the last 30 days are 0.60: 75%), since the 1st of this month.
+/// Version 1 promised more; only the latest counts.
+async fn promise(gw: &TestGateway, today: NaiveDate) {
+    for (gross, seats) in [("100", 50), (PROMISED_GROSS, 2)] {
+        let new = NewPromise {
+            created_at_ms: 1,
+            created_by: "cli".to_owned(),
+            start_month: today.with_day(1).unwrap(),
+            seats,
+            fee_monthly: Cost::parse_usd("0.1").unwrap(),
+            promised_gross_monthly: Cost::parse_usd(gross).unwrap(),
+            inputs: "{}".to_owned(),
+        };
+        gw.gateway.store.save_promise("globex", new).await.unwrap();
+    }
+}
+
+const PROMISED_GROSS: &str = "0.8";
+
 /// Checks one row against the events, for a period of `days`.
 fn check_row(row: &Value, events: &[UsageEvent], today: NaiveDate, days: i64) {
     let tenant = row["tenant"].as_str().unwrap();
@@ -262,9 +285,17 @@ fn check_row(row: &Value, events: &[UsageEvent], today: NaiveDate, days: i64) {
     } else {
         0
     };
-    // No promise: achievement is left out.
+    // Only globex has a promise; without one, achievement is left out.
+    let promised = (tenant == "globex").then(|| Cost::parse_usd(PROMISED_GROSS).unwrap());
+    let month = expected(events, tenant, today, 0..30);
+    let achievement = promised.map(|p| {
+        bp((month.baseline - month.spend).0, p.0)
+            .unwrap()
+            .min(10_000)
+    });
     let parts = [
         (adoption.unwrap_or(0), 30),
+        (achievement.unwrap_or(-1), 30),
         (reliability.unwrap_or(-1), 20),
         (usage, 20),
     ];
@@ -278,7 +309,11 @@ fn check_row(row: &Value, events: &[UsageEvent], today: NaiveDate, days: i64) {
         i64::try_from(score).unwrap(),
         "{tenant}"
     );
-    assert_eq!(row["health"]["achievement_pct"], Value::Null, "{tenant}");
+    assert_eq!(
+        row["health"]["achievement_pct"],
+        pct(achievement),
+        "{tenant}"
+    );
     assert_eq!(row["health"]["usage_pct"], pct(Some(usage)), "{tenant}");
 
     let last14 = expected(events, tenant, today, 0..14).requests;
@@ -291,6 +326,26 @@ fn check_row(row: &Value, events: &[UsageEvent], today: NaiveDate, days: i64) {
         .map(|f| f.as_str().unwrap())
         .collect();
     assert_eq!(flags.contains(&"churn_risk"), churn, "{tenant}: {flags:?}");
+    // Expansion: a team at its budget, or keys active in 30 days >= seats.
+    let seats = (tenant == "globex").then_some(2);
+    assert_eq!(row["seats"], serde_json::json!(seats), "{tenant}");
+    let mut reasons = Vec::new();
+    if tenant == "acme" {
+        reasons.push("team_at_budget");
+    }
+    if seats.is_some_and(|s| count(month.keys.len()) >= s) {
+        reasons.push("seats_full");
+    }
+    assert_eq!(
+        row["expansion_reasons"],
+        serde_json::json!(reasons),
+        "{tenant}"
+    );
+    assert_eq!(
+        flags.contains(&"expansion"),
+        !reasons.is_empty(),
+        "{tenant}: {flags:?}"
+    );
 }
 
 async fn get(gw: &TestGateway, key: &str, query: &str) -> (u16, String) {
@@ -326,6 +381,7 @@ async fn check(gw: &TestGateway, keys: &Keys) {
         .rollup(today - TimeDelta::days(59), today)
         .await
         .unwrap();
+    promise(gw, today).await;
 
     for days in [7, 30] {
         let rows = list(gw, &keys.admin, &format!("?days={days}&sort=tenant")).await;
@@ -334,13 +390,13 @@ async fn check(gw: &TestGateway, keys: &Keys) {
         for row in &rows {
             check_row(row, &events, today, days);
         }
-        let acme = &rows[0];
+        assert_eq!(rows[0]["teams_at_budget"], serde_json::json!(["red"]));
+        assert_eq!(rows[0]["flags"], serde_json::json!(["expansion"]));
+        assert_eq!(rows[1]["health"]["achievement_pct"], "75.00");
         assert_eq!(
-            acme["expansion_reasons"],
-            serde_json::json!(["team_at_budget"])
+            rows[1]["flags"],
+            serde_json::json!(["churn_risk", "expansion"])
         );
-        assert_eq!(acme["teams_at_budget"], serde_json::json!(["red"]));
-        assert_eq!(rows[1]["flags"], serde_json::json!(["churn_risk"]));
     }
 
     // Sorting, both ways; ties and missing values keep a stable order.
@@ -353,8 +409,8 @@ async fn check(gw: &TestGateway, keys: &Keys) {
     // Filters.
     assert_eq!(tenants(&list(gw, &keys.admin, "?q=GLO").await), ["globex"]);
     assert_eq!(
-        tenants(&list(gw, &keys.admin, "?flag=expansion").await),
-        ["acme"]
+        tenants(&list(gw, &keys.admin, "?flag=expansion&sort=tenant").await),
+        ["acme", "globex"]
     );
     assert_eq!(
         tenants(&list(gw, &keys.admin, "?flag=churn_risk&q=acme").await),

@@ -1,7 +1,8 @@
-//! The cross-tenant read behind the operator's view: `usage_daily` of the last
-//! [`DAYS_READ`] days grouped by tenant, key, team, age bucket and whether the
-//! day is in today's month, on the system side of the store (it sees every
-//! tenant; only the admin API asks). Never raw events.
+//! The cross-tenant reads behind the operator's view, on the system side of
+//! the store (it sees every tenant; only the admin API asks): `usage_daily`
+//! of the last [`DAYS_READ`] days grouped by tenant, key, team, age bucket and
+//! whether the day is in today's month (never raw events), and the latest
+//! ROI promise of every tenant.
 //!
 //! The statements differ only where the stores keep money differently
 //! (Postgres `numeric`, SQLite integer pico-USD summed in two parts so no i64
@@ -16,6 +17,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::{Bounds, Figures, KeyActivity, TenantUsage};
+use crate::promises::store::{decode, COLUMNS};
+use crate::promises::Promise;
 use crate::store::{Store, StoreError};
 
 /// `$1` today, `$2..$6` the bucket starts, `$7` the first day read, `$8` the
@@ -39,6 +42,15 @@ const SQLITE: &str = "SELECT tenant_id, key_id, team, \
     SUM(baseline_pusd / 1000000) AS baseline_hi, SUM(baseline_pusd % 1000000) AS baseline_lo, \
     SUM(savings_pusd / 1000000) AS savings_hi, SUM(savings_pusd % 1000000) AS savings_lo \
     FROM usage_daily WHERE day >= ?7 AND day <= ?1 GROUP BY 1, 2, 3, 4, 5";
+
+/// The newest version of every tenant's promise (same text on both stores).
+fn latest_promises_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM roi_promises p \
+         WHERE version = (SELECT max(version) FROM roi_promises q WHERE q.tenant_id = p.tenant_id) \
+         ORDER BY tenant_id"
+    )
+}
 
 /// One result row.
 struct Cell {
@@ -85,6 +97,25 @@ impl Store {
         }
         .map_err(StoreError::from_sqlx)?;
         Ok(fold(cells))
+    }
+}
+
+impl Store {
+    /// The latest promise of every tenant that has one, by tenant (the
+    /// system side: one read for all tenants, not one tenant session each).
+    pub async fn latest_promises(&self) -> Result<Vec<Promise>, StoreError> {
+        let sql = latest_promises_sql();
+        let decoded = match self {
+            Store::Postgres(store) => sqlx::query(&sql)
+                .fetch_all(store.pool())
+                .await
+                .and_then(|rows| rows.iter().map(|row| decode(row)).collect()),
+            Store::Sqlite(store) => sqlx::query(&sql)
+                .fetch_all(store.pool())
+                .await
+                .and_then(|rows| rows.iter().map(|row| decode(row)).collect()),
+        };
+        decoded.map_err(StoreError::from_sqlx)
     }
 }
 
