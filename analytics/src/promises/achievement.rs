@@ -155,8 +155,9 @@ fn month_line(
     }
 }
 
-/// `measured / promised x 10000`, rounded half away from zero.
-fn basis_points(measured: Cost, promised: Cost) -> Option<i64> {
+/// `measured / promised x 10000`, rounded half away from zero; `None` when
+/// `promised` is not positive.
+pub fn basis_points(measured: Cost, promised: Cost) -> Option<i64> {
     if promised <= Cost::ZERO {
         return None;
     }

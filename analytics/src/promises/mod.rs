@@ -33,7 +33,9 @@ pub(crate) mod store;
 use chrono::NaiveDate;
 use pricing::Cost;
 
-pub use achievement::{achievement, month_of, Achievement, MonthAchievement, MonthMeasured};
+pub use achievement::{
+    achievement, basis_points, month_of, Achievement, MonthAchievement, MonthMeasured,
+};
 pub use achievement::{BEFORE_FIRST_TRAFFIC, FIRST_TRAFFIC_MID_MONTH, IN_PROGRESS, UNPRICED};
 
 /// One saved version of a tenant's promise.

@@ -20,6 +20,7 @@ mod operator_doc;
 pub mod ops;
 pub mod responses;
 pub mod roi;
+pub mod roi_promises;
 pub mod translated;
 
 use std::future::Future;
