@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     // The analytics API and the ROI calculator read with the caller's key too.
     let management = Router::new()
         .nest("/analytics", analytics_api::routes())
+        .nest("/reports", crate::reports::http::routes())
         .merge(roi::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -83,7 +84,9 @@ pub fn router(state: AppState) -> Router {
     let admin = Router::new()
         .nest(
             "/admin",
-            admin::routes().nest("/alerts", alerts_api::routes()),
+            admin::routes()
+                .nest("/alerts", alerts_api::routes())
+                .nest("/reports", crate::reports::http::admin_routes()),
         )
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -30,6 +30,7 @@ pub mod mock_provider;
 pub mod openai;
 pub mod providers;
 pub mod proxy;
+pub mod reports;
 
 pub mod roi_profile;
 pub mod route;

@@ -16,6 +16,7 @@ pub mod fields;
 pub mod messages;
 pub mod models;
 pub mod ops;
+pub mod reports_openapi;
 pub mod responses;
 pub mod roi;
 pub mod translated;
