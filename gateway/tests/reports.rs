@@ -261,6 +261,25 @@ async fn get_json(gw: &RunningGateway, key: &str, path: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// acme's report of `period`, read by an admin key.
+async fn report_of(gw: &RunningGateway, admin: &str, period: Period) -> (u16, Value) {
+    get_json(
+        gw,
+        admin,
+        &format!("/api/v1/reports/{}?tenant=acme", period.name()),
+    )
+    .await
+}
+
+/// acme's analytics summary of the days of `period`.
+async fn summary_of(gw: &RunningGateway, admin: &str, period: Period) -> (u16, Value) {
+    let path = format!(
+        "/api/v1/analytics/summary?tenant=acme&from={}&to={}",
+        period.start, period.end
+    );
+    get_json(gw, admin, &path).await
+}
+
 /// Base64 (RFC 4648), whitespace ignored.
 fn base64(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -332,12 +351,7 @@ async fn the_weekly_report_is_mailed_and_posted_once_across_a_restart() {
     let mails = smtp.wait_for(1).await;
     let posts = hook.wait_for(1).await;
     let week = last_week();
-    let (status, api) = get_json(
-        &gw,
-        &setup.admin,
-        &format!("/api/v1/reports/{}?tenant=acme", week.name()),
-    )
-    .await;
+    let (status, api) = report_of(&gw, &setup.admin, week).await;
     assert_eq!(status, 200, "{api}");
     assert_eq!(api["period"], week.name());
     assert_eq!(api["figures"]["requests"], 5);
@@ -352,15 +366,7 @@ async fn the_weekly_report_is_mailed_and_posted_once_across_a_restart() {
     assert_eq!(api["reliability"]["error_rate_pct"], "20.00");
     assert_eq!(api["daily"].as_array().map(Vec::len), Some(7));
     // The same figures as the analytics API's summary of the same days.
-    let (_, summary) = get_json(
-        &gw,
-        &setup.admin,
-        &format!(
-            "/api/v1/analytics/summary?tenant=acme&from={}&to={}",
-            week.start, week.end
-        ),
-    )
-    .await;
+    let (_, summary) = summary_of(&gw, &setup.admin, week).await;
     assert_eq!(api["figures"], figures_only(summary));
 
     // The webhook: signed, keyed by run and channel, carrying the API's report.
@@ -622,21 +628,8 @@ async fn the_pdf_parses_and_carries_the_api_figures() {
     assert!(!pages.is_empty());
     let text = document.extract_text(&pages).unwrap();
 
-    let (_, api) = get_json(
-        &gw,
-        &setup.admin,
-        &format!("/api/v1/reports/{}?tenant=acme", week.name()),
-    )
-    .await;
-    let (_, summary) = get_json(
-        &gw,
-        &setup.admin,
-        &format!(
-            "/api/v1/analytics/summary?tenant=acme&from={}&to={}",
-            week.start, week.end
-        ),
-    )
-    .await;
+    let (_, api) = report_of(&gw, &setup.admin, week).await;
+    let (_, summary) = summary_of(&gw, &setup.admin, week).await;
     assert!(
         text.contains(&format!("Weekly report {} for acme", week.name())),
         "{text}"

@@ -103,6 +103,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// A task that stops when `stop` says `true` (reports' schedule task too).
+    pub(crate) fn new(stop: watch::Sender<bool>, task: JoinHandle<()>) -> Running {
+        Running { stop, task }
+    }
+
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;

@@ -29,23 +29,12 @@ pub mod schedule;
 pub mod view;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 pub use deliver::Reports;
 
 /// The schedule task; [`Running::shutdown`] stops it between rounds (an
 /// attempt under way is finished and recorded first).
-pub struct Running {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Running {
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-}
+pub use crate::alerts::Running;
 
 /// Runs `reports`' rounds every `every`, the first at once.
 pub fn start(reports: Reports, every: std::time::Duration) -> Running {
@@ -59,7 +48,7 @@ pub fn start(reports: Reports, every: std::time::Duration) -> Running {
             }
         }
     });
-    Running { stop, task }
+    Running::new(stop, task)
 }
 
 #[cfg(test)]
