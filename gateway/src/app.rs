@@ -28,7 +28,7 @@ use axum::{middleware, Extension, Router};
 
 use crate::handlers::{
     admin, alerts_api, analytics_api, chat, completions, dashboard, embeddings, messages, models,
-    ops, responses, roi,
+    ops, responses, roi, roi_promises,
 };
 use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::route::Route;
@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/analytics", analytics_api::routes())
         .nest("/reports", crate::reports::http::routes())
         .merge(roi::routes())
+        .merge(roi_promises::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate_reader,
@@ -97,7 +98,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", management.merge(admin))
         .route(
             "/api/v1/openapi.json",
-            get(analytics_api::openapi::document),
+            get(crate::handlers::openapi::document),
         )
         .merge(dashboard::routes());
     let mut routes = Router::new()

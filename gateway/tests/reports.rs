@@ -343,6 +343,17 @@ async fn the_weekly_report_is_mailed_and_posted_once_across_a_restart() {
     // Last week's traffic is in the store before the gateway starts.
     let store = Store::open_sqlite(&sqlite_path(&setup.text)).await.unwrap();
     seed(&store).await;
+    // Sales promised $4 a month from the month of the traffic on.
+    let promise = analytics::promises::NewPromise {
+        created_at_ms: 1,
+        created_by: "cli".to_owned(),
+        start_month: last_week().previous().start.with_day(1).unwrap(),
+        seats: 2,
+        fee_monthly: Cost::parse_usd("98").unwrap(),
+        promised_gross_monthly: Cost::parse_usd("4").unwrap(),
+        inputs: "{}".to_owned(),
+    };
+    store.save_promise("acme", promise).await.unwrap();
     if let Store::Sqlite(lite) = &store {
         lite.close().await;
     }
@@ -365,6 +376,11 @@ async fn the_weekly_report_is_mailed_and_posted_once_across_a_restart() {
     assert_eq!(api["routing_mix"]["previous_substitution_rate_pct"], "0.00");
     assert_eq!(api["reliability"]["error_rate_pct"], "20.00");
     assert_eq!(api["daily"].as_array().map(Vec::len), Some(7));
+    // ROI to date: every saving since the promise's start month is measured.
+    let roi = &api["roi_to_date"];
+    assert_eq!(roi["promise_version"], 1, "{roi}");
+    assert_eq!(roi["measured_savings_usd"], "5.625");
+    assert_eq!(roi["promised_year_savings_usd"], "48");
     // The same figures as the analytics API's summary of the same days.
     let (_, summary) = summary_of(&gw, &setup.admin, week).await;
     assert_eq!(api["figures"], figures_only(summary));
@@ -398,6 +414,7 @@ async fn the_weekly_report_is_mailed_and_posted_once_across_a_restart() {
         "{html}"
     );
     assert!(html.contains("<td>12.625</td>"), "{html}");
+    assert!(html.contains("ROI to date (promise v1"), "{html}");
     let text = parts
         .iter()
         .find(|(head, _)| head.contains("text/plain"))

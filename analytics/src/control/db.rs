@@ -53,7 +53,7 @@ impl Cells for SqliteRow {
     }
 }
 
-fn bind_pg<'q>(
+pub(crate) fn bind_pg<'q>(
     mut query: Query<'q, Postgres, PgArguments>,
     args: &'q [Arg],
 ) -> Query<'q, Postgres, PgArguments> {
@@ -66,7 +66,7 @@ fn bind_pg<'q>(
     query
 }
 
-fn bind_sqlite<'q>(
+pub(crate) fn bind_sqlite<'q>(
     mut query: Query<'q, Sqlite, SqliteArguments<'q>>,
     args: &'q [Arg],
 ) -> Query<'q, Sqlite, SqliteArguments<'q>> {

@@ -6,8 +6,11 @@
 //! its WHERE still sees one tenant.
 
 use analytics::control::{AuditEntry, ControlStore, KeyRecord, Limits, TeamRecord, TenantRecord};
+use analytics::promises::NewPromise;
 use analytics::store::postgres::{problems, LoginFacts, PostgresStore, Side};
 use analytics::store::{EventStore, Store};
+use chrono::Datelike;
+use pricing::Cost;
 use sqlx::{Connection, PgConnection};
 
 use crate::support::{at, event, store, today, with_db, with_logins, Logins};
@@ -154,6 +157,17 @@ async fn seed(store: &PostgresStore) {
         .execute(pg.pool())
         .await
         .unwrap();
+        // And the ROI promises.
+        let promise = NewPromise {
+            created_at_ms: 1,
+            created_by: "test".to_owned(),
+            start_month: today().with_day(1).unwrap(),
+            seats: 1,
+            fee_monthly: Cost(1),
+            promised_gross_monthly: Cost(2),
+            inputs: "{}".to_owned(),
+        };
+        store.save_promise(tenant, promise).await.unwrap();
         // And a report run, its delivery and an attempt.
         let run = analytics::store::reports::NewRun {
             id: format!("{tenant}-run"),

@@ -15,10 +15,12 @@ pub mod embeddings;
 pub mod fields;
 pub mod messages;
 pub mod models;
+pub mod openapi;
 pub mod ops;
 pub mod reports_openapi;
 pub mod responses;
 pub mod roi;
+pub mod roi_promises;
 pub mod translated;
 
 use std::future::Future;

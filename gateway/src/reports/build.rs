@@ -1,12 +1,14 @@
 //! A report is a plain value read from the rollups: a tenant's figures for one
 //! period and the one before, its top requested models and teams, the routing
-//! mix of both periods, the spend of each day. [`build`] reads it (every read
-//! is a [`Store::aggregate`], the analytics API's own query, under the same
-//! filter, so the figures equal the API's); the renderers are pure functions
-//! of it.
+//! mix of both periods, the spend of each day, and its ROI promise against
+//! what it measured ([`Store::achievement`], as of the period's last day).
+//! [`build`] reads it (every read is a [`Store::aggregate`], the analytics
+//! API's own query, under the same filter, so the figures equal the API's);
+//! the renderers are pure functions of it.
 
 use std::cmp::Reverse;
 
+use analytics::promises::Achievement;
 use analytics::store::queries::{Aggregate, Filter, GroupBy};
 use analytics::store::{Store, StoreError};
 use chrono::NaiveDate;
@@ -90,6 +92,16 @@ pub async fn build(
     let routes = most_requests(read(period, GroupBy::Substitution).await?);
     let previous_routes = most_requests(read(previous, GroupBy::Substitution).await?);
     let by_day = read(period, GroupBy::Day).await?;
+    // A promise is the tenant's: shown to readers of the whole tenant only.
+    let roi = if *filter == Filter::default() {
+        let as_of = period.end.min(today);
+        store
+            .achievement(tenant, as_of)
+            .await?
+            .map(|a| roi_to_date(&a))
+    } else {
+        None
+    };
     let days = period
         .days()
         .into_iter()
@@ -114,6 +126,19 @@ pub async fn build(
         routes,
         previous_routes,
         days,
-        roi: None,
+        roi,
     })
+}
+
+fn roi_to_date(achievement: &Achievement) -> RoiToDate {
+    RoiToDate {
+        version: achievement.promise.version,
+        start_month: achievement.promise.start_month,
+        measured: achievement.to_date_measured,
+        promised: achievement.to_date_promised,
+        projected_year: achievement.projected_year_savings,
+        promised_year: achievement.promised_year_savings,
+        complete_months: achievement.months.iter().filter(|m| m.complete).count(),
+        months: achievement.months.len(),
+    }
 }

@@ -6,7 +6,7 @@
 use analytics::store::queries::{Aggregate, Totals};
 use pricing::Cost;
 
-use super::build::Report;
+use super::build::{Report, RoiToDate};
 use super::period::Period;
 use super::{html, json, message, pdf, view};
 use crate::handlers::analytics_api::figures::figures;
@@ -87,6 +87,24 @@ fn json_carries_the_analytics_records() {
     assert_eq!(routes[0]["substituted"], true);
     assert_eq!(value["daily"].as_array().map(Vec::len), Some(7));
     assert!(value["roi_to_date"].is_null());
+    let with_roi = Report {
+        roi: Some(RoiToDate {
+            version: 2,
+            start_month: report.period.start,
+            measured: usd("3"),
+            promised: usd("4"),
+            projected_year: usd("36"),
+            promised_year: usd("48"),
+            complete_months: 1,
+            months: 2,
+        }),
+        ..report
+    };
+    let roi = &json::json(&with_roi)["roi_to_date"];
+    assert_eq!(roi["achievement_pct"], "75.00");
+    assert_eq!(roi["projected_year_savings_usd"], "36");
+    let page = html::html(&view::view(&with_roi));
+    assert!(page.contains("ROI to date (promise v2") && page.contains("<td>1 of 2</td>"));
 }
 
 #[test]
