@@ -16,6 +16,8 @@ pub mod fields;
 pub mod messages;
 pub mod models;
 pub mod openapi;
+pub mod operator;
+mod operator_doc;
 pub mod ops;
 pub mod reports_openapi;
 pub mod responses;
