@@ -47,6 +47,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../dashboards/operator.css"),
     },
     Asset {
+        name: "reports.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../dashboards/reports.js"),
+    },
+    Asset {
         name: "format.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../dashboards/format.js"),
