@@ -82,7 +82,7 @@ pub fn build() -> Value {
     // the ROI promises'.
     for (paths, schemas) in [
         crate::handlers::admin::openapi::parts(),
-        crate::handlers::roi_promises::openapi::parts(),
+        super::roi_openapi::parts(),
     ] {
         for (section, part) in [("/paths", paths), ("/components/schemas", schemas)] {
             if let (Some(Value::Object(into)), Value::Object(from)) =
