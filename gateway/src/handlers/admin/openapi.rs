@@ -213,5 +213,11 @@ pub fn parts() -> (Value, Value) {
             ("detail", json!({"type": ["object", "null"], "description": "The settings the change set"})),
         ], &["at", "tenant", "actor", "action", "target"]),
     });
+    let (mut paths, mut schemas) = (paths, schemas);
+    let (operator_paths, operator_schemas) = crate::handlers::operator_doc::parts(&errors);
+    if let (Some(p), Some(s)) = (paths.as_object_mut(), schemas.as_object_mut()) {
+        p.extend(operator_paths);
+        s.extend(operator_schemas);
+    }
     (paths, schemas)
 }
