@@ -6,6 +6,7 @@ pub mod alerts;
 mod env;
 pub mod policy;
 mod raw;
+pub mod reports;
 mod validate;
 
 use std::net::SocketAddr;
@@ -39,6 +40,8 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     /// `[alerts]`: channels, rules, evaluation interval.
     pub alerts: alerts::AlertsConfig,
+    /// `[reports]`: scheduled reports (channels from `alerts`).
+    pub reports: reports::ReportsConfig,
     /// `[limits]`: how limits and budgets are shared across replicas.
     pub limits: crate::limits::Settings,
 }

@@ -8,8 +8,7 @@
 //!   from; `csv`: the CSV rendering.
 //! - `summary`, `series`, `breakdowns` (breakdowns and the routing mix),
 //!   `realtime`: one endpoint each.
-//! - `openapi`: the OpenAPI 3.1 document, served at `/api/v1/openapi.json`;
-//!   `roi_openapi`: its part for the ROI promises (`handlers::roi_promises`).
+//! - `openapi`: the OpenAPI 3.1 document, served at `/api/v1/openapi.json`.
 //!
 //! The ROI promise reads (`handlers::roi_promises`) answer through the same
 //! parameters, records and CSV rendering.
@@ -22,9 +21,8 @@ mod breakdowns;
 pub(crate) mod csv;
 pub(crate) mod figures;
 pub mod openapi;
-mod params;
+pub(crate) mod params;
 mod realtime;
-mod roi_openapi;
 mod series;
 mod summary;
 

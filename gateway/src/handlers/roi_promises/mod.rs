@@ -12,10 +12,10 @@
 //! Reads are scoped like the analytics API (an admin key may pass `tenant`),
 //! and need the tenant's whole analytics: a key that reads only its team's or
 //! its own figures would otherwise see the tenant's savings. The figures
-//! themselves are `analytics::promises`; `views` shapes them; the OpenAPI
-//! part is `analytics_api::roi_openapi` (beside the document it joins, so the
-//! two modules do not import each other).
+//! themselves are `analytics::promises`; `views` shapes them, `openapi`
+//! documents them.
 
+pub mod openapi;
 mod read;
 mod save;
 mod views;

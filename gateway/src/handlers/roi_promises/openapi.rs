@@ -1,8 +1,7 @@
 //! The ROI promises' part of the OpenAPI document (`/api/v1/openapi.json`):
-//! paths and schemas of `handlers::roi_promises`, merged into the analytics
-//! API's document (kept here, not beside those handlers, because they use the
-//! analytics API's parameters and records: no import cycle).
-//! `tests/roi_promises.rs` checks every field an answer carries is documented.
+//! paths and schemas, merged into the analytics API's document. Written by
+//! hand beside the handlers; `tests/roi_promises.rs` checks every field an
+//! answer carries is documented here.
 
 use serde_json::{json, Value};
 
