@@ -121,7 +121,7 @@ impl ControlStore {
         }
     }
 
-    async fn fetch<T>(
+    pub(super) async fn fetch<T>(
         &self,
         sql: &str,
         args: Vec<Arg>,
@@ -148,6 +148,18 @@ impl ControlStore {
         steps: Vec<Step>,
         audit: &AuditEntry,
     ) -> Result<Option<i64>, StoreError> {
+        self.change_with(steps, audit, true).await
+    }
+
+    /// [`Self::change`]; with `announce` false the version stays and no
+    /// notification goes out (`Ok(Some(0))` on success): for records no
+    /// replica keeps a snapshot of (share links are read from the store).
+    pub(super) async fn change_with(
+        &self,
+        steps: Vec<Step>,
+        audit: &AuditEntry,
+        announce: bool,
+    ) -> Result<Option<i64>, StoreError> {
         let audit_args = sql::audit_args(audit);
         // The same statements on either store; only the binding, the
         // transaction's start and Postgres's notification differ.
@@ -161,6 +173,10 @@ impl ControlStore {
                     bind_pg(sqlx::query(sql::INSERT_AUDIT), &audit_args)
                         .execute(&mut *tx)
                         .await?;
+                    if !announce {
+                        tx.commit().await?;
+                        return Ok(Some(0));
+                    }
                     let version: i64 = sqlx::query_scalar(sql::BUMP_VERSION)
                         .fetch_one(&mut *tx)
                         .await?;
@@ -186,6 +202,10 @@ impl ControlStore {
                     bind_sqlite(sqlx::query(sql::INSERT_AUDIT), &audit_args)
                         .execute(&mut *tx)
                         .await?;
+                    if !announce {
+                        tx.commit().await?;
+                        return Ok(Some(0));
+                    }
                     let version: i64 = sqlx::query_scalar(sql::BUMP_VERSION)
                         .fetch_one(&mut *tx)
                         .await?;
@@ -403,22 +423,27 @@ impl ControlStore {
         self.change(vec![expire, insert], audit).await
     }
 
+    /// Runs one statement outside any change (no audit, no version): `Ok(rows)`.
+    pub(super) async fn execute(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
+        let done = match self {
+            ControlStore::Postgres(pool) => bind_pg(sqlx::query(sql), args)
+                .execute(pool)
+                .await
+                .map(|d| d.rows_affected()),
+            ControlStore::Sqlite(pool) => bind_sqlite(sqlx::query(sql), args)
+                .execute(pool)
+                .await
+                .map(|d| d.rows_affected()),
+        };
+        done.map_err(StoreError::from_sqlx)
+    }
+
     /// Records when keys were last used (batched by the gateway; no version
     /// bump: it changes no one's rights).
     pub async fn touch_keys(&self, used: &[(String, i64)]) -> Result<(), StoreError> {
         for (key_id, at_ms) in used {
             let args = [Arg::text(key_id), Arg::int(*at_ms)];
-            let done = match self {
-                ControlStore::Postgres(pool) => bind_pg(sqlx::query(sql::TOUCH_KEY), &args)
-                    .execute(pool)
-                    .await
-                    .map(drop),
-                ControlStore::Sqlite(pool) => bind_sqlite(sqlx::query(sql::TOUCH_KEY), &args)
-                    .execute(pool)
-                    .await
-                    .map(drop),
-            };
-            done.map_err(StoreError::from_sqlx)?;
+            self.execute(sql::TOUCH_KEY, &args).await?;
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ pub mod alerts;
 mod env;
 pub mod policy;
 mod raw;
+pub mod shares;
 mod validate;
 
 use std::net::SocketAddr;
@@ -41,6 +42,8 @@ pub struct Config {
     pub alerts: alerts::AlertsConfig,
     /// `[limits]`: how limits and budgets are shared across replicas.
     pub limits: crate::limits::Settings,
+    /// `[shares]`: read-only share links' rate limits and framing.
+    pub shares: shares::SharesConfig,
 }
 
 #[derive(Debug, Clone)]

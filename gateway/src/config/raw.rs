@@ -30,6 +30,8 @@ pub struct RawConfig {
     pub alerts: RawAlerts,
     #[serde(default)]
     pub limits: RawLimits,
+    #[serde(default)]
+    pub shares: super::shares::RawShares,
 }
 
 /// How limits and budgets are shared and when budget periods begin

@@ -155,6 +155,7 @@ pub fn validate(
     let analytics = validate_analytics(raw.analytics, lookup)?;
     let alerts = super::alerts::validate_alerts(raw.alerts, lookup)?;
     let limits = validate_limits(raw.limits)?;
+    let shares = super::shares::validate_shares(raw.shares)?;
     let catalog = pricing::Catalog::embedded().map_err(|source| ConfigError::Catalog {
         path: "(embedded catalog)",
         source,
@@ -171,6 +172,7 @@ pub fn validate(
         analytics,
         alerts,
         limits,
+        shares,
         catalog_files: CatalogFiles {
             file: raw.catalog.file.map(Into::into),
             litellm_file: raw.catalog.litellm_file.map(Into::into),

@@ -18,6 +18,7 @@ pub mod models;
 pub mod ops;
 pub mod responses;
 pub mod roi;
+pub mod share;
 pub mod translated;
 
 use std::future::Future;

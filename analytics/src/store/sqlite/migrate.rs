@@ -58,6 +58,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "alerts",
         sql: include_str!("../../../../migrations/sqlite/20261210200000_alerts.sql"),
     },
+    Migration {
+        version: 20261211200000,
+        name: "share_links",
+        sql: include_str!("../../../../migrations/sqlite/20261211200000_share_links.sql"),
+    },
 ];
 
 /// The migration that made unpriced amounts NULL and repaired older events: the

@@ -213,5 +213,19 @@ pub fn parts() -> (Value, Value) {
             ("detail", json!({"type": ["object", "null"], "description": "The settings the change set"})),
         ], &["at", "tenant", "actor", "action", "target"]),
     });
+    merge(paths, schemas, super::openapi_shares::parts())
+}
+
+/// `paths` and `schemas` with another part's added.
+fn merge(
+    mut paths: Value,
+    mut schemas: Value,
+    (more_paths, more_schemas): (Value, Value),
+) -> (Value, Value) {
+    for (into, from) in [(&mut paths, more_paths), (&mut schemas, more_schemas)] {
+        if let (Some(into), Value::Object(from)) = (into.as_object_mut(), from) {
+            into.extend(from);
+        }
+    }
     (paths, schemas)
 }

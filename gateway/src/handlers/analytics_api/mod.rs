@@ -30,7 +30,10 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub(crate) use self::breakdowns::{breakdown_of, routing_mix_of};
 pub(crate) use self::params::Scope;
+pub(crate) use self::series::series_of;
+pub(crate) use self::summary::summary_of;
 
 use self::csv::Table;
 use self::params::Format;
