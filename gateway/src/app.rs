@@ -28,7 +28,7 @@ use axum::{middleware, Extension, Router};
 
 use crate::handlers::{
     admin, alerts_api, analytics_api, chat, completions, dashboard, embeddings, messages, models,
-    ops, responses, roi, share,
+    ops, responses, roi, roi_promises, share,
 };
 use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::route::Route;
@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
     let management = Router::new()
         .nest("/analytics", analytics_api::routes())
         .merge(roi::routes())
+        .merge(roi_promises::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate_reader,

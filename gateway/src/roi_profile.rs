@@ -13,7 +13,8 @@
 //! request with [`pricing::cost_of`] and multiplied by whole monthly requests.
 //!
 //! Here: the inputs, the report and the scenario; in `profile`, the routing of
-//! a profile; in `measured`, measured mode; in `args`, the `gateway roi` flags.
+//! a profile; in `measured`, measured mode; in `args`, the `gateway roi` flags;
+//! in `promise`, saving a worked scenario as a tenant's promise.
 //! JSON bodies are read by the handler (`handlers::roi`).
 
 use chrono::NaiveDate;
@@ -26,9 +27,11 @@ use crate::routing::{Mode, Policy, RoutingTable};
 mod args;
 mod measured;
 mod profile;
+mod promise;
 
 pub use args::{run, ArgsError};
 pub use measured::{measure, window, MeasureError, Measurement};
+pub use promise::{record, Signing};
 
 pub const DEFAULT_WORKING_DAYS: u32 = 22;
 pub const MAX_REQUESTS_PER_SEAT_PER_DAY: u64 = 10_000;
@@ -207,6 +210,17 @@ pub fn scenario(
     policy: &Policy,
     day: Date,
 ) -> Result<Report, InputError> {
+    scenario_worked(input, table, policy, day).map(|(_, report)| report)
+}
+
+/// [`scenario`], with the worksheet's exact figures beside the report (a
+/// promise keeps them).
+pub fn scenario_worked(
+    input: &Scenario,
+    table: &RoutingTable,
+    policy: &Policy,
+    day: Date,
+) -> Result<(Roi, Report), InputError> {
     roi::check_seats("seats", input.seats)?;
     roi::check_amount("price_per_seat", input.price_per_seat)?;
     let (current, optimized, lines) = match &input.spend {
@@ -231,7 +245,7 @@ pub fn scenario(
         report.priced_on = Some(day.to_string());
         report.models = lines.into_iter().map(|l| l.0).collect();
     }
-    Ok(report)
+    Ok((roi, report))
 }
 
 #[cfg(test)]

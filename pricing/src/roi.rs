@@ -147,7 +147,7 @@ impl fmt::Display for Tenths {
 }
 
 /// `numerator / denominator` rounded half away from zero; `denominator > 0`.
-fn round_div(numerator: i128, denominator: i128) -> i128 {
+pub fn round_div(numerator: i128, denominator: i128) -> i128 {
     let quotient = numerator / denominator;
     let remainder = numerator % denominator;
     if remainder.unsigned_abs() * 2 >= denominator.unsigned_abs() {

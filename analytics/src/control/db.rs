@@ -53,7 +53,7 @@ impl Cells for SqliteRow {
     }
 }
 
-fn bind_pg<'q>(
+pub(crate) fn bind_pg<'q>(
     mut query: Query<'q, Postgres, PgArguments>,
     args: &'q [Arg],
 ) -> Query<'q, Postgres, PgArguments> {
@@ -66,7 +66,7 @@ fn bind_pg<'q>(
     query
 }
 
-fn bind_sqlite<'q>(
+pub(crate) fn bind_sqlite<'q>(
     mut query: Query<'q, Sqlite, SqliteArguments<'q>>,
     args: &'q [Arg],
 ) -> Query<'q, Sqlite, SqliteArguments<'q>> {
@@ -121,7 +121,8 @@ impl ControlStore {
         }
     }
 
-    pub(super) async fn fetch<T>(
+    /// Runs `sql` with `args` and decodes every row.
+    pub(crate) async fn fetch<T>(
         &self,
         sql: &str,
         args: Vec<Arg>,
@@ -138,6 +139,55 @@ impl ControlStore {
             }
         };
         decoded.map_err(StoreError::from_sqlx)
+    }
+
+    /// Runs `sql` with `args`; how many rows it touched.
+    pub(crate) async fn execute(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
+        let done = match self {
+            ControlStore::Postgres(pool) => bind_pg(sqlx::query(sql), args)
+                .execute(pool)
+                .await
+                .map(|d| d.rows_affected()),
+            ControlStore::Sqlite(pool) => bind_sqlite(sqlx::query(sql), args)
+                .execute(pool)
+                .await
+                .map(|d| d.rows_affected()),
+        };
+        done.map_err(StoreError::from_sqlx)
+    }
+
+    /// Runs `steps` in one transaction, without audit or version (records
+    /// that are not control data, such as report runs). `false`: a step
+    /// touched no row and nothing was changed.
+    pub(crate) async fn apply(&self, steps: &[Step]) -> Result<bool, StoreError> {
+        let outcome: Result<bool, sqlx::Error> = match self {
+            ControlStore::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(StoreError::from_sqlx)?;
+                async {
+                    if !run_steps!(tx, bind_pg, steps) {
+                        return Ok(false);
+                    }
+                    tx.commit().await?;
+                    Ok(true)
+                }
+                .await
+            }
+            ControlStore::Sqlite(pool) => {
+                let mut tx = pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                async {
+                    if !run_steps!(tx, bind_sqlite, steps) {
+                        return Ok(false);
+                    }
+                    tx.commit().await?;
+                    Ok(true)
+                }
+                .await
+            }
+        };
+        outcome.map_err(StoreError::from_sqlx)
     }
 
     /// Runs `steps`, the audit entry and the version bump in one transaction.
@@ -421,21 +471,6 @@ impl ControlStore {
             ],
         };
         self.change(vec![expire, insert], audit).await
-    }
-
-    /// Runs one statement outside any change (no audit, no version): `Ok(rows)`.
-    pub(super) async fn execute(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
-        let done = match self {
-            ControlStore::Postgres(pool) => bind_pg(sqlx::query(sql), args)
-                .execute(pool)
-                .await
-                .map(|d| d.rows_affected()),
-            ControlStore::Sqlite(pool) => bind_sqlite(sqlx::query(sql), args)
-                .execute(pool)
-                .await
-                .map(|d| d.rows_affected()),
-        };
-        done.map_err(StoreError::from_sqlx)
     }
 
     /// Records when keys were last used (batched by the gateway; no version

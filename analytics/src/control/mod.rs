@@ -10,7 +10,7 @@
 //! What a request may do with these settings is the gateway's business, not
 //! this module's: here they are plain values.
 
-mod db;
+pub(crate) mod db;
 mod records;
 mod shares;
 mod sql;

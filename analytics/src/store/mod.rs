@@ -8,6 +8,7 @@ mod counter_sums;
 mod error;
 pub mod postgres;
 pub mod queries;
+pub mod reports;
 mod spend;
 pub mod sqlite;
 

@@ -8,8 +8,11 @@
 use analytics::control::{
     AuditEntry, ControlStore, KeyRecord, Limits, ShareRecord, TeamRecord, TenantRecord,
 };
+use analytics::promises::NewPromise;
 use analytics::store::postgres::{problems, LoginFacts, PostgresStore, Side};
 use analytics::store::{EventStore, Store};
+use chrono::Datelike;
+use pricing::Cost;
 use sqlx::{Connection, PgConnection};
 
 use crate::support::{at, event, store, today, with_db, with_logins, Logins};
@@ -175,6 +178,45 @@ async fn seed(store: &PostgresStore) {
         .execute(pg.pool())
         .await
         .unwrap();
+        // And the ROI promises.
+        let promise = NewPromise {
+            created_at_ms: 1,
+            created_by: "test".to_owned(),
+            start_month: today().with_day(1).unwrap(),
+            seats: 1,
+            fee_monthly: Cost(1),
+            promised_gross_monthly: Cost(2),
+            inputs: "{}".to_owned(),
+        };
+        store.save_promise(tenant, promise).await.unwrap();
+        // And a report run, its delivery and an attempt.
+        let run = analytics::store::reports::NewRun {
+            id: format!("{tenant}-run"),
+            tenant_id: tenant.to_owned(),
+            kind: "weekly".to_owned(),
+            period_start: "2026-11-23".parse().unwrap(),
+            origin: analytics::store::reports::RunOrigin::Manual,
+            created_ms: 1,
+            channels: vec!["hook".to_owned()],
+        };
+        assert!(store.claim_report_run(&run).await.unwrap());
+        let due = store.report_deliveries(&run.id).await.unwrap();
+        let attempt = store
+            .lease_report_delivery(&due[0], 2, 3)
+            .await
+            .unwrap()
+            .unwrap();
+        let settled = analytics::store::reports::Settlement {
+            outcome: analytics::store::alerts::DeliveryOutcome::Delivered,
+            at_ms: 2,
+            http_status: Some(200),
+            error: None,
+            next_ms: 2,
+        };
+        store
+            .settle_report_delivery(&due[0], attempt, &settled)
+            .await
+            .unwrap();
     }
 }
 
@@ -317,6 +359,9 @@ async fn a_tenant_session_cannot_widen_its_view_as_a_least_privilege_login() {
             "control_keys",
             "control_teams",
             "control_tenants",
+            "report_attempts",
+            "report_deliveries",
+            "report_runs",
             "share_links",
             "usage_daily",
             "usage_daily_latency",

@@ -18,6 +18,7 @@ pub mod models;
 pub mod ops;
 pub mod responses;
 pub mod roi;
+pub mod roi_promises;
 pub mod share;
 pub mod translated;
 

@@ -21,7 +21,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use pricing::roi::Share;
+use pricing::roi::{Roi, Share};
 use pricing::{Capabilities, Cost};
 use serde_json::{Map, Value};
 
@@ -51,16 +51,7 @@ async fn roi(
         let body = super::read_body(body, &headers, snapshot.max_body_bytes).await?;
         match parse(&body, &key)? {
             Request::Scenario(scenario, mode) => {
-                let policy = Policy {
-                    mode: roi_profile::scenario_mode(mode, key.policy.mode),
-                    ..key.policy.clone()
-                };
-                Ok(roi_profile::scenario(
-                    &scenario,
-                    &snapshot.table,
-                    &policy,
-                    clock::today(),
-                )?)
+                work(&scenario, mode, &key, &snapshot).map(|(_, report)| report)
             }
             Request::Measured(measurement) => roi_profile::measure(&state.store, &measurement)
                 .await
@@ -81,13 +72,33 @@ async fn roi(
     }
 }
 
+/// Works a scenario as `key` would see it: a profile is routed under the
+/// mode asked for, else the key's own, over today's routing table and prices.
+pub(crate) fn work(
+    scenario: &Scenario,
+    mode: Option<Mode>,
+    key: &ApiKey,
+    snapshot: &Snapshot,
+) -> Result<(Roi, roi_profile::Report), GatewayError> {
+    let policy = Policy {
+        mode: roi_profile::scenario_mode(mode, key.policy.mode),
+        ..key.policy.clone()
+    };
+    Ok(roi_profile::scenario_worked(
+        scenario,
+        &snapshot.table,
+        &policy,
+        clock::today(),
+    )?)
+}
+
 impl From<InputError> for GatewayError {
     fn from(error: InputError) -> GatewayError {
         GatewayError::invalid(error.message, Some(error.param))
     }
 }
 
-enum Request {
+pub(crate) enum Request {
     Scenario(Scenario, Option<Mode>),
     Measured(Measurement),
 }
@@ -118,6 +129,11 @@ const PROFILE_FIELDS: &[&str] = &[
 const MEASURED_FIELDS: &[&str] = &["mode", "seats", "price_per_seat", "days", "tenant"];
 
 fn parse(body: &[u8], key: &ApiKey) -> Result<Request, GatewayError> {
+    parse_object(&json_object(body)?, key)
+}
+
+/// The body as a JSON object.
+pub(crate) fn json_object(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| GatewayError::InvalidJson(e.to_string()))?;
     let Value::Object(object) = value else {
@@ -126,7 +142,15 @@ fn parse(body: &[u8], key: &ApiKey) -> Result<Request, GatewayError> {
             None,
         ));
     };
-    let fields = Fields(&object);
+    Ok(object)
+}
+
+/// A worksheet body, checked (every 400 names its field).
+pub(crate) fn parse_object(
+    object: &Map<String, Value>,
+    key: &ApiKey,
+) -> Result<Request, GatewayError> {
+    let fields = Fields(object);
     let mode = fields.string("mode")?.ok_or_else(|| missing("mode"))?;
     let known = match mode {
         "scenario" => SCENARIO_FIELDS,

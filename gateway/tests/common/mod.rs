@@ -147,7 +147,49 @@ pub async fn start_with_env(extra: &str, env: &[(&str, &str)]) -> TestGateway {
     }
 }
 
+/// [`start_with`], with `analytics` TOML lines added to the `[analytics]`
+/// section (a `database_url`, retention days, ...).
+pub async fn start_with_analytics(extra: &str, analytics: &str) -> TestGateway {
+    let mock = mock_provider::start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("mock starts");
+    let key = keys::mint().expect("key");
+    let limited_key = keys::mint().expect("key");
+    let text = config_text(mock.addr, &key, &limited_key, extra)
+        .replace("\n[analytics]\n", &format!("\n[analytics]\n{analytics}\n"));
+    let config = Config::from_toml(&text, Vec::new(), |_| None).expect("test config is valid");
+    let gateway = server::start(&config).await.expect("gateway starts");
+    TestGateway {
+        gateway,
+        mock,
+        key,
+        limited_key,
+        client: reqwest::Client::new(),
+    }
+}
+
 impl TestGateway {
+    /// Sends `method path` with `key` (and a JSON body); the status and the
+    /// answer as JSON (as a JSON string when it is not JSON).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let method = method.parse().expect("a method");
+        let mut request = self.client.request(method, self.url(path)).bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request is sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a body");
+        let answer = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, answer)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.gateway.addr)
     }
@@ -173,6 +215,23 @@ pub fn chat_body(model: &str) -> serde_json::Value {
         "model": model,
         "messages": [{"role": "user", "content": "Say hello"}]
     })
+}
+
+/// Asserts every field of `answer` is a property of `schema` in the OpenAPI
+/// `document`.
+pub fn assert_documented(document: &serde_json::Value, answer: &serde_json::Value, schema: &str) {
+    let properties = document["components"]["schemas"][schema]["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{schema} has no properties"));
+    let fields = answer
+        .as_object()
+        .unwrap_or_else(|| panic!("{schema}: not an object: {answer}"));
+    for field in fields.keys() {
+        assert!(
+            properties.contains_key(field),
+            "`{field}` of {schema} is not documented"
+        );
+    }
 }
 
 /// Asserts the OpenAI error shape and returns the error object.

@@ -10,6 +10,9 @@
 //!   `realtime`: one endpoint each.
 //! - `openapi`: the OpenAPI 3.1 document, served at `/api/v1/openapi.json`.
 //!
+//! The ROI promise reads (`handlers::roi_promises`) answer through the same
+//! parameters, records and CSV rendering.
+//!
 //! Every endpoint answers JSON, or CSV with `?format=csv` / `Accept: text/csv`.
 //! Figures of today come from the rollups as of their last run (the
 //! housekeeping interval); `realtime` is up to date to the writer's last flush.
@@ -31,12 +34,11 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 pub(crate) use self::breakdowns::{breakdown_of, routing_mix_of};
-pub(crate) use self::params::Scope;
+pub(crate) use self::csv::Table;
+pub(crate) use self::figures::{Cell, Record};
+pub(crate) use self::params::{Format, Params, Scope};
 pub(crate) use self::series::series_of;
 pub(crate) use self::summary::summary_of;
-
-use self::csv::Table;
-use self::params::Format;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -51,13 +53,13 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// An answer: its JSON body, and the table its CSV export holds.
-trait Answer: Serialize {
+pub(crate) trait Answer: Serialize {
     /// The CSV file's name, without `.csv`.
     fn file_name(&self) -> String;
     fn table(&self) -> Table;
 }
 
-fn respond<A: Answer>(format: Format, answer: &A) -> Response {
+pub(crate) fn respond<A: Answer>(format: Format, answer: &A) -> Response {
     match format {
         Format::Json => Json(answer).into_response(),
         Format::Csv => csv::response(&answer.file_name(), &answer.table()),
@@ -65,7 +67,7 @@ fn respond<A: Answer>(format: Format, answer: &A) -> Response {
 }
 
 /// A failed store read: logged here, answered without its details.
-fn store_error(error: StoreError) -> GatewayError {
+pub(crate) fn store_error(error: StoreError) -> GatewayError {
     tracing::warn!(%error, "analytics query failed");
     GatewayError::AnalyticsStore {
         transient: error.is_transient(),

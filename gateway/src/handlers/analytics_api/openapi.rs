@@ -78,13 +78,18 @@ pub fn build() -> Value {
             }
         }
     });
-    // The admin API's paths and schemas (tenants, teams, keys, audit).
-    let (paths, schemas) = crate::handlers::admin::openapi::parts();
-    for (section, part) in [("/paths", paths), ("/components/schemas", schemas)] {
-        if let (Some(Value::Object(into)), Value::Object(from)) =
-            (document.pointer_mut(section), part)
-        {
-            into.extend(from);
+    // The admin API's paths and schemas (tenants, teams, keys, audit), and
+    // the ROI promises'.
+    for (paths, schemas) in [
+        crate::handlers::admin::openapi::parts(),
+        crate::handlers::roi_promises::openapi::parts(),
+    ] {
+        for (section, part) in [("/paths", paths), ("/components/schemas", schemas)] {
+            if let (Some(Value::Object(into)), Value::Object(from)) =
+                (document.pointer_mut(section), part)
+            {
+                into.extend(from);
+            }
         }
     }
     document
