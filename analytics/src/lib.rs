@@ -9,6 +9,7 @@
 pub mod control;
 pub mod counters;
 pub mod event;
+pub mod operator;
 pub mod promises;
 pub mod store;
 pub mod writer;

@@ -28,7 +28,7 @@ use axum::{middleware, Extension, Router};
 
 use crate::handlers::{
     admin, alerts_api, analytics_api, chat, completions, dashboard, embeddings, messages, models,
-    ops, responses, roi, roi_promises, share,
+    operator, ops, responses, roi, roi_promises, share,
 };
 use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::route::Route;
@@ -80,11 +80,13 @@ pub fn router(state: AppState) -> Router {
         ));
 
     // The admin API: admin keys, and tenant owners for their own tenant
-    // (the alerts API: admin keys only).
+    // (the alerts API and the operator view: admin keys only).
     let admin = Router::new()
         .nest(
             "/admin",
-            admin::routes().nest("/alerts", alerts_api::routes()),
+            admin::routes()
+                .nest("/alerts", alerts_api::routes())
+                .nest("/operator", operator::routes()),
         )
         .layer(middleware::from_fn_with_state(
             state.clone(),

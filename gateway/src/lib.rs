@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod mock_provider;
 pub mod openai;
+pub mod operator;
 pub mod providers;
 pub mod proxy;
 

@@ -178,6 +178,8 @@ pub struct Inner {
     keys: ArcSwap<KeyStore>,
     /// The store's control data the key table was last built from.
     control: ArcSwap<ControlData>,
+    /// The operator view's read of every tenant's rollups, kept briefly.
+    pub operator: crate::operator::OperatorCache,
     control_apply: std::sync::Mutex<()>,
     shutting_down: AtomicBool,
 }
@@ -220,6 +222,7 @@ impl AppState {
             shares: crate::shares::Shares::new(&config.shares),
             keys: ArcSwap::from_pointee(keys),
             control: ArcSwap::from_pointee(ControlData::default()),
+            operator: crate::operator::OperatorCache::default(),
             control_apply: std::sync::Mutex::new(()),
             limits,
             snapshot: ArcSwap::from_pointee(snapshot),

@@ -28,7 +28,7 @@
 //! [`Store::achievement`]: crate::store::Store::achievement
 
 mod achievement;
-mod store;
+pub(crate) mod store;
 
 use chrono::NaiveDate;
 use pricing::Cost;

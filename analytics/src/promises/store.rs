@@ -24,7 +24,8 @@ const INSERT: &str = "INSERT INTO roi_promises (tenant_id, version, created_at_m
     SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8 \
     FROM roi_promises WHERE tenant_id = $1 RETURNING version";
 
-const COLUMNS: &str = "tenant_id, version, created_at_ms, created_by, start_month, seats, \
+pub(crate) const COLUMNS: &str =
+    "tenant_id, version, created_at_ms, created_by, start_month, seats, \
     fee_monthly_usd, promised_gross_monthly_usd, inputs";
 
 fn all_sql() -> String {
@@ -35,7 +36,7 @@ fn latest_sql() -> String {
     format!("SELECT {COLUMNS} FROM roi_promises WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1")
 }
 
-fn decode(row: &dyn Cells) -> Result<Promise, sqlx::Error> {
+pub(crate) fn decode(row: &dyn Cells) -> Result<Promise, sqlx::Error> {
     let text = |at: usize| -> Result<String, sqlx::Error> {
         row.text(at)?.ok_or_else(|| bad(at, "is NULL".to_owned()))
     };

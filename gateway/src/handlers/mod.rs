@@ -15,6 +15,8 @@ pub mod embeddings;
 pub mod fields;
 pub mod messages;
 pub mod models;
+pub mod operator;
+mod operator_doc;
 pub mod ops;
 pub mod responses;
 pub mod roi;

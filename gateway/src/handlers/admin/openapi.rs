@@ -213,18 +213,16 @@ pub fn parts() -> (Value, Value) {
             ("detail", json!({"type": ["object", "null"], "description": "The settings the change set"})),
         ], &["at", "tenant", "actor", "action", "target"]),
     });
-    merge(paths, schemas, super::openapi_shares::parts())
-}
-
-/// `paths` and `schemas` with another part's added.
-fn merge(
-    mut paths: Value,
-    mut schemas: Value,
-    (more_paths, more_schemas): (Value, Value),
-) -> (Value, Value) {
-    for (into, from) in [(&mut paths, more_paths), (&mut schemas, more_schemas)] {
-        if let (Some(into), Value::Object(from)) = (into.as_object_mut(), from) {
-            into.extend(from);
+    let (mut paths, mut schemas) = (paths, schemas);
+    let (operator_paths, operator_schemas) = crate::handlers::operator_doc::parts(&errors);
+    let (share_paths, share_schemas) = super::openapi_shares::parts();
+    if let (Some(p), Some(s)) = (paths.as_object_mut(), schemas.as_object_mut()) {
+        p.extend(operator_paths);
+        s.extend(operator_schemas);
+        for (into, from) in [(p, share_paths), (s, share_schemas)] {
+            if let Value::Object(from) = from {
+                into.extend(from);
+            }
         }
     }
     (paths, schemas)

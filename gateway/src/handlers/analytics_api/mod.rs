@@ -18,8 +18,8 @@
 //! housekeeping interval); `realtime` is up to date to the writer's last flush.
 
 mod breakdowns;
-mod csv;
-mod figures;
+pub(crate) mod csv;
+pub(crate) mod figures;
 pub mod openapi;
 mod params;
 mod realtime;
