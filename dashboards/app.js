@@ -1,7 +1,7 @@
 // The dashboard shell and its savings page. Signs in with a key (kept in
 // sessionStorage, sent as `Authorization: Bearer` on every call), switches
-// between the pages by the URL's hash (#savings, #keys; the keys page is
-// keys.js), reads the analytics API and the ROI endpoint, and draws what they
+// between the pages by the URL's hash (#savings, #keys, #operator; the keys
+// page is keys.js, the operator page operator.js), reads the analytics API and the ROI endpoint, and draws what they
 // return. It computes nothing the API already
 // states: tiles show the API's decimal strings, rounded for display only
 // (format.js). The one figure made here is this month's projection, from the
@@ -35,8 +35,10 @@
     // Whether the savings page has loaded since sign-in (it loads when first shown).
     savingsLoaded: false,
     keys: null,
+    // The operator page (operator.js), for admin keys.
+    operator: null,
   };
-  const VIEWS = { savings: "Savings", keys: "Keys" };
+  const VIEWS = { savings: "Savings", keys: "Keys", operator: "Operator" };
 
   const $ = (selector, root) => (root || document).querySelector(selector);
   const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
@@ -178,6 +180,7 @@
     state.savingsLoaded = false;
     state.view = null;
     if (state.keys) state.keys.reset();
+    if (state.operator) state.operator.reset();
     showSignin(message);
   }
 
@@ -194,6 +197,7 @@
     state.timers.push(setInterval(() => {
       if (!document.hidden && state.view === "savings") loadRealtime().catch(() => {});
     }, REALTIME_MS));
+    if (state.operator) state.operator.probe();
     route();
   }
 
@@ -202,7 +206,7 @@
   // loads it the first time.
   function route() {
     if (!state.key) return;
-    const view = location.hash === "#keys" ? "keys" : "savings";
+    const view = location.hash === "#keys" ? "keys" : location.hash === "#operator" ? "operator" : "savings";
     const changed = state.view !== view;
     state.view = view;
     for (const panel of $$("[data-view-panel]")) panel.hidden = panel.dataset.viewPanel !== view;
@@ -218,6 +222,9 @@
         load();
         calculateRoi();
       }
+    } else if (view === "operator") {
+      if (state.operator) state.operator.show();
+      if (changed && $("#operator-title")) $("#operator-title").focus();
     } else if (state.keys) {
       state.keys.show();
       if (changed) $("#keys-title").focus();
@@ -655,6 +662,7 @@
     $("#signout").addEventListener("click", () => signOut(""));
     $("#refresh").addEventListener("click", () => {
       if (state.view === "keys") return state.keys && state.keys.refresh();
+      if (state.view === "operator") return state.operator && state.operator.refresh();
       state.optionsFor = null;
       load();
       loadRealtime().catch(() => {});
@@ -662,6 +670,12 @@
     window.addEventListener("hashchange", route);
     if (window.GatewayKeys) {
       state.keys = window.GatewayKeys.create({
+        call, el, $, $$, F,
+        signOut: () => signOut("Your key is no longer accepted; sign in again."),
+      });
+    }
+    if (window.GatewayOperator) {
+      state.operator = window.GatewayOperator.create({
         call, el, $, $$, F,
         signOut: () => signOut("Your key is no longer accepted; sign in again."),
       });

@@ -11,6 +11,11 @@
 //!   team's budget in the browser, checked against the admin API at every step
 //!   (`keys.test.mjs`), and checked again here afterwards.
 //!
+//! - The operator page: a gateway on its embedded SQLite store holding a few
+//!   tenants of known traffic; an admin key sorts the table by clicking its
+//!   headers, filters it by name and by flag, switches to 7 days and downloads
+//!   the CSV (`operator.test.mjs`); an API key gets no Operator tab.
+//!
 //! The scripts live in `tests/browser/`; `tests/browser/setup.sh` installs what
 //! they run (Chromium, `node_modules`). When that has not been done these tests
 //! fail and say so: they never skip. They take turns (one browser at a time).
@@ -414,4 +419,126 @@ fn amounts_lose_only_trailing_zeros() {
     ] {
         assert_eq!(plain_amount(text), plain, "{text}");
     }
+}
+
+/// `count` priced events of `tenant`'s key `<tenant>-k1`, `age` days ago, each
+/// costing `cost` USD (baseline twice that).
+fn operator_events(tenant: &str, age: i64, count: i64, cost: &str) -> Vec<analytics::UsageEvent> {
+    let amount = |text: &str| {
+        pricing::Cost::parse_usd(text).unwrap_or_else(|e| panic!("amount {text}: {e}"))
+    };
+    let day = chrono::Utc::now().date_naive() - chrono::TimeDelta::days(age);
+    (0..count)
+        .map(|n| analytics::UsageEvent {
+            event_id: analytics::UsageEvent::new_id(),
+            occurred_at: day.and_time(chrono::NaiveTime::MIN).and_utc()
+                + chrono::TimeDelta::seconds(n + 1),
+            tenant_id: tenant.to_owned(),
+            key_id: format!("{tenant}-k1"),
+            team: None,
+            user_tag: None,
+            endpoint: "chat_completions".to_owned(),
+            requested_model: "gpt-4o".to_owned(),
+            routed_provider: Some("openai".to_owned()),
+            routed_model: Some("gpt-4o-mini".to_owned()),
+            route_reason: "cheaper_equivalent".to_owned(),
+            attempts: 1,
+            stream: false,
+            status: 200,
+            error_kind: None,
+            prompt_tokens: 100,
+            completion_tokens: 10,
+            cached_tokens: 0,
+            cache_write_tokens: 0,
+            reasoning_tokens: 0,
+            usage_estimated: false,
+            cost_usd: Some(amount(cost)),
+            baseline_usd: Some(amount(cost) + amount(cost)),
+            price_version: None,
+            baseline_price_version: None,
+            latency_ms: 100,
+            ttft_ms: None,
+            upstream_ms: None,
+            client_family: "curl".to_owned(),
+            ingress_format: Some("openai_chat".to_owned()),
+            upstream_format: Some("openai_chat".to_owned()),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_view_sorts_and_filters_in_a_real_browser() {
+    use analytics::store::EventStore;
+
+    if let Some(problem) = missing_setup() {
+        panic!("{problem}");
+    }
+    let _browser = BROWSER.lock().await;
+    let started = std::time::SystemTime::now();
+    let admin = keys::mint().unwrap_or_else(|e| panic!("randomness: {e}"));
+    let mut toml = format!(
+        "\n[[keys]]\nid = \"ops-admin\"\nhash = \"{}\"\ntenant = \"ops\"\nrole = \"admin\"\n",
+        KeyHash::of(&admin)
+    );
+    for tenant in ["alpha", "bravo", "charlie", "delta"] {
+        let key = keys::mint().unwrap_or_else(|e| panic!("randomness: {e}"));
+        toml.push_str(&format!(
+            "\n[[keys]]\nid = \"{tenant}-k1\"\nhash = \"{}\"\ntenant = \"{tenant}\"\n",
+            KeyHash::of(&key)
+        ));
+    }
+    let gateway = common::start_with(&toml).await;
+    // 30 days: bravo 45 requests, 1.04 USD (5 this week, 40 twenty days ago:
+    // churn risk); alpha 30, 0.30; charlie 12, 0.60; acme (the suite's own
+    // keys), delta and ops none.
+    let events: Vec<analytics::UsageEvent> = [
+        operator_events("alpha", 1, 30, "0.01"),
+        operator_events("bravo", 1, 5, "0.2"),
+        operator_events("bravo", 20, 40, "0.001"),
+        operator_events("charlie", 2, 12, "0.05"),
+    ]
+    .concat();
+    let store = &gateway.gateway.store;
+    let written = store
+        .write(&events)
+        .await
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    assert_eq!(written, events.len() as u64);
+    let today = chrono::Utc::now().date_naive();
+    store
+        .rollup(today - chrono::TimeDelta::days(30), today)
+        .await
+        .unwrap_or_else(|e| panic!("rollup: {e}"));
+    let named = gateway
+        .client
+        .post(gateway.url("/api/v1/admin/tenants"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"id": "charlie", "name": "Chocolate Factory"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("name charlie: {e}"));
+    assert_eq!(named.status(), 201, "charlie gets a name");
+
+    let url = gateway.url("");
+    let script = run_script(
+        "operator.test.mjs",
+        &[
+            ("GATEWAY_URL", &url),
+            ("ADMIN_KEY", &admin),
+            ("API_KEY", &gateway.key),
+            ("EXPECT_SPEND_DESC", "bravo,charlie,alpha,acme,delta,ops"),
+            ("EXPECT_REQUESTS_DESC", "bravo,alpha,charlie,acme,delta,ops"),
+            ("EXPECT_REQUESTS_ASC", "acme,delta,ops,charlie,alpha,bravo"),
+            ("NAME_FILTER", "choco"),
+            ("EXPECT_NAME_MATCH", "charlie"),
+            ("EXPECT_CHURN", "bravo"),
+            ("EXPECT_WEEK_REQUESTS", "bravo:5"),
+        ],
+    )
+    .await;
+    gateway.gateway.shutdown().await;
+    if let Err(failure) = script {
+        panic!("{failure}");
+    }
+    assert_fresh_screenshots(&["operator.png", "operator-churn.png"], started);
 }

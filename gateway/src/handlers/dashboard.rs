@@ -47,6 +47,16 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../dashboards/share.js"),
     },
     Asset {
+        name: "operator.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../dashboards/operator.js"),
+    },
+    Asset {
+        name: "operator.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../../dashboards/operator.css"),
+    },
+    Asset {
         name: "format.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../dashboards/format.js"),
