@@ -27,6 +27,7 @@ fn run(id: &str, tenant: &str, origin: RunOrigin) -> NewRun {
         period_start: "2026-11-23".parse().unwrap(),
         origin,
         created_ms: 1_000,
+        due_ms: 1_000,
         channels: vec!["hook".to_owned(), "mail".to_owned()],
     }
 }
@@ -187,6 +188,22 @@ async fn scenario(store: &Store) {
     assert!(attempts.iter().all(|a| a.tenant_id == "acme"));
     // All tenants' runs: r1, r3, m1, m2.
     assert_eq!(store.report_runs(None, 10).await.unwrap().len(), 4);
+
+    // A run its maker attempts at once: not due for others until `due_ms`,
+    // but its maker may lease it before.
+    let mut later = run("m3", "globex", RunOrigin::Manual);
+    later.due_ms = 90_000;
+    assert!(store.claim_report_run(&later).await.unwrap());
+    let due = store.due_report_deliveries(89_999, 100).await.unwrap();
+    assert!(!due.iter().any(|d| d.run.id == "m3"));
+    let own = store.report_deliveries("m3").await.unwrap();
+    assert_eq!(
+        store
+            .lease_report_delivery(&own[0], 7_000, 67_000)
+            .await
+            .unwrap(),
+        Some(1)
+    );
 }
 
 #[tokio::test]

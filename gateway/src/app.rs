@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     // The analytics API and the ROI calculator read with the caller's key too.
     let management = Router::new()
         .nest("/analytics", analytics_api::routes())
+        .nest("/reports", crate::reports::http::routes())
         .merge(roi::routes())
         .merge(roi_promises::routes())
         .layer(middleware::from_fn_with_state(
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
             "/admin",
             admin::routes()
                 .nest("/alerts", alerts_api::routes())
+                .nest("/reports", crate::reports::http::admin_routes())
                 .nest("/operator", operator::routes()),
         )
         .layer(middleware::from_fn_with_state(
@@ -97,7 +99,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", management.merge(admin))
         .route(
             "/api/v1/openapi.json",
-            get(analytics_api::openapi::document),
+            get(crate::handlers::openapi::document),
         )
         .merge(dashboard::routes())
         // Share links: the token in the path is the credential (no key).

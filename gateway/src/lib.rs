@@ -31,6 +31,7 @@ pub mod openai;
 pub mod operator;
 pub mod providers;
 pub mod proxy;
+pub mod reports;
 
 pub mod roi_profile;
 pub mod route;

@@ -49,6 +49,8 @@ pub struct RunningGateway {
     metrics_task: Option<JoinHandle<()>>,
     /// The alert rules' evaluation, if any rule is configured.
     alerts: Option<crate::alerts::Running>,
+    /// The report schedules' task, if any channel is configured.
+    reports: Option<crate::reports::Running>,
     /// Keeps the key table in step with the store (`control_sync`).
     control_task: JoinHandle<()>,
 }
@@ -65,6 +67,9 @@ impl RunningGateway {
         }
         if let Some(alerts) = self.alerts {
             alerts.shutdown().await;
+        }
+        if let Some(reports) = self.reports {
+            reports.shutdown().await;
         }
         // Settlements of limits and budgets still on their way to Redis.
         self.state.limits.drain(self.grace).await;
@@ -152,6 +157,16 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         pipeline.store.clone(),
         alert_sources::LiveSources::new(state.clone()),
     );
+    // Runs schedules, and retries of any run ("send now" too), where reports
+    // can go at all.
+    let reports = (!config.alerts.channels.is_empty()).then(|| {
+        let reports = crate::reports::Reports::new(
+            config.reports.schedules.clone(),
+            state.alerts.clone(),
+            pipeline.store.clone(),
+        );
+        crate::reports::start(reports, config.reports.interval)
+    });
     Ok(RunningGateway {
         addr,
         metrics_addr,
@@ -163,6 +178,7 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         task,
         metrics_task,
         alerts,
+        reports,
         control_task,
     })
 }

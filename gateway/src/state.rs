@@ -170,6 +170,8 @@ pub struct Inner {
     pub user_tags: UserTagKey,
     /// Alert channels and rules (fixed at start), for the alerts API.
     pub alerts: Alerts,
+    /// Report schedules (fixed at start), for "send now".
+    pub reports: Arc<crate::config::reports::ReportsConfig>,
     /// The store's tenants, teams and keys (the admin API writes there).
     pub control_store: ControlStore,
     /// Share links' settings, rate limits and unflushed view counts.
@@ -229,6 +231,7 @@ impl AppState {
             metrics,
             events,
             alerts: Alerts::new(&config.alerts, Some(store.clone())),
+            reports: Arc::new(config.reports.clone()),
             store,
             metrics_token: config.server.metrics.token.clone(),
             metrics_on_main_listener: config.server.metrics.listen.is_none(),

@@ -51,6 +51,10 @@ pub struct NewRun {
     pub period_start: NaiveDate,
     pub origin: RunOrigin,
     pub created_ms: i64,
+    /// When its deliveries are first due for whichever replica looks (a
+    /// manual run is attempted at once by its maker, and left to the others
+    /// only if that attempt never happens).
+    pub due_ms: i64,
     pub channels: Vec<String>,
 }
 
@@ -103,7 +107,7 @@ const INSERT_RUN: &str = "INSERT INTO report_runs \
     VALUES ($1, $2, $3, $4, $5, $6, 'pending') ON CONFLICT DO NOTHING";
 const INSERT_DELIVERY: &str = "INSERT INTO report_deliveries \
     (run_id, tenant_id, channel, state, attempts, next_ms, lease_ms, updated_ms) \
-    VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4)";
+    VALUES ($1, $2, $3, 'pending', 0, $4, 0, $5)";
 const LEASE: &str = "UPDATE report_deliveries SET lease_ms = $3, attempts = attempts + 1, \
     updated_ms = $4 WHERE run_id = $1 AND channel = $2 AND state = 'pending' \
     AND attempts = $5 AND lease_ms <= $4";
@@ -226,6 +230,7 @@ impl Store {
                     Arg::text(&new.id),
                     Arg::text(&new.tenant_id),
                     Arg::text(channel),
+                    Arg::int(new.due_ms),
                     Arg::int(new.created_ms),
                 ],
             });
@@ -246,8 +251,9 @@ impl Store {
             .await
     }
 
-    /// Takes `due` for one attempt until `lease_until_ms`: `Some(attempt
-    /// number)`, or `None` when another replica took it first (or it changed).
+    /// Takes `due` for one attempt until `lease_until_ms`, due or not yet:
+    /// `Some(attempt number)`, or `None` when another replica took it first
+    /// (or it changed).
     pub async fn lease_report_delivery(
         &self,
         due: &RunDelivery,

@@ -197,6 +197,7 @@ async fn seed(store: &PostgresStore) {
             period_start: "2026-11-23".parse().unwrap(),
             origin: analytics::store::reports::RunOrigin::Manual,
             created_ms: 1,
+            due_ms: 1,
             channels: vec!["hook".to_owned()],
         };
         assert!(store.claim_report_run(&run).await.unwrap());

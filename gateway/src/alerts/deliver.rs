@@ -69,12 +69,18 @@ impl Notifier {
     pub async fn deliver(&self, channel: &ChannelConfig, message: &Message) -> Report {
         let mut attempts = Vec::new();
         let mut delivered = false;
+        let outgoing = message.outgoing();
         for attempt in 1..=self.policy.max_attempts {
             if attempt > 1 {
                 tokio::time::sleep(backoff(&self.policy, attempt)).await;
             }
-            let result =
-                channels::send(&self.client, &channel.target, message, self.policy.timeout).await;
+            let result = channels::send(
+                &self.client,
+                &channel.target,
+                &outgoing,
+                self.policy.timeout,
+            )
+            .await;
             let (outcome, http_status, error) = match result {
                 Ok(status) => (DeliveryOutcome::Delivered, status, None),
                 Err(failure) => {

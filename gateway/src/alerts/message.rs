@@ -8,6 +8,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
+use super::channels::{Email, Outgoing};
+
 pub use analytics::store::alerts::Notice;
 
 /// One notice about one firing (or a test).
@@ -65,6 +67,21 @@ impl Message {
             Notice::Test => "TEST",
         };
         format!("[{state}] {}", self.summary)
+    }
+
+    /// The notice in every channel's format.
+    pub fn outgoing(&self) -> Outgoing {
+        Outgoing {
+            id: self.id.clone(),
+            event: self.event(),
+            webhook: self.webhook_json(),
+            slack: self.slack_json(),
+            email: Email {
+                subject: self.email_subject(),
+                text: self.email_text(),
+                ..Email::default()
+            },
+        }
     }
 
     /// The webhook body.

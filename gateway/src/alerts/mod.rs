@@ -13,7 +13,7 @@
 //! live state is (`server`), so this module imports nothing of it.
 //! Rules and channels are read at start; a reload does not change them.
 
-mod channels;
+pub mod channels;
 mod deliver;
 mod evaluate;
 mod message;
@@ -27,7 +27,7 @@ use futures_util::future::join_all;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use deliver::{Attempt, Report};
+pub use deliver::{backoff, Attempt, Report};
 pub use message::Message;
 
 use self::deliver::Notifier;
@@ -103,6 +103,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// A task that stops when `stop` says `true` (reports' schedule task too).
+    pub(crate) fn new(stop: watch::Sender<bool>, task: JoinHandle<()>) -> Running {
+        Running { stop, task }
+    }
+
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;

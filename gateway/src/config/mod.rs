@@ -6,6 +6,7 @@ pub mod alerts;
 mod env;
 pub mod policy;
 mod raw;
+pub mod reports;
 pub mod shares;
 mod validate;
 
@@ -40,6 +41,8 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     /// `[alerts]`: channels, rules, evaluation interval.
     pub alerts: alerts::AlertsConfig,
+    /// `[reports]`: scheduled reports (channels from `alerts`).
+    pub reports: reports::ReportsConfig,
     /// `[limits]`: how limits and budgets are shared across replicas.
     pub limits: crate::limits::Settings,
     /// `[shares]`: read-only share links' rate limits and framing.

@@ -29,6 +29,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub alerts: RawAlerts,
     #[serde(default)]
+    pub reports: RawReports,
+    #[serde(default)]
     pub limits: RawLimits,
     #[serde(default)]
     pub shares: super::shares::RawShares,
@@ -277,6 +279,34 @@ pub struct RawKey {
     pub policy: RawPolicy,
     #[serde(flatten)]
     pub allowance: RawAllowance,
+}
+
+/// `[reports]` (validated in `reports.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReports {
+    /// How often schedules and pending deliveries are checked.
+    pub interval_ms: Option<u64>,
+    #[serde(default)]
+    pub schedules: Vec<RawSchedule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    pub tenant: String,
+    /// `weekly` or `monthly`.
+    pub period: String,
+    /// weekly: the day it goes out (`mon` .. `sun`, default `mon`).
+    pub weekday: Option<String>,
+    /// monthly: the day of the month it goes out (1 to 28, default 1).
+    pub day: Option<u32>,
+    /// Local time, `HH:MM` (default `08:00`).
+    pub at: Option<String>,
+    /// IANA name or `UTC` (default `UTC`).
+    pub time_zone: Option<String>,
+    /// Names of `[[alerts.channels]]`.
+    pub channels: Vec<String>,
 }
 
 /// `[alerts]` (validated in `alerts.rs`).

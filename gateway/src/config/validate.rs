@@ -154,6 +154,7 @@ pub fn validate(
     let routing = validate_routing(raw.routing, &providers)?;
     let analytics = validate_analytics(raw.analytics, lookup)?;
     let alerts = super::alerts::validate_alerts(raw.alerts, lookup)?;
+    let reports = super::reports::validate_reports(raw.reports, &alerts.channels)?;
     let limits = validate_limits(raw.limits)?;
     let shares = super::shares::validate_shares(raw.shares)?;
     let catalog = pricing::Catalog::embedded().map_err(|source| ConfigError::Catalog {
@@ -171,6 +172,7 @@ pub fn validate(
         catalog: std::sync::Arc::new(catalog),
         analytics,
         alerts,
+        reports,
         limits,
         shares,
         catalog_files: CatalogFiles {

@@ -15,7 +15,7 @@
 //!   `openapi`: their part of `/api/v1/openapi.json`.
 
 mod audit;
-mod input;
+pub(crate) mod input;
 mod keys;
 pub mod openapi;
 mod openapi_shares;

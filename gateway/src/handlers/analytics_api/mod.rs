@@ -21,7 +21,7 @@ mod breakdowns;
 pub(crate) mod csv;
 pub(crate) mod figures;
 pub mod openapi;
-mod params;
+pub(crate) mod params;
 mod realtime;
 mod series;
 mod summary;

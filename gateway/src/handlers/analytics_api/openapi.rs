@@ -1,16 +1,12 @@
-//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the analytics API,
-//! the ROI calculator and the admin API (its part in `handlers/admin/openapi.rs`), written by hand next to the code it describes (a test
-//! checks that every analytics route is in it). Served without a key: it holds
-//! no tenant data.
+//! The OpenAPI 3.1 document of the analytics API and the ROI calculator,
+//! written by hand next to the code it describes (a test checks that every
+//! analytics route is in it). `handlers::openapi` serves it at
+//! `/api/v1/openapi.json` with the other APIs' parts merged in.
 
-use axum::Json;
 use serde_json::{json, Map, Value};
 
-pub async fn document() -> Json<Value> {
-    Json(build())
-}
-
-/// The document.
+/// The analytics API's document; `handlers::openapi` serves it with the
+/// other APIs' parts merged in.
 pub fn build() -> Value {
     let range_params = json!([
         {"$ref": "#/components/parameters/from"}, {"$ref": "#/components/parameters/to"},
@@ -23,7 +19,7 @@ pub fn build() -> Value {
         all.push(extra);
         Value::Array(all)
     };
-    let mut document = json!({
+    json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Gateway analytics API",
@@ -77,22 +73,7 @@ pub fn build() -> Value {
                 "Unavailable": error_response("The analytics store or the counters did not answer")
             }
         }
-    });
-    // The admin API's paths and schemas (tenants, teams, keys, audit), and
-    // the ROI promises'.
-    for (paths, schemas) in [
-        crate::handlers::admin::openapi::parts(),
-        crate::handlers::roi_promises::openapi::parts(),
-    ] {
-        for (section, part) in [("/paths", paths), ("/components/schemas", schemas)] {
-            if let (Some(Value::Object(into)), Value::Object(from)) =
-                (document.pointer_mut(section), part)
-            {
-                into.extend(from);
-            }
-        }
-    }
-    document
+    })
 }
 
 fn get(summary: &str, parameters: Value, schema: &str) -> Value {
