@@ -28,7 +28,7 @@ use axum::{middleware, Extension, Router};
 
 use crate::handlers::{
     admin, alerts_api, analytics_api, chat, completions, dashboard, embeddings, messages, models,
-    operator, ops, responses, roi, roi_promises,
+    operator, ops, responses, roi, roi_promises, share,
 };
 use crate::middleware::{auth, close_unread, observe, request_id};
 use crate::route::Route;
@@ -101,7 +101,9 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/openapi.json",
             get(crate::handlers::openapi::document),
         )
-        .merge(dashboard::routes());
+        .merge(dashboard::routes())
+        // Share links: the token in the path is the credential (no key).
+        .merge(share::routes());
     let mut routes = Router::new()
         .nest("/v1", api.clone())
         .merge(api)

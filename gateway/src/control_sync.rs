@@ -9,8 +9,9 @@
 //! leads to the same full reload: a few thousand keys load in milliseconds,
 //! and a whole table swapped at once can never be half-updated.
 //!
-//! The same task writes keys' last uses to the store in batches (every
-//! [`LAST_USED_FLUSH`]), so the request path only stores an atomic.
+//! The same task writes keys' last uses and share links' views to the store
+//! in batches (every [`LAST_USED_FLUSH`]), so the request path only stores an
+//! atomic (a count in memory).
 
 use std::time::Duration;
 
@@ -87,6 +88,9 @@ async fn run(state: AppState) {
             }
             _ = flush.tick() => {
                 flushed_to = flush_last_used(&state, &store, flushed_to).await;
+                if let Err(error) = state.shares.counts.flush(&store).await {
+                    tracing::debug!(%error, "cannot record share links' views yet");
+                }
             }
         }
     }

@@ -168,6 +168,15 @@ pub enum GatewayError {
     /// An admin API record that exists already, or a change it cannot take.
     #[error("{0}")]
     Conflict(String),
+    /// A share link past its expiry, or revoked (410); says which.
+    #[error("This share link {0}.")]
+    LinkGone(&'static str),
+    /// A share link with a password, read without it or with a wrong one.
+    #[error("{}", if *wrong { "The password is not correct for this share link." } else { "This share link needs its password." })]
+    LinkPassword { wrong: bool },
+    /// Over a share route's rate limit, per client address or per link.
+    #[error("Too many requests for share links; try again in {}ms.", retry_after.as_millis())]
+    LinkRateLimited { retry_after: Duration },
     /// A provider's safety filters refused the prompt itself (Gemini's
     /// `promptFeedback.blockReason`). The client's to change, so a 400 with
     /// OpenAI's `content_filter` code, and not tried at another candidate: a
@@ -245,6 +254,9 @@ impl GatewayError {
             | GatewayError::ControlStore { transient: false } => StatusCode::INTERNAL_SERVER_ERROR,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::Conflict(_) => StatusCode::CONFLICT,
+            GatewayError::LinkGone(_) => StatusCode::GONE,
+            GatewayError::LinkPassword { .. } => StatusCode::UNAUTHORIZED,
+            GatewayError::LinkRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::Upstream { status, .. }
             | GatewayError::UpstreamErrorTooLarge { status, .. } => *status,
         }
@@ -286,6 +298,9 @@ impl GatewayError {
             GatewayError::ControlStore { .. } => "control_store",
             GatewayError::NotFound(_) => "not_found",
             GatewayError::Conflict(_) => "conflict",
+            GatewayError::LinkGone(_) => "link_gone",
+            GatewayError::LinkPassword { .. } => "link_password",
+            GatewayError::LinkRateLimited { .. } => "link_rate_limited",
             GatewayError::Upstream { .. } | GatewayError::UpstreamErrorTooLarge { .. } => {
                 "upstream_status"
             }
@@ -386,6 +401,14 @@ impl GatewayError {
             | GatewayError::ControlStore { transient: false } => ("server_error", None),
             GatewayError::NotFound(_) => ("invalid_request_error", Some("not_found")),
             GatewayError::Conflict(_) => ("invalid_request_error", Some("conflict")),
+            GatewayError::LinkGone(_) => ("invalid_request_error", Some("link_gone")),
+            GatewayError::LinkPassword { wrong: false } => {
+                ("invalid_request_error", Some("password_required"))
+            }
+            GatewayError::LinkPassword { wrong: true } => {
+                ("invalid_request_error", Some("wrong_password"))
+            }
+            GatewayError::LinkRateLimited { .. } => ("requests", Some("rate_limit_exceeded")),
         }
     }
 
@@ -430,7 +453,8 @@ impl GatewayError {
                     HeaderValue::from_static("application/json"),
                 );
                 let retry_after = match other {
-                    GatewayError::RateLimited { retry_after } => Some(*retry_after),
+                    GatewayError::RateLimited { retry_after }
+                    | GatewayError::LinkRateLimited { retry_after } => Some(*retry_after),
                     GatewayError::Limited(refusal) => Some(refusal.retry_after),
                     GatewayError::Overloaded(_) => Some(OVERLOAD_RETRY_AFTER),
                     _ => None,

@@ -38,6 +38,7 @@ pub mod route;
 pub mod routing;
 pub mod secret;
 pub mod server;
+pub mod shares;
 pub mod sse;
 pub mod state;
 pub mod usage_event;

@@ -73,6 +73,11 @@ impl RunningGateway {
         }
         // Settlements of limits and budgets still on their way to Redis.
         self.state.limits.drain(self.grace).await;
+        // Share links' views counted since the last batch.
+        let flush = self.state.shares.counts.flush(&self.state.control_store);
+        if let Ok(Err(error)) = tokio::time::timeout(self.grace, flush).await {
+            tracing::warn!(%error, "share links' last views could not be recorded");
+        }
         // Every request has ended, so every event is queued: write them out.
         self.pipeline.shutdown(self.grace).await;
     }

@@ -174,6 +174,8 @@ pub struct Inner {
     pub reports: Arc<crate::config::reports::ReportsConfig>,
     /// The store's tenants, teams and keys (the admin API writes there).
     pub control_store: ControlStore,
+    /// Share links' settings, rate limits and unflushed view counts.
+    pub shares: crate::shares::Shares,
     /// The live key table: the snapshot's config keys and the store's.
     keys: ArcSwap<KeyStore>,
     /// The store's control data the key table was last built from.
@@ -219,6 +221,7 @@ impl AppState {
         })?;
         Ok(AppState(Arc::new(Inner {
             control_store,
+            shares: crate::shares::Shares::new(&config.shares),
             keys: ArcSwap::from_pointee(keys),
             control: ArcSwap::from_pointee(ControlData::default()),
             operator: crate::operator::OperatorCache::default(),

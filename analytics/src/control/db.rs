@@ -198,6 +198,18 @@ impl ControlStore {
         steps: Vec<Step>,
         audit: &AuditEntry,
     ) -> Result<Option<i64>, StoreError> {
+        self.change_with(steps, audit, true).await
+    }
+
+    /// [`Self::change`]; with `announce` false the version stays and no
+    /// notification goes out (`Ok(Some(0))` on success): for records no
+    /// replica keeps a snapshot of (share links are read from the store).
+    pub(super) async fn change_with(
+        &self,
+        steps: Vec<Step>,
+        audit: &AuditEntry,
+        announce: bool,
+    ) -> Result<Option<i64>, StoreError> {
         let audit_args = sql::audit_args(audit);
         // The same statements on either store; only the binding, the
         // transaction's start and Postgres's notification differ.
@@ -211,6 +223,10 @@ impl ControlStore {
                     bind_pg(sqlx::query(sql::INSERT_AUDIT), &audit_args)
                         .execute(&mut *tx)
                         .await?;
+                    if !announce {
+                        tx.commit().await?;
+                        return Ok(Some(0));
+                    }
                     let version: i64 = sqlx::query_scalar(sql::BUMP_VERSION)
                         .fetch_one(&mut *tx)
                         .await?;
@@ -236,6 +252,10 @@ impl ControlStore {
                     bind_sqlite(sqlx::query(sql::INSERT_AUDIT), &audit_args)
                         .execute(&mut *tx)
                         .await?;
+                    if !announce {
+                        tx.commit().await?;
+                        return Ok(Some(0));
+                    }
                     let version: i64 = sqlx::query_scalar(sql::BUMP_VERSION)
                         .fetch_one(&mut *tx)
                         .await?;
@@ -458,17 +478,7 @@ impl ControlStore {
     pub async fn touch_keys(&self, used: &[(String, i64)]) -> Result<(), StoreError> {
         for (key_id, at_ms) in used {
             let args = [Arg::text(key_id), Arg::int(*at_ms)];
-            let done = match self {
-                ControlStore::Postgres(pool) => bind_pg(sqlx::query(sql::TOUCH_KEY), &args)
-                    .execute(pool)
-                    .await
-                    .map(drop),
-                ControlStore::Sqlite(pool) => bind_sqlite(sqlx::query(sql::TOUCH_KEY), &args)
-                    .execute(pool)
-                    .await
-                    .map(drop),
-            };
-            done.map_err(StoreError::from_sqlx)?;
+            self.execute(sql::TOUCH_KEY, &args).await?;
         }
         Ok(())
     }

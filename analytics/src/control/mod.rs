@@ -1,5 +1,5 @@
 //! The control plane's records: tenants, teams and client keys as the admin API
-//! and the CLI manage them, and the audit log of every change. The store is
+//! and the CLI manage them, share links (`shares`), and the audit log of every change. The store is
 //! their truth; each gateway replica holds an in-memory snapshot built from
 //! [`ControlStore::load`] and refreshed when [`ControlStore::version`] moves
 //! (a change notification, or the periodic check), so auth never queries here.
@@ -12,10 +12,12 @@
 
 pub(crate) mod db;
 mod records;
+mod shares;
 mod sql;
 
 pub use db::ControlStore;
 pub use records::{AuditEntry, ControlData, KeyRecord, Limits, TeamRecord, TenantRecord};
+pub use shares::{ShareRecord, ShareState};
 
 /// The Postgres notification channel a change is announced on.
 pub const CHANNEL: &str = "gateway_control";

@@ -5,7 +5,9 @@
 //! functions. With one URL (a trial, the owner serving): a query that forgets
 //! its WHERE still sees one tenant.
 
-use analytics::control::{AuditEntry, ControlStore, KeyRecord, Limits, TeamRecord, TenantRecord};
+use analytics::control::{
+    AuditEntry, ControlStore, KeyRecord, Limits, ShareRecord, TeamRecord, TenantRecord,
+};
 use analytics::promises::NewPromise;
 use analytics::store::postgres::{problems, LoginFacts, PostgresStore, Side};
 use analytics::store::{EventStore, Store};
@@ -134,6 +136,25 @@ async fn seed(store: &PostgresStore) {
             .await
             .unwrap()
             .unwrap();
+        // A share link of the tenant.
+        let share = ShareRecord {
+            share_id: format!("{tenant}-share"),
+            tenant_id: tenant.to_owned(),
+            token_hash: format!("sha256:share-{tenant}"),
+            label: None,
+            view_json: "{}".to_owned(),
+            password_hash: None,
+            expires_ms: i64::MAX,
+            created_ms: 1,
+            created_by: "test".to_owned(),
+            revoked_ms: None,
+            views: 0,
+            last_viewed_ms: None,
+        };
+        assert!(control
+            .create_share(&share, &audit("share.create"))
+            .await
+            .unwrap());
         // And the alert history.
         let Store::Postgres(pg) = &store else {
             unreachable!("a Postgres store")
@@ -342,6 +363,7 @@ async fn a_tenant_session_cannot_widen_its_view_as_a_least_privilege_login() {
             "report_attempts",
             "report_deliveries",
             "report_runs",
+            "share_links",
             "usage_daily",
             "usage_daily_latency",
             "usage_events",

@@ -7,6 +7,7 @@ mod env;
 pub mod policy;
 mod raw;
 pub mod reports;
+pub mod shares;
 mod validate;
 
 use std::net::SocketAddr;
@@ -44,6 +45,8 @@ pub struct Config {
     pub reports: reports::ReportsConfig,
     /// `[limits]`: how limits and budgets are shared across replicas.
     pub limits: crate::limits::Settings,
+    /// `[shares]`: read-only share links' rate limits and framing.
+    pub shares: shares::SharesConfig,
 }
 
 #[derive(Debug, Clone)]

@@ -32,6 +32,8 @@ pub struct RawConfig {
     pub reports: RawReports,
     #[serde(default)]
     pub limits: RawLimits,
+    #[serde(default)]
+    pub shares: super::shares::RawShares,
 }
 
 /// How limits and budgets are shared and when budget periods begin

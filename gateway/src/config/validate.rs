@@ -156,6 +156,7 @@ pub fn validate(
     let alerts = super::alerts::validate_alerts(raw.alerts, lookup)?;
     let reports = super::reports::validate_reports(raw.reports, &alerts.channels)?;
     let limits = validate_limits(raw.limits)?;
+    let shares = super::shares::validate_shares(raw.shares)?;
     let catalog = pricing::Catalog::embedded().map_err(|source| ConfigError::Catalog {
         path: "(embedded catalog)",
         source,
@@ -173,6 +174,7 @@ pub fn validate(
         alerts,
         reports,
         limits,
+        shares,
         catalog_files: CatalogFiles {
             file: raw.catalog.file.map(Into::into),
             litellm_file: raw.catalog.litellm_file.map(Into::into),

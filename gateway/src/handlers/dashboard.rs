@@ -37,6 +37,16 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../dashboards/keys.js"),
     },
     Asset {
+        name: "shares.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../dashboards/shares.js"),
+    },
+    Asset {
+        name: "share.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../dashboards/share.js"),
+    },
+    Asset {
         name: "roi.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../dashboards/roi.js"),
@@ -113,7 +123,13 @@ fn version() -> &'static str {
 /// The page with its asset URLs versioned.
 fn page_text() -> &'static str {
     static PAGE_TEXT: OnceLock<String> = OnceLock::new();
-    PAGE_TEXT.get_or_init(|| PAGE.replace("{{version}}", version()))
+    PAGE_TEXT.get_or_init(|| versioned(PAGE))
+}
+
+/// A page that links the embedded assets (`{{version}}` in their URLs), with
+/// the assets' version (the share page uses them too).
+pub(crate) fn versioned(page: &str) -> String {
+    page.replace("{{version}}", version())
 }
 
 fn common_headers(response: &mut Response, content_type: &'static str, cache: &'static str) {

@@ -23,6 +23,7 @@ pub mod reports_openapi;
 pub mod responses;
 pub mod roi;
 pub mod roi_promises;
+pub mod share;
 pub mod translated;
 
 use std::future::Future;

@@ -25,7 +25,7 @@
 //! backoff), says so in `gateway_limits_redis_up` and
 //! `gateway_limits_fallback_total`, and logs each transition once.
 
-mod gcra;
+pub(crate) mod gcra;
 mod local;
 pub mod period;
 mod rebuild;

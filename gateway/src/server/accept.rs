@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Request};
 use axum::response::IntoResponse;
 use hyper::body::Incoming;
@@ -156,9 +157,14 @@ async fn serve(served: Served) {
         idle_timeout,
     } = served;
     state.metrics.open_connections.inc();
+    // The peer's address, for the share routes' per-address rate limit.
+    let peer = stream.peer_addr().ok();
     let tracked = {
         let conn = conn.clone();
-        service_fn(move |request: Request<Incoming>| {
+        service_fn(move |mut request: Request<Incoming>| {
+            if let Some(peer) = peer {
+                request.extensions_mut().insert(ConnectInfo(peer));
+            }
             let guard = conn.begin();
             let call = hyper::service::Service::call(&service, request);
             async move {

@@ -80,6 +80,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../../migrations/postgres/20261211100000_roi_promises.sql"),
     },
     Migration {
+        version: 20261211200000,
+        name: "share_links",
+        sql: include_str!("../../../../migrations/postgres/20261211200000_share_links.sql"),
+    },
+    Migration {
         version: 20261211300000,
         name: "reports",
         sql: include_str!("../../../../migrations/postgres/20261211300000_reports.sql"),

@@ -64,6 +64,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../../migrations/sqlite/20261211100000_roi_promises.sql"),
     },
     Migration {
+        version: 20261211200000,
+        name: "share_links",
+        sql: include_str!("../../../../migrations/sqlite/20261211200000_share_links.sql"),
+    },
+    Migration {
         version: 20261211300000,
         name: "reports",
         sql: include_str!("../../../../migrations/sqlite/20261211300000_reports.sql"),

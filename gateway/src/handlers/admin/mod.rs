@@ -10,21 +10,24 @@
 //!
 //! - `input`: request bodies (unknown fields refused, 400s naming the field)
 //!   and the settings they carry; `views`: the JSON answers.
-//! - `keys`, `tenants` (tenants and teams), `audit`: one resource each;
+//! - `keys`, `tenants` (tenants and teams), `audit`, `shares` (read-only
+//!   share links): one resource each;
 //!   `openapi`: their part of `/api/v1/openapi.json`.
 
 mod audit;
 pub(crate) mod input;
 mod keys;
 pub mod openapi;
+mod openapi_shares;
+mod shares;
 mod tenants;
-mod views;
+pub(crate) mod views;
 
 use std::sync::Arc;
 
 use analytics::control::AuditEntry;
 use analytics::store::StoreError;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::config::KeyRole;
@@ -56,6 +59,8 @@ pub fn routes() -> Router<AppState> {
             get(tenants::get_team).patch(tenants::update_team),
         )
         .route("/audit", get(audit::list))
+        .route("/shares", post(shares::create).get(shares::list))
+        .route("/shares/{id}", delete(shares::revoke))
 }
 
 /// The tenant a call acts on: an owner's own; for an admin, the one it names

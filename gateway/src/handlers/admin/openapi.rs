@@ -215,9 +215,15 @@ pub fn parts() -> (Value, Value) {
     });
     let (mut paths, mut schemas) = (paths, schemas);
     let (operator_paths, operator_schemas) = crate::handlers::operator_doc::parts(&errors);
+    let (share_paths, share_schemas) = super::openapi_shares::parts();
     if let (Some(p), Some(s)) = (paths.as_object_mut(), schemas.as_object_mut()) {
         p.extend(operator_paths);
         s.extend(operator_schemas);
+        for (into, from) in [(p, share_paths), (s, share_schemas)] {
+            if let Value::Object(from) = from {
+                into.extend(from);
+            }
+        }
     }
     (paths, schemas)
 }

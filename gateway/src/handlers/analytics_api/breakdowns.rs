@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use pricing::Cost;
 use serde::Serialize;
 
-use analytics::store::queries::{Aggregate, GroupBy};
+use analytics::store::queries::{Aggregate, Filter, GroupBy};
 
 use super::csv::Table;
 use super::figures::{figures, percent, Cell, Record};
@@ -47,24 +47,37 @@ pub async fn breakdown(
     let params = Params::parse(&uri, &headers, &key, &[RANGE, &["by"]])?;
     let (from, to) = params.range(today())?;
     let by = params.choice("by", DIMENSIONS, None)?;
+    let answer = breakdown_of(&state, &params.tenant, from, to, &params.filter(), by).await?;
+    Ok(respond(params.format, &answer))
+}
+
+/// `tenant`'s `from..=to` under `filter`, split `by` one dimension (share
+/// links read it too).
+pub(crate) async fn breakdown_of(
+    state: &AppState,
+    tenant: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    filter: &Filter,
+    by: GroupBy,
+) -> Result<Breakdown, GatewayError> {
     let by_name = DIMENSIONS
         .iter()
         .find(|(_, known)| *known == by)
         .map_or("requested_model", |(name, _)| name);
     let mut groups = state
         .store
-        .aggregate(&params.tenant, from, to, &params.filter(), by)
+        .aggregate(tenant, from, to, filter, by)
         .await
         .map_err(store_error)?;
     groups.sort_by_key(|g| (Reverse(g.totals.cost), Reverse(g.totals.requests)));
-    let answer = Breakdown {
-        tenant: params.tenant.clone(),
+    Ok(Breakdown {
+        tenant: tenant.to_owned(),
         from,
         to,
         by: by_name,
         rows: groups.iter().map(|g| breakdown_row(by_name, g)).collect(),
-    };
-    Ok(respond(params.format, &answer))
+    })
 }
 
 fn breakdown_row(by: &'static str, group: &Aggregate) -> Record {
@@ -75,7 +88,7 @@ fn breakdown_row(by: &'static str, group: &Aggregate) -> Record {
 }
 
 #[derive(Serialize)]
-struct Breakdown {
+pub(crate) struct Breakdown {
     tenant: String,
     from: NaiveDate,
     to: NaiveDate,
@@ -104,24 +117,28 @@ pub async fn routing_mix(
 ) -> Result<Response, GatewayError> {
     let params = Params::parse(&uri, &headers, &key, &[RANGE])?;
     let (from, to) = params.range(today())?;
+    let answer = routing_mix_of(&state, &params.tenant, from, to, &params.filter()).await?;
+    Ok(respond(params.format, &answer))
+}
+
+/// The routing mix of `tenant`'s `from..=to` under `filter` (share links
+/// read it too).
+pub(crate) async fn routing_mix_of(
+    state: &AppState,
+    tenant: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    filter: &Filter,
+) -> Result<RoutingMix, GatewayError> {
     let mut routes = state
         .store
-        .aggregate(
-            &params.tenant,
-            from,
-            to,
-            &params.filter(),
-            GroupBy::Substitution,
-        )
+        .aggregate(tenant, from, to, filter, GroupBy::Substitution)
         .await
         .map_err(store_error)?;
     routes.sort_by(|a, b| {
         (Reverse(a.totals.requests), &a.group).cmp(&(Reverse(b.totals.requests), &b.group))
     });
-    Ok(respond(
-        params.format,
-        &RoutingMix::new(&params.tenant, from, to, &routes),
-    ))
+    Ok(RoutingMix::new(tenant, from, to, &routes))
 }
 
 /// Whether a route served another model than the one asked for.
@@ -147,7 +164,7 @@ fn mix_row(route: &Aggregate, all_requests: i64) -> Record {
 }
 
 #[derive(Serialize)]
-struct RoutingMix {
+pub(crate) struct RoutingMix {
     tenant: String,
     from: NaiveDate,
     to: NaiveDate,

@@ -33,9 +33,12 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub(crate) use self::breakdowns::{breakdown_of, routing_mix_of};
 pub(crate) use self::csv::Table;
 pub(crate) use self::figures::{Cell, Record};
 pub(crate) use self::params::{Format, Params, Scope};
+pub(crate) use self::series::series_of;
+pub(crate) use self::summary::summary_of;
 use crate::error::GatewayError;
 use crate::state::AppState;
 

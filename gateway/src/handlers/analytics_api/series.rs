@@ -13,7 +13,7 @@ use axum::Extension;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use analytics::store::queries::{Aggregate, Interval, PeriodAggregate};
+use analytics::store::queries::{Aggregate, Filter, Interval, PeriodAggregate};
 
 use super::csv::Table;
 use super::figures::{figures, Cell, Record};
@@ -38,13 +38,27 @@ pub async fn timeseries(
     let params = Params::parse(&uri, &headers, &key, &[RANGE, &["interval"]])?;
     let (from, to) = params.range(today())?;
     let interval = params.choice("interval", INTERVALS, Some(Interval::Day))?;
+    let answer = series_of(&state, &params.tenant, from, to, &params.filter(), interval).await?;
+    Ok(respond(params.format, &answer))
+}
+
+/// The points of `tenant`'s `from..=to` under `filter` (share links read
+/// them too).
+pub(crate) async fn series_of(
+    state: &AppState,
+    tenant: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    filter: &Filter,
+    interval: Interval,
+) -> Result<Series, GatewayError> {
     let points = state
         .store
-        .series(&params.tenant, from, to, &params.filter(), interval)
+        .series(tenant, from, to, filter, interval)
         .await
         .map_err(store_error)?;
-    let answer = Series {
-        tenant: params.tenant.clone(),
+    Ok(Series {
+        tenant: tenant.to_owned(),
         from,
         to,
         interval: INTERVALS
@@ -52,8 +66,7 @@ pub async fn timeseries(
             .find(|(_, known)| *known == interval)
             .map_or("day", |(name, _)| name),
         points: points.iter().map(point).collect(),
-    };
-    Ok(respond(params.format, &answer))
+    })
 }
 
 fn point(point: &PeriodAggregate) -> Record {
@@ -66,7 +79,7 @@ fn point(point: &PeriodAggregate) -> Record {
 }
 
 #[derive(Serialize)]
-struct Series {
+pub(crate) struct Series {
     tenant: String,
     from: NaiveDate,
     to: NaiveDate,

@@ -12,7 +12,7 @@ use axum::Extension;
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 
-use analytics::store::queries::{Aggregate, GroupBy};
+use analytics::store::queries::{Aggregate, Filter, GroupBy};
 
 use super::csv::Table;
 use super::figures::{figures, Cell, Record};
@@ -30,20 +30,30 @@ pub async fn summary(
 ) -> Result<Response, GatewayError> {
     let params = Params::parse(&uri, &headers, &key, &[RANGE])?;
     let (from, to) = params.range(today())?;
+    let answer = summary_of(&state, &params.tenant, from, to, &params.filter()).await?;
+    Ok(respond(params.format, &answer))
+}
+
+/// The summary of `tenant`'s `from..=to` under `filter` (share links read
+/// it too).
+pub(crate) async fn summary_of(
+    state: &AppState,
+    tenant: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    filter: &Filter,
+) -> Result<Summary, GatewayError> {
     let groups = state
         .store
-        .aggregate(&params.tenant, from, to, &params.filter(), GroupBy::Total)
+        .aggregate(tenant, from, to, filter, GroupBy::Total)
         .await
         .map_err(store_error)?;
     let total = groups.into_iter().next().unwrap_or_default();
-    Ok(respond(
-        params.format,
-        &Summary::new(&params.tenant, from, to, &total),
-    ))
+    Ok(Summary::new(tenant, from, to, &total))
 }
 
 /// `{"tenant", "from", "to", ...figures}`.
-struct Summary {
+pub(crate) struct Summary {
     from: NaiveDate,
     to: NaiveDate,
     record: Record,

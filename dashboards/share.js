@@ -1,0 +1,1 @@
+// The shared read-only view (placeholder until the UI lands).

@@ -1,0 +1,1 @@
+// Share links on the savings page (placeholder until the UI lands).
