@@ -4,7 +4,8 @@
 //!
 //! - The savings page: `gateway demo` (the built binary) on a free port with a
 //!   fresh data directory; the browser signs in with the key the demo printed,
-//!   checks the tiles against the analytics API and changes the date range
+//!   checks the tiles against the analytics API, the "Promised vs achieved"
+//!   panel against the achievement API, and changes the date range
 //!   (`dashboard.test.mjs`).
 //! - The keys page: a gateway on its embedded SQLite store in front of the mock
 //!   provider; a tenant owner creates, copies, uses and revokes a key and sets a
@@ -285,7 +286,14 @@ async fn the_dashboard_shows_the_api_figures_in_a_real_browser() {
     if let Err(failure) = script {
         panic!("{failure}");
     }
-    assert_fresh_screenshots(&["dashboard.png", "dashboard-range.png"], started);
+    assert_fresh_screenshots(
+        &[
+            "dashboard.png",
+            "dashboard-range.png",
+            "dashboard-promise.png",
+        ],
+        started,
+    );
 }
 
 /// GET an admin API path with `key`; its JSON (the test fails unless 200).
