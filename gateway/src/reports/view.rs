@@ -40,6 +40,11 @@ pub fn text(cell: &Cell) -> String {
     }
 }
 
+/// A cell's text, `None` for null.
+fn text_of(cell: &Cell) -> Option<String> {
+    (*cell != Cell::Null).then(|| text(cell))
+}
+
 fn field(record: &Record, name: &str) -> String {
     text(cell(record, name))
 }
@@ -75,7 +80,7 @@ fn figures_table(title: &str, dimension: &'static str, groups: &[Aggregate]) -> 
                     field(&record, "requests"),
                     field(&record, "spend_usd"),
                     field(&record, "savings_usd"),
-                    pct(Some(field(&record, "savings_pct")).filter(|v| v != "n/a")),
+                    pct(text_of(cell(&record, "savings_pct"))),
                 ]
             })
             .collect(),
