@@ -35,6 +35,8 @@
     // Whether the savings page has loaded since sign-in (it loads when first shown).
     savingsLoaded: false,
     keys: null,
+    // The "Promised vs achieved" panel (roi.js).
+    promises: null,
     // The operator page (operator.js), for admin keys.
     operator: null,
   };
@@ -180,6 +182,7 @@
     state.savingsLoaded = false;
     state.view = null;
     if (state.keys) state.keys.reset();
+    if (state.promises) state.promises.reset();
     if (state.operator) state.operator.reset();
     showSignin(message);
   }
@@ -248,6 +251,7 @@
     state.to = to;
     $("#range-from").value = from;
     $("#range-to").value = to;
+    if (window.GatewayPromises) state.promises = window.GatewayPromises.create({ call, el, $, F });
     for (const button of $$(".controls [data-preset]")) {
       const [f, t] = presetRange(button.dataset.preset);
       button.classList.toggle("active", f === from && t === to);
@@ -311,6 +315,7 @@
       document.body.dataset.range = summary.from + "," + summary.to;
       document.body.dataset.state = "ready";
       document.body.dataset.loads = String(seq);
+      if (state.promises) state.promises.load();
     } catch (error) {
       if (seq !== state.seq) return;
       if (error.status === 401) return signOut("Your key is no longer accepted; sign in again.");

@@ -71,6 +71,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AlertsCommand,
     },
+    /// Scheduled reports: send one now.
+    Reports {
+        #[command(subcommand)]
+        command: ReportsCommand,
+    },
     /// Run the gateway with simulated providers and synthetic traffic, so the
     /// savings dashboard fills within a minute without any provider key or network.
     Demo {
@@ -187,6 +192,28 @@ pub enum AlertsCommand {
         /// The channel's `name`.
         #[arg(long)]
         channel: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportsCommand {
+    /// Send a tenant's report of one period now (a manual run, recorded in
+    /// the store like "send now" in the API); prints the run and each
+    /// channel's first attempt. Exit status 0 when every channel took it, 1
+    /// otherwise (a failure worth retrying stays pending: a running gateway
+    /// retries it).
+    Send {
+        #[arg(long, short, env = "GATEWAY_CONFIG", default_value = "gateway.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        tenant: String,
+        /// `2026-W48` (ISO week) or `2026-11` (month), of UTC days.
+        #[arg(long)]
+        period: String,
+        /// A channel of `[[alerts.channels]]` (repeatable); default: the
+        /// tenant's schedule of that kind.
+        #[arg(long = "channel")]
+        channels: Vec<String>,
     },
 }
 

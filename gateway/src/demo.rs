@@ -6,13 +6,15 @@
 //! 2. A config generated in code (tenants, teams, keys with their policies, a
 //!    SQLite store in the data directory) and the real server.
 //! 3. History: `--days` days of synthetic requests routed and priced by the real
-//!    code, written to the store and rolled up (`backfill`).
+//!    code, written to the store and rolled up (`backfill`), and the ROI promise
+//!    the tenant signed for (`promise`).
 //! 4. Live traffic through the real HTTP path at `--rate` requests per second,
 //!    with wandering latencies and outages of the flaky provider (`traffic`).
 //!
 //! Nothing here talks to the network beyond loopback.
 
 mod backfill;
+mod promise;
 mod random;
 mod setup;
 mod synth;
@@ -117,6 +119,10 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         .rollup(now.date_naive(), now.date_naive())
         .await?;
     write_marker(&data_dir, now);
+    let yesterday = now.date_naive().pred_opt().unwrap_or(now.date_naive());
+    if let Err(error) = promise::ensure(&gateway.store, from.date_naive(), yesterday).await {
+        tracing::warn!(%error, "demo: could not save the ROI promise");
+    }
     let history = if resumed.is_some() {
         format!(
             "history resumed from {} ({} requests added)",

@@ -4,7 +4,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use clap::Parser;
-use gateway::cli::{AlertsCommand, Cli, Command, KeysCommand};
+use gateway::cli::{AlertsCommand, Cli, Command, KeysCommand, ReportsCommand};
 use gateway::config::Config;
 use gateway::keys::{self, KeyHash};
 use tracing_subscriber::EnvFilter;
@@ -82,6 +82,39 @@ fn main() -> ExitCode {
                     Err(error) => return fail(&error),
                 };
                 alerts_test(&config, &channel).await
+            })
+        }
+        Command::Reports {
+            command:
+                ReportsCommand::Send {
+                    config,
+                    tenant,
+                    period,
+                    channels,
+                },
+        } => {
+            init_logging("warn");
+            run_async(async move {
+                let config = match Config::load(&config) {
+                    Ok(config) => config,
+                    Err(error) => return fail(&error),
+                };
+                match gateway::reports::cli::send(&config, &tenant, &period, channels).await {
+                    Ok(sent) => {
+                        let text = serde_json::to_string_pretty(&sent).unwrap_or_default() + "\n";
+                        let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
+                        if sent
+                            .attempts
+                            .iter()
+                            .all(|a| a.attempt.outcome == "delivered")
+                        {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::FAILURE
+                        }
+                    }
+                    Err(error) => fail(&error),
+                }
             })
         }
         Command::Migrate {

@@ -4,7 +4,8 @@
 //!
 //! - The savings page: `gateway demo` (the built binary) on a free port with a
 //!   fresh data directory; the browser signs in with the key the demo printed,
-//!   checks the tiles against the analytics API and changes the date range
+//!   checks the tiles against the analytics API, the "Promised vs achieved"
+//!   panel against the achievement API, and changes the date range
 //!   (`dashboard.test.mjs`).
 //! - The keys page: a gateway on its embedded SQLite store in front of the mock
 //!   provider; a tenant owner creates, copies, uses and revokes a key and sets a
@@ -15,6 +16,9 @@
 //!   tenants of known traffic; an admin key sorts the table by clicking its
 //!   headers, filters it by name and by flag, switches to 7 days and downloads
 //!   the CSV (`operator.test.mjs`); an API key gets no Operator tab.
+//! - The report download: `gateway demo` again; the browser downloads the
+//!   last complete week's PDF report and it is byte for byte the one the
+//!   reports API serves (`reports.test.mjs`).
 //!
 //! The scripts live in `tests/browser/`; `tests/browser/setup.sh` installs what
 //! they run (Chromium, `node_modules`). When that has not been done these tests
@@ -282,7 +286,14 @@ async fn the_dashboard_shows_the_api_figures_in_a_real_browser() {
     if let Err(failure) = script {
         panic!("{failure}");
     }
-    assert_fresh_screenshots(&["dashboard.png", "dashboard-range.png"], started);
+    assert_fresh_screenshots(
+        &[
+            "dashboard.png",
+            "dashboard-range.png",
+            "dashboard-promise.png",
+        ],
+        started,
+    );
 }
 
 /// GET an admin API path with `key`; its JSON (the test fails unless 200).
@@ -541,4 +552,35 @@ async fn the_operator_view_sorts_and_filters_in_a_real_browser() {
         panic!("{failure}");
     }
     assert_fresh_screenshots(&["operator.png", "operator-churn.png"], started);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_pdf_downloads_as_the_api_serves_it() {
+    if let Some(problem) = missing_setup() {
+        panic!("{problem}");
+    }
+    let _browser = BROWSER.lock().await;
+    let started = std::time::SystemTime::now();
+    let data_dir = std::env::temp_dir().join(format!(
+        "gateway-browser-reports-{}",
+        gateway::keys::mint().unwrap_or_else(|e| panic!("randomness: {e}"))
+    ));
+    let (demo, banner) = start_demo(&data_dir).await;
+    let (Some(url), Some(key)) = (banner.url.clone(), banner.key.clone()) else {
+        panic!(
+            "the demo's banner lacks the URL or a key:\n{}",
+            banner.lines.join("\n")
+        );
+    };
+    let script = run_script(
+        "reports.test.mjs",
+        &[("GATEWAY_URL", &url), ("DASHBOARD_KEY", &key)],
+    )
+    .await;
+    stop(demo).await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    if let Err(failure) = script {
+        panic!("{failure}");
+    }
+    assert_fresh_screenshots(&["reports.png"], started);
 }

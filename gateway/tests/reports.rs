@@ -480,6 +480,36 @@ async fn the_weekly_report_is_mailed_and_posted_once_across_a_restart() {
         }
     }
     gw.shutdown().await;
+
+    // `gateway reports send`: a manual run on the same store, to the
+    // schedule's channels; a period not begun is refused.
+    let file = sqlite_path(&setup.text).with_file_name("gateway.toml");
+    std::fs::write(&file, &setup.text).unwrap();
+    let cli = |period: String| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+            .args(["reports", "send", "--tenant", "acme", "--period", &period])
+            .arg("--config")
+            .arg(&file)
+            .env("HOOK_SECRET", HOOK_SECRET)
+            .env("TEST_MOCK_PROVIDER_KEY", "sk-provider")
+            .output()
+    };
+    let output = cli(week.name()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sent: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(sent["attempts"].as_array().map(Vec::len), Some(2), "{sent}");
+    let posts = hook.wait_for(2).await;
+    assert_eq!(posts[1].json()["origin"], "manual");
+    assert_eq!(posts[1].json()["report"], api);
+    smtp.wait_for(2).await;
+    let output = cli("2999-01".to_owned()).await.unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("has not begun"));
     drop(setup.mock);
 }
 

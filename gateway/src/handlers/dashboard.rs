@@ -37,6 +37,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../dashboards/keys.js"),
     },
     Asset {
+        name: "roi.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../dashboards/roi.js"),
+    },
+    Asset {
         name: "operator.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../dashboards/operator.js"),
@@ -45,6 +50,11 @@ const ASSETS: &[Asset] = &[
         name: "operator.css",
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../../../dashboards/operator.css"),
+    },
+    Asset {
+        name: "reports.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../dashboards/reports.js"),
     },
     Asset {
         name: "format.js",

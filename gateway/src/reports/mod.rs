@@ -11,13 +11,14 @@
 //!   renderings of it.
 //! - `deliver`: runs claimed once in the store, deliveries leased, retried
 //!   and recorded; `http`: the API (`/api/v1/reports/...`, "send now"),
-//!   documented in `handlers::reports_openapi`.
+//!   documented in `handlers::reports_openapi`; `cli`: `gateway reports send`.
 //!
 //! Channels are `[[alerts.channels]]`: a report goes where alerts go, signed
 //! and retried the same way.
 
 pub mod build;
 pub mod chart;
+pub mod cli;
 pub mod deliver;
 pub mod html;
 pub mod http;

@@ -6,7 +6,8 @@
 //
 // Signs in with the key, checks that the headline tiles show exactly the
 // figures of GET /api/v1/analytics/summary for the same range (fetched here with
-// the same key), changes the date range and checks again, signs in as another
+// the same key), checks the "Promised vs achieved" panel against
+// GET /api/v1/roi/achievement, changes the date range and checks again, signs in as another
 // tenant and checks it sees only its own figures, and saves full-page
 // screenshots. Run by gateway/tests/browser.rs; exits non-zero on any failure.
 import assert from "node:assert/strict";
@@ -102,6 +103,46 @@ async function checkTiles(page, key, range, attempts, filters) {
   assert.fail(`tiles differ from the API summary for ${range.from}..${range.to}: ${JSON.stringify(last)}`);
 }
 
+// The "Promised vs achieved" panel against GET /api/v1/roi/achievement. This
+// month's measured savings move with live traffic, so a mismatch is retried
+// after a refresh; past months must match at once.
+async function checkPromise(page, key, attempts) {
+  let last;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const response = await fetch(`${BASE}/api/v1/roi/achievement`, { headers: { Authorization: `Bearer ${key}` } });
+    assert.equal(response.status, 200, `achievement: ${response.status}`);
+    const api = await response.json();
+    const shown = await page.$$eval("#promise-months tbody tr", (rows) => rows.map((r) => ({
+      month: r.dataset.month,
+      complete: r.dataset.complete,
+      cells: Object.fromEntries(Array.from(r.querySelectorAll("[data-field]")).map((c) => [c.dataset.field, { value: c.dataset.value, text: c.textContent.trim() }])),
+    })));
+    const mismatches = [];
+    if (shown.length !== api.months.length) mismatches.push(`${shown.length} rows for ${api.months.length} months`);
+    api.months.forEach((m, i) => {
+      const row = shown[i] || { cells: {} };
+      if (row.month !== m.month || row.complete !== String(m.complete)) mismatches.push(`row ${i}: ${row.month}`);
+      for (const field of ["promised_gross_usd", "measured_savings_usd", "achievement_pct", "achieved_net_usd"]) {
+        const cell = row.cells[field] || {};
+        const expected = field === "achievement_pct" ? format.percent(m[field]) : format.money(m[field]);
+        if (cell.value !== (m[field] ?? "") || cell.text !== expected) mismatches.push(`${m.month} ${field}: ${JSON.stringify(cell)} for ${m[field]}`);
+      }
+      const status = (row.cells.status || {}).text || "";
+      if (m.complete !== (status === "complete")) mismatches.push(`${m.month} status ${status}`);
+    });
+    if (mismatches.length === 0) return api;
+    last = mismatches;
+    if (attempt < attempts) {
+      const loads = await page.getAttribute("body", "data-loads");
+      await page.click("#refresh");
+      await page.waitForFunction((n) => document.body.dataset.loads !== n && document.body.dataset.state === "ready", loads, { timeout: TIMEOUT });
+      await page.waitForSelector('#promise-panel[data-state="ready"]', { timeout: TIMEOUT });
+      await page.waitForTimeout(300);
+    }
+  }
+  assert.fail(`the promise panel differs from the API: ${JSON.stringify(last)}`);
+}
+
 async function signIn(page, key) {
   await page.goto(`${BASE}/dashboard`, { waitUntil: "domcontentloaded" });
   await page.waitForSelector("#signin-key", { state: "visible", timeout: TIMEOUT });
@@ -140,8 +181,18 @@ async function main() {
   try {
     const page = context.pages()[0] || (await context.newPage());
     page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    // Expected refusals: the page asks what a key may read (the operator page,
+    // the tenant's ROI promise) and hides what it may not; the browser logs
+    // each 403. Any other error is a problem.
+    const refusals = [];
     page.on("console", (message) => {
-      if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+      if (message.type() !== "error") return;
+      const url = (message.location() || {}).url || "";
+      if (/status of 403/.test(message.text()) && /\/api\/v1\/(admin\/operator\/|roi\/achievement)/.test(url)) {
+        refusals.push(url);
+        return;
+      }
+      problems.push(`console error: ${message.text()} (${url})`);
     });
     // Offline: nothing may be fetched from anywhere but the gateway.
     await page.route("**/*", (route) => {
@@ -190,7 +241,17 @@ async function main() {
     assert.ok(chips.length >= 1 && chips.every((c) => /^[\d,]+ unpriced$/.test(c)), `unpriced chips: ${JSON.stringify(chips)}`);
     if (more) await page.click("#routing button.link");
     await page.waitForFunction(() => document.querySelector('[data-roi="net_monthly_savings"]').dataset.value, null, { timeout: TIMEOUT });
+
+    step("the demo tenant's promise: the panel shows the API's promised vs achieved, month by month");
+    assert.ok(!refusals.some((url) => url.includes("/roi/achievement")), "the tenant's key reads its promise");
+    await page.waitForSelector('#promise-panel[data-state="ready"]', { state: "visible", timeout: TIMEOUT });
+    const promise = await checkPromise(page, KEY, 6);
+    assert.ok(promise.months.length >= 2, `the demo's history spans two months or more (${promise.months.length})`);
+    assert.deepEqual(promise.months.at(-1).incomplete_reasons.slice(0, 1), ["month_in_progress"]);
+    assert.equal(await page.getAttribute('[data-promise="to_date_measured_usd"]', "data-value"), promise.to_date_measured_usd);
     await page.waitForTimeout(500); // let chart animations settle before the picture
+    await page.locator("#promise-panel").screenshot({ path: join(SHOTS, "dashboard-promise.png") });
+    step(`  promise v${promise.promise.version}: ${promise.to_date_measured_usd} saved of ${promise.to_date_promised_usd} promised to date`);
     await page.screenshot({ path: join(SHOTS, "dashboard.png"), fullPage: true });
     step(`  spend ${api.spend_usd}, baseline ${api.baseline_usd}, saved ${api.savings_usd} (${api.savings_pct}%) over ${api.from}..${api.to}`);
 
@@ -245,6 +306,13 @@ async function main() {
       assert.notEqual(otherApi.tenant, api.tenant);
       assert.equal(await page.textContent("#tenant"), otherApi.tenant);
       assert.notEqual(otherApi.spend_usd, api.spend_usd);
+      // It reads its team's figures only, not its tenant's ROI: no panel (the
+      // refused read is the one expected error in the log).
+      await page.waitForFunction(() => {
+        const panel = document.querySelector("#promise-panel");
+        return panel.hidden && panel.dataset.state === "unavailable" && panel.childElementCount === 0;
+      }, null, { timeout: TIMEOUT });
+      assert.ok(refusals.some((url) => url.includes("/roi/achievement")), `refusals: ${JSON.stringify(refusals)}`);
       await page.click("#signout");
     }
 
