@@ -1,6 +1,6 @@
 // The operator page (#operator): every tenant on one list, for the people who
-// run the gateway (admin keys; the tab stays hidden for any other key, which
-// the API would refuse with a 403). Reads GET /api/v1/admin/operator/tenants:
+// run the gateway (admin keys: GET /api/v1/operator/access says whether to show
+// the tab; the list itself answers any other key with a 403). Reads GET /api/v1/admin/operator/tenants:
 // the 7/30-day switch, sorting (click a column header; again to reverse), the
 // filter box (tenant id or name) and the flag filter are the API's own
 // parameters, so the table and its CSV download always hold the same rows in
@@ -198,9 +198,8 @@
       const link = nav();
       if (!link) return;
       try {
-        // A filter nothing matches: the answer (200 or 403) without the rows.
-        await call(PATH, { params: { days: "7", q: "\u0000" } });
-        link.hidden = false;
+        const access = await call("/operator/access");
+        link.hidden = !(access && access.operator === true);
       } catch (_) {
         link.hidden = true;
       }

@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/reports", crate::reports::http::routes())
         .merge(roi::routes())
         .merge(roi_promises::routes())
+        .merge(operator::access_routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate_reader,

@@ -445,9 +445,23 @@ async fn check(gw: &TestGateway, keys: &Keys) {
         }
     }
 
-    // Only admin keys: a tenant owner and an API key are refused.
+    // Only admin keys: a tenant owner and an API key are refused, and the
+    // access check (any key) says so without a refusal.
     assert_eq!(get(gw, &keys.owner, "").await.0, 403);
     assert_eq!(get(gw, &gw.key, "").await.0, 403);
+    for (key, allowed) in [(&keys.admin, true), (&keys.owner, false), (&gw.key, false)] {
+        let access: Value = gw
+            .client
+            .get(gw.url("/api/v1/operator/access"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(access, serde_json::json!({ "operator": allowed }));
+    }
     // Bad parameters: 400s naming them.
     for (query, param) in [
         ("?days=14", "days"),
@@ -516,6 +530,7 @@ async fn the_openapi_document_describes_the_operator_view() {
         .json()
         .await
         .unwrap();
+    assert!(document["paths"]["/api/v1/operator/access"]["get"].is_object());
     let path = &document["paths"]["/api/v1/admin/operator/tenants"]["get"];
     assert!(path["description"]
         .as_str()

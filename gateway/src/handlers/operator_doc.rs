@@ -128,8 +128,23 @@ pub fn parts(errors: &Value) -> (Map<String, Value>, Map<String, Value>) {
     }, "required": ["object", "as_of", "days", "data"]});
     let mut paths = Map::new();
     paths.insert("/api/v1/admin/operator/tenants".to_owned(), path);
+    let mut access = errors.clone();
+    if let Some(map) = access.as_object_mut() {
+        map.insert(
+            "200".to_owned(),
+            json!({"description": "Whether the caller's key may open the operator view", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OperatorAccess"}}}}),
+        );
+    }
+    paths.insert(
+        "/api/v1/operator/access".to_owned(),
+        json!({"get": {"summary": "Whether the caller may open the operator view (any key; true for admin keys)", "responses": access}}),
+    );
     let mut schemas = Map::new();
     schemas.insert("OperatorTenant".to_owned(), tenant);
     schemas.insert("OperatorTenantList".to_owned(), list);
+    schemas.insert(
+        "OperatorAccess".to_owned(),
+        json!({"type": "object", "additionalProperties": false, "properties": {"operator": {"type": "boolean"}}, "required": ["operator"]}),
+    );
     (paths, schemas)
 }

@@ -40,6 +40,17 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/tenants", get(tenants))
 }
 
+/// `GET /api/v1/operator/access` for any key (the reader routes): whether the
+/// caller may open the operator view, so the dashboard shows its tab to admin
+/// keys without asking for the list and being refused.
+pub fn access_routes() -> Router<AppState> {
+    Router::new().route("/operator/access", get(access))
+}
+
+async fn access(Extension(caller): Extension<Arc<ApiKey>>) -> Response {
+    Json(json!({ "operator": caller.role == KeyRole::Admin })).into_response()
+}
+
 const PARAMS: &[&str] = &["days", "sort", "order", "q", "flag", "format"];
 
 /// The checked query.
