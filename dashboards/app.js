@@ -685,6 +685,15 @@
         signOut: () => signOut("Your key is no longer accepted; sign in again."),
       });
     }
+    if (window.GatewayShares) {
+      // The view a new share link starts from: this page's range and filters.
+      const page = () => {
+        const [from, to] = presetRange(state.preset);
+        const preset = from === state.from && to === state.to ? state.preset : null;
+        return { from: state.from, to: state.to, preset, filters: state.filters };
+      };
+      state.shares = window.GatewayShares.create({ call, el, $, page });
+    }
     for (const button of $$(".controls [data-preset]")) {
       button.addEventListener("click", () => { setPreset(button.dataset.preset); load(); });
     }

@@ -20,6 +20,11 @@
 //!   last complete week's PDF report and it is byte for byte the one the
 //!   reports API serves (`reports.test.mjs`).
 //!
+//! - Share links: a gateway holding two tenants' traffic; acme's owner makes a
+//!   link on the savings page, it opens in a fresh context without a key and
+//!   shows the analytics API's figures; a password link, a revoked and an
+//!   expired link (`shares.test.mjs`).
+//!
 //! The scripts live in `tests/browser/`; `tests/browser/setup.sh` installs what
 //! they run (Chromium, `node_modules`). When that has not been done these tests
 //! fail and say so: they never skip. They take turns (one browser at a time).
@@ -29,6 +34,8 @@
 )]
 
 mod common;
+#[path = "common/share_env.rs"]
+mod share_env;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -583,4 +590,28 @@ async fn the_report_pdf_downloads_as_the_api_serves_it() {
         panic!("{failure}");
     }
     assert_fresh_screenshots(&["reports.png"], started);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_share_link_opens_without_a_key_and_shows_the_api_figures() {
+    if let Some(problem) = missing_setup() {
+        panic!("{problem}");
+    }
+    let _browser = BROWSER.lock().await;
+    let env = share_env::start(share_env::UNLIMITED).await;
+    share_env::seed(&env.gw).await;
+    let url = env.gw.url("");
+    let script = run_script(
+        "shares.test.mjs",
+        &[
+            ("GATEWAY_URL", &url),
+            ("OWNER_KEY", &env.acme_owner),
+            ("READER_KEY", &env.acme_reader),
+        ],
+    )
+    .await;
+    env.gw.gateway.shutdown().await;
+    if let Err(failure) = script {
+        panic!("{failure}");
+    }
 }
