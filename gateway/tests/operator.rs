@@ -449,7 +449,13 @@ async fn check(gw: &TestGateway, keys: &Keys) {
     // access check (any key) says so without a refusal.
     assert_eq!(get(gw, &keys.owner, "").await.0, 403);
     assert_eq!(get(gw, &gw.key, "").await.0, 403);
-    for (key, allowed) in [(&keys.admin, true), (&keys.owner, false), (&gw.key, false)] {
+    // gw.key reads its team's figures only; the admin and owner keys their
+    // tenant's.
+    for (key, allowed, tenant_figures) in [
+        (&keys.admin, true, true),
+        (&keys.owner, false, true),
+        (&gw.key, false, false),
+    ] {
         let access: Value = gw
             .client
             .get(gw.url("/api/v1/operator/access"))
@@ -460,7 +466,10 @@ async fn check(gw: &TestGateway, keys: &Keys) {
             .json()
             .await
             .unwrap();
-        assert_eq!(access, serde_json::json!({ "operator": allowed }));
+        assert_eq!(
+            access,
+            serde_json::json!({ "operator": allowed, "tenant_figures": tenant_figures })
+        );
     }
     // Bad parameters: 400s naming them.
     for (query, param) in [

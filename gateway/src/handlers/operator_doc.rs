@@ -137,14 +137,14 @@ pub fn parts(errors: &Value) -> (Map<String, Value>, Map<String, Value>) {
     }
     paths.insert(
         "/api/v1/operator/access".to_owned(),
-        json!({"get": {"summary": "Whether the caller may open the operator view (any key; true for admin keys)", "responses": access}}),
+        json!({"get": {"summary": "What the caller's key may open on the dashboard: the operator view (admin keys) and the tenant-wide figures (any key)", "responses": access}}),
     );
     let mut schemas = Map::new();
     schemas.insert("OperatorTenant".to_owned(), tenant);
     schemas.insert("OperatorTenantList".to_owned(), list);
     schemas.insert(
         "OperatorAccess".to_owned(),
-        json!({"type": "object", "additionalProperties": false, "properties": {"operator": {"type": "boolean"}}, "required": ["operator"]}),
+        json!({"type": "object", "additionalProperties": false, "properties": {"operator": {"type": "boolean", "description": "The key may open the operator view (admin keys)"}, "tenant_figures": {"type": "boolean", "description": "The key reads its tenant's whole figures, so the ROI promise figures too (not a key scoped to its team's or its own analytics)"}}, "required": ["operator", "tenant_figures"]}),
     );
     (paths, schemas)
 }

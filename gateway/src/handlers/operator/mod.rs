@@ -28,6 +28,7 @@ use self::view::{RowView, CHURN_RISK, EXPANSION};
 use crate::config::KeyRole;
 use crate::error::GatewayError;
 use crate::handlers::analytics_api::csv::{self, Table};
+use crate::handlers::analytics_api::Scope;
 use crate::handlers::operator_doc::SORTS;
 use crate::keys::ApiKey;
 use crate::operator::directory;
@@ -41,14 +42,20 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `GET /api/v1/operator/access` for any key (the reader routes): whether the
-/// caller may open the operator view, so the dashboard shows its tab to admin
-/// keys without asking for the list and being refused.
+/// caller may open the operator view, and whether it reads its tenant's whole
+/// figures (the ROI promise panel), so the dashboard shows what the key may
+/// open without asking for it and being refused.
 pub fn access_routes() -> Router<AppState> {
     Router::new().route("/operator/access", get(access))
 }
 
 async fn access(Extension(caller): Extension<Arc<ApiKey>>) -> Response {
-    Json(json!({ "operator": caller.role == KeyRole::Admin })).into_response()
+    let tenant_figures = Scope::of(&caller, &caller.tenant) == Scope::Tenant;
+    Json(json!({
+        "operator": caller.role == KeyRole::Admin,
+        "tenant_figures": tenant_figures,
+    }))
+    .into_response()
 }
 
 const PARAMS: &[&str] = &["days", "sort", "order", "q", "flag", "format"];
