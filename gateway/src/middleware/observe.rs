@@ -16,7 +16,8 @@ use axum::response::Response;
 use crate::error::{ErrorKind, GatewayError};
 use crate::keys::ApiKey;
 use crate::metrics::{none_label, RequestLabels, RouteLabels, UpstreamLabels};
-use crate::middleware::request_id::RequestId;
+use crate::middleware::request_id::{self, RequestId};
+use crate::middleware::close_unread;
 use crate::route::Route;
 use crate::state::AppState;
 use crate::usage_event::{self, Ending, Outcome};
@@ -26,6 +27,15 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut request = request;
+    let id = request_id::assign(&mut request);
+    let mut response = observed(state, request, next).await;
+    request_id::answer_with(&mut response, id);
+    response
+}
+
+/// Layer 2 proper, with layer 3 (`close_unread`) inside it.
+async fn observed(state: AppState, request: Request, next: Next) -> Response {
     // Set by `app.rs` on every route it serves.
     let tag = request
         .extensions()
@@ -70,6 +80,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     });
     let mut request = request;
     request.extensions_mut().insert(RequestStarted(started));
+    let (request, watch) = close_unread::watch(request);
     let mut recorder = EndRecorder {
         state: state.clone(),
         route,
@@ -88,6 +99,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         Ok(response) => response,
         Err(_) => GatewayError::RequestTimeout.render(tag.ingress()),
     };
+    close_unread::mark(&mut response, &watch);
     let labels = response.extensions().get::<UpstreamLabels>().cloned();
     let (provider, model) = match &labels {
         Some(labels) => (labels.provider.clone(), labels.model.clone()),

@@ -45,7 +45,10 @@ fn mint() -> HeaderValue {
     HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("req_unknown"))
 }
 
-pub async fn request_id(mut request: Request, next: Next) -> Response {
+/// The request's id: the client's when acceptable, else a new one. Put on the
+/// request as a [`RequestId`] extension; the caller puts it on the answer with
+/// [`answer_with`].
+pub fn assign(request: &mut Request) -> HeaderValue {
     let id = request
         .headers()
         .get(&REQUEST_ID)
@@ -53,8 +56,20 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
         .cloned()
         .unwrap_or_else(mint);
     request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
+    id
+}
+
+/// Puts the request's id on its answer.
+pub fn answer_with(response: &mut Response, id: HeaderValue) {
     response.headers_mut().insert(REQUEST_ID.clone(), id);
+}
+
+/// A layer of its own, for routers without the `observe` layer (which assigns
+/// the id itself, saving a layer on the request path).
+pub async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = assign(&mut request);
+    let mut response = next.run(request).await;
+    answer_with(&mut response, id);
     response
 }
 
