@@ -4,6 +4,8 @@
 use pricing::TokenUsage;
 use serde::Deserialize;
 
+use super::field;
+
 #[derive(Debug, Deserialize)]
 struct UsageWire {
     #[serde(default)]
@@ -46,17 +48,19 @@ impl From<UsageWire> for TokenUsage {
     }
 }
 
-#[derive(Deserialize)]
-struct WithUsage {
-    usage: Option<UsageWire>,
+/// `usage` read from the start of its value (see [`field::value_of`]); `None`
+/// when it is `null` or not a usage object.
+fn read_usage(value: &[u8]) -> Option<TokenUsage> {
+    let mut deserializer = serde_json::Deserializer::from_slice(value);
+    Option::<UsageWire>::deserialize(&mut deserializer)
+        .ok()?
+        .map(TokenUsage::from)
 }
 
-/// Usage from a whole (non-streaming) response body, if it has one.
+/// Usage from a whole (non-streaming) response body, if it has one. Only the
+/// top-level `usage` value is parsed; the rest is skimmed.
 pub fn from_response(body: &[u8]) -> Option<TokenUsage> {
-    serde_json::from_slice::<WithUsage>(body)
-        .ok()?
-        .usage
-        .map(TokenUsage::from)
+    read_usage(field::value_of(body, "usage")?)
 }
 
 /// What a stream chunk says about usage, for deciding whether the client sees it.
@@ -68,20 +72,19 @@ pub struct ChunkUsage {
     pub usage_only: bool,
 }
 
-#[derive(Deserialize)]
-struct ChunkWire {
-    usage: Option<UsageWire>,
-    #[serde(default)]
-    choices: Vec<serde::de::IgnoredAny>,
-}
-
 /// Usage in one chunk's JSON data, if present and not null.
 pub fn from_chunk(data: &[u8]) -> Option<ChunkUsage> {
-    let chunk: ChunkWire = serde_json::from_slice(data).ok()?;
-    Some(ChunkUsage {
-        usage: chunk.usage?.into(),
-        usage_only: chunk.choices.is_empty(),
-    })
+    let usage = read_usage(field::value_of(data, "usage")?)?;
+    // No `choices` is as good as an empty list; one that is not a list
+    // makes the chunk unreadable.
+    let usage_only = match field::value_of(data, "choices") {
+        None => true,
+        Some(choices) => {
+            let rest = choices.strip_prefix(b"[")?;
+            rest.trim_ascii_start().starts_with(b"]")
+        }
+    };
+    Some(ChunkUsage { usage, usage_only })
 }
 
 #[cfg(test)]
@@ -103,6 +106,11 @@ mod tests {
         );
         assert_eq!(from_response(br#"{"id":"x"}"#), None);
         assert_eq!(from_response(br#"{"usage":null}"#), None);
+        // A usage object inside the answer's content or a nested object is not
+        // the answer's usage.
+        let nested = br#"{"choices":[{"message":{"content":"\"usage\":{}","usage":{"prompt_tokens":9}}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#;
+        assert_eq!(from_response(nested).map(|u| u.prompt_tokens), Some(1));
+        assert_eq!(from_response(br#"{"usage":"many"}"#), None);
     }
 
     #[test]
@@ -112,5 +120,13 @@ mod tests {
         let inline = br#"{"choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#;
         assert!(!from_chunk(inline).unwrap().usage_only);
         assert_eq!(from_chunk(br#"{"choices":[],"usage":null}"#), None);
+        let spaced = br#"{"choices": [ ], "usage":{"prompt_tokens":1}}"#;
+        assert!(from_chunk(spaced).unwrap().usage_only);
+        let no_choices = br#"{"usage":{"prompt_tokens":1}}"#;
+        assert!(from_chunk(no_choices).unwrap().usage_only);
+        assert_eq!(
+            from_chunk(br#"{"choices":null,"usage":{"prompt_tokens":1}}"#),
+            None
+        );
     }
 }
