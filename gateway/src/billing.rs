@@ -160,7 +160,8 @@ impl Bill {
 
     pub fn write_headers(&self, headers: &mut HeaderMap) {
         for (name, value) in self.fields() {
-            if let Ok(value) = HeaderValue::from_str(&value) {
+            // The value's own buffer becomes the header's: checked, not copied.
+            if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(value)) {
                 headers.insert(HeaderName::from_static(name), value);
             }
         }

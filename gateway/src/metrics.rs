@@ -17,6 +17,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 pub use self::money::MoneyCounters;
+use crate::route::Route;
 
 /// Provider and model label values for "no upstream was involved".
 pub fn none_label() -> Arc<String> {
@@ -99,6 +100,9 @@ pub struct Metrics {
     counters: std::sync::OnceLock<Arc<analytics::counters::Counters>>,
     /// Spend, baseline and savings of priced requests (see `money`).
     pub money: MoneyCounters,
+    /// Each route's `request_duration` series, resolved on its first request
+    /// and then used without a label lookup.
+    route_durations: [std::sync::OnceLock<Histogram>; Route::COUNT],
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -246,6 +250,7 @@ impl Metrics {
             token_count_duration,
             counters: std::sync::OnceLock::new(),
             money: MoneyCounters::default(),
+            route_durations: Default::default(),
             registry,
             failovers,
             retry_budget_exhausted,
@@ -285,6 +290,22 @@ impl Metrics {
         }
         out.push_str("# EOF\n");
         out
+    }
+
+    /// Counts one request of `route` that took `seconds`, in the route's
+    /// resolved `request_duration` series.
+    pub fn observe_request_duration(&self, route: Route, seconds: f64) {
+        let resolve = || {
+            self.request_duration
+                .get_or_create(&RouteLabels {
+                    route: route.label(),
+                })
+                .clone()
+        };
+        match self.route_durations.get(route.index()) {
+            Some(slot) => slot.get_or_init(resolve).observe(seconds),
+            None => resolve().observe(seconds),
+        }
     }
 
     pub fn record_tokens(&self, labels: &UpstreamLabels, usage: &pricing::TokenUsage) {

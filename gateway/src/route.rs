@@ -10,6 +10,9 @@
 
 use crate::formats::IngressFormat;
 
+/// `Other` is the last variant; a new route goes before it.
+const _: () = assert!(Route::Other as usize + 1 == Route::COUNT);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
     ChatCompletions,
@@ -32,6 +35,14 @@ pub enum Route {
 }
 
 impl Route {
+    /// How many routes there are: the size of per-route tables.
+    pub const COUNT: usize = 11;
+
+    /// The route's position in a per-route table, below [`Route::COUNT`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The fixed `route` label of metrics and logs, and the usage event's endpoint.
     pub fn label(self) -> &'static str {
         match self {

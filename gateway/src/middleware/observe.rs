@@ -15,7 +15,7 @@ use axum::response::Response;
 
 use crate::error::{ErrorKind, GatewayError};
 use crate::keys::ApiKey;
-use crate::metrics::{none_label, RequestLabels, RouteLabels, UpstreamLabels};
+use crate::metrics::{none_label, RequestLabels, UpstreamLabels};
 use crate::middleware::close_unread;
 use crate::middleware::request_id::{self, RequestId};
 use crate::route::Route;
@@ -84,6 +84,7 @@ async fn observed(state: AppState, request: Request, next: Next) -> Response {
     let mut recorder = EndRecorder {
         state: state.clone(),
         route,
+        tag,
         started,
         at: Utc::now(),
         request_id: request.extensions().get::<RequestId>().cloned(),
@@ -140,6 +141,7 @@ async fn observed(state: AppState, request: Request, next: Next) -> Response {
 struct EndRecorder {
     state: AppState,
     route: &'static str,
+    tag: Route,
     started: Instant,
     at: DateTime<Utc>,
     request_id: Option<RequestId>,
@@ -192,10 +194,7 @@ impl Drop for EndRecorder {
         }
         let metrics = &self.state.metrics;
         metrics.in_flight.dec();
-        metrics
-            .request_duration
-            .get_or_create(&RouteLabels { route: self.route })
-            .observe(elapsed.as_secs_f64());
+        metrics.observe_request_duration(self.tag, elapsed.as_secs_f64());
         // The access log: metadata only. Server errors at warn, the rest at debug
         // (enable with `gateway::access=debug`).
         let request_id = self

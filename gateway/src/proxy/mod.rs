@@ -64,7 +64,7 @@ pub async fn run(
     let (mut result, labels) = attempt::run(job, decision, outcome).await;
     if let (Ok(response), Some(headroom)) = (&mut result, headroom) {
         for (name, value) in headroom.headers() {
-            if let Ok(value) = HeaderValue::from_str(&value) {
+            if let Ok(value) = HeaderValue::from_maybe_shared(bytes::Bytes::from(value)) {
                 response.headers_mut().insert(name, value);
             }
         }
