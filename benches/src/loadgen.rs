@@ -128,6 +128,10 @@ struct RunArgs {
     /// Round number copied to the output, for benchmarks that repeat each run.
     #[arg(long, default_value_t = 1)]
     round: u32,
+    /// Name of the series in the output's `mode` field instead of the mode's own
+    /// (e.g. `fixed10k`, a fixed-rate run at another rate reported apart).
+    #[arg(long)]
+    series: Option<String>,
 }
 
 fn template(args: &RunArgs, stream: bool) -> Result<Template, Error> {
@@ -184,7 +188,8 @@ fn own_cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-async fn run(args: &RunArgs) -> Result<Recorder, Error> {
+/// The run's figures, and for open loops the time its measured requests took.
+async fn run(args: &RunArgs) -> Result<(Recorder, Option<Duration>), Error> {
     let plan = Plan {
         template: Arc::new(template(args, matches!(args.mode, Mode::Stream))?),
         connections: args.connections.max(1),
@@ -194,17 +199,31 @@ async fn run(args: &RunArgs) -> Result<Recorder, Error> {
     };
     match args.mode {
         Mode::Fixed | Mode::Stream => runner::open_loop(&plan, args.rate).await,
-        Mode::Max => runner::closed_loop(&plan).await,
+        Mode::Max => Ok((runner::closed_loop(&plan).await?, None)),
     }
 }
 
-fn print_run(args: &RunArgs, recorder: &Recorder, cpu: Option<f64>, wall: Duration) {
+/// Answers per second over the time the measured requests took to be answered
+/// (never shorter than the measured seconds): below the offered rate when the
+/// server fell behind, even if every request was answered in the end.
+fn achieved_per_s(ok: u64, duration: f64, span: Option<Duration>) -> Option<f64> {
+    let seconds = span?.as_secs_f64().max(duration);
+    (seconds > 0.0).then(|| (ok as f64 / seconds * 10.0).round() / 10.0)
+}
+
+fn print_run(
+    args: &RunArgs,
+    recorder: &Recorder,
+    span: Option<Duration>,
+    cpu: Option<f64>,
+    wall: Duration,
+) {
     let stream = matches!(args.mode, Mode::Stream);
     let rps = recorder.ok as f64 / args.duration.max(f64::MIN_POSITIVE);
     let mut line = json!({
         "kind": "run",
         "label": args.label,
-        "mode": args.mode.name(),
+        "mode": args.series.as_deref().unwrap_or(args.mode.name()),
         "round": args.round,
         "url": args.url,
         "api": args.api.name(),
@@ -219,7 +238,11 @@ fn print_run(args: &RunArgs, recorder: &Recorder, cpu: Option<f64>, wall: Durati
         "error_total": recorder.error_total(),
         "errors": recorder.errors,
         "reconnects": recorder.reconnects,
+        "answered_all": recorder.answered_all,
+        "unanswered_all": recorder.unanswered_all,
         "ok_per_s": (rps * 10.0).round() / 10.0,
+        "achieved_per_s": achieved_per_s(recorder.ok, args.duration, span),
+        "answer_span_s": span.map(|s| (s.as_secs_f64() * 1000.0).round() / 1000.0),
         "latency_ms": summary(&recorder.latency),
         "service_ms": summary(&recorder.service),
         "wait_ms": summary(&recorder.wait),
@@ -279,11 +302,11 @@ fn run_command(args: &RunArgs) -> ExitCode {
     let cpu_before = own_cpu_seconds();
     let started = Instant::now();
     match runtime.block_on(run(args)) {
-        Ok(recorder) => {
+        Ok((recorder, span)) => {
             let cpu = own_cpu_seconds()
                 .zip(cpu_before)
                 .map(|(after, before)| ((after - before) * 100.0).round() / 100.0);
-            print_run(args, &recorder, cpu, started.elapsed());
+            print_run(args, &recorder, span, cpu, started.elapsed());
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -340,6 +363,21 @@ mod tests {
     fn command_line_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_server_that_falls_behind_achieves_less_than_offered() {
+        // 10 s of requests answered within 10 s (or less): the offered rate.
+        assert_eq!(
+            achieved_per_s(10_000, 10.0, Some(Duration::from_secs(9))),
+            Some(1000.0)
+        );
+        // The last answer came 2 s late: 10,000 in 12 s.
+        assert_eq!(
+            achieved_per_s(10_000, 10.0, Some(Duration::from_secs(12))),
+            Some(833.3)
+        );
+        assert_eq!(achieved_per_s(10, 10.0, None), None);
     }
 
     #[test]

@@ -77,6 +77,16 @@ async fn attempt(
     outcome
 }
 
+/// Counts a request that reached the server, measured or not: whether a status
+/// came back (connection failures before sending count in neither).
+fn count_sent(recorder: &mut Recorder, outcome: &Outcome) {
+    match outcome {
+        Outcome::Broken("connect") => {}
+        Outcome::Broken(_) => recorder.unanswered_all += 1,
+        Outcome::Ok { .. } | Outcome::Status(_) | Outcome::Incomplete => recorder.answered_all += 1,
+    }
+}
+
 fn record(recorder: &mut Recorder, outcome: Outcome, timing: &Timing) {
     match outcome {
         Outcome::Ok { first_byte } => recorder.record_ok(
@@ -155,12 +165,14 @@ impl OpenWorker {
                 &mut recorder,
             )
             .await;
+            count_sent(&mut recorder, &outcome);
             if measured {
                 let timing = Timing {
                     scheduled,
                     taken,
                     end: Instant::now(),
                 };
+                recorder.last_end = recorder.last_end.max(Some(timing.end));
                 record(&mut recorder, outcome, &timing);
             }
         }
@@ -169,7 +181,10 @@ impl OpenWorker {
 }
 
 /// Requests at `rate` per second on a fixed timeline, over `plan.connections`.
-pub async fn open_loop(plan: &Plan, rate: f64) -> Result<Recorder, Error> {
+/// Also returns how long the measured requests took to be answered, from the
+/// first one's place on the timeline to the last answer: a server that keeps up
+/// takes the measured seconds; one that falls behind takes longer.
+pub async fn open_loop(plan: &Plan, rate: f64) -> Result<(Recorder, Option<Duration>), Error> {
     if !(rate.is_finite() && rate > 0.0) {
         return Err("the rate must be a positive number".into());
     }
@@ -201,7 +216,10 @@ pub async fn open_loop(plan: &Plan, rate: f64) -> Result<Recorder, Error> {
     scheduler
         .join()
         .map_err(|_| "the scheduler thread failed")?;
-    Ok(recorder)
+    let span = recorder
+        .last_end
+        .map(|end| end.saturating_duration_since(measure_from));
+    Ok((recorder, span))
 }
 
 /// Each connection sends back to back for the warm-up plus `plan.duration`.
@@ -225,6 +243,7 @@ pub async fn closed_loop(plan: &Plan) -> Result<Recorder, Error> {
                 }
                 let outcome =
                     attempt(&mut connection, addr, &template, timeout, &mut recorder).await;
+                count_sent(&mut recorder, &outcome);
                 let done = Instant::now();
                 if done >= measure_from && done < end {
                     let timing = Timing {

@@ -34,6 +34,15 @@ pub struct Recorder {
     /// Connections the server closed while idle, replaced before a request (their
     /// set-up time is in that request's latency). Not failures, but reported.
     pub reconnects: u64,
+    /// Requests the server answered with a status, warm-up included: what a
+    /// store that records one event per answered request must hold afterwards.
+    pub answered_all: u64,
+    /// Requests sent (warm-up included) whose connection broke or timed out
+    /// before a status came back: the server may or may not have recorded them.
+    pub unanswered_all: u64,
+    /// When the last measured request ended (open loop): with the start of the
+    /// measurement, the time the server took to answer what the measured seconds offered.
+    pub last_end: Option<std::time::Instant>,
 }
 
 impl Recorder {
@@ -46,6 +55,9 @@ impl Recorder {
             ok: 0,
             errors: BTreeMap::new(),
             reconnects: 0,
+            answered_all: 0,
+            unanswered_all: 0,
+            last_end: None,
         })
     }
 
@@ -74,6 +86,9 @@ impl Recorder {
         self.wait.add(&other.wait)?;
         self.ok += other.ok;
         self.reconnects += other.reconnects;
+        self.answered_all += other.answered_all;
+        self.unanswered_all += other.unanswered_all;
+        self.last_end = self.last_end.max(other.last_end);
         for (kind, count) in &other.errors {
             *self.errors.entry(kind.clone()).or_insert(0) += count;
         }
