@@ -85,7 +85,7 @@ fn combine(rounds: &[&Value]) -> Value {
     for field in [
         "ok_per_s",
         "achieved_per_s",
-        "answer_span_s",
+        "answer_span_99_s",
         "loadgen_cpu_s",
     ] {
         if let Some(m) = median_of(&[field]) {

@@ -172,7 +172,12 @@ impl OpenWorker {
                     taken,
                     end: Instant::now(),
                 };
-                recorder.last_end = recorder.last_end.max(Some(timing.end));
+                if matches!(outcome, Outcome::Ok { .. }) {
+                    let since = timing.end.saturating_duration_since(self.measure_from);
+                    recorder
+                        .ends
+                        .saturating_record(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX));
+                }
                 record(&mut recorder, outcome, &timing);
             }
         }
@@ -181,10 +186,7 @@ impl OpenWorker {
 }
 
 /// Requests at `rate` per second on a fixed timeline, over `plan.connections`.
-/// Also returns how long the measured requests took to be answered, from the
-/// first one's place on the timeline to the last answer: a server that keeps up
-/// takes the measured seconds; one that falls behind takes longer.
-pub async fn open_loop(plan: &Plan, rate: f64) -> Result<(Recorder, Option<Duration>), Error> {
+pub async fn open_loop(plan: &Plan, rate: f64) -> Result<Recorder, Error> {
     if !(rate.is_finite() && rate > 0.0) {
         return Err("the rate must be a positive number".into());
     }
@@ -216,10 +218,7 @@ pub async fn open_loop(plan: &Plan, rate: f64) -> Result<(Recorder, Option<Durat
     scheduler
         .join()
         .map_err(|_| "the scheduler thread failed")?;
-    let span = recorder
-        .last_end
-        .map(|end| end.saturating_duration_since(measure_from));
-    Ok((recorder, span))
+    Ok(recorder)
 }
 
 /// Each connection sends back to back for the warm-up plus `plan.duration`.

@@ -40,9 +40,10 @@ pub struct Recorder {
     /// Requests sent (warm-up included) whose connection broke or timed out
     /// before a status came back: the server may or may not have recorded them.
     pub unanswered_all: u64,
-    /// When the last measured request ended (open loop): with the start of the
-    /// measurement, the time the server took to answer what the measured seconds offered.
-    pub last_end: Option<std::time::Instant>,
+    /// Open loop: when each measured answer ended, from the start of the
+    /// measurement. A server that keeps up answers 99% of what the measured
+    /// seconds offered within about 99% of them; one that falls behind takes longer.
+    pub ends: Histogram<u64>,
 }
 
 impl Recorder {
@@ -57,7 +58,7 @@ impl Recorder {
             reconnects: 0,
             answered_all: 0,
             unanswered_all: 0,
-            last_end: None,
+            ends: histogram()?,
         })
     }
 
@@ -88,7 +89,7 @@ impl Recorder {
         self.reconnects += other.reconnects;
         self.answered_all += other.answered_all;
         self.unanswered_all += other.unanswered_all;
-        self.last_end = self.last_end.max(other.last_end);
+        self.ends.add(&other.ends)?;
         for (kind, count) in &other.errors {
             *self.errors.entry(kind.clone()).or_insert(0) += count;
         }
