@@ -17,7 +17,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use tokio::time::Instant;
 
-use super::client::{http_client, HttpClient};
+use super::client::{basic_auth, http_client, HttpClient};
 use super::response::UpstreamResponse;
 use super::transport_error;
 use crate::config::{ProviderConfig, ProviderKey, Timeouts};
@@ -74,6 +74,9 @@ impl Base {
             HeaderValue::from_static(concat!("llm-gateway/", env!("CARGO_PKG_VERSION"))),
         );
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(credentials) = basic_auth(&config.base_url) {
+            headers.insert(AUTHORIZATION, credentials);
+        }
         for &(name, value) in fixed {
             headers.insert(
                 HeaderName::from_static(name),

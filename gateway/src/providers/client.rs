@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::http::uri::{Authority, Parts, PathAndQuery, Scheme};
-use axum::http::Uri;
+use axum::http::{HeaderValue, Uri};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
@@ -31,14 +31,22 @@ pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 const POOL_IDLE: Duration = Duration::from_secs(90);
 /// Idle connections kept per host: enough for the gateway's concurrency.
 const POOL_MAX_IDLE_PER_HOST: usize = 1024;
+/// TCP keepalive probes (reqwest's defaults, kept): a provider connection
+/// that died without a word is found out in about a minute.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+const KEEPALIVE_RETRIES: u32 = 3;
 
-/// A client with TCP_NODELAY, the connect timeout and the pool limits.
+/// A client with TCP_NODELAY, TCP keepalive, the connect timeout and the pool
+/// limits.
 pub fn http_client(connect_timeout: Duration) -> Result<HttpClient, BuildError> {
     let mut http = HttpConnector::new();
     // `https` URIs are handed on to rustls by the connector around this one.
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(connect_timeout));
+    http.set_keepalive(Some(KEEPALIVE));
+    http.set_keepalive_interval(Some(KEEPALIVE));
+    http.set_keepalive_retries(Some(KEEPALIVE_RETRIES));
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls_config()?)
         .https_or_http()
@@ -176,6 +184,64 @@ pub fn push_segment(out: &mut String, segment: &str) {
     }
 }
 
+/// `Authorization: Basic ...` for credentials written into the base URL
+/// (`https://user:pass@host/...`), which the URIs sent never carry, as reqwest
+/// sent them; `None` when the URL has none.
+pub fn basic_auth(base_url: &str) -> Option<HeaderValue> {
+    let url = reqwest::Url::parse(base_url).ok()?;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let mut credentials = percent_decoded(url.username());
+    credentials.push(b':');
+    credentials.extend(percent_decoded(url.password().unwrap_or_default()));
+    let mut value = HeaderValue::try_from(format!("Basic {}", base64(&credentials))).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+fn percent_decoded(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +268,23 @@ mod tests {
         );
         assert!(UriTemplate::parse("not a url", &[]).is_err());
         assert!(bare.with_tail("bad path\n").is_none());
+    }
+
+    #[test]
+    fn credentials_in_the_base_url_become_basic_auth() {
+        assert!(basic_auth("https://h.example/v1").is_none());
+        let value = basic_auth("https://al%40x:p%3Ass@h.example/v1").unwrap();
+        // base64("al@x:p:ss")
+        assert_eq!(value.to_str().unwrap(), "Basic YWxAeDpwOnNz");
+        assert!(value.is_sensitive());
+        let value = basic_auth("http://user@127.0.0.1:9").unwrap();
+        assert_eq!(value.to_str().unwrap(), "Basic dXNlcjo=");
+        // The URIs sent never carry them.
+        let template = UriTemplate::parse("https://u:p@h.example/v1/", &[]).unwrap();
+        assert_eq!(
+            template.with_tail("x").unwrap().to_string(),
+            "https://h.example/v1/x"
+        );
     }
 
     #[test]
