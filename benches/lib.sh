@@ -38,6 +38,11 @@ bench_cleanup() {
     for pid in "${PIDS[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
+    # A benchmark's own clean-up once its processes are gone (e.g. dropping a
+    # database the gateway was connected to).
+    if declare -F bench_cleanup_hook >/dev/null; then
+        bench_cleanup_hook || true
+    fi
     rm -rf "$WORK"
 }
 
@@ -86,22 +91,26 @@ start_mock() {
 }
 
 # A gateway key for the load generator (LOADGEN_GATEWAY_KEY); its `[[keys]]` TOML
-# is printed by `gateway_key_toml`.
+# is printed by `gateway_key_toml`. `mint_key ID VAR` mints another key with id
+# ID into the variable VAR; `gateway_key_toml ID` prints its TOML.
 mint_key() {
-    "$BIN/gateway" keys create --tenant bench --id bench >"$WORK/key.txt"
-    LOADGEN_GATEWAY_KEY=$(sed -n 's/^key (shown once, store it now): //p' "$WORK/key.txt")
-    [ -n "$LOADGEN_GATEWAY_KEY" ] || { log "could not mint a key"; exit 1; }
+    local id=${1:-bench} var=${2:-LOADGEN_GATEWAY_KEY} key
+    "$BIN/gateway" keys create --tenant bench --id "$id" >"$WORK/key-$id.txt"
+    key=$(sed -n 's/^key (shown once, store it now): //p' "$WORK/key-$id.txt")
+    [ -n "$key" ] || { log "could not mint a key"; exit 1; }
+    printf -v "$var" '%s' "$key"
 }
 
 gateway_key_toml() {
-    sed -n '/^\[\[keys\]\]/,$p' "$WORK/key.txt"
+    sed -n '/^\[\[keys\]\]/,$p' "$WORK/key-${1:-bench}.txt"
 }
 
-# The gateway with config file $1, checked first, listening on GATEWAY_PORT (GATEWAY_PID).
+# The gateway with config file $1, checked first, listening on GATEWAY_PORT
+# (GATEWAY_PID); its log in $OUT/$2.log (default gateway.log).
 start_gateway() {
     log "gateway on 127.0.0.1:$GATEWAY_PORT"
     "$BIN/gateway" check-config --config "$1" >&2
-    "$BIN/gateway" serve --config "$1" 2>"$OUT/gateway.log" &
+    "$BIN/gateway" serve --config "$1" 2>"$OUT/${2:-gateway}.log" &
     GATEWAY_PID=$!
     PIDS+=("$GATEWAY_PID")
     wait_port "$GATEWAY_PORT" gateway
@@ -153,13 +162,17 @@ wait_quiet() {
 
 # measure LABEL MODE ROUND SERVER_PID KEY [loadgen run options...]: one loadgen
 # run against one target, its JSON line and the CPU lines appended to RESULTS.
+# With SERIES set, the run and its CPU lines are reported under that name instead
+# of MODE (e.g. a fixed-rate run at another rate: MODE fixed, SERIES fixed10k).
 # SERVER_PID is the process the load generator talks to (MOCK_PID for the mock
 # called directly). A run during which other processes used more than OTHERS_MAX
 # CPU seconds is measured again, up to RETRIES times, while BUDGET lasts; the
 # disturbed attempts go to disturbed.jsonl. Sets FAILED=1 if loadgen fails.
 measure() {
-    local label=$1 mode=$2 round=$3 server=$4 key=$5
+    local label=$1 mode=$2 round=$3 server=$4 key=$5 series=${SERIES:-$2}
     shift 5
+    local named=()
+    [ -n "${SERIES:-}" ] && named=(--series "$SERIES")
     local attempt server_before mock_before system_before others
     for attempt in $(seq 0 "$RETRIES"); do
         wait_quiet
@@ -169,14 +182,14 @@ measure() {
         system_before=$(busy_ticks)
         if ! LOADGEN_KEY=$key timeout $((WARMUP + DURATION + 60)) "$BIN/loadgen" run \
             --label "$label" --mode "$mode" --round "$round" \
-            --duration "$DURATION" --warmup "$WARMUP" "$@" >>"$WORK/run.jsonl"; then
+            --duration "$DURATION" --warmup "$WARMUP" "${named[@]}" "$@" >>"$WORK/run.jsonl"; then
             log "loadgen failed: $label $mode"
             FAILED=1
         fi
         # server: the process the load generator talks to (the mock itself for
         # direct); system: the whole machine. What is left once the server, the mock
         # and the load generator are taken away was used by other work.
-        others=$(awk -v l="$label" -v m="$mode" -v s="$(cpu_ticks "$server")" -v s0="$server_before" \
+        others=$(awk -v l="$label" -v m="$series" -v s="$(cpu_ticks "$server")" -v s0="$server_before" \
             -v k="$(cpu_ticks "$MOCK_PID")" -v k0="$mock_before" -v y="$(busy_ticks)" -v y0="$system_before" \
             -v direct="$([ "$server" = "$MOCK_PID" ] && echo 1 || echo 0)" \
             -v hz="$HZ" -v out="$WORK/run.jsonl" -v lg="$(grep -o '"loadgen_cpu_s":[0-9.]*' "$WORK/run.jsonl" | cut -d: -f2)" 'BEGIN {

@@ -17,6 +17,8 @@ mod failover;
 mod files;
 #[path = "writer/harness.rs"]
 mod harness;
+#[path = "writer/in_flight.rs"]
+mod in_flight;
 #[path = "writer/own_redis.rs"]
 mod own_redis;
 #[path = "writer/rebuild.rs"]

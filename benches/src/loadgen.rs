@@ -128,6 +128,10 @@ struct RunArgs {
     /// Round number copied to the output, for benchmarks that repeat each run.
     #[arg(long, default_value_t = 1)]
     round: u32,
+    /// Name of the series in the output's `mode` field instead of the mode's own
+    /// (e.g. `fixed10k`, a fixed-rate run at another rate reported apart).
+    #[arg(long)]
+    series: Option<String>,
 }
 
 fn template(args: &RunArgs, stream: bool) -> Result<Template, Error> {
@@ -198,13 +202,29 @@ async fn run(args: &RunArgs) -> Result<Recorder, Error> {
     }
 }
 
+/// Seconds after the start of the measurement by which 99% of its answers had
+/// ended (open loop); `None` without answers.
+fn span_99(recorder: &Recorder) -> Option<f64> {
+    (!recorder.ends.is_empty()).then(|| recorder.ends.value_at_quantile(0.99) as f64 / 1e9)
+}
+
+/// Answers per second as the server gave them: 99% of the answers over the time
+/// it took to give them (never shorter than 99% of the measured seconds). Below
+/// the offered rate when the server fell behind, even if every request was
+/// answered in the end; one slow answer at the end does not change it.
+fn achieved_per_s(ok: u64, duration: f64, span_99: Option<f64>) -> Option<f64> {
+    let seconds = span_99?.max(0.99 * duration);
+    (seconds > 0.0).then(|| (0.99 * ok as f64 / seconds * 10.0).round() / 10.0)
+}
+
 fn print_run(args: &RunArgs, recorder: &Recorder, cpu: Option<f64>, wall: Duration) {
+    let span = span_99(recorder);
     let stream = matches!(args.mode, Mode::Stream);
     let rps = recorder.ok as f64 / args.duration.max(f64::MIN_POSITIVE);
     let mut line = json!({
         "kind": "run",
         "label": args.label,
-        "mode": args.mode.name(),
+        "mode": args.series.as_deref().unwrap_or(args.mode.name()),
         "round": args.round,
         "url": args.url,
         "api": args.api.name(),
@@ -219,7 +239,11 @@ fn print_run(args: &RunArgs, recorder: &Recorder, cpu: Option<f64>, wall: Durati
         "error_total": recorder.error_total(),
         "errors": recorder.errors,
         "reconnects": recorder.reconnects,
+        "answered_all": recorder.answered_all,
+        "unanswered_all": recorder.unanswered_all,
         "ok_per_s": (rps * 10.0).round() / 10.0,
+        "achieved_per_s": achieved_per_s(recorder.ok, args.duration, span),
+        "answer_span_99_s": span.map(|s| (s * 1000.0).round() / 1000.0),
         "latency_ms": summary(&recorder.latency),
         "service_ms": summary(&recorder.service),
         "wait_ms": summary(&recorder.wait),
@@ -340,6 +364,25 @@ mod tests {
     fn command_line_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_server_that_falls_behind_achieves_less_than_offered() {
+        // 99% of 10 s of requests answered within 99% of 10 s: the offered rate.
+        assert_eq!(achieved_per_s(10_000, 10.0, Some(9.9)), Some(1000.0));
+        assert_eq!(achieved_per_s(10_000, 10.0, Some(5.0)), Some(1000.0));
+        // 99% of them only 2 s later: 9,900 in 11.9 s.
+        assert_eq!(achieved_per_s(10_000, 10.0, Some(11.9)), Some(831.9));
+        assert_eq!(achieved_per_s(10, 10.0, None), None);
+        let mut recorder = Recorder::new().unwrap();
+        assert_eq!(span_99(&recorder), None);
+        for ms in 1..=1000u64 {
+            recorder.ends.record(ms * 10_000_000).unwrap();
+        }
+        // One answer 60 s late moves nothing.
+        recorder.ends.record(60_000_000_000).unwrap();
+        let span = span_99(&recorder).unwrap();
+        assert!((9.89..=9.92).contains(&span), "{span}");
     }
 
     #[test]

@@ -77,6 +77,16 @@ async fn attempt(
     outcome
 }
 
+/// Counts a request that reached the server, measured or not: whether a status
+/// came back (connection failures before sending count in neither).
+fn count_sent(recorder: &mut Recorder, outcome: &Outcome) {
+    match outcome {
+        Outcome::Broken("connect") => {}
+        Outcome::Broken(_) => recorder.unanswered_all += 1,
+        Outcome::Ok { .. } | Outcome::Status(_) | Outcome::Incomplete => recorder.answered_all += 1,
+    }
+}
+
 fn record(recorder: &mut Recorder, outcome: Outcome, timing: &Timing) {
     match outcome {
         Outcome::Ok { first_byte } => recorder.record_ok(
@@ -155,12 +165,19 @@ impl OpenWorker {
                 &mut recorder,
             )
             .await;
+            count_sent(&mut recorder, &outcome);
             if measured {
                 let timing = Timing {
                     scheduled,
                     taken,
                     end: Instant::now(),
                 };
+                if matches!(outcome, Outcome::Ok { .. }) {
+                    let since = timing.end.saturating_duration_since(self.measure_from);
+                    recorder
+                        .ends
+                        .saturating_record(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX));
+                }
                 record(&mut recorder, outcome, &timing);
             }
         }
@@ -225,6 +242,7 @@ pub async fn closed_loop(plan: &Plan) -> Result<Recorder, Error> {
                 }
                 let outcome =
                     attempt(&mut connection, addr, &template, timeout, &mut recorder).await;
+                count_sent(&mut recorder, &outcome);
                 let done = Instant::now();
                 if done >= measure_from && done < end {
                     let timing = Timing {

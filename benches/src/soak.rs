@@ -14,6 +14,13 @@
 //!   its in-process counter keys (`/metrics`), requests and latency. At the end a
 //!   summary line: RSS at start, after `--warmup`, at the end, and the slope of a
 //!   least-squares line through the samples after the warm-up.
+//!
+//! With `--mixed` (both commands; see `soak/mixed.rs`) the soak is the traffic of
+//! a deployment on Postgres + Redis (`--database-url`, `--redis-url`): streams,
+//! failovers, upstream errors and refusals from `--users` distinct users, one JSON
+//! line a minute with that minute's latency percentiles, and in the summary the
+//! requests the gateway answered (each must leave one usage event), RSS growth
+//! after the first minute and how flat the per-minute percentiles were.
 
 #[expect(
     dead_code,
@@ -26,6 +33,10 @@ mod api;
     reason = "the soak sends small bodies only; the adversarial run uses the rest"
 )]
 mod client;
+#[path = "soak/mixed.rs"]
+mod mixed;
+#[path = "soak/verdict.rs"]
+mod verdict;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -64,6 +75,8 @@ enum Command {
     Config(ConfigArgs),
     /// Drive the gateway and sample its memory; JSON lines on stdout.
     Run(RunArgs),
+    /// The mixed soak's verdict lines from its JSON lines (with the events counted).
+    Verdict(verdict::VerdictArgs),
 }
 
 #[derive(Args)]
@@ -82,6 +95,15 @@ struct ConfigArgs {
     keys: usize,
     #[arg(long, default_value_t = 50)]
     tenants: usize,
+    /// Postgres URL of the usage store instead of the embedded one.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Redis URL of the shared counters instead of in-process ones.
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// Add the failing provider and models the mixed run asks for.
+    #[arg(long)]
+    mixed: bool,
 }
 
 #[derive(Args)]
@@ -107,6 +129,12 @@ struct RunArgs {
     warmup: u64,
     #[arg(long, default_value_t = 16)]
     connections: usize,
+    /// The mixed traffic of `soak/mixed.rs` (the config must be `--mixed` too).
+    #[arg(long)]
+    mixed: bool,
+    /// Distinct `user` fields sent (mixed only).
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
 }
 
 fn main() -> ExitCode {
@@ -118,6 +146,7 @@ fn main() -> ExitCode {
             .build()
             .map_err(Error::from)
             .and_then(|runtime| runtime.block_on(run(&args))),
+        Command::Verdict(args) => verdict_command(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -128,17 +157,41 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints the verdict lines; fails when one point is missed.
+fn verdict_command(args: &verdict::VerdictArgs) -> Result<(), Error> {
+    let text = std::fs::read_to_string(args.file())?;
+    let (lines, all) = verdict::lines(&text, args)?;
+    for line in lines {
+        println!("{line}");
+    }
+    if all {
+        Ok(())
+    } else {
+        Err("some points of the soak missed".into())
+    }
+}
+
 fn config(args: &ConfigArgs) -> Result<(), Error> {
     let salt = fastrand::u64(..);
     let mut keys = String::new();
+    let dir = args.data_dir.display();
+    let store = match &args.database_url {
+        Some(url) => format!("database_url = \"{url}\"\n"),
+        None => format!("sqlite_path = \"{dir}/analytics.sqlite\"\n"),
+    };
+    let counters = args
+        .redis_url
+        .as_ref()
+        .map_or_else(String::new, |url| format!("redis_url = \"{url}\"\n"));
     let mut out = format!(
         "[server]\nlisten = \"{}\"\nlog = \"warn\"\n\n\
-         [analytics]\nsqlite_path = \"{dir}/analytics.sqlite\"\nspill_path = \"{dir}/events.spill\"\n\n\
+         [analytics]\n{store}{counters}spill_path = \"{dir}/events.spill\"\n\n\
          [[providers]]\nname = \"mock\"\ncatalog = \"openai\"\nbase_url = \"{}\"\n",
-        args.listen,
-        args.mock,
-        dir = args.data_dir.display()
+        args.listen, args.mock,
     );
+    if args.mixed {
+        out.push_str(&mixed::config_toml(&args.mock));
+    }
     for i in 0..args.keys {
         let key = format!("sk-gw-soak{i:05}x{salt:016x}");
         let hash: String = Sha256::digest(key.as_bytes())
@@ -212,6 +265,10 @@ struct Window {
     latency: Histogram<u64>,
     ok: u64,
     errors: BTreeMap<String, u64>,
+    /// Requests answered with a status, whatever it was (each leaves one usage event).
+    answered: u64,
+    /// Mixed: requests by kind, and those that got the answer their kind expects.
+    kinds: BTreeMap<&'static str, (u64, u64)>,
 }
 
 impl Window {
@@ -220,8 +277,45 @@ impl Window {
             latency: Histogram::new_with_bounds(1_000, 600_000_000_000, 3)?,
             ok: 0,
             errors: BTreeMap::new(),
+            answered: 0,
+            kinds: BTreeMap::new(),
         })
     }
+
+    /// Adds `other` (a shorter window) into this one.
+    fn add(&mut self, other: &Window) -> Result<(), Error> {
+        self.latency.add(&other.latency)?;
+        self.ok += other.ok;
+        self.answered += other.answered;
+        for (kind, count) in &other.errors {
+            *self.errors.entry(kind.clone()).or_default() += count;
+        }
+        for (kind, (sent, expected)) in &other.kinds {
+            let entry = self.kinds.entry(kind).or_default();
+            entry.0 += sent;
+            entry.1 += expected;
+        }
+        Ok(())
+    }
+
+    fn percentile_ms(&self, quantile: f64) -> f64 {
+        let ms = self.latency.value_at_quantile(quantile) as f64 / 1e6;
+        (ms * 100.0).round() / 100.0
+    }
+}
+
+/// Growth from `from` to `to` in percent.
+fn growth_percent(from: u64, to: u64) -> Option<f64> {
+    (from > 0).then(|| ((to as f64 - from as f64) * 100.0 / from as f64 * 10.0).round() / 10.0)
+}
+
+/// How flat per-minute percentiles are: the largest over the median.
+fn spread(values: &[f64]) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let median = *sorted.get(sorted.len() / 2)?;
+    let max = *sorted.last()?;
+    (median > 0.0).then(|| (max / median * 100.0).round() / 100.0)
 }
 
 /// Least-squares slope of `points` (x, y), in y per x.
@@ -260,7 +354,7 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
         .ok_or("no model list")?
         .iter()
         .filter_map(|m| m["id"].as_str())
-        .filter(|id| !id.contains("embedding"))
+        .filter(|id| mixed::plain_model(id))
         .map(str::to_owned)
         .collect();
     eprintln!(
@@ -278,6 +372,7 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
     let started = Instant::now();
     let end = started + Duration::from_secs(args.duration);
     let connections = args.connections.max(1);
+    let (mixed, users) = (args.mixed, args.users.max(1));
     let period = Duration::from_secs_f64(connections as f64 / args.rate.max(0.001));
     let mut workers = Vec::new();
     for worker in 0..connections {
@@ -298,11 +393,18 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
                 ticks.tick().await;
                 let i = sequence.fetch_add(1, Ordering::Relaxed);
                 let key = &keys[fastrand::usize(..keys.len())];
-                let model = if i % 100 == 99 {
-                    format!("soak-made-up-model-{i}")
-                } else {
-                    models[fastrand::usize(..models.len())].clone()
+                let kind = mixed.then(|| mixed::Kind::of(i));
+                let model = match kind {
+                    Some(kind) => mixed::model(kind, i, &models, |n| fastrand::usize(..n)),
+                    None if i % 100 == 99 => format!("soak-made-up-model-{i}"),
+                    None => models[fastrand::usize(..models.len())].clone(),
                 };
+                let stream = kind.is_some_and(mixed::Kind::stream);
+                let mut body = Api::Chat.body(&model, stream);
+                if mixed {
+                    let user = format!("user-{:04}", fastrand::usize(..users));
+                    body = mixed::with_user(&body, &user);
+                }
                 let Ok(credential) = Api::Chat.credential(key) else {
                     continue;
                 };
@@ -312,8 +414,8 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
                     host: host.clone(),
                     api: Api::Chat,
                     credential,
-                    body: Api::Chat.body(&model, false),
-                    stream: false,
+                    body,
+                    stream,
                 };
                 let sent = Instant::now();
                 if let Some(open) = connection.as_mut() {
@@ -329,6 +431,21 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
                     None => Outcome::Broken("connect"),
                 };
                 let Ok(mut window) = window.lock() else { break };
+                if !matches!(outcome, Outcome::Broken(_)) {
+                    window.answered += 1;
+                }
+                if let Some(kind) = kind {
+                    let status = match outcome {
+                        Outcome::Ok { .. } => 200,
+                        Outcome::Status(status) => status,
+                        Outcome::Incomplete | Outcome::Broken(_) => 0,
+                    };
+                    let counts = window.kinds.entry(kind.name()).or_default();
+                    counts.0 += 1;
+                    if kind.expects(status) {
+                        counts.1 += 1;
+                    }
+                }
                 match outcome {
                     Outcome::Ok { first_byte } => {
                         window.ok += 1;
@@ -336,8 +453,11 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
                             u64::try_from((first_byte - sent).as_nanos()).unwrap_or(u64::MAX);
                         window.latency.saturating_record(nanos);
                     }
-                    // The made-up models are meant to be refused.
+                    // The made-up models are meant to be refused, the broken one to fail.
                     Outcome::Status(404) if i % 100 == 99 => window.ok += 1,
+                    Outcome::Status(status) if kind.is_some_and(|k| k.expects(status)) => {
+                        window.ok += 1
+                    }
                     Outcome::Status(status) => {
                         *window.errors.entry(format!("status_{status}")).or_default() += 1;
                     }
@@ -356,18 +476,28 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
     let mut samples: Vec<(u64, u64)> = Vec::new();
     let mut anon_samples: Vec<(u64, u64)> = Vec::new();
     let mut totals = (0u64, 0u64);
+    let mut all = Window::new()?;
+    let mut minute = Window::new()?;
+    let mut minutes: Vec<(f64, f64)> = Vec::new();
+    let mut rss_at_minute: Option<u64> = None;
     let mut next = started;
     loop {
         tokio::time::sleep_until(next.into()).await;
         let elapsed = started.elapsed().as_secs();
         let rss = rss_kb(args.pid).ok_or("the gateway process is gone")?;
         let metrics = get(addr, "/metrics", None).await.unwrap_or_default();
-        let (ok, errors, p50, p99) = {
+        let taken = {
             let mut window = window.lock().map_err(|_| "poisoned")?;
-            let taken = std::mem::replace(&mut *window, Window::new()?);
-            let p = |q: f64| taken.latency.value_at_quantile(q) as f64 / 1e6;
-            (taken.ok, taken.errors, p(0.5), p(0.99))
+            std::mem::replace(&mut *window, Window::new()?)
         };
+        all.add(&taken)?;
+        minute.add(&taken)?;
+        let (ok, p50, p99) = (
+            taken.ok,
+            taken.percentile_ms(0.5),
+            taken.percentile_ms(0.99),
+        );
+        let errors = taken.errors;
         totals.0 += ok;
         totals.1 += errors.values().sum::<u64>();
         samples.push((elapsed, rss));
@@ -390,10 +520,33 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
                 "events_dropped": metric(&metrics, "gateway_events_dropped_total"),
                 "ok": ok,
                 "errors": errors,
-                "p50_ms": (p50 * 100.0).round() / 100.0,
-                "p99_ms": (p99 * 100.0).round() / 100.0,
+                "p50_ms": p50,
+                "p99_ms": p99,
             })
         );
+        if elapsed >= 60 * (minutes.len() as u64 + 1) {
+            if minutes.is_empty() {
+                rss_at_minute = Some(rss);
+            }
+            let done = std::mem::replace(&mut minute, Window::new()?);
+            let (p50, p99) = (done.percentile_ms(0.5), done.percentile_ms(0.99));
+            minutes.push((p50, p99));
+            println!(
+                "{}",
+                json!({
+                    "kind": "minute",
+                    "minute": minutes.len(),
+                    "t_s": elapsed,
+                    "rss_kb": rss,
+                    "answered": done.answered,
+                    "ok": done.ok,
+                    "errors": done.errors,
+                    "p50_ms": p50,
+                    "p99_ms": p99,
+                    "p99_9_ms": done.percentile_ms(0.999),
+                })
+            );
+        }
         if Instant::now() >= end {
             break;
         }
@@ -413,6 +566,24 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
         .map(|(t, kb)| (*t as f64 / 3600.0, *kb as f64))
         .collect();
     let at_warmup = samples.iter().find(|(t, _)| *t >= args.warmup).map(|s| s.1);
+    // Growth after the first minute: from the RSS then to the highest and the last after it.
+    let after_minute = samples.iter().filter(|(t, _)| *t >= 60).map(|s| s.1);
+    let rss_max_after_minute = after_minute.clone().max();
+    let rss_end = samples.last().map(|s| s.1);
+    // Minutes after the first, whose percentiles must be flat.
+    let steady: Vec<(f64, f64)> = minutes.iter().skip(1).copied().collect();
+    let p50s: Vec<f64> = steady.iter().map(|m| m.0).collect();
+    let p99s: Vec<f64> = steady.iter().map(|m| m.1).collect();
+    let kinds: serde_json::Map<String, serde_json::Value> = all
+        .kinds
+        .iter()
+        .map(|(kind, (sent, expected))| {
+            (
+                (*kind).to_owned(),
+                json!({"sent": sent, "expected_answer": expected}),
+            )
+        })
+        .collect();
     let summary = json!({
         "kind": "summary",
         "duration_s": args.duration,
@@ -430,6 +601,16 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
         "rss_anon_start_kb": anon_samples.first().map(|s| s.1),
         "rss_anon_end_kb": anon_samples.last().map(|s| s.1),
         "anon_slope_kb_per_hour": slope(&anon_after_warmup).map(|s| s.round()),
+        "answered": all.answered,
+        "kinds": kinds,
+        "rss_after_first_minute_kb": rss_at_minute,
+        "rss_growth_after_first_minute_pct": rss_at_minute.zip(rss_max_after_minute).and_then(|(a, b)| growth_percent(a, b)),
+        "rss_growth_to_end_pct": rss_at_minute.zip(rss_end).and_then(|(a, b)| growth_percent(a, b)),
+        "minutes": minutes.len(),
+        "p50_per_minute_ms": p50s,
+        "p99_per_minute_ms": p99s,
+        "p50_max_over_median": spread(&p50s),
+        "p99_max_over_median": spread(&p99s),
     });
     println!("{summary}");
     eprintln!("{summary}");
@@ -449,6 +630,24 @@ mod tests {
         let flat = [(0.0, 5.0), (1.0, 6.0), (2.0, 4.0), (3.0, 5.0)];
         assert!(slope(&flat).unwrap().abs() < 0.5);
         assert_eq!(slope(&[(1.0, 1.0)]), None);
+    }
+
+    #[test]
+    fn growth_and_spread() {
+        assert_eq!(growth_percent(1000, 1049), Some(4.9));
+        assert_eq!(growth_percent(1000, 900), Some(-10.0));
+        assert_eq!(growth_percent(0, 5), None);
+        assert_eq!(spread(&[1.0, 2.0, 4.0]), Some(2.0));
+        assert_eq!(spread(&[]), None);
+        let mut a = Window::new().unwrap();
+        let mut b = Window::new().unwrap();
+        b.answered = 3;
+        b.kinds.insert("plain", (3, 2));
+        b.latency.record(2_000_000).unwrap();
+        a.add(&b).unwrap();
+        a.add(&b).unwrap();
+        assert_eq!((a.answered, a.kinds["plain"]), (6, (6, 4)));
+        assert_eq!(a.percentile_ms(0.5), 2.0);
     }
 
     #[test]

@@ -34,6 +34,16 @@ pub struct Recorder {
     /// Connections the server closed while idle, replaced before a request (their
     /// set-up time is in that request's latency). Not failures, but reported.
     pub reconnects: u64,
+    /// Requests the server answered with a status, warm-up included: what a
+    /// store that records one event per answered request must hold afterwards.
+    pub answered_all: u64,
+    /// Requests sent (warm-up included) whose connection broke or timed out
+    /// before a status came back: the server may or may not have recorded them.
+    pub unanswered_all: u64,
+    /// Open loop: when each measured answer ended, from the start of the
+    /// measurement. A server that keeps up answers 99% of what the measured
+    /// seconds offered within about 99% of them; one that falls behind takes longer.
+    pub ends: Histogram<u64>,
 }
 
 impl Recorder {
@@ -46,6 +56,9 @@ impl Recorder {
             ok: 0,
             errors: BTreeMap::new(),
             reconnects: 0,
+            answered_all: 0,
+            unanswered_all: 0,
+            ends: histogram()?,
         })
     }
 
@@ -74,6 +87,9 @@ impl Recorder {
         self.wait.add(&other.wait)?;
         self.ok += other.ok;
         self.reconnects += other.reconnects;
+        self.answered_all += other.answered_all;
+        self.unanswered_all += other.unanswered_all;
+        self.ends.add(&other.ends)?;
         for (kind, count) in &other.errors {
             *self.errors.entry(kind.clone()).or_insert(0) += count;
         }

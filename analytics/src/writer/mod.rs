@@ -2,6 +2,13 @@
 //! `try_send` and never waits; one writer task batches them (by count or time),
 //! applies them to the counters and writes them to the store.
 //!
+//! Up to [`IN_FLIGHT`] batch writes run at once on Postgres, each its own
+//! transaction on its own connection: the next batch is counted, encoded and
+//! sent while the previous one commits, so one commit's round trips and fsync
+//! do not cap the rate. Outcomes are taken oldest first, and all of them before
+//! anything else uses the store (a backlog retry, the spill replay, a counter
+//! rebuild, shutdown), so every rule below holds as with one write at a time.
+//!
 //! Every event ends in exactly one of: the store; the spill file (until it is
 //! replayed into the store); the dead-letter file; or a drop, counted and
 //! logged (channel full, or a file that cannot be written). In detail:
@@ -37,7 +44,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 
 use crate::counters::{Counters, Increments};
@@ -149,6 +156,47 @@ impl EventSink {
 /// local disk at shutdown.
 const SPILL_ALLOWANCE: Duration = Duration::from_secs(5);
 
+/// Most batch writes running at once on Postgres (each holds one writer
+/// connection). SQLite takes one writer at a time, so there it is one: the
+/// next batch is still gathered and counted while that write runs.
+pub const IN_FLIGHT: usize = 2;
+
+/// A batch write running in its own task; the events stay here too, so a write
+/// whose task failed still has its batch to hold.
+struct InFlight {
+    events: Arc<Vec<UsageEvent>>,
+    task: JoinHandle<Attempt>,
+}
+
+/// The outcome of one store write, and how long it took.
+struct Attempt {
+    result: Result<u64, StoreError>,
+    took: Duration,
+    timed_out: bool,
+}
+
+impl Attempt {
+    /// Writes `events`, bounded by `limit`.
+    async fn run(store: &Store, events: &[UsageEvent], limit: Duration) -> Attempt {
+        let started = Instant::now();
+        let (result, timed_out) = match tokio::time::timeout(limit, store.write(events)).await {
+            Ok(result) => (result, false),
+            Err(_) => (
+                Err(StoreError::Unavailable(format!(
+                    "no answer within {} ms",
+                    limit.as_millis()
+                ))),
+                true,
+            ),
+        };
+        Attempt {
+            result,
+            took: started.elapsed(),
+            timed_out,
+        }
+    }
+}
+
 /// The running writer task.
 pub struct Writer {
     stop: watch::Sender<Option<Instant>>,
@@ -178,6 +226,7 @@ impl Writer {
             spill_offset: 0,
             spill_pending: config.spill_path.as_ref().is_some_and(|p| p.exists()),
             deadline: None,
+            in_flight: VecDeque::new(),
             config,
             stats: stats.clone(),
             recount: recount::Recount::new(),
@@ -235,6 +284,8 @@ struct Pipeline {
     spill_pending: bool,
     /// Set at shutdown: everything must be written or spilled by then.
     deadline: Option<Instant>,
+    /// Batch writes started and not settled yet, oldest first.
+    in_flight: VecDeque<InFlight>,
     config: WriterConfig,
     stats: Arc<WriterStats>,
     recount: recount::Recount,
@@ -280,9 +331,10 @@ impl Pipeline {
                     std::mem::replace(&mut batch, Vec::with_capacity(self.config.batch_size));
                 self.flush(full).await;
             } else {
-                // Quiet: counter increments held while Redis was away are sent
-                // now, not only when the next event comes; lost counters are
-                // noticed and recovered.
+                // Quiet: writes in flight are settled; counter increments held
+                // while Redis was away are sent now, not only when the next
+                // event comes; lost counters are noticed and recovered.
+                self.settle_all().await;
                 self.check_counters().await;
                 if !self.backlog.is_empty() {
                     self.retry_backlog().await;
@@ -302,6 +354,7 @@ impl Pipeline {
     /// file's replay (a gateway being scaled in may never start again on this
     /// disk); then whatever is still held or queued goes to the spill file.
     async fn finish(mut self, mut rx: mpsc::Receiver<UsageEvent>) {
+        self.settle_all().await;
         self.retry_after = None;
         if let Counters::Redis(redis) = &*self.counters {
             redis.retry_now().await;
@@ -359,10 +412,12 @@ impl Pipeline {
             increments.add(event);
         }
         self.count(increments).await;
+        self.recount.just_counted();
         if self.recount.blocked {
             // The counts are lost: hold the batch (counted again by the
             // recovery) and store nothing until they are recovered.
             self.hold(batch);
+            self.settle_all().await;
             self.recover().await;
             if !self.recount.blocked {
                 self.retry_backlog().await;
@@ -370,12 +425,67 @@ impl Pipeline {
             return;
         }
         self.retry_backlog().await;
-        if self.backlog.is_empty() && !self.waiting() {
-            if let Err(rest) = self.write(batch).await {
-                self.hold(rest);
-            }
+        // Room for one more write first, so the confirmation below is the
+        // last thing before the write starts.
+        let most = match &*self.store {
+            Store::Postgres(_) => IN_FLIGHT,
+            Store::Sqlite(_) => 1,
+        };
+        while self.in_flight.len() >= most {
+            self.recount.fresh = false;
+            self.settle_oldest().await;
+        }
+        if self.backlog.is_empty() && !self.waiting() && self.confirm().await {
+            self.start_write(batch);
         } else {
             self.hold(batch);
+        }
+        self.recount.fresh = false;
+    }
+
+    /// Starts writing a confirmed batch in a task of its own.
+    fn start_write(&mut self, batch: Vec<UsageEvent>) {
+        self.stored();
+        let events = Arc::new(batch);
+        let limit = self.write_limit(Instant::now());
+        let store = self.store.clone();
+        let shared = events.clone();
+        let task = tokio::spawn(async move { Attempt::run(&store, &shared, limit).await });
+        self.in_flight.push_back(InFlight { events, task });
+    }
+
+    /// Takes the outcome of every write in flight, oldest first.
+    async fn settle_all(&mut self) {
+        while !self.in_flight.is_empty() {
+            self.settle_oldest().await;
+        }
+    }
+
+    /// Takes the outcome of the oldest write in flight: counted as written, or
+    /// held (the store cannot take it now), or split to find what the store
+    /// refuses, as [`Pipeline::write`] does.
+    async fn settle_oldest(&mut self) {
+        let Some(flight) = self.in_flight.pop_front() else {
+            return;
+        };
+        let attempt = flight.task.await.unwrap_or_else(|error| Attempt {
+            result: Err(lost_task(&error)),
+            took: Duration::ZERO,
+            timed_out: false,
+        });
+        let written = self.account(flight.events.len(), attempt);
+        let batch = Arc::try_unwrap(flight.events).unwrap_or_else(|events| (*events).clone());
+        match written {
+            Ok(()) => {}
+            Err(error) if error.is_transient() => {
+                self.unavailable(&error);
+                self.hold(batch);
+            }
+            Err(error) => {
+                if let Err(rest) = self.isolate(batch, error).await {
+                    self.hold(rest);
+                }
+            }
         }
     }
 
@@ -400,33 +510,38 @@ impl Pipeline {
 
     /// One store write, bounded in time, with its statistics.
     async fn try_write(&mut self, events: &[UsageEvent]) -> Result<(), StoreError> {
-        let started = Instant::now();
-        let limit = match self.deadline {
+        let limit = self.write_limit(Instant::now());
+        let attempt = Attempt::run(&self.store, events, limit).await;
+        self.account(events.len(), attempt)
+    }
+
+    /// How long a write started at `started` may take: `write_timeout`, and
+    /// never past the shutdown deadline.
+    fn write_limit(&self, started: Instant) -> Duration {
+        match self.deadline {
             Some(at) => self
                 .config
                 .write_timeout
                 .min(at.saturating_duration_since(started)),
             None => self.config.write_timeout,
-        };
+        }
+    }
+
+    /// The statistics of one finished write of `len` events, and the store's
+    /// state after it.
+    fn account(&mut self, len: usize, attempt: Attempt) -> Result<(), StoreError> {
         let stats = &self.stats;
-        let result = match tokio::time::timeout(limit, self.store.write(events)).await {
-            Ok(result) => result,
-            Err(_) => {
-                stats.write_timeouts.fetch_add(1, Ordering::Relaxed);
-                Err(StoreError::Unavailable(format!(
-                    "no answer within {} ms",
-                    limit.as_millis()
-                )))
-            }
-        };
-        let inserted = match result {
+        if attempt.timed_out {
+            stats.write_timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        let inserted = match attempt.result {
             Ok(inserted) => inserted,
             Err(error) => {
                 stats.store_failures.fetch_add(1, Ordering::Relaxed);
                 return Err(error);
             }
         };
-        let len = events.len() as u64;
+        let len = len as u64;
         stats.written.fetch_add(inserted, Ordering::Relaxed);
         stats
             .duplicates
@@ -435,7 +550,7 @@ impl Pipeline {
         stats.batch_events.fetch_add(len, Ordering::Relaxed);
         stats
             .write_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            .fetch_add(attempt.took.as_micros() as u64, Ordering::Relaxed);
         self.retry_after = None;
         if let Some(since) = self.store_down_since.take() {
             tracing::info!(
@@ -563,8 +678,13 @@ impl Pipeline {
     }
 
     async fn retry_backlog(&mut self) {
-        if self.waiting() {
+        if self.waiting() || self.backlog.is_empty() {
             return;
+        }
+        // Backlog writes go one at a time, after what is in flight.
+        if !self.in_flight.is_empty() {
+            self.recount.fresh = false;
+            self.settle_all().await;
         }
         while let Some(batch) = self.backlog.pop_front() {
             let len = batch.len();
@@ -614,6 +734,10 @@ impl Pipeline {
         let Some(path) = self.config.spill_path.clone() else {
             return;
         };
+        if self.spill_pending {
+            // A batch in flight that fails is spilled after what is replayed.
+            self.settle_all().await;
+        }
         let started = Instant::now();
         while self.spill_pending
             && self.backlog.is_empty()
@@ -696,6 +820,12 @@ impl Pipeline {
             "spill file: unreadable lines skipped"
         );
     }
+}
+
+/// A write task that panicked or was cancelled: its batch is held and written
+/// again (the store ignores ids it already holds).
+fn lost_task(error: &JoinError) -> StoreError {
+    StoreError::Unavailable(format!("the write task failed: {error}"))
 }
 
 /// Records a refused part: a single event is refused for `error`'s reason; a

@@ -63,6 +63,10 @@ pub(super) struct Recount {
     dropped: bool,
     /// Shutting down: store even if the counts could not be recovered.
     stopping: bool,
+    /// The batch's increments were just counted under the known epoch: the
+    /// next store write needs no separate confirmation (one Redis round trip
+    /// per batch, not two). Cleared by whatever waits in between.
+    pub(super) fresh: bool,
     next_probe: Option<Instant>,
     next_recover: Option<Instant>,
 }
@@ -77,9 +81,16 @@ impl Recount {
             stored_uncounted: false,
             dropped: false,
             stopping: false,
+            fresh: false,
             next_probe: None,
             next_recover: None,
         }
+    }
+
+    /// Right after a batch's own send: when it was counted, the write that
+    /// follows at once needs no other confirmation.
+    pub(super) fn just_counted(&mut self) {
+        self.fresh = !self.blocked && !self.unconfirmed;
     }
 }
 
@@ -177,7 +188,7 @@ impl Pipeline {
         if self.recount.stopping || matches!(&*self.counters, Counters::Memory(_)) {
             return true;
         }
-        if !self.recount.blocked {
+        if !std::mem::take(&mut self.recount.fresh) && !self.recount.blocked {
             self.count(Increments::default()).await;
         }
         let limit = self.config.rebuild_settle + HOLD_EXTRA;

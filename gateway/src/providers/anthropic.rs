@@ -4,7 +4,12 @@
 //! other is written by the Anthropic egress translator, with the catalog's max
 //! output as `max_tokens` when the client set none (the API requires it).
 
-use super::{Adapter, Base, BuildError, UpstreamBody, UpstreamRequest};
+use axum::http::Uri;
+
+use super::client::UriTemplate;
+use super::{
+    Adapter, Base, BuildError, KeyHeader, UpstreamBody, UpstreamRequest, UpstreamResponse,
+};
 use crate::config::{Endpoint, ProviderConfig};
 use crate::error::GatewayError;
 use crate::formats::anthropic::egress::API_VERSION;
@@ -12,16 +17,22 @@ use crate::formats::codec::EgressFormat;
 
 pub struct Anthropic {
     base: Base,
-    messages_url: reqwest::Url,
+    messages_uri: Uri,
 }
 
 impl Anthropic {
     pub fn new(config: &ProviderConfig) -> Result<Anthropic, BuildError> {
         let text = format!("{}/messages", config.base_url);
-        let messages_url = reqwest::Url::parse(&text).map_err(|_| BuildError::Url(text))?;
+        let messages_uri = UriTemplate::parse(&text, &config.query)?
+            .with_tail("")
+            .ok_or(BuildError::Url(text))?;
         Ok(Anthropic {
-            base: Base::new(config)?,
-            messages_url,
+            base: Base::new(
+                config,
+                KeyHeader::Named("x-api-key"),
+                &[("anthropic-version", API_VERSION)],
+            )?,
+            messages_uri,
         })
     }
 }
@@ -49,25 +60,19 @@ impl Adapter for Anthropic {
     async fn send(
         &self,
         request: UpstreamRequest<'_, '_>,
-    ) -> Result<reqwest::Response, GatewayError> {
+    ) -> Result<UpstreamResponse, GatewayError> {
         if request.endpoint != Endpoint::Chat {
             return Err(GatewayError::ProviderUnavailable {
                 provider: self.base.name().to_string(),
                 reason: "Anthropic's API serves no embeddings".to_owned(),
             });
         }
-        let mut builder = self
-            .base
-            .post(self.messages_url.clone())
-            .header("anthropic-version", API_VERSION);
-        if let Some(key) = self.base.key()? {
-            builder = builder.header("x-api-key", key.expose());
-        }
-        if let (UpstreamBody::Same(_), Some(beta)) = (request.body, request.anthropic_beta) {
-            builder = builder.header("anthropic-beta", beta.clone());
-        }
+        let beta = match (request.body, request.anthropic_beta) {
+            (UpstreamBody::Same(_), Some(beta)) => Some(("anthropic-beta", beta.clone())),
+            _ => None,
+        };
         let body = upstream_body(&request)?;
-        self.base.send(builder, body).await
+        self.base.send(self.messages_uri.clone(), beta, body).await
     }
 }
 

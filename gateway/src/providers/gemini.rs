@@ -9,7 +9,12 @@
 //! Gemini egress translator (`formats::gemini`); the answer is read back by
 //! the same module through `formats::codec`.
 
-use super::{Adapter, Base, BuildError, UpstreamBody, UpstreamRequest};
+use axum::http::Uri;
+
+use super::client::UriTemplate;
+use super::{
+    Adapter, Base, BuildError, KeyHeader, UpstreamBody, UpstreamRequest, UpstreamResponse,
+};
 use crate::config::{Endpoint, ProviderConfig};
 use crate::error::GatewayError;
 use crate::formats::codec::EgressFormat;
@@ -22,25 +27,25 @@ const DEFAULT_VERSION: &str = "v1beta";
 pub struct Gemini {
     base: Base,
     /// `{base_url}/v1beta/` (with its trailing slash, so a method path joins
-    /// under it).
-    api_url: reqwest::Url,
+    /// under it) and the configured query.
+    api: UriTemplate,
 }
 
 impl Gemini {
     pub fn new(config: &ProviderConfig) -> Result<Gemini, BuildError> {
-        let text = api_root(&config.base_url);
-        let api_url = reqwest::Url::parse(&text).map_err(|_| BuildError::Url(text))?;
+        let api = UriTemplate::parse(&api_root(&config.base_url), &config.query)?;
         Ok(Gemini {
-            base: Base::new(config)?,
-            api_url,
+            base: Base::new(config, KeyHeader::Named(API_KEY_HEADER), &[])?,
+            api,
         })
     }
 
-    /// Where `outgoing` goes: its method path under the API root.
-    fn url(&self, outgoing: &Outgoing) -> Result<reqwest::Url, GatewayError> {
-        self.api_url
-            .join(&outgoing.path)
-            .map_err(|_| GatewayError::ProviderUnavailable {
+    /// Where `outgoing` goes: its method path under the API root (a path
+    /// `gemini::outgoing` made of URL-safe characters only).
+    fn url(&self, outgoing: &Outgoing) -> Result<Uri, GatewayError> {
+        self.api
+            .with_tail(&outgoing.path)
+            .ok_or_else(|| GatewayError::ProviderUnavailable {
                 provider: self.base.name().to_string(),
                 reason: "its base URL and the model name make no valid URL".to_owned(),
             })
@@ -94,7 +99,7 @@ impl Adapter for Gemini {
     async fn send(
         &self,
         request: UpstreamRequest<'_, '_>,
-    ) -> Result<reqwest::Response, GatewayError> {
+    ) -> Result<UpstreamResponse, GatewayError> {
         if request.endpoint != Endpoint::Chat {
             return Err(GatewayError::ProviderUnavailable {
                 provider: self.base.name().to_string(),
@@ -102,11 +107,8 @@ impl Adapter for Gemini {
             });
         }
         let outgoing = outgoing(&request, self.base.name())?;
-        let mut builder = self.base.post(self.url(&outgoing)?);
-        if let Some(key) = self.base.key()? {
-            builder = builder.header(API_KEY_HEADER, key.expose());
-        }
-        self.base.send(builder, outgoing.body).await
+        let uri = self.url(&outgoing)?;
+        self.base.send(uri, None, outgoing.body).await
     }
 }
 
@@ -193,7 +195,7 @@ mod tests {
             let gemini = provider(base_url);
             let request = chat(stream);
             let outgoing = outgoing(&attempt(&request, "gemini-2.5-flash"), "g").unwrap();
-            assert_eq!(gemini.url(&outgoing).unwrap().as_str(), expected);
+            assert_eq!(gemini.url(&outgoing).unwrap().to_string(), expected);
         }
     }
 

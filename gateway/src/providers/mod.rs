@@ -15,13 +15,16 @@
 
 pub mod anthropic;
 pub mod base;
+pub mod client;
 pub mod gemini;
 pub mod openai_compat;
+pub mod response;
 
 use std::future::Future;
 use std::sync::Arc;
 
-pub use base::{Base, BuildError};
+pub use base::{Base, BuildError, KeyHeader};
+pub use response::{BodyError, UpstreamResponse};
 
 use crate::config::{Endpoint, Flavor, ProviderConfig, Timeouts};
 use crate::error::GatewayError;
@@ -91,7 +94,7 @@ pub trait Adapter {
     fn send(
         &self,
         request: UpstreamRequest<'_, '_>,
-    ) -> impl Future<Output = Result<reqwest::Response, GatewayError>> + Send;
+    ) -> impl Future<Output = Result<UpstreamResponse, GatewayError>> + Send;
 }
 
 pub enum Provider {
@@ -140,7 +143,7 @@ impl Adapter for Provider {
     async fn send(
         &self,
         request: UpstreamRequest<'_, '_>,
-    ) -> Result<reqwest::Response, GatewayError> {
+    ) -> Result<UpstreamResponse, GatewayError> {
         match self {
             Provider::OpenAiCompatible(p) => p.send(request).await,
             Provider::Anthropic(p) => p.send(request).await,
@@ -149,17 +152,25 @@ impl Adapter for Provider {
     }
 }
 
-/// Maps a transport error from reqwest onto the gateway's error kinds.
-pub fn transport_error(provider: &str, error: &reqwest::Error) -> GatewayError {
+/// Maps a failed send onto the gateway's error kinds: the provider could not
+/// be reached, or it broke the exchange. (Timeouts are the caller's own.)
+pub fn transport_error(provider: &str, error: &hyper_util::client::legacy::Error) -> GatewayError {
     let provider = provider.to_owned();
     if error.is_connect() {
         GatewayError::UpstreamConnect { provider }
-    } else if error.is_timeout() {
-        GatewayError::UpstreamTimeout {
-            provider,
-            phase: "total",
-        }
     } else {
         GatewayError::UpstreamProtocol { provider }
+    }
+}
+
+/// Maps a failed read of an answer's body onto the gateway's error kinds.
+pub fn body_error(provider: &str, error: BodyError) -> GatewayError {
+    let provider = provider.to_owned();
+    match error {
+        BodyError::Timeout => GatewayError::UpstreamTimeout {
+            provider,
+            phase: "total",
+        },
+        BodyError::Transport => GatewayError::UpstreamProtocol { provider },
     }
 }

@@ -3,7 +3,10 @@
 //! so the gateway learns token counts (the usage chunk is hidden again on the way
 //! back if the client did not ask for it; see `sse.rs`).
 
-use super::{Adapter, Base, UpstreamBody, UpstreamRequest};
+use axum::http::Uri;
+
+use super::client::{push_segment, UriTemplate};
+use super::{Adapter, Base, KeyHeader, UpstreamBody, UpstreamRequest, UpstreamResponse};
 use crate::config::{Endpoint, Flavor, ProviderConfig};
 use crate::error::GatewayError;
 use crate::formats::codec::EgressFormat;
@@ -13,38 +16,48 @@ use crate::openai::request::RawObject;
 /// Where the build errors of every adapter were first declared.
 pub use super::base::BuildError;
 
-/// The URL of each API the provider serves.
-struct Urls {
-    chat: reqwest::Url,
-    embeddings: reqwest::Url,
-    completions: reqwest::Url,
-    responses: reqwest::Url,
+/// The URI of each API the provider serves, the configured query included.
+struct Uris {
+    chat: Uri,
+    embeddings: Uri,
+    completions: Uri,
+    responses: Uri,
+    /// Azure's: `{base}/openai/deployments/`, the deployment and the API's
+    /// path added per request.
+    deployments: UriTemplate,
 }
 
 pub struct OpenAiCompatible {
     base: Base,
     flavor: Flavor,
-    /// Parsed once: reqwest would otherwise parse a URL string on every
-    /// request. Boxed: four URLs would make every `Provider` much larger.
-    urls: Box<Urls>,
+    /// Built once, so a request parses no URL. Boxed: the URIs would make
+    /// every `Provider` much larger.
+    uris: Box<Uris>,
     /// Serves the Responses API too (`responses_api`).
     responses_api: bool,
 }
 
 impl OpenAiCompatible {
     pub fn new(config: &ProviderConfig) -> Result<OpenAiCompatible, BuildError> {
-        let parse = |path: &str| -> Result<reqwest::Url, BuildError> {
+        let uri = |path: &str| -> Result<Uri, BuildError> {
             let text = format!("{}/{path}", config.base_url);
-            reqwest::Url::parse(&text).map_err(|_| BuildError::Url(text))
+            UriTemplate::parse(&text, &config.query)?
+                .with_tail("")
+                .ok_or(BuildError::Url(text))
+        };
+        let key_header = match config.flavor {
+            Flavor::Azure => KeyHeader::Named("api-key"),
+            _ => KeyHeader::Bearer,
         };
         Ok(OpenAiCompatible {
-            base: Base::new(config)?,
+            base: Base::new(config, key_header, &[])?,
             flavor: config.flavor,
-            urls: Box::new(Urls {
-                chat: parse("chat/completions")?,
-                embeddings: parse("embeddings")?,
-                completions: parse("completions")?,
-                responses: parse("responses")?,
+            uris: Box::new(Uris {
+                chat: uri("chat/completions")?,
+                embeddings: uri("embeddings")?,
+                completions: uri("completions")?,
+                responses: uri("responses")?,
+                deployments: deployments(config)?,
             }),
             responses_api: config.responses_api,
         })
@@ -55,43 +68,54 @@ impl OpenAiCompatible {
         endpoint: Endpoint,
         egress: EgressFormat,
         upstream_model: &str,
-    ) -> Result<reqwest::Url, GatewayError> {
+    ) -> Result<Uri, GatewayError> {
         match (self.flavor, endpoint) {
             // Only an `openai` provider is configured with `responses_api`.
             (_, Endpoint::Chat) if egress == EgressFormat::Responses => {
-                Ok(self.urls.responses.clone())
+                Ok(self.uris.responses.clone())
             }
             // `anthropic` and `gemini` providers have their own adapters and never get here.
             (Flavor::OpenAi | Flavor::Anthropic | Flavor::Gemini, Endpoint::Chat) => {
-                Ok(self.urls.chat.clone())
+                Ok(self.uris.chat.clone())
             }
             (Flavor::OpenAi | Flavor::Anthropic | Flavor::Gemini, Endpoint::Embeddings) => {
-                Ok(self.urls.embeddings.clone())
+                Ok(self.uris.embeddings.clone())
             }
             (Flavor::OpenAi | Flavor::Anthropic | Flavor::Gemini, Endpoint::Completions) => {
-                Ok(self.urls.completions.clone())
+                Ok(self.uris.completions.clone())
             }
             (Flavor::Azure, _) => {
-                let tail: &[&str] = match endpoint {
-                    Endpoint::Chat => &["chat", "completions"],
-                    Endpoint::Embeddings => &["embeddings"],
-                    Endpoint::Completions => &["completions"],
+                let api = match endpoint {
+                    Endpoint::Chat => "/chat/completions",
+                    Endpoint::Embeddings => "/embeddings",
+                    Endpoint::Completions => "/completions",
                 };
-                // chat_url is `{base}/chat/completions`: drop those two segments.
-                let mut url = self.urls.chat.clone();
-                url.path_segments_mut()
-                    .map_err(|()| GatewayError::ProviderUnavailable {
+                let mut tail = String::with_capacity(upstream_model.len() + api.len() + 8);
+                push_segment(&mut tail, upstream_model);
+                tail.push_str(api);
+                self.uris.deployments.with_tail(&tail).ok_or_else(|| {
+                    GatewayError::ProviderUnavailable {
                         provider: self.base.name().to_string(),
-                        reason: "its base URL cannot take a path".to_owned(),
-                    })?
-                    .pop()
-                    .pop()
-                    .extend(["openai", "deployments", upstream_model])
-                    .extend(tail);
-                Ok(url)
+                        reason: "its base URL and the deployment make no valid URL".to_owned(),
+                    }
+                })
             }
         }
     }
+}
+
+/// `{base_url}/openai/deployments/` (Azure's deployments sit beside its
+/// `chat/completions`, not under it).
+fn deployments(config: &ProviderConfig) -> Result<UriTemplate, BuildError> {
+    let text = format!("{}/chat/completions", config.base_url);
+    let bad = || BuildError::Url(text.clone());
+    let mut url = reqwest::Url::parse(&text).map_err(|_| bad())?;
+    url.path_segments_mut()
+        .map_err(|()| bad())?
+        .pop()
+        .pop()
+        .extend(["openai", "deployments", ""]);
+    UriTemplate::from_url(&url, &config.query).ok_or_else(bad)
 }
 
 /// The upstream body: the client's fields verbatim except `model` and, when the
@@ -152,17 +176,10 @@ impl Adapter for OpenAiCompatible {
     async fn send(
         &self,
         request: UpstreamRequest<'_, '_>,
-    ) -> Result<reqwest::Response, GatewayError> {
-        let mut builder =
-            self.base
-                .post(self.url(request.endpoint, request.egress, request.upstream_model)?);
-        builder = match (self.base.key()?, self.flavor) {
-            (None, _) => builder,
-            (Some(key), Flavor::Azure) => builder.header("api-key", key.expose()),
-            (Some(key), _) => builder.bearer_auth(key.expose()),
-        };
+    ) -> Result<UpstreamResponse, GatewayError> {
+        let uri = self.url(request.endpoint, request.egress, request.upstream_model)?;
         let body = upstream_body(&request)?;
-        self.base.send(builder, body).await
+        self.base.send(uri, None, body).await
     }
 }
 
@@ -216,14 +233,14 @@ mod tests {
             openai
                 .url(Endpoint::Chat, EgressFormat::OpenAiChat, "m")
                 .unwrap()
-                .as_str(),
+                .to_string(),
             "http://h:1/v1/chat/completions"
         );
         assert_eq!(
             openai
                 .url(Endpoint::Embeddings, EgressFormat::OpenAiChat, "m")
                 .unwrap()
-                .as_str(),
+                .to_string(),
             "http://h:1/v1/embeddings"
         );
         let azure = provider(Flavor::Azure, "https://res.openai.azure.com");
@@ -231,22 +248,45 @@ mod tests {
             azure
                 .url(Endpoint::Chat, EgressFormat::OpenAiChat, "my deploy")
                 .unwrap()
-                .as_str(),
+                .to_string(),
             "https://res.openai.azure.com/openai/deployments/my%20deploy/chat/completions"
         );
         assert_eq!(
             azure
                 .url(Endpoint::Embeddings, EgressFormat::OpenAiChat, "e")
                 .unwrap()
-                .as_str(),
+                .to_string(),
             "https://res.openai.azure.com/openai/deployments/e/embeddings"
         );
         assert_eq!(
             azure
                 .url(Endpoint::Completions, EgressFormat::OpenAiChat, "i")
                 .unwrap()
-                .as_str(),
+                .to_string(),
             "https://res.openai.azure.com/openai/deployments/i/completions"
+        );
+    }
+
+    #[test]
+    fn the_configured_query_is_in_every_uri() {
+        let mut with_query = config(Flavor::Azure, "https://res.openai.azure.com");
+        with_query.query = vec![("api-version".into(), "2024-10-21".into())];
+        let azure = OpenAiCompatible::new(&with_query).unwrap();
+        assert_eq!(
+            azure
+                .url(Endpoint::Chat, EgressFormat::OpenAiChat, "dep/1")
+                .unwrap()
+                .to_string(),
+            "https://res.openai.azure.com/openai/deployments/dep%2F1/chat/completions?api-version=2024-10-21"
+        );
+        with_query.flavor = Flavor::OpenAi;
+        let openai = OpenAiCompatible::new(&with_query).unwrap();
+        assert_eq!(
+            openai
+                .url(Endpoint::Embeddings, EgressFormat::OpenAiChat, "m")
+                .unwrap()
+                .to_string(),
+            "https://res.openai.azure.com/embeddings?api-version=2024-10-21"
         );
     }
 
@@ -257,14 +297,14 @@ mod tests {
             openai
                 .url(Endpoint::Completions, EgressFormat::OpenAiChat, "m")
                 .unwrap()
-                .as_str(),
+                .to_string(),
             "http://h:1/v1/completions"
         );
         assert_eq!(
             openai
                 .url(Endpoint::Chat, EgressFormat::Responses, "m")
                 .unwrap()
-                .as_str(),
+                .to_string(),
             "http://h:1/v1/responses"
         );
         assert_eq!(

@@ -239,7 +239,7 @@ async fn attempt(
     }
 }
 
-fn is_event_stream(headers: &reqwest::header::HeaderMap) -> bool {
+fn is_event_stream(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -16,8 +16,6 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::BoxStream;
-use futures_util::StreamExt;
 
 use std::sync::Arc;
 
@@ -26,7 +24,7 @@ use crate::billing::{Bill, Billing};
 use crate::error::{GatewayError, Interruption};
 use crate::formats::IngressFormat;
 use crate::metrics::UpstreamLabels;
-use crate::providers::Adapter;
+use crate::providers::{Adapter, BodyError, UpstreamResponse};
 use crate::routing::Requirements;
 use crate::sse::{single_data, EventSplitter};
 use crate::state::{AppState, Snapshot};
@@ -74,7 +72,7 @@ struct Relay {
     /// Where the stream's bill and early end are reported when it is over.
     end: StreamEnd,
     report: StreamReport,
-    upstream: BoxStream<'static, reqwest::Result<Bytes>>,
+    upstream: UpstreamResponse,
     splitter: EventSplitter,
     /// `server.max_upstream_event_bytes`.
     max_event: usize,
@@ -92,13 +90,14 @@ impl Relay {
             .idle
             .saturating_sub(self.last_activity.elapsed())
             .min(KEEP_ALIVE_EVERY);
-        match tokio::time::timeout(wait, self.upstream.next()).await {
+        match tokio::time::timeout(wait, self.upstream.chunk()).await {
             Ok(Some(Ok(chunk))) => {
                 self.last_activity = Instant::now();
                 Pull::Chunk(chunk)
             }
-            Ok(Some(Err(error))) if error.is_timeout() => Pull::Failed(Interruption::IdleTimeout),
-            Ok(Some(Err(_))) => Pull::Failed(Interruption::Transport),
+            // The attempt's total timeout passed mid-stream.
+            Ok(Some(Err(BodyError::Timeout))) => Pull::Failed(Interruption::IdleTimeout),
+            Ok(Some(Err(BodyError::Transport))) => Pull::Failed(Interruption::Transport),
             Ok(None) => Pull::End,
             Err(_) if self.last_activity.elapsed() >= self.idle => {
                 Pull::Failed(Interruption::IdleTimeout)
@@ -268,7 +267,7 @@ impl Drop for Relay {
 /// the first event is returned as an error, so the caller may fail over.
 pub async fn forward(
     job: StreamJob,
-    response: reqwest::Response,
+    response: UpstreamResponse,
     outcome: &mut Outcome,
 ) -> Result<Response, GatewayError> {
     let deployment = job.snapshot.table.get(job.deployment);
@@ -284,7 +283,7 @@ pub async fn forward(
         billed: false,
         end: StreamEnd::default(),
         report: StreamReport::default(),
-        upstream: response.bytes_stream().boxed(),
+        upstream: response,
         splitter: EventSplitter::default(),
         max_event: job.snapshot.upstream_limits.max_event_bytes,
         transcoder: job.transcoder,

@@ -1,13 +1,12 @@
 //! Talking to a provider: one request out, and its answer's status sorted into
 //! success or a relayed error, with every body read under a size limit.
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use bytes::Bytes;
-use futures_util::StreamExt;
 
 use crate::error::GatewayError;
 use crate::formats::IngressFormat;
-use crate::providers::{Adapter, UpstreamRequest};
+use crate::providers::{Adapter, BodyError, UpstreamRequest, UpstreamResponse};
 use crate::routing::table::Deployment;
 use crate::state::{AppState, Snapshot};
 
@@ -24,7 +23,7 @@ pub async fn send(
     deployment: &Deployment,
     request: UpstreamRequest<'_, '_>,
     ingress: IngressFormat,
-) -> Result<reqwest::Response, GatewayError> {
+) -> Result<UpstreamResponse, GatewayError> {
     let provider = &snapshot.providers[deployment.provider];
     let response = provider.send(request).await.inspect_err(|error| {
         if error.is_upstream() {
@@ -54,18 +53,16 @@ pub async fn send(
 async fn upstream_error(
     state: &AppState,
     deployment: &Deployment,
-    response: reqwest::Response,
+    mut response: UpstreamResponse,
     ingress: IngressFormat,
 ) -> GatewayError {
     let provider = &deployment.labels.provider;
     state.metrics.record_upstream_error(provider, "status");
-    let status =
-        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status = response.status();
     let mut headers = relayed_error_headers(response.headers());
     let mut body = Vec::new();
-    let mut chunks = response.bytes_stream();
     // One byte more than the limit tells a body that fits from one that was cut.
-    while let Some(chunk) = chunks.next().await {
+    while let Some(chunk) = response.chunk().await {
         let Ok(chunk) = chunk else { break };
         let room = MAX_UPSTREAM_ERROR_BYTES + 1 - body.len();
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
@@ -97,7 +94,7 @@ async fn upstream_error(
 }
 
 /// The headers of a provider's error answer that clients act on.
-fn relayed_error_headers(upstream: &reqwest::header::HeaderMap) -> HeaderMap {
+fn relayed_error_headers(upstream: &HeaderMap) -> HeaderMap {
     upstream
         .iter()
         .filter(|(name, _)| {
@@ -116,7 +113,7 @@ fn relayed_error_headers(upstream: &reqwest::header::HeaderMap) -> HeaderMap {
 pub(crate) enum UpstreamRead {
     /// The body (declared or read so far) is over the limit; reading stopped.
     TooLarge,
-    Transport(reqwest::Error),
+    Body(BodyError),
 }
 
 /// Reads a provider's whole body into memory, never more than `limit` bytes: a
@@ -124,7 +121,7 @@ pub(crate) enum UpstreamRead {
 /// cut off as soon as it passes it (a provider that sends without end cannot
 /// exhaust the gateway's memory).
 pub(crate) async fn read_upstream_body(
-    response: reqwest::Response,
+    mut response: UpstreamResponse,
     limit: usize,
 ) -> Result<Bytes, UpstreamRead> {
     let declared = response.content_length();
@@ -133,9 +130,8 @@ pub(crate) async fn read_upstream_body(
     }
     let capacity = declared.map_or(8 * 1024, |len| len as usize);
     let mut body = bytes::BytesMut::with_capacity(capacity);
-    let mut chunks = response.bytes_stream();
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(UpstreamRead::Transport)?;
+    while let Some(chunk) = response.chunk().await {
+        let chunk = chunk.map_err(UpstreamRead::Body)?;
         if body.len() + chunk.len() > limit {
             return Err(UpstreamRead::TooLarge);
         }

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use super::upstream::{read_upstream_body, UpstreamRead};
@@ -12,8 +12,7 @@ use super::Job;
 use crate::billing::Billing;
 use crate::error::GatewayError;
 use crate::formats::codec::EgressFormat;
-use crate::providers::transport_error;
-use crate::providers::Adapter;
+use crate::providers::{body_error, Adapter, UpstreamResponse};
 use crate::routing::table::Deployment;
 use crate::usage_event::Outcome;
 
@@ -22,7 +21,7 @@ use crate::usage_event::Outcome;
 pub(super) async fn relay(
     job: &Job<'_, '_>,
     deployment: &Deployment,
-    response: reqwest::Response,
+    response: UpstreamResponse,
     billing: Billing,
     sent_at: Instant,
     translate: Option<EgressFormat>,
@@ -30,8 +29,7 @@ pub(super) async fn relay(
 ) -> Result<Response, GatewayError> {
     let metrics = &job.state.metrics;
     let provider = &deployment.labels.provider;
-    let status =
-        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status = response.status();
     let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -42,7 +40,7 @@ pub(super) async fn relay(
         .await
         .map_err(|failure| {
             let error = match failure {
-                UpstreamRead::Transport(error) => transport_error(provider, &error),
+                UpstreamRead::Body(error) => body_error(provider, error),
                 UpstreamRead::TooLarge => GatewayError::UpstreamTooLarge {
                     provider: provider.to_string(),
                     what: "a response",

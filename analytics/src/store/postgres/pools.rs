@@ -22,9 +22,10 @@ use super::SESSION_SETUP;
 
 /// Connections of the main pool.
 const MAIN_CONNECTIONS: u32 = 8;
-/// Connections of the writer's pool: the writer runs one write at a time; the
-/// second lets a broken connection be replaced while the first is closing.
-const WRITER_CONNECTIONS: u32 = 2;
+/// Connections of the writer's pool: one per write the writer runs at once
+/// (`writer::IN_FLIGHT`), and one more so a broken connection can be replaced
+/// while it is closing.
+const WRITER_CONNECTIONS: u32 = crate::writer::IN_FLIGHT as u32 + 1;
 
 /// How the store's pools behave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
