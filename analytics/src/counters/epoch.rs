@@ -25,6 +25,11 @@ use super::{CounterReadError, Increments, RedisCounters, FIELDS, READ_TIMEOUT};
 
 /// The counters' generation (no TTL).
 pub const EPOCH_KEY: &str = "gw:counters:epoch";
+/// Followed by a writer's id: the number of its last send Redis applied, so a
+/// send whose answer was lost and that is sent again is applied once.
+pub const APPLIED_PREFIX: &str = "gw-applied:";
+/// How long a writer's applied mark outlives its last send (as a day's counters).
+const APPLIED_TTL_S: u64 = 3 * 24 * 3600;
 /// Held by the one writer rebuilding the counters.
 pub const LOCK_KEY: &str = "gw:counters:rebuild-lock";
 /// The epoch's value while a rebuild runs, followed by its owner.
@@ -64,7 +69,8 @@ impl Epoch {
 pub enum Sent {
     /// Applied under the epoch the writer knows.
     Counted,
-    /// Redis did not answer; nothing applied.
+    /// Redis did not answer: nothing applied, or applied with its answer lost
+    /// (the send is made again under its number, so it counts once).
     Unreachable,
     /// Nothing applied: the epoch is not the writer's (lost, being rebuilt, or
     /// rebuilt by another writer).
@@ -72,8 +78,11 @@ pub enum Sent {
 }
 
 /// Applies increments if `GET KEYS[1] == ARGV[1]`; returns 1, or the epoch found
-/// (`''` for none). KEYS[2..] are counter keys; ARGV then holds, per key, its
-/// TTL and one value per field (in `FIELDS` order). Built from constants.
+/// (`''` for none). KEYS[2] is the writer's applied mark and ARGV[2] the send's
+/// number: a send numbered at or below the mark was applied before (its answer
+/// was lost), so it returns 1 and applies nothing; otherwise the mark becomes
+/// ARGV[2] (TTL ARGV[3]). KEYS[3..] are counter keys; ARGV then holds, per key,
+/// its TTL and one value per field (in `FIELDS` order). Built from constants.
 static APPLY_SCRIPT: LazyLock<String> = LazyLock::new(|| {
     let fields: Vec<String> = FIELDS.iter().map(|field| format!("'{field}'")).collect();
     format!(
@@ -82,9 +91,12 @@ if current ~= ARGV[1] then
   if current then return current end
   return ''
 end
+local mark = tonumber(redis.call('GET', KEYS[2]) or '0')
+if mark >= tonumber(ARGV[2]) then return 1 end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 local fields = {{{fields}}}
-local a = 2
-for i = 2, #KEYS do
+local a = 4
+for i = 3, #KEYS do
   for f = 1, {count} do
     local v = ARGV[a + f]
     if v ~= '0' then redis.call('HINCRBY', KEYS[i], fields[f], v) end
@@ -112,17 +124,27 @@ const UNLOCK_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0";
 
-/// The script call applying `batch` under `known` (none: matches no epoch).
-pub(super) fn apply_command(known: Option<&str>, batch: &Increments) -> redis::Cmd {
+/// The script call applying `batch`, the writer's send `number` (its applied
+/// mark at `applied_key`), under `known` (none: matches no epoch).
+pub(super) fn apply_command(
+    known: Option<&str>,
+    applied_key: &str,
+    number: u64,
+    batch: &Increments,
+) -> redis::Cmd {
     let mut command = redis::cmd("EVAL");
     command
         .arg(APPLY_SCRIPT.as_str())
-        .arg(batch.by_key.len() + 1)
-        .arg(EPOCH_KEY);
+        .arg(batch.by_key.len() + 2)
+        .arg(EPOCH_KEY)
+        .arg(applied_key);
     for key in batch.by_key.keys() {
         command.arg(key);
     }
-    command.arg(known.unwrap_or(""));
+    command
+        .arg(known.unwrap_or(""))
+        .arg(number)
+        .arg(APPLIED_TTL_S);
     for (values, ttl) in batch.by_key.values() {
         command.arg(*ttl);
         for value in values {
@@ -177,7 +199,7 @@ impl RedisCounters {
     /// Takes the increments not sent yet.
     pub fn take_pending(&self) -> Increments {
         match self.pending.lock() {
-            Ok(mut pending) => std::mem::take(&mut *pending),
+            Ok(mut pending) => pending.take_all(),
             Err(_) => Increments::default(),
         }
     }

@@ -4,7 +4,9 @@
 //!
 //! Redis is a cache, never the source of truth: when it is down, increments wait
 //! in memory (merged, bounded) and are applied when it returns; the counters can
-//! always be rebuilt from the stored events.
+//! always be rebuilt from the stored events. A send that got no answer may still
+//! have been applied, so it is sent again as it was, under its number, and the
+//! script skips a number it has seen: an outage never counts a request twice.
 //!
 //! Key scheme (all hashes; money in integer pico-USD):
 //! - `gw:{tenant}:m:{YYYYMMDDHHMM}`: the tenant's minute, TTL 2 hours
@@ -35,7 +37,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub use epoch::{Epoch, Sent, EPOCH_KEY, LOCK_KEY};
+pub use epoch::{Epoch, Sent, APPLIED_PREFIX, EPOCH_KEY, LOCK_KEY};
 pub use memory::{MemoryCounters, MAX_MEMORY_KEYS};
 
 use crate::event::UsageEvent;
@@ -171,7 +173,14 @@ impl Increments {
 pub struct RedisCounters {
     client: redis::Client,
     connection: tokio::sync::Mutex<Link>,
-    pending: Mutex<Increments>,
+    pending: Mutex<Box<Pending>>,
+    /// This writer's mark of the last send Redis applied (`gw-applied:<uuid>`,
+    /// one key per writer): a send whose answer was lost is sent again under
+    /// its number, and the script applies it only if the mark is below it.
+    applied_key: String,
+    /// The number of the next send; sends are made one at a time, by the
+    /// writer task only, so the numbers reach Redis in order.
+    next_send: std::sync::atomic::AtomicU64,
     /// The epoch this writer's increments are applied under; `None` until known.
     known: Mutex<Option<String>>,
 }
@@ -189,14 +198,18 @@ impl RedisCounters {
         Ok(RedisCounters {
             client: redis::Client::open(url)?,
             connection: tokio::sync::Mutex::new(Link::default()),
-            pending: Mutex::new(Increments::default()),
+            pending: Mutex::new(Box::default()),
+            applied_key: format!("{APPLIED_PREFIX}{}", uuid::Uuid::now_v7().simple()),
+            next_send: std::sync::atomic::AtomicU64::new(1),
             known: Mutex::new(None),
         })
     }
 
     /// Whether increments wait for Redis to come back.
     pub fn has_pending(&self) -> bool {
-        self.pending.lock().is_ok_and(|pending| !pending.is_empty())
+        self.pending
+            .lock()
+            .is_ok_and(|pending| pending.unanswered.is_some() || !pending.queued.is_empty())
     }
 
     /// Lets the next send try Redis at once, even within [`APPLY_BACKOFF`] of a
@@ -211,34 +224,99 @@ impl RedisCounters {
     /// was rebuilt), they are kept, merged, for the caller to decide; returns
     /// what happened and how many increments had to be dropped for the bound.
     pub async fn apply(&self, increments: Increments) -> (Sent, u64) {
+        // A send whose answer never came may have been applied: it goes again
+        // first, as it was and under its number, so Redis applies it once.
+        let unanswered = self
+            .pending
+            .lock()
+            .ok()
+            .and_then(|mut pending| pending.unanswered.take());
+        if let Some((number, batch)) = unanswered {
+            let sent = self.send_numbered(number, &batch).await;
+            if sent != Sent::Counted {
+                let dropped = if sent == Sent::Unreachable {
+                    self.keep(Some((number, batch)), increments, None)
+                } else {
+                    self.keep(None, batch, Some(increments))
+                };
+                return (sent, dropped);
+            }
+        }
         let mut batch = match self.pending.lock() {
-            Ok(mut pending) => std::mem::take(&mut *pending),
+            Ok(mut pending) => std::mem::take(&mut pending.queued),
             Err(_) => Increments::default(),
         };
         batch.merge(increments);
+        let number = self
+            .next_send
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let sent = self.send_numbered(number, &batch).await;
+        let dropped = match sent {
+            Sent::Counted => 0,
+            Sent::Unreachable => self.keep(Some((number, batch)), Increments::default(), None),
+            Sent::Lost(_) => self.keep(None, batch, None),
+        };
+        (sent, dropped)
+    }
+
+    async fn send_numbered(&self, number: u64, batch: &Increments) -> Sent {
         let known = self.known_epoch();
-        let sent = match self
-            .send(&epoch::apply_command(known.as_deref(), &batch))
-            .await
-        {
+        let command = epoch::apply_command(known.as_deref(), &self.applied_key, number, batch);
+        match self.send(&command).await {
             Some(value) => epoch::applied(value),
             None => Sent::Unreachable,
+        }
+    }
+
+    /// Keeps what was not applied for the next send: `unanswered` as it was,
+    /// `queued` merged into what waits (`merged` too, when given); returns how
+    /// many counter keys had to be dropped for [`MAX_PENDING_KEYS`].
+    fn keep(
+        &self,
+        unanswered: Option<(u64, Increments)>,
+        queued: Increments,
+        merged: Option<Increments>,
+    ) -> u64 {
+        let Ok(mut pending) = self.pending.lock() else {
+            return 0;
         };
-        if sent == Sent::Counted {
-            return (sent, 0);
+        // Anything not sent again as it was (the epoch changed) is merged
+        // with what waits: the recount decides what becomes of it.
+        pending.unanswered = unanswered;
+        pending.queued.merge(queued);
+        if let Some(merged) = merged {
+            pending.queued.merge(merged);
         }
         let mut dropped = 0;
-        if let Ok(mut pending) = self.pending.lock() {
-            pending.merge(batch);
-            while pending.by_key.len() > MAX_PENDING_KEYS {
-                let Some(key) = pending.by_key.keys().next().cloned() else {
-                    break;
-                };
-                pending.by_key.remove(&key);
-                dropped += 1;
-            }
+        while pending.queued.by_key.len() > MAX_PENDING_KEYS {
+            let Some(key) = pending.queued.by_key.keys().next().cloned() else {
+                break;
+            };
+            pending.queued.by_key.remove(&key);
+            dropped += 1;
         }
-        (sent, dropped)
+        dropped
+    }
+}
+
+/// Increments Redis has not confirmed.
+#[derive(Default)]
+struct Pending {
+    /// The last send, when Redis did not answer it: it may have been applied,
+    /// so it is sent again exactly as it was, under its number.
+    unanswered: Option<(u64, Increments)>,
+    /// Increments not sent yet, merged.
+    queued: Increments,
+}
+
+impl Pending {
+    /// Everything not confirmed, merged.
+    fn take_all(&mut self) -> Increments {
+        let mut all = std::mem::take(&mut self.queued);
+        if let Some((_, unanswered)) = self.unanswered.take() {
+            all.merge(unanswered);
+        }
+        all
     }
 }
 

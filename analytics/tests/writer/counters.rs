@@ -27,6 +27,9 @@ const GUARD: Duration = Duration::from_secs(30);
 struct Switch {
     addr: SocketAddr,
     up: Arc<AtomicBool>,
+    /// The next request containing these bytes reaches Redis, but no answer
+    /// comes back on its connection any more.
+    deaf: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
     relays: Arc<Mutex<JoinSet<()>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -36,17 +39,19 @@ impl Switch {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let up = Arc::new(AtomicBool::new(true));
+        let deaf = Arc::new(std::sync::Mutex::new(None));
         let relays = Arc::new(Mutex::new(JoinSet::new()));
         let task = tokio::spawn({
-            let (up, relays) = (up.clone(), relays.clone());
+            let (up, deaf, relays) = (up.clone(), deaf.clone(), relays.clone());
             async move {
-                while let Ok((mut client, _)) = listener.accept().await {
+                while let Ok((client, _)) = listener.accept().await {
                     if !up.load(Ordering::SeqCst) {
                         continue; // dropped: closed at once
                     }
+                    let deaf = deaf.clone();
                     relays.lock().await.spawn(async move {
-                        if let Ok(mut server) = TcpStream::connect(REDIS).await {
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        if let Ok(server) = TcpStream::connect(REDIS).await {
+                            relay(client, server, deaf).await;
                         }
                     });
                 }
@@ -55,9 +60,16 @@ impl Switch {
         Switch {
             addr,
             up,
+            deaf,
             relays,
             task,
         }
+    }
+
+    /// The next request that mentions `needle` is applied by Redis, but its
+    /// answer (and any after it on that connection) is lost.
+    fn lose_the_answer_to(&self, needle: &str) {
+        *self.deaf.lock().unwrap() = Some(needle.as_bytes().to_vec());
     }
 
     async fn cut(&self) {
@@ -68,6 +80,50 @@ impl Switch {
     fn restore(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
+}
+
+/// Copies both ways; once a request carries the needle `deaf` holds (taken),
+/// Redis's answers on this connection are dropped.
+async fn relay(client: TcpStream, server: TcpStream, deaf: Arc<std::sync::Mutex<Option<Vec<u8>>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let muted = AtomicBool::new(false);
+    let requests = async {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = client_read.read(&mut buffer).await?;
+            if n == 0 {
+                return Ok::<(), std::io::Error>(());
+            }
+            {
+                let mut needle = deaf.lock().unwrap();
+                let found = needle.as_ref().is_some_and(|needle| {
+                    buffer[..n]
+                        .windows(needle.len())
+                        .any(|window| window == needle.as_slice())
+                });
+                if found {
+                    *needle = None;
+                    muted.store(true, Ordering::SeqCst);
+                }
+            }
+            server_write.write_all(&buffer[..n]).await?;
+        }
+    };
+    let answers = async {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = server_read.read(&mut buffer).await?;
+            if n == 0 {
+                return Ok::<(), std::io::Error>(());
+            }
+            if !muted.load(Ordering::SeqCst) {
+                client_write.write_all(&buffer[..n]).await?;
+            }
+        }
+    };
+    let _ = tokio::join!(requests, answers);
 }
 
 impl Drop for Switch {
@@ -101,22 +157,9 @@ async fn forget(redis: &mut redis::aio::MultiplexedConnection, tenant: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_catch_up_after_a_redis_outage_without_new_traffic_and_at_shutdown() {
     let tenant = format!("catch-up-{}", uuid::Uuid::now_v7().simple());
-    let switch = Switch::start().await;
-    let counters = RedisCounters::new(&format!("redis://{}", switch.addr)).unwrap();
-    let sqlite = SqliteStore::open_in_memory().await.unwrap();
-    sqlite.migrate().await.unwrap();
-    let dir = TempDir::new("writer-counters");
-    let (sink, writer) = Writer::start(
-        Arc::new(Store::Sqlite(sqlite)),
-        Counters::Redis(counters),
-        config(&dir),
-    );
+    let (switch, sink, writer, _dir) = writer_through_a_switch("writer-counters").await;
     let stats = sink.stats().clone();
-    let mut redis = redis::Client::open(format!("redis://{REDIS}"))
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut redis = direct_redis().await;
 
     // 1. Events while Redis is away, then silence: the quiet ticks send them.
     switch.cut().await;
@@ -160,4 +203,79 @@ async fn counters_catch_up_after_a_redis_outage_without_new_traffic_and_at_shutd
         .expect("shutdown returns");
     assert_eq!(requests_counted(&mut redis, &tenant).await, 400);
     forget(&mut redis, &tenant).await;
+}
+
+/// A send Redis applied but whose answer was lost is sent again when Redis is
+/// back; it must count once, not twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_applied_with_its_answer_lost_counts_once() {
+    let tenant = format!("deaf-{}", uuid::Uuid::now_v7().simple());
+    let (switch, sink, writer, _dir) = writer_through_a_switch("writer-counters-deaf").await;
+    let stats = sink.stats().clone();
+    let mut redis = direct_redis().await;
+
+    // Counting under the epoch first.
+    for _ in 0..10 {
+        sink.emit(event(&tenant, Utc::now()));
+    }
+    wait_for("the first 10 events counted", GUARD, || {
+        let counted = requests_counted_now(&tenant);
+        async move { counted.await == 10 }
+    })
+    .await;
+
+    // Redis applies the send of these, but its answer never comes back.
+    switch.lose_the_answer_to(&tenant);
+    let failures = load(&stats.counter_failures);
+    for _ in 0..100 {
+        sink.emit(event(&tenant, Utc::now()));
+    }
+    wait_for("100 events stored, their send unanswered", GUARD, || {
+        let done = load(&stats.written) == 110 && load(&stats.counter_failures) > failures;
+        async move { done }
+    })
+    .await;
+    assert!(
+        requests_counted(&mut redis, &tenant).await > 10,
+        "Redis applied the unanswered send"
+    );
+
+    // The writer sends them again on a new connection, and Redis answers.
+    for _ in 0..5 {
+        sink.emit(event(&tenant, Utc::now()));
+    }
+    tokio::time::timeout(GUARD, writer.shutdown(Duration::from_secs(5)))
+        .await
+        .expect("shutdown returns");
+    assert_eq!(requests_counted(&mut redis, &tenant).await, 115);
+    forget(&mut redis, &tenant).await;
+}
+
+async fn requests_counted_now(tenant: &str) -> u64 {
+    requests_counted(&mut direct_redis().await, tenant).await
+}
+
+/// A writer on an in-memory SQLite store, counting in Redis through a switch.
+async fn writer_through_a_switch(
+    name: &str,
+) -> (Switch, analytics::writer::EventSink, Writer, TempDir) {
+    let switch = Switch::start().await;
+    let counters = RedisCounters::new(&format!("redis://{}", switch.addr)).unwrap();
+    let sqlite = SqliteStore::open_in_memory().await.unwrap();
+    sqlite.migrate().await.unwrap();
+    let dir = TempDir::new(name);
+    let (sink, writer) = Writer::start(
+        Arc::new(Store::Sqlite(sqlite)),
+        Counters::Redis(counters),
+        config(&dir),
+    );
+    (switch, sink, writer, dir)
+}
+
+async fn direct_redis() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(format!("redis://{REDIS}"))
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
 }
