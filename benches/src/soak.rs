@@ -555,6 +555,17 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
     for worker in workers {
         let _ = worker.await;
     }
+    // Answers that came after the last sample (requests in flight at the end)
+    // each left a usage event too: they count.
+    {
+        let tail = {
+            let mut window = window.lock().map_err(|_| "poisoned")?;
+            std::mem::replace(&mut *window, Window::new()?)
+        };
+        all.add(&tail)?;
+        totals.0 += tail.ok;
+        totals.1 += tail.errors.values().sum::<u64>();
+    }
     let after_warmup: Vec<(f64, f64)> = samples
         .iter()
         .filter(|(t, _)| *t >= args.warmup)
