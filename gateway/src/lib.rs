@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod allowance;
 pub mod app;
+pub mod base64;
 pub mod billing;
 pub mod checks;
 pub mod cli;

@@ -39,27 +39,6 @@ fn vector(text: &str, dimensions: usize) -> Vec<f32> {
         .collect()
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(TABLE[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 pub async fn respond(state: &MockState, raw: &[u8]) -> Response {
     let body: EmbeddingsBody = match serde_json::from_slice(raw) {
         Ok(body) => body,
@@ -90,7 +69,7 @@ pub async fn respond(state: &MockState, raw: &[u8]) -> Response {
             let v = vector(text, dimensions);
             let embedding = if base64_wanted {
                 let bytes: Vec<u8> = v.iter().flat_map(|f| f.to_le_bytes()).collect();
-                json!(base64(&bytes))
+                json!(crate::base64::encode(&bytes))
             } else {
                 json!(v)
             };
@@ -110,15 +89,6 @@ pub async fn respond(state: &MockState, raw: &[u8]) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_known_vectors() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
 
     #[test]
     fn vectors_are_deterministic_and_bounded() {

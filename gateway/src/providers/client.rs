@@ -195,7 +195,8 @@ pub fn basic_auth(base_url: &str) -> Option<HeaderValue> {
     let mut credentials = percent_decoded(url.username());
     credentials.push(b':');
     credentials.extend(percent_decoded(url.password().unwrap_or_default()));
-    let mut value = HeaderValue::try_from(format!("Basic {}", base64(&credentials))).ok()?;
+    let mut value =
+        HeaderValue::try_from(format!("Basic {}", crate::base64::encode(&credentials))).ok()?;
     value.set_sensitive(true);
     Some(value)
 }
@@ -217,25 +218,6 @@ fn percent_decoded(text: &str) -> Vec<u8> {
             (byte, _) => {
                 out.push(byte);
                 i += 1;
-            }
-        }
-    }
-    out
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for group in bytes.chunks(3) {
-        let n = group
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= group.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
             }
         }
     }
