@@ -74,11 +74,14 @@ impl Tokenizer {
     }
 }
 
-/// Loads both vocabularies (tens of milliseconds each, once per process), so the
-/// first request that needs a count does not pay for it.
-pub fn warm_up() {
-    let _ = Tokenizer::O200k.bpe();
-    let _ = Tokenizer::Cl100k.bpe();
+impl Tokenizer {
+    /// Loads this tokenizer's vocabulary now, if no count has loaded it yet
+    /// (tens of milliseconds, once per process). A loaded vocabulary holds tens
+    /// of megabytes, so a process loads only the ones it counts with, when it
+    /// first needs them.
+    pub fn load(self) {
+        let _ = self.bpe();
+    }
 }
 
 /// The text of a prompt as routing sees it: message texts and image count.

@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
 pub use epoch::{Epoch, Sent, APPLIED_PREFIX, EPOCH_KEY, LOCK_KEY};
 pub use memory::{MemoryCounters, MAX_MEMORY_KEYS};
@@ -81,18 +81,67 @@ pub const MAX_SCAN_KEYS: usize = 10_000;
 
 /// The key of a tenant's minute.
 pub fn minute_key(tenant: &str, at: DateTime<Utc>) -> String {
-    format!("gw:{tenant}:m:{}", at.format("%Y%m%d%H%M"))
+    let mut key = String::new();
+    push_minute_key(&mut key, tenant, at);
+    key
 }
 
 /// The key of a tenant's day.
 pub fn day_key(tenant: &str, day: NaiveDate) -> String {
-    format!("gw:{tenant}:d:{}", day.format("%Y%m%d"))
+    let mut key = String::new();
+    push_day_key(&mut key, tenant, day);
+    key
 }
 
 /// The prefix of the per-key (`"key"`) or per-model (`"model"`) keys of a
 /// tenant's day; the key id or model name follows it.
 pub fn day_part_prefix(tenant: &str, day: NaiveDate, part: &str) -> String {
-    format!("{}:{part}:", day_key(tenant, day))
+    let mut key = day_key(tenant, day);
+    push_all(&mut key, &[":", part, ":"]);
+    key
+}
+
+// The writer builds every key of every event into one reused buffer, so the keys
+// are written digit by digit here rather than with chrono's `format`, which
+// parses its pattern on each call; the readers above use the same functions.
+
+fn push_all(key: &mut String, parts: &[&str]) {
+    for part in parts {
+        key.push_str(part);
+    }
+}
+
+fn push_day_key(key: &mut String, tenant: &str, day: NaiveDate) {
+    push_all(key, &["gw:", tenant, ":d:"]);
+    push_date(key, day);
+}
+
+fn push_minute_key(key: &mut String, tenant: &str, at: DateTime<Utc>) {
+    push_all(key, &["gw:", tenant, ":m:"]);
+    push_date(key, at.date_naive());
+    push_digits(key, at.hour(), 2);
+    push_digits(key, at.minute(), 2);
+}
+
+/// `YYYYMMDD`, as chrono's `%Y%m%d` writes it (which signs a year outside
+/// 0..=9999; such a year takes that slower path).
+fn push_date(key: &mut String, day: NaiveDate) {
+    match u32::try_from(day.year()) {
+        Ok(year) if year <= 9999 => {
+            push_digits(key, year, 4);
+            push_digits(key, day.month(), 2);
+            push_digits(key, day.day(), 2);
+        }
+        _ => key.push_str(&day.format("%Y%m%d").to_string()),
+    }
+}
+
+/// `value`'s last `width` decimal digits, zero-padded.
+fn push_digits(key: &mut String, value: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = value / 10u32.pow(place) % 10;
+        key.push(char::from(b'0' + digit as u8));
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +150,12 @@ pub enum CounterReadError {
     Redis(String),
     #[error("redis did not answer within {0:?}")]
     Timeout(Duration),
+}
+
+fn add_all(totals: &mut CounterValues, values: CounterValues) {
+    for (total, value) in totals.iter_mut().zip(values) {
+        *total = total.saturating_add(value);
+    }
 }
 
 fn clamp(value: i128) -> i64 {
@@ -127,39 +182,40 @@ impl Increments {
         let at = event.occurred_at;
         let tenant = &event.tenant_id;
         let day = at.date_naive();
-        let mut keys = vec![
-            (minute_key(tenant, at), MINUTE_TTL_SECONDS),
-            (day_key(tenant, day), DAY_TTL_SECONDS),
-            (
-                format!("{}{}", day_part_prefix(tenant, day, "key"), event.key_id),
-                DAY_TTL_SECONDS,
-            ),
-        ];
+        let mut key = String::with_capacity(64);
+        push_minute_key(&mut key, tenant, at);
+        self.add_to(&key, MINUTE_TTL_SECONDS, values);
+        key.clear();
+        push_day_key(&mut key, tenant, day);
+        let day_length = key.len();
+        self.add_to(&key, DAY_TTL_SECONDS, values);
+        push_all(&mut key, &[":key:", &event.key_id]);
+        self.add_to(&key, DAY_TTL_SECONDS, values);
         if let Some(model) = &event.routed_model {
-            keys.push((
-                format!("{}{model}", day_part_prefix(tenant, day, "model")),
-                DAY_TTL_SECONDS,
-            ));
+            key.truncate(day_length);
+            push_all(&mut key, &[":model:", model]);
+            self.add_to(&key, DAY_TTL_SECONDS, values);
         }
-        for (key, ttl) in keys {
-            self.add_values(key, ttl, values);
+    }
+
+    /// Adds `values` to one key, allocating it only the first time the batch
+    /// counts in it (most events of a batch share their keys).
+    fn add_to(&mut self, key: &str, ttl: i64, values: CounterValues) {
+        match self.by_key.get_mut(key) {
+            Some((totals, _)) => add_all(totals, values),
+            None => self.add_values(key.to_owned(), ttl, values),
         }
     }
 
     /// Adds `values` to one key (kept for `ttl` seconds).
     pub fn add_values(&mut self, key: String, ttl: i64, values: CounterValues) {
         let entry = self.by_key.entry(key).or_insert(([0; FIELDS.len()], ttl));
-        for (total, value) in entry.0.iter_mut().zip(values) {
-            *total = total.saturating_add(value);
-        }
+        add_all(&mut entry.0, values);
     }
 
     pub fn merge(&mut self, other: Increments) {
         for (key, (values, ttl)) in other.by_key {
-            let entry = self.by_key.entry(key).or_insert(([0; FIELDS.len()], ttl));
-            for (total, value) in entry.0.iter_mut().zip(values) {
-                *total = total.saturating_add(value);
-            }
+            self.add_values(key, ttl, values);
         }
     }
 
@@ -498,6 +554,30 @@ mod tests {
 
     use super::*;
     use crate::event::tests::sample;
+
+    #[test]
+    fn keys_spell_dates_as_chrono_does() {
+        for (y, mo, d, h, mi) in [
+            (2026, 1, 2, 3, 4),
+            (2026, 12, 31, 23, 59),
+            (999, 10, 10, 0, 0),
+            (0, 1, 1, 12, 30),
+            (-1, 6, 6, 6, 6),
+            (10_000, 2, 29, 1, 1),
+        ] {
+            let at = Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap();
+            assert_eq!(
+                minute_key("t", at),
+                format!("gw:t:m:{}", at.format("%Y%m%d%H%M")),
+                "{at}"
+            );
+            assert_eq!(
+                day_part_prefix("t", at.date_naive(), "key"),
+                format!("gw:t:d:{}:key:", at.format("%Y%m%d")),
+                "{at}"
+            );
+        }
+    }
 
     #[test]
     fn one_event_counts_in_minute_day_key_and_model() {

@@ -24,9 +24,10 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
+use pricing::tokens::Tokenizer;
 use tokio::sync::oneshot;
 
 /// How the budget of one count is set (from `[routing]`, reloadable).
@@ -96,35 +97,36 @@ pub(crate) fn scan<T>(bytes: usize, work: impl FnOnce() -> T) -> T {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// The tokenizer every count of the gateway uses (see `pricing::tokens`).
+pub(crate) const TOKENIZER: Tokenizer = Tokenizer::Estimated;
+
 pub(crate) struct CountPool {
     jobs: SyncSender<Job>,
+    /// Passed once the vocabulary has started loading: on the first count, not
+    /// at start, because a loaded vocabulary holds tens of megabytes and most
+    /// prompts are decided by their byte bound alone, never counted.
+    loading: Once,
 }
 
 impl CountPool {
-    /// Starts `size.threads` counting threads (at least one) and returns once
-    /// the tokenizer vocabularies are loaded (a fraction of a second, once per
-    /// process), so that no request waits for that.
+    /// Starts `size.threads` counting threads (at least one).
     pub(crate) fn start(size: PoolSize) -> std::io::Result<CountPool> {
         let (jobs, queue) = mpsc::sync_channel::<Job>(size.queue);
         let queue = Arc::new(Mutex::new(queue));
-        let (loaded, ready) = mpsc::channel();
         for i in 0..size.threads.max(1) {
             let queue = queue.clone();
-            let loaded = loaded.clone();
             let nice = size.nice;
             std::thread::Builder::new()
                 .name(format!("token-count-{i}"))
                 .spawn(move || {
                     lower_priority(nice);
-                    pricing::tokens::warm_up();
-                    let _ = loaded.send(());
                     work(&queue);
                 })?;
         }
-        // Only fails if the thread died loading, which leaves counting to fail
-        // (and be counted) request by request.
-        let _ = ready.recv();
-        Ok(CountPool { jobs })
+        Ok(CountPool {
+            jobs,
+            loading: Once::new(),
+        })
     }
 
     /// Runs `count` on a counting thread, within `budget`. `count` is handed a
@@ -139,6 +141,7 @@ impl CountPool {
         if text_bytes > budget.max_bytes {
             return Err(Skipped::TooLarge);
         }
+        self.loading.call_once(load_vocabulary);
         let deadline = Instant::now() + budget.timeout;
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move || {
@@ -162,6 +165,19 @@ impl CountPool {
             Ok(Err(_)) => Err(Skipped::Failed),
             Err(_) => Err(Skipped::TimedOut),
         }
+    }
+}
+
+/// Loads the vocabulary on a thread of its own, at the gateway's priority: a
+/// counting thread runs nicer and would load it far slower on a busy machine.
+/// Counts meanwhile wait for it (the tokenizer is behind a lazy lock), within
+/// their budget; if this thread cannot start, the first count loads it.
+fn load_vocabulary() {
+    let loader = std::thread::Builder::new()
+        .name("token-vocabulary".to_owned())
+        .spawn(|| TOKENIZER.load());
+    if let Err(error) = loader {
+        tracing::warn!(%error, "cannot start loading the tokenizer vocabulary");
     }
 }
 

@@ -9,7 +9,7 @@
 //! base64 image is not megabytes of prompt), tool definitions count as their
 //! JSON, tool calls as their name and arguments.
 
-use pricing::tokens::{self, PromptShape, Tokenizer};
+use pricing::tokens::{self, PromptShape};
 use pricing::Capabilities;
 
 use super::Requirements;
@@ -116,7 +116,7 @@ pub fn texts(request: &ChatRequest) -> PromptTexts {
 /// `pricing::tokens`), or `None` once `keep_going` says the budget is spent.
 pub fn count(prompt: &PromptTexts, keep_going: &mut dyn FnMut() -> bool) -> Option<u64> {
     tokens::count_within(
-        Tokenizer::Estimated,
+        super::counting::TOKENIZER,
         prompt.texts.iter().map(String::as_str),
         prompt.messages,
         prompt.images,

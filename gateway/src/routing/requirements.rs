@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use pricing::tokens::{self, PromptShape, Tokenizer};
+use pricing::tokens::{self, PromptShape};
 use pricing::Capabilities;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -248,7 +248,7 @@ pub(crate) fn count_prompt(
         texts.push(raw.get().to_owned());
     }
     Ok(tokens::count_within(
-        Tokenizer::Estimated,
+        super::counting::TOKENIZER,
         texts.iter().map(String::as_str),
         message_count,
         images,
