@@ -1,4 +1,5 @@
-# Shared by the load benchmarks (`overhead.sh`, `translate_overhead.sh`); sourced,
+# Shared by the load benchmarks (`overhead.sh`, `translate_overhead.sh`, `rss.sh`,
+# `callgrind.sh`); sourced,
 # not run. It holds what every such benchmark does the same way: building, the
 # work directory and the processes cleaned up on exit, loopback ports, the mock
 # provider, a gateway key, CPU accounting from /proc, waiting for a quiet machine
@@ -103,6 +104,42 @@ mint_key() {
 
 gateway_key_toml() {
     sed -n '/^\[\[keys\]\]/,$p' "$WORK/key-${1:-bench}.txt"
+}
+
+# The mock provider at MOCK_PORT (its key in BENCH_MOCK_PROVIDER_KEY) and its model
+# `mock`, as config TOML.
+mock_model_toml() {
+    cat <<EOF
+[[providers]]
+name = "mock"
+base_url = "http://127.0.0.1:$MOCK_PORT/v1"
+api_key_env = "BENCH_MOCK_PROVIDER_KEY"
+
+[[models]]
+name = "mock"
+provider = "mock"
+upstream_model = "mock"
+EOF
+}
+
+# The config of a gateway on the embedded store in WORK (log warn, listening on
+# GATEWAY_PORT, with `mint_key`'s key) serving the models that the function named
+# $1 prints (default `mock_model_toml`).
+embedded_mock_config() {
+    local models=${1:-mock_model_toml}
+    cat <<EOF
+[server]
+listen = "127.0.0.1:$GATEWAY_PORT"
+log = "warn"
+
+[analytics]
+sqlite_path = "$WORK/analytics.sqlite"
+spill_path = "$WORK/events.spill"
+
+$("$models")
+
+$(gateway_key_toml)
+EOF
 }
 
 # The gateway with config file $1, checked first, listening on GATEWAY_PORT

@@ -137,16 +137,8 @@ wait_port "$NGINX_PORT" nginx
 
 # The providers and models both gateways serve.
 models_toml() {
+    mock_model_toml
     cat <<EOF
-[[providers]]
-name = "mock"
-base_url = "http://127.0.0.1:$MOCK_PORT/v1"
-api_key_env = "BENCH_MOCK_PROVIDER_KEY"
-
-[[models]]
-name = "mock"
-provider = "mock"
-upstream_model = "mock"
 
 [[models]]
 name = "mock-stream"
@@ -157,20 +149,7 @@ EOF
 
 mint_key
 export BENCH_MOCK_PROVIDER_KEY=sk-bench-upstream
-cat >"$WORK/gateway.toml" <<EOF
-[server]
-listen = "127.0.0.1:$GATEWAY_PORT"
-log = "warn"
-
-# The embedded usage store, kept out of the work tree.
-[analytics]
-sqlite_path = "$WORK/analytics.sqlite"
-spill_path = "$WORK/events.spill"
-
-$(models_toml)
-
-$(gateway_key_toml)
-EOF
+embedded_mock_config models_toml >"$WORK/gateway.toml"
 start_gateway "$WORK/gateway.toml"
 SQLITE_GATEWAY_PID=$GATEWAY_PID
 
