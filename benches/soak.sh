@@ -174,7 +174,8 @@ $(ticks $(pgrep -x redis-server)) $(ticks $(pgrep -x soak))"
         read -r -a after <<<"$(sample_all)"
         local seconds=() i
         for i in 0 1 2 3 4; do
-            seconds+=("$(awk -v a="${after[$i]}" -v b="${before[$i]}" -v hz="$hz" 'BEGIN {printf "%.2f", (a - b) / hz}')")
+            # null for a process that ended during the minute (the driver, last).
+            seconds+=("$(awk -v a="${after[$i]}" -v b="${before[$i]}" -v hz="$hz" 'BEGIN {if (a < b) print "null"; else printf "%.2f", (a - b) / hz}')")
         done
         printf '{"kind":"cpu","minute":%s,"gateway_s":%s,"mock_s":%s,"postgres_s":%s,"redis_s":%s,"driver_s":%s}\n' \
             "$minute" "${seconds[@]}" >>"$OUT/cpu.jsonl"

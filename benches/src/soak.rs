@@ -387,7 +387,12 @@ async fn run(args: &RunArgs) -> Result<(), Error> {
             // Spread the workers' ticks over one period.
             let offset = period.mul_f64(worker as f64 / connections as f64);
             let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Skip, not Delay: a late tick must not move the worker's later ticks.
+            // With Delay each late tick re-based the worker on the (millisecond)
+            // timer tick it ran at, so workers merged onto shared ticks and never
+            // parted: over ten minutes the arrivals grew into bursts, and the
+            // latency rose with them while every process used less CPU per request.
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             let mut connection: Option<Connection> = None;
             while Instant::now() < end {
                 ticks.tick().await;
