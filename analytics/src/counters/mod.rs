@@ -97,7 +97,7 @@ pub fn day_key(tenant: &str, day: NaiveDate) -> String {
 /// tenant's day; the key id or model name follows it.
 pub fn day_part_prefix(tenant: &str, day: NaiveDate, part: &str) -> String {
     let mut key = day_key(tenant, day);
-    push_all(&mut key, &[":", part, ":"]);
+    push_part(&mut key, part);
     key
 }
 
@@ -109,6 +109,11 @@ fn push_all(key: &mut String, parts: &[&str]) {
     for part in parts {
         key.push_str(part);
     }
+}
+
+/// `:{part}:` after a day key, before the key id or model name.
+fn push_part(key: &mut String, part: &str) {
+    push_all(key, &[":", part, ":"]);
 }
 
 fn push_day_key(key: &mut String, tenant: &str, day: NaiveDate) {
@@ -189,11 +194,13 @@ impl Increments {
         push_day_key(&mut key, tenant, day);
         let day_length = key.len();
         self.add_to(&key, DAY_TTL_SECONDS, values);
-        push_all(&mut key, &[":key:", &event.key_id]);
+        push_part(&mut key, "key");
+        key.push_str(&event.key_id);
         self.add_to(&key, DAY_TTL_SECONDS, values);
         if let Some(model) = &event.routed_model {
             key.truncate(day_length);
-            push_all(&mut key, &[":model:", model]);
+            push_part(&mut key, "model");
+            key.push_str(model);
             self.add_to(&key, DAY_TTL_SECONDS, values);
         }
     }
