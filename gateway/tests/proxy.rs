@@ -581,3 +581,78 @@ async fn azure_flavor_uses_deployment_urls_api_key_header_and_query() {
         "the client's key must not be forwarded"
     );
 }
+
+/// One HTTP/1.1 answer read off a raw connection: its status line and body.
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helper: a failure stops the test"
+)]
+async fn read_answer(stream: &mut tokio::net::TcpStream) -> (String, String) {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = stream.read(&mut buf).await.expect("the answer is readable");
+        assert!(n > 0, "closed before an answer: {seen:?}");
+        seen.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&seen[..head_end]).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().unwrap())
+        .expect("a content-length");
+    while seen.len() < head_end + length {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed inside the body");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let status = head.lines().next().unwrap().to_string();
+    let body = String::from_utf8_lossy(&seen[head_end..head_end + length]).into_owned();
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_client_uploading_an_oversized_body_reads_its_413_and_keeps_the_connection() {
+    use tokio::io::AsyncWriteExt;
+    let gw = start().await;
+    let mut stream = tokio::net::TcpStream::connect(gw.gateway.addr)
+        .await
+        .unwrap();
+    let oversized = vec![b' '; 2 * 1024 * 1024];
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        gw.key,
+        oversized.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // Like most clients, the whole body is written before the answer is read:
+    // a server that answered and closed mid-upload would fail this write.
+    for piece in oversized.chunks(64 * 1024) {
+        stream
+            .write_all(piece)
+            .await
+            .expect("the upload is not cut off");
+    }
+    let (status, body) = read_answer(&mut stream).await;
+    assert!(status.starts_with("http/1.1 413"), "{status}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["code"], "request_too_large", "{body}");
+    // The body was read to its end, so the same connection serves the next request.
+    let chat = serde_json::to_vec(&chat_body("mock-chat")).unwrap();
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        gw.key,
+        chat.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&chat).await.unwrap();
+    let (status, body) = read_answer(&mut stream).await;
+    assert!(status.starts_with("http/1.1 200"), "{status}: {body}");
+}

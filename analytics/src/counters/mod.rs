@@ -268,6 +268,15 @@ impl RedisCounters {
         })
     }
 
+    /// Deletes this writer's applied mark once it has sent its last: only its
+    /// own resends read it, so a mark left behind would only wait out its TTL,
+    /// one per process start. Best effort (Redis may be gone at shutdown).
+    pub async fn forget_applied_mark(&self) {
+        let mut delete = redis::cmd("DEL");
+        delete.arg(&self.applied_key);
+        self.send(&delete).await;
+    }
+
     /// Whether increments wait for Redis to come back.
     pub fn has_pending(&self) -> bool {
         self.pending

@@ -395,6 +395,9 @@ impl Pipeline {
                 "shutdown: the event store could not take every event in time; the rest is spilled and written at the next start"
             );
         }
+        if let Counters::Redis(redis) = &*self.counters {
+            redis.forget_applied_mark().await;
+        }
     }
 
     fn out_of_time(&self) -> bool {

@@ -17,6 +17,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
 use crate::harness::{config, load, wait_for, TempDir};
+use crate::own_redis::OwnRedis;
 use crate::support::event;
 
 const REDIS: &str = "127.0.0.1:6379";
@@ -249,6 +250,44 @@ async fn a_send_applied_with_its_answer_lost_counts_once() {
         .expect("shutdown returns");
     assert_eq!(requests_counted(&mut redis, &tenant).await, 115);
     forget(&mut redis, &tenant).await;
+}
+
+/// A writer's applied mark serves only its own resends: it is there while the
+/// writer counts and gone once the writer has stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_writer_leaves_no_applied_mark() {
+    let redis = OwnRedis::start().await;
+    let mut connection = redis.connection().await;
+    let marks = |connection: &mut redis::aio::MultiplexedConnection| {
+        let mut connection = connection.clone();
+        async move {
+            redis::cmd("KEYS")
+                .arg(format!("{}*", analytics::counters::APPLIED_PREFIX))
+                .query_async::<Vec<String>>(&mut connection)
+                .await
+                .unwrap()
+        }
+    };
+    let sqlite = SqliteStore::open_in_memory().await.unwrap();
+    sqlite.migrate().await.unwrap();
+    let dir = TempDir::new("writer-counters-mark");
+    let (sink, writer) = Writer::start(
+        Arc::new(Store::Sqlite(sqlite)),
+        Counters::Redis(RedisCounters::new(&redis.url()).unwrap()),
+        config(&dir),
+    );
+    for _ in 0..10 {
+        sink.emit(event("mark", Utc::now()));
+    }
+    wait_for("a send applied under the writer's mark", GUARD, || {
+        let marks = marks(&mut connection);
+        async move { marks.await.len() == 1 }
+    })
+    .await;
+    tokio::time::timeout(GUARD, writer.shutdown(Duration::from_secs(5)))
+        .await
+        .expect("shutdown returns");
+    assert_eq!(marks(&mut connection).await, Vec::<String>::new());
 }
 
 async fn requests_counted_now(tenant: &str) -> u64 {

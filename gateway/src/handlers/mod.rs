@@ -51,35 +51,106 @@ use crate::usage_event::Outcome;
 /// must not hold a connection and a task until the request deadline.
 const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How much of an oversized body is read and dropped before its 413 is sent,
+/// and for how long. A client that is still uploading when the server answers
+/// and closes gets a reset instead of the answer (most HTTP clients write the
+/// whole body before they read), so the rest is drained, as nginx's lingering
+/// close does; past either bound the answer goes out and the connection closes.
+const DRAIN_MAX_BYTES: u64 = 32 * 1024 * 1024;
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Reads the whole request body, refusing more than `limit` bytes.
 pub async fn read_body(
     body: Body,
     headers: &HeaderMap,
     limit: usize,
 ) -> Result<Bytes, GatewayError> {
+    let too_large = GatewayError::PayloadTooLarge { limit };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(GatewayError::PayloadTooLarge { limit });
+    if let Some(declared) = declared.filter(|&len| len > limit as u64) {
+        // A client waiting for `100 Continue` has not sent its body: polling
+        // it would ask for the upload only to throw it away.
+        if declared <= DRAIN_MAX_BYTES && !expects_continue(headers) {
+            drain(body).await;
+        }
+        return Err(too_large);
     }
-    let read = tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await;
-    let Ok(read) = read else {
-        return Err(GatewayError::invalid(
+    match tokio::time::timeout(BODY_READ_TIMEOUT, collect(body, limit)).await {
+        Err(_) => Err(GatewayError::invalid(
             "The request body did not arrive in time.",
             None,
-        ));
-    };
-    read.map_err(|error| {
-        let over_limit = std::error::Error::source(&error)
-            .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
-        if over_limit {
-            GatewayError::PayloadTooLarge { limit }
-        } else {
-            GatewayError::invalid("The request body could not be read.", None)
+        )),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(Unread::TooLarge(rest))) => {
+            drain(rest).await;
+            Err(too_large)
         }
+        Ok(Err(Unread::Failed)) => Err(GatewayError::invalid(
+            "The request body could not be read.",
+            None,
+        )),
+    }
+}
+
+/// Why [`collect`] stopped before the end of a body.
+enum Unread {
+    /// Over the limit; the rest of the body is still to come.
+    TooLarge(Body),
+    Failed,
+}
+
+/// The body's bytes up to `limit`; one frame (the usual case) without a copy.
+async fn collect(mut body: Body, limit: usize) -> Result<Bytes, Unread> {
+    use http_body_util::BodyExt;
+    let mut first = Bytes::new();
+    let mut joined = bytes::BytesMut::new();
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| Unread::Failed)?.into_data() else {
+            continue; // trailers carry nothing we read
+        };
+        len += data.len();
+        if len > limit {
+            return Err(Unread::TooLarge(body));
+        }
+        if first.is_empty() && joined.is_empty() {
+            first = data;
+        } else {
+            if !first.is_empty() {
+                joined.extend_from_slice(&std::mem::take(&mut first));
+            }
+            joined.extend_from_slice(&data);
+        }
+    }
+    Ok(if joined.is_empty() {
+        first
+    } else {
+        joined.freeze()
     })
+}
+
+/// Reads and drops what is left of a refused body, within the drain bounds.
+async fn drain(mut body: Body) {
+    use http_body_util::BodyExt;
+    let discard = async {
+        let mut read = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            read += frame.data_ref().map_or(0, |d| d.len() as u64);
+            if read > DRAIN_MAX_BYTES {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, discard).await;
+}
+
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
 /// The client-facing error for a routing failure on `model`.
@@ -223,6 +294,9 @@ pub fn started(request: &axum::extract::Request) -> std::time::Instant {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
     use axum::http::{HeaderValue, StatusCode};
 
     use super::*;
@@ -248,12 +322,70 @@ mod tests {
         assert_eq!(body.len(), 5000);
     }
 
+    /// A body of `parts` chunks of `size` bytes that counts the chunks read.
+    fn counted(parts: usize, size: usize) -> (Body, Arc<AtomicUsize>) {
+        let read = Arc::new(AtomicUsize::new(0));
+        let seen = read.clone();
+        let chunk = Bytes::from(vec![b' '; size]);
+        let chunks = (0..parts).map(move |_| {
+            seen.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, std::io::Error>(chunk.clone())
+        });
+        (Body::from_stream(futures_util::stream::iter(chunks)), read)
+    }
+
     #[tokio::test]
-    async fn a_declared_length_over_the_limit_is_refused_before_reading() {
+    async fn an_oversized_body_is_drained_before_its_413_so_the_client_can_read_it() {
+        // Declared over the limit: refused without keeping any of it, but read to its end.
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("999999"));
-        let error = read_body(chunked(1, 1), &headers, 5000).await.unwrap_err();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("20000"));
+        let (body, read) = counted(20, 1000);
+        let error = read_body(body, &headers, 5000).await.unwrap_err();
         assert!(matches!(error, GatewayError::PayloadTooLarge { .. }));
+        assert_eq!(read.load(Ordering::Relaxed), 20);
+        // Chunked, found over the limit while reading: the rest is drained too.
+        let (body, read) = counted(20, 1000);
+        let error = read_body(body, &HeaderMap::new(), 5000).await.unwrap_err();
+        assert!(matches!(error, GatewayError::PayloadTooLarge { .. }));
+        assert_eq!(read.load(Ordering::Relaxed), 20);
+    }
+
+    #[tokio::test]
+    async fn a_client_waiting_for_100_continue_is_refused_without_asking_for_the_body() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("20000"));
+        headers.insert(header::EXPECT, HeaderValue::from_static("100-Continue"));
+        let (body, read) = counted(20, 1000);
+        let error = read_body(body, &headers, 5000).await.unwrap_err();
+        assert!(matches!(error, GatewayError::PayloadTooLarge { .. }));
+        assert_eq!(read.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn the_drain_stops_at_its_byte_bound() {
+        // Declared beyond the bound: not read at all.
+        let mut headers = HeaderMap::new();
+        let beyond = (DRAIN_MAX_BYTES + 1).to_string();
+        headers.insert(header::CONTENT_LENGTH, beyond.parse().unwrap());
+        let (body, read) = counted(usize::MAX, 1 << 20);
+        assert!(read_body(body, &headers, 5000).await.is_err());
+        assert_eq!(read.load(Ordering::Relaxed), 0);
+        // Chunked and endless: read up to the bound, then dropped.
+        let (body, read) = counted(usize::MAX, 1 << 20);
+        assert!(read_body(body, &HeaderMap::new(), 5000).await.is_err());
+        let chunks = read.load(Ordering::Relaxed) as u64;
+        assert!(
+            (DRAIN_MAX_BYTES >> 20..=(DRAIN_MAX_BYTES >> 20) + 2).contains(&chunks),
+            "{chunks} chunks of 1 MiB"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_in_many_frames_is_joined_in_order() {
+        let parts = ["{\"a\":", "1", "}"].map(|p| Ok::<_, std::io::Error>(Bytes::from(p)));
+        let body = Body::from_stream(futures_util::stream::iter(parts));
+        let bytes = read_body(body, &HeaderMap::new(), 5000).await.unwrap();
+        assert_eq!(&bytes[..], b"{\"a\":1}");
     }
 
     #[tokio::test]
