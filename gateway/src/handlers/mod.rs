@@ -51,13 +51,15 @@ use crate::usage_event::Outcome;
 /// must not hold a connection and a task until the request deadline.
 const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// How much of an oversized body is read and dropped before its 413 is sent,
-/// and for how long. A client that is still uploading when the server answers
-/// and closes gets a reset instead of the answer (most HTTP clients write the
-/// whole body before they read), so the rest is drained, as nginx's lingering
-/// close does; past either bound the answer goes out and the connection closes.
+/// How much of an oversized body is read and dropped after its 413 is sent,
+/// and for how long in all and between reads. A client that is still
+/// uploading when the server answers and closes gets a reset instead of the
+/// answer (most HTTP clients write the whole body before they read), so the
+/// answer goes out at once and the rest is drained meanwhile, as nginx's
+/// lingering close does; past any bound the connection is closed.
 const DRAIN_MAX_BYTES: u64 = 32 * 1024 * 1024;
-const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const DRAIN_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+const DRAIN_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Reads the whole request body, refusing more than `limit` bytes.
 pub async fn read_body(
@@ -74,7 +76,7 @@ pub async fn read_body(
         // A client waiting for `100 Continue` has not sent its body: polling
         // it would ask for the upload only to throw it away.
         if declared <= DRAIN_MAX_BYTES && !expects_continue(headers) {
-            drain(body).await;
+            tokio::spawn(drain(body));
         }
         return Err(too_large);
     }
@@ -85,7 +87,7 @@ pub async fn read_body(
         )),
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(Unread::TooLarge(rest))) => {
-            drain(rest).await;
+            tokio::spawn(drain(rest));
             Err(too_large)
         }
         Ok(Err(Unread::Failed)) => Err(GatewayError::invalid(
@@ -132,19 +134,20 @@ async fn collect(mut body: Body, limit: usize) -> Result<Bytes, Unread> {
     })
 }
 
-/// Reads and drops what is left of a refused body, within the drain bounds.
+/// Reads and drops what is left of a refused body, within the drain bounds;
+/// the connection stays open while it runs (hyper reads on for a live body).
 async fn drain(mut body: Body) {
     use http_body_util::BodyExt;
     let discard = async {
         let mut read = 0u64;
-        while let Some(Ok(frame)) = body.frame().await {
+        while let Ok(Some(Ok(frame))) = tokio::time::timeout(DRAIN_IDLE, body.frame()).await {
             read += frame.data_ref().map_or(0, |d| d.len() as u64);
             if read > DRAIN_MAX_BYTES {
                 return;
             }
         }
     };
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, discard).await;
+    let _ = tokio::time::timeout(DRAIN_WITHIN, discard).await;
 }
 
 fn expects_continue(headers: &HeaderMap) -> bool {
@@ -334,20 +337,31 @@ mod tests {
         (Body::from_stream(futures_util::stream::iter(chunks)), read)
     }
 
+    /// Waits (a bounded while) for the spawned drain to have read `chunks`.
+    async fn drained(read: &AtomicUsize, chunks: usize) -> usize {
+        for _ in 0..200 {
+            if read.load(Ordering::Relaxed) >= chunks {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        read.load(Ordering::Relaxed)
+    }
+
     #[tokio::test]
-    async fn an_oversized_body_is_drained_before_its_413_so_the_client_can_read_it() {
+    async fn an_oversized_body_is_refused_at_once_and_drained_after() {
         // Declared over the limit: refused without keeping any of it, but read to its end.
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("20000"));
         let (body, read) = counted(20, 1000);
         let error = read_body(body, &headers, 5000).await.unwrap_err();
         assert!(matches!(error, GatewayError::PayloadTooLarge { .. }));
-        assert_eq!(read.load(Ordering::Relaxed), 20);
+        assert_eq!(drained(&read, 20).await, 20);
         // Chunked, found over the limit while reading: the rest is drained too.
         let (body, read) = counted(20, 1000);
         let error = read_body(body, &HeaderMap::new(), 5000).await.unwrap_err();
         assert!(matches!(error, GatewayError::PayloadTooLarge { .. }));
-        assert_eq!(read.load(Ordering::Relaxed), 20);
+        assert_eq!(drained(&read, 20).await, 20);
     }
 
     #[tokio::test]
@@ -358,7 +372,7 @@ mod tests {
         let (body, read) = counted(20, 1000);
         let error = read_body(body, &headers, 5000).await.unwrap_err();
         assert!(matches!(error, GatewayError::PayloadTooLarge { .. }));
-        assert_eq!(read.load(Ordering::Relaxed), 0);
+        assert_eq!(drained(&read, 1).await, 0);
     }
 
     #[tokio::test]
@@ -369,15 +383,36 @@ mod tests {
         headers.insert(header::CONTENT_LENGTH, beyond.parse().unwrap());
         let (body, read) = counted(usize::MAX, 1 << 20);
         assert!(read_body(body, &headers, 5000).await.is_err());
-        assert_eq!(read.load(Ordering::Relaxed), 0);
-        // Chunked and endless: read up to the bound, then dropped.
+        assert_eq!(drained(&read, 1).await, 0);
+        // Endless: read up to the bound, then dropped.
         let (body, read) = counted(usize::MAX, 1 << 20);
-        assert!(read_body(body, &HeaderMap::new(), 5000).await.is_err());
+        drain(body).await;
         let chunks = read.load(Ordering::Relaxed) as u64;
         assert!(
             (DRAIN_MAX_BYTES >> 20..=(DRAIN_MAX_BYTES >> 20) + 2).contains(&chunks),
             "{chunks} chunks of 1 MiB"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_drain_stops_when_the_client_pauses_or_takes_too_long() {
+        // One chunk, then nothing: given up after the idle bound.
+        let first = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from("x"))]);
+        let stalled = Body::from_stream(futures_util::StreamExt::chain(
+            first,
+            futures_util::stream::pending(),
+        ));
+        let started = tokio::time::Instant::now();
+        drain(stalled).await;
+        assert_eq!(started.elapsed(), DRAIN_IDLE);
+        // A chunk every half second, for ever: given up at the total bound.
+        let trickle = futures_util::stream::unfold((), |()| async {
+            tokio::time::sleep(DRAIN_IDLE / 2).await;
+            Some((Ok::<_, std::io::Error>(Bytes::from("x")), ()))
+        });
+        let started = tokio::time::Instant::now();
+        drain(Body::from_stream(trickle)).await;
+        assert_eq!(started.elapsed(), DRAIN_WITHIN);
     }
 
     #[tokio::test]
