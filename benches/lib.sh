@@ -85,7 +85,8 @@ wait_port() {
 # The mock provider on MOCK_PORT (MOCK_PID); it speaks every format the gateway does.
 start_mock() {
     log "mock provider on 127.0.0.1:$MOCK_PORT"
-    "$BIN/gateway" mock-provider --listen "127.0.0.1:$MOCK_PORT" 2>"$OUT/mock.log" &
+    # The mock keeps its default runtime whatever the gateway is given to try.
+    env -u TOKIO_WORKER_THREADS "$BIN/gateway" mock-provider --listen "127.0.0.1:$MOCK_PORT" 2>"$OUT/mock.log" &
     MOCK_PID=$!
     PIDS+=("$MOCK_PID")
     wait_port "$MOCK_PORT" mock

@@ -37,7 +37,8 @@ fn main() -> ExitCode {
                 }
             };
             init_logging(&config.server.log);
-            run_async(serve(config, path))
+            let threads = config.server.worker_threads;
+            run_on(runtime(threads), serve(config, path))
         }
         Command::CheckConfig { config } => match Config::load(&config)
             .map_err(|e| e.to_string())
@@ -300,10 +301,23 @@ fn fail(error: &dyn std::fmt::Display) -> ExitCode {
 }
 
 fn run_async(future: impl std::future::Future<Output = ExitCode>) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    run_on(runtime(None), future)
+}
+
+/// The multi-threaded runtime, with `threads` workers or tokio's default.
+fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        builder.worker_threads(threads);
+    }
+    builder.enable_all().build()
+}
+
+fn run_on(
+    runtime: std::io::Result<tokio::runtime::Runtime>,
+    future: impl std::future::Future<Output = ExitCode>,
+) -> ExitCode {
+    match runtime {
         Ok(runtime) => runtime.block_on(future),
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

@@ -233,7 +233,7 @@ async fn sigterm_stops_accepting_but_lets_an_open_stream_finish() {
     let port = common::closed_port();
     let key = gateway::keys::mint().unwrap();
     let config = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_grace_ms = 10000\nlog = \"warn\"\n\
+        "[server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_grace_ms = 10000\nlog = \"warn\"\nworker_threads = 1\n\
          [[providers]]\nname = \"mock\"\nbase_url = \"{}\"\n\
          [[models]]\nname = \"m\"\nprovider = \"mock\"\nupstream_model = \"mock+chunk_delay_ms=100+words=10\"\n\
          [[keys]]\nid = \"k\"\nhash = \"{}\"\ntenant = \"t\"\n",
@@ -271,6 +271,13 @@ async fn sigterm_stops_accepting_but_lets_an_open_stream_finish() {
     assert_eq!(response.status(), 200);
 
     let pid = child.id().unwrap().to_string();
+    // `server.worker_threads = 1`: one runtime worker serves it all.
+    let workers = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "tokio-rt-worker")
+        .count();
+    assert_eq!(workers, 1, "runtime workers");
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -242,6 +242,10 @@ pub struct ServerConfig {
     pub limits: ConnectionLimits,
     pub upstream_limits: UpstreamLimits,
     pub metrics: MetricsAccess,
+    /// Threads of the runtime `gateway serve` builds; `None`: one per CPU the
+    /// process may use (tokio's default, which also reads `TOKIO_WORKER_THREADS`).
+    /// Fixed at start.
+    pub worker_threads: Option<usize>,
 }
 
 /// How many clients may connect and be served at once, and how long an idle

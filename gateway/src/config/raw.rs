@@ -187,6 +187,8 @@ pub struct RawServer {
     pub max_upstream_response_bytes: Option<u64>,
     /// Largest single SSE event of an upstream stream.
     pub max_upstream_event_bytes: Option<u64>,
+    /// Threads of the async runtime that serves requests.
+    pub worker_threads: Option<u64>,
     /// Serve `/metrics` on this address only (not on `listen`).
     pub metrics_listen: Option<String>,
     /// Name of the environment variable holding the bearer token `/metrics` requires.

@@ -28,6 +28,8 @@ use crate::secret::Secret;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_MAX_BODY_BYTES: u64 = 8 * 1024 * 1024;
+/// More runtime threads than this is a typo, not a machine.
+const MAX_WORKER_THREADS: u64 = 1024;
 const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10 * 60 * 1000;
 const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 30 * 1000;
 const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
@@ -551,9 +553,20 @@ fn validate_server(
         ));
     }
     let metrics_token = metrics_token(raw.metrics_token_env, lookup)?;
+    let worker_threads = match raw.worker_threads {
+        None => None,
+        Some(n @ 1..=MAX_WORKER_THREADS) => Some(n as usize),
+        Some(_) => {
+            return Err(invalid(
+                "server.worker_threads",
+                format!("must be from 1 to {MAX_WORKER_THREADS}"),
+            ))
+        }
+    };
     Ok(ServerConfig {
         listen,
         max_body_bytes,
+        worker_threads,
         request_timeout: millis(
             "server.request_timeout_ms",
             raw.request_timeout_ms,
@@ -1007,6 +1020,9 @@ mod tests {
     fn a_good_file_loads_with_defaults() {
         let config = load(&base()).unwrap();
         assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.server.worker_threads, None);
+        let config = load(&(base() + "[server]\nworker_threads = 3\n")).unwrap();
+        assert_eq!(config.server.worker_threads, Some(3));
         assert_eq!(config.providers[0].base_url, "http://127.0.0.1:1/v1");
         assert!(matches!(
             config.providers[0].api_key,
@@ -1072,6 +1088,14 @@ mod tests {
             (
                 base() + "[server]\nmax_body_bytes = 0\n",
                 "server.max_body_bytes",
+            ),
+            (
+                base() + "[server]\nworker_threads = 0\n",
+                "server.worker_threads",
+            ),
+            (
+                base() + "[server]\nworker_threads = 100000\n",
+                "server.worker_threads",
             ),
             (base() + "[server]\nbogus = 1\n", "server"),
             (
