@@ -118,6 +118,9 @@
     // ---- dialogs -----------------------------------------------------------
     function openDialog(dialog) {
       dialog.returnFocus = document.activeElement;
+      // A row's button is drawn again when the tables reload, which may happen
+      // before the dialog's close event: focus then goes to the new one.
+      dialog.returnSelector = rowButtonSelector(document.activeElement);
       dialog.showModal();
     }
 
@@ -125,8 +128,10 @@
       for (const button of $$("[data-close]", dialog)) button.addEventListener("click", () => dialog.close());
       dialog.addEventListener("close", () => {
         if (onClose) onClose();
-        const back = dialog.returnFocus;
+        let back = dialog.returnFocus;
+        if (back && !back.isConnected && dialog.returnSelector) back = $(dialog.returnSelector);
         dialog.returnFocus = null;
+        dialog.returnSelector = null;
         if (back && back.isConnected && !back.disabled) back.focus();
         else $("#keys-title").focus();
       });
@@ -189,7 +194,7 @@
         if (seq !== state.seq) return;
         state.keys = keys.data || [];
         state.teams = withKeyedTeams(teams.data || [], state.keys);
-        const focus = focusedRowButton();
+        const focus = rowButtonSelector(document.activeElement);
         renderKeys();
         renderTeams();
         if (focus) {
@@ -216,13 +221,12 @@
       }
     }
 
-    // A selector for the table button that has the focus, so a re-render can
-    // give the focus back to its replacement.
-    function focusedRowButton() {
-      const active = document.activeElement;
-      if (!active || !active.closest || !active.closest("#view-keys tbody")) return null;
+    // A selector that finds `element`, a button of a table row, again after
+    // the row is drawn anew; null for anything else.
+    function rowButtonSelector(element) {
+      if (!element || !element.closest || !element.closest("#view-keys tbody")) return null;
       for (const name of ["data-team-budget", "data-revoke", "data-edit"]) {
-        const value = active.getAttribute(name);
+        const value = element.getAttribute(name);
         if (value !== null) return "[" + name + '="' + CSS.escape(value) + '"]';
       }
       return null;
