@@ -51,34 +51,19 @@ use crate::usage_event::Outcome;
 /// must not hold a connection and a task until the request deadline.
 const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// How much of an oversized body is read and dropped after its 413 is sent,
-/// and for how long in all and between reads. A client that is still
-/// uploading when the server answers and closes gets a reset instead of the
-/// answer (most HTTP clients write the whole body before they read), so the
-/// answer goes out at once and the rest is drained meanwhile, as nginx's
-/// lingering close does; past any bound the connection is closed.
-const DRAIN_MAX_BYTES: u64 = 32 * 1024 * 1024;
-const DRAIN_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
-const DRAIN_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Reads the whole request body, refusing more than `limit` bytes.
+/// Reads the whole request body, refusing more than `limit` bytes. A body
+/// left unread is drained after the answer (`middleware::close_unread`).
 pub async fn read_body(
     body: Body,
     headers: &HeaderMap,
     limit: usize,
 ) -> Result<Bytes, GatewayError> {
-    let too_large = GatewayError::PayloadTooLarge { limit };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if let Some(declared) = declared.filter(|&len| len > limit as u64) {
-        // A client waiting for `100 Continue` has not sent its body: polling
-        // it would ask for the upload only to throw it away.
-        if declared <= DRAIN_MAX_BYTES && !expects_continue(headers) {
-            tokio::spawn(drain(body));
-        }
-        return Err(too_large);
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(GatewayError::PayloadTooLarge { limit });
     }
     match tokio::time::timeout(BODY_READ_TIMEOUT, collect(body, limit)).await {
         Err(_) => Err(GatewayError::invalid(
@@ -86,10 +71,7 @@ pub async fn read_body(
             None,
         )),
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(Unread::TooLarge(rest))) => {
-            tokio::spawn(drain(rest));
-            Err(too_large)
-        }
+        Ok(Err(Unread::TooLarge)) => Err(GatewayError::PayloadTooLarge { limit }),
         Ok(Err(Unread::Failed)) => Err(GatewayError::invalid(
             "The request body could not be read.",
             None,
@@ -99,14 +81,16 @@ pub async fn read_body(
 
 /// Why [`collect`] stopped before the end of a body.
 enum Unread {
-    /// Over the limit; the rest of the body is still to come.
-    TooLarge(Body),
+    TooLarge,
     Failed,
 }
 
-/// The body's bytes up to `limit`; one frame (the usual case) without a copy.
+/// The body's bytes up to `limit`; one frame (the usual case) without a copy,
+/// more joined in a buffer sized once from the declared length.
 async fn collect(mut body: Body, limit: usize) -> Result<Bytes, Unread> {
+    use http_body::Body as _;
     use http_body_util::BodyExt;
+    let expected = usize::try_from(body.size_hint().lower()).map_or(limit, |n| n.min(limit));
     let mut first = Bytes::new();
     let mut joined = bytes::BytesMut::new();
     let mut len = 0usize;
@@ -116,12 +100,13 @@ async fn collect(mut body: Body, limit: usize) -> Result<Bytes, Unread> {
         };
         len += data.len();
         if len > limit {
-            return Err(Unread::TooLarge(body));
+            return Err(Unread::TooLarge);
         }
         if first.is_empty() && joined.is_empty() {
             first = data;
         } else {
             if !first.is_empty() {
+                joined.reserve(expected.max(len));
                 joined.extend_from_slice(&std::mem::take(&mut first));
             }
             joined.extend_from_slice(&data);
@@ -132,28 +117,6 @@ async fn collect(mut body: Body, limit: usize) -> Result<Bytes, Unread> {
     } else {
         joined.freeze()
     })
-}
-
-/// Reads and drops what is left of a refused body, within the drain bounds;
-/// the connection stays open while it runs (hyper reads on for a live body).
-async fn drain(mut body: Body) {
-    use http_body_util::BodyExt;
-    let discard = async {
-        let mut read = 0u64;
-        while let Ok(Some(Ok(frame))) = tokio::time::timeout(DRAIN_IDLE, body.frame()).await {
-            read += frame.data_ref().map_or(0, |d| d.len() as u64);
-            if read > DRAIN_MAX_BYTES {
-                return;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_WITHIN, discard).await;
-}
-
-fn expects_continue(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
 /// The client-facing error for a routing failure on `model`.
@@ -297,9 +260,6 @@ pub fn started(request: &axum::extract::Request) -> std::time::Instant {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-
     use axum::http::{HeaderValue, StatusCode};
 
     use super::*;
@@ -325,94 +285,12 @@ mod tests {
         assert_eq!(body.len(), 5000);
     }
 
-    /// A body of `parts` chunks of `size` bytes that counts the chunks read.
-    fn counted(parts: usize, size: usize) -> (Body, Arc<AtomicUsize>) {
-        let read = Arc::new(AtomicUsize::new(0));
-        let seen = read.clone();
-        let chunk = Bytes::from(vec![b' '; size]);
-        let chunks = (0..parts).map(move |_| {
-            seen.fetch_add(1, Ordering::Relaxed);
-            Ok::<_, std::io::Error>(chunk.clone())
-        });
-        (Body::from_stream(futures_util::stream::iter(chunks)), read)
-    }
-
-    /// Waits (a bounded while) for the spawned drain to have read `chunks`.
-    async fn drained(read: &AtomicUsize, chunks: usize) -> usize {
-        for _ in 0..200 {
-            if read.load(Ordering::Relaxed) >= chunks {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        read.load(Ordering::Relaxed)
-    }
-
     #[tokio::test]
-    async fn an_oversized_body_is_refused_at_once_and_drained_after() {
-        // Declared over the limit: refused without keeping any of it, but read to its end.
+    async fn a_declared_length_over_the_limit_is_refused_before_reading() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("20000"));
-        let (body, read) = counted(20, 1000);
-        let error = read_body(body, &headers, 5000).await.unwrap_err();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("999999"));
+        let error = read_body(chunked(1, 1), &headers, 5000).await.unwrap_err();
         assert!(matches!(error, GatewayError::PayloadTooLarge { .. }));
-        assert_eq!(drained(&read, 20).await, 20);
-        // Chunked, found over the limit while reading: the rest is drained too.
-        let (body, read) = counted(20, 1000);
-        let error = read_body(body, &HeaderMap::new(), 5000).await.unwrap_err();
-        assert!(matches!(error, GatewayError::PayloadTooLarge { .. }));
-        assert_eq!(drained(&read, 20).await, 20);
-    }
-
-    #[tokio::test]
-    async fn a_client_waiting_for_100_continue_is_refused_without_asking_for_the_body() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("20000"));
-        headers.insert(header::EXPECT, HeaderValue::from_static("100-Continue"));
-        let (body, read) = counted(20, 1000);
-        let error = read_body(body, &headers, 5000).await.unwrap_err();
-        assert!(matches!(error, GatewayError::PayloadTooLarge { .. }));
-        assert_eq!(drained(&read, 1).await, 0);
-    }
-
-    #[tokio::test]
-    async fn the_drain_stops_at_its_byte_bound() {
-        // Declared beyond the bound: not read at all.
-        let mut headers = HeaderMap::new();
-        let beyond = (DRAIN_MAX_BYTES + 1).to_string();
-        headers.insert(header::CONTENT_LENGTH, beyond.parse().unwrap());
-        let (body, read) = counted(usize::MAX, 1 << 20);
-        assert!(read_body(body, &headers, 5000).await.is_err());
-        assert_eq!(drained(&read, 1).await, 0);
-        // Endless: read up to the bound, then dropped.
-        let (body, read) = counted(usize::MAX, 1 << 20);
-        drain(body).await;
-        let chunks = read.load(Ordering::Relaxed) as u64;
-        assert!(
-            (DRAIN_MAX_BYTES >> 20..=(DRAIN_MAX_BYTES >> 20) + 2).contains(&chunks),
-            "{chunks} chunks of 1 MiB"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_drain_stops_when_the_client_pauses_or_takes_too_long() {
-        // One chunk, then nothing: given up after the idle bound.
-        let first = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from("x"))]);
-        let stalled = Body::from_stream(futures_util::StreamExt::chain(
-            first,
-            futures_util::stream::pending(),
-        ));
-        let started = tokio::time::Instant::now();
-        drain(stalled).await;
-        assert_eq!(started.elapsed(), DRAIN_IDLE);
-        // A chunk every half second, for ever: given up at the total bound.
-        let trickle = futures_util::stream::unfold((), |()| async {
-            tokio::time::sleep(DRAIN_IDLE / 2).await;
-            Some((Ok::<_, std::io::Error>(Bytes::from("x")), ()))
-        });
-        let started = tokio::time::Instant::now();
-        drain(Body::from_stream(trickle)).await;
-        assert_eq!(started.elapsed(), DRAIN_WITHIN);
     }
 
     #[tokio::test]
